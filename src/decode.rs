@@ -1,0 +1,232 @@
+//! Typed reading of YAML trees with `invalid-manifest` diagnostics at the offending node.
+//! Shared by every YAML-based format and by rule files.
+
+use std::collections::HashMap;
+
+use crate::finding::{Check, Finding};
+use crate::source::{FileId, Loc, Span, Spanned};
+use crate::suggest;
+use crate::yaml::{Node, Value};
+
+/// Collects diagnostics for one file while its documents are read.
+pub struct Decoder<'d> {
+    pub file: FileId,
+    pub diags: &'d mut Vec<Finding>,
+}
+
+/// The known keys of one mapping, after unknown and duplicate keys were reported.
+pub struct Fields<'n> {
+    node: &'n Node,
+    entries: Vec<(&'n str, &'n Node)>,
+    what: &'n str,
+}
+
+impl<'n> Fields<'n> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, v)| *k == key && !matches!(v.value, Value::Null))
+            .map(|(_, v)| *v)
+    }
+
+    /// Like `get`, but a missing key is reported at the mapping.
+    pub fn required(&self, dec: &mut Decoder, key: &str) -> Option<&'n Node> {
+        let found = self.get(key);
+        if found.is_none() {
+            dec.error(
+                self.node.span,
+                format!("{} is missing the required key `{key}`", self.what),
+            );
+        }
+        found
+    }
+
+    pub fn span(&self) -> Span {
+        self.node.span
+    }
+}
+
+impl<'d> Decoder<'d> {
+    pub fn loc(&self, span: Span) -> Loc {
+        Loc {
+            file: self.file,
+            span,
+        }
+    }
+
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.report(Check::InvalidManifest, span, message, None);
+    }
+
+    pub fn report(
+        &mut self,
+        check: Check,
+        span: Span,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        let loc = self.loc(span);
+        self.diags
+            .push(Finding::check(check, loc, message).with_help(help));
+    }
+
+    /// Reads a mapping that may hold only `known` keys. `what` names it in messages.
+    pub fn map<'n>(&mut self, node: &'n Node, what: &'n str, known: &[&str]) -> Option<Fields<'n>> {
+        let Value::Map(entries) = &node.value else {
+            self.error(
+                node.span,
+                format!("{what} must be a mapping, found {}", node.kind_name()),
+            );
+            return None;
+        };
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else {
+                self.error(k.span, format!("keys of {what} must be strings"));
+                continue;
+            };
+            if let Some(line) = seen.insert(key, k.span.start_pos.line) {
+                self.error(
+                    k.span,
+                    format!("duplicate key `{key}` in {what} (first at line {line})"),
+                );
+                continue;
+            }
+            if !known.contains(&key) {
+                let help = suggest::did_you_mean(key, known.iter().copied())
+                    .or_else(|| Some(format!("{what} accepts: {}", known.join(", "))));
+                self.report(
+                    Check::InvalidManifest,
+                    k.span,
+                    format!("unknown key `{key}` in {what}"),
+                    help,
+                );
+                continue;
+            }
+            out.push((key, v));
+        }
+        Some(Fields {
+            node,
+            entries: out,
+            what,
+        })
+    }
+
+    /// A scalar as a string. Numbers and booleans are taken as their text.
+    pub fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        match &node.value {
+            Value::Scalar { text, .. } => Some(Spanned {
+                value: text.clone(),
+                span: node.span,
+            }),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} must be a string, found {}", node.kind_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A non-empty string.
+    pub fn name(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        let s = self.string(node, what)?;
+        if s.value.trim().is_empty() {
+            self.error(node.span, format!("{what} must not be empty"));
+            return None;
+        }
+        Some(s)
+    }
+
+    /// A list of strings.
+    pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        match &node.value {
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(|item| self.string(item, &format!("each item of {what}")))
+                .collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.error(
+                    node.span,
+                    format!(
+                        "{what} must be a list of strings, found {}",
+                        node.kind_name()
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A string or a list of strings.
+    pub fn string_or_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        match &node.value {
+            Value::Scalar { .. } => self.string(node, what).into_iter().collect(),
+            _ => self.string_list(node, what),
+        }
+    }
+
+    /// A list; each item is handed to `item`.
+    pub fn list<'n, T>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        mut item: impl FnMut(&mut Self, &'n Node) -> Option<T>,
+    ) -> Vec<T> {
+        match &node.value {
+            Value::Seq(items) => items.iter().filter_map(|n| item(self, n)).collect(),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} must be a list, found {}", node.kind_name()),
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use crate::yaml;
+
+    fn decode(text: &str) -> Vec<Finding> {
+        let f = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
+        let doc = yaml::parse(&f).unwrap().remove(0);
+        let mut diags = Vec::new();
+        let mut dec = Decoder {
+            file: 0,
+            diags: &mut diags,
+        };
+        if let Some(m) = dec.map(&doc, "a sink", &["kind", "name", "uses"]) {
+            m.required(&mut dec, "uses");
+            if let Some(n) = m.get("name") {
+                dec.name(n, "`name`");
+            }
+        }
+        diags
+    }
+
+    #[test]
+    fn unknown_key_with_suggestion_at_its_line() {
+        let d = decode("kind: sink\nname: a\nusse: [x]\n");
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].message, "unknown key `usse` in a sink");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `uses`?"));
+        assert_eq!(d[0].location.span.start_pos.line, 3);
+        assert!(d[1].message.contains("missing the required key `uses`"));
+    }
+
+    #[test]
+    fn duplicate_key_and_wrong_type() {
+        let d = decode("kind: sink\nname: [a]\nuses: [x]\nuses: [y]\n");
+        let msgs: Vec<_> = d.iter().map(|f| f.message.as_str()).collect();
+        assert!(msgs.contains(&"duplicate key `uses` in a sink (first at line 3)"));
+        assert!(msgs.contains(&"`name` must be a string, found a list"));
+    }
+}

@@ -1,0 +1,171 @@
+//! The one result type every stage produces and every renderer reads.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::FlowKind;
+use crate::source::Loc;
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// The built-in checks with fixed ids (spec §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    InvalidManifest,
+    UnknownReference,
+    DuplicateDefinition,
+    UnknownPurpose,
+    /// A file that was found but not read (too large, unreadable).
+    SkippedFile,
+}
+
+impl Check {
+    pub const ALL: [Check; 5] = [
+        Check::InvalidManifest,
+        Check::UnknownReference,
+        Check::DuplicateDefinition,
+        Check::UnknownPurpose,
+        Check::SkippedFile,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Check::InvalidManifest => "invalid-manifest",
+            Check::UnknownReference => "unknown-reference",
+            Check::DuplicateDefinition => "duplicate-definition",
+            Check::UnknownPurpose => "unknown-purpose",
+            Check::SkippedFile => "skipped-file",
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            Check::UnknownPurpose | Check::SkippedFile => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    pub fn summary(self) -> &'static str {
+        match self {
+            Check::InvalidManifest => {
+                "A manifest is not valid YAML or does not follow the manifest format"
+            }
+            Check::UnknownReference => "A reference names a dataset or field that does not exist",
+            Check::DuplicateDefinition => "A name is defined twice",
+            Check::UnknownPurpose => "A purpose, use or category is not in the taxonomy",
+            Check::SkippedFile => "A file was found but could not be read",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Check::InvalidManifest => include_str!("../rules/checks/invalid-manifest.md"),
+            Check::UnknownReference => include_str!("../rules/checks/unknown-reference.md"),
+            Check::DuplicateDefinition => include_str!("../rules/checks/duplicate-definition.md"),
+            Check::UnknownPurpose => include_str!("../rules/checks/unknown-purpose.md"),
+            Check::SkippedFile => include_str!("../rules/checks/skipped-file.md"),
+        }
+    }
+}
+
+/// A field or sink at one end of a flow finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub name: String,
+    /// Purposes of a source, or uses of a sink, that made the rule match.
+    pub keys: Vec<String>,
+    pub location: Loc,
+}
+
+/// One flow on a finding's path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    pub from: String,
+    pub to: String,
+    pub step: String,
+    pub flow: FlowKind,
+    pub functions: Vec<String>,
+    pub location: Loc,
+}
+
+/// The part of a finding that only flow rules have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowPath {
+    pub source: Endpoint,
+    pub sink: Endpoint,
+    pub path: Vec<Hop>,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub location: Loc,
+    /// Short text under the primary snippet (human output).
+    pub label: Option<String>,
+    /// How to fix it, or a did-you-mean (human output).
+    pub help: Option<String>,
+    pub flow: Option<FlowPath>,
+}
+
+impl Finding {
+    pub fn check(check: Check, location: Loc, message: impl Into<String>) -> Self {
+        Finding {
+            rule: check.id().to_string(),
+            severity: check.severity(),
+            message: message.into(),
+            location,
+            label: None,
+            help: None,
+            flow: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+}
+
+/// Stable across line moves: depends only on the rule, the source field and the sink.
+pub fn fingerprint(rule: &str, source: &str, sink: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [rule, source, sink] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! Input formats. Each adapter turns files of one format into the shared [`crate::model`].
+
+pub mod native;

@@ -1,0 +1,350 @@
+//! Reading native manifest documents into raw, unresolved declarations.
+
+use crate::decode::Decoder;
+use crate::finding::Check;
+use crate::source::Spanned;
+use crate::taxonomy::{Taxonomy, Tree};
+use crate::yaml::{Node, Value};
+
+pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
+
+type Str = Spanned<String>;
+
+#[derive(Debug, Clone)]
+pub struct RawField {
+    pub name: Str,
+    pub purposes: Vec<Str>,
+    pub categories: Vec<Str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawDataset {
+    pub name: Str,
+    pub purposes: Vec<Str>,
+    pub categories: Vec<Str>,
+    pub uses: Vec<Str>,
+    pub fields: Vec<RawField>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawSink {
+    pub name: Str,
+    pub uses: Vec<Str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawAllow {
+    pub rule: Str,
+    pub reason: Str,
+    pub span: crate::source::Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawStep {
+    pub name: Str,
+    pub from: Vec<Str>,
+    pub to: Str,
+    pub join: Option<Str>,
+    pub where_: Option<Str>,
+    pub group_by: Vec<Str>,
+    /// Output field name → expression; `None` for a passthrough step.
+    pub fields: Option<Vec<(Str, Str)>>,
+    pub allow: Vec<RawAllow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawPipeline {
+    pub name: Str,
+    pub steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Doc {
+    Dataset(RawDataset),
+    Sink(RawSink),
+    Pipeline(RawPipeline),
+}
+
+/// The `kind` of a document if it is one of ours.
+pub fn manifest_kind(doc: &Node) -> Option<&str> {
+    let kind = doc.get("kind")?.as_str()?;
+    MANIFEST_KINDS.iter().copied().find(|k| *k == kind)
+}
+
+/// Reads the manifest documents of a file; other documents are skipped silently.
+/// Returns the documents read and how many manifests the file holds.
+pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<Doc>, usize) {
+    let mut out = Vec::new();
+    let mut manifests = 0;
+    for doc in docs {
+        let Some(kind) = manifest_kind(doc) else {
+            continue;
+        };
+        manifests += 1;
+        let read = match kind {
+            "dataset" => dataset(dec, doc, tax).map(Doc::Dataset),
+            "sink" => sink(dec, doc, tax).map(Doc::Sink),
+            _ => pipeline(dec, doc).map(Doc::Pipeline),
+        };
+        out.extend(read);
+    }
+    (out, manifests)
+}
+
+fn keys(
+    dec: &mut Decoder,
+    node: Option<&Node>,
+    what: &str,
+    tree: Tree,
+    tax: &Taxonomy,
+) -> Vec<Str> {
+    let Some(node) = node else {
+        return Vec::new();
+    };
+    let list = dec.string_list(node, what);
+    for key in &list {
+        if !tax.contains(tree, &key.value) {
+            let help = tax
+                .suggest(tree, &key.value)
+                .map(|s| format!("did you mean `{s}`?"));
+            dec.report(
+                Check::UnknownPurpose,
+                key.span,
+                format!("`{}` is not a known {}", key.value, tree.noun()),
+                help,
+            );
+        }
+    }
+    list
+}
+
+fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> {
+    let m = dec.map(
+        doc,
+        "a dataset",
+        &[
+            "kind",
+            "name",
+            "description",
+            "purposes",
+            "categories",
+            "uses",
+            "fields",
+        ],
+    )?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.string(d, "`description`");
+    }
+    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let categories = keys(
+        dec,
+        m.get("categories"),
+        "`categories`",
+        Tree::DataCategory,
+        tax,
+    );
+    let uses = keys(dec, m.get("uses"), "`uses`", Tree::DataUse, tax);
+    let fields = match m.required(dec, "fields") {
+        Some(node) => {
+            let fields = dec.list(node, "`fields`", |dec, n| field(dec, n, tax));
+            if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
+                dec.error(node.span, "`fields` must not be empty");
+            }
+            fields
+        }
+        None => Vec::new(),
+    };
+    Some(RawDataset {
+        name: name?,
+        purposes,
+        categories,
+        uses,
+        fields,
+    })
+}
+
+fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<RawField> {
+    let m = dec.map(
+        node,
+        "a field",
+        &["name", "description", "categories", "purposes"],
+    )?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.string(d, "`description`");
+    }
+    let categories = keys(
+        dec,
+        m.get("categories"),
+        "`categories`",
+        Tree::DataCategory,
+        tax,
+    );
+    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let name = name?;
+    if name.value.contains('.') {
+        dec.error(
+            name.span,
+            format!("field name `{}` must not contain dots", name.value),
+        );
+        return None;
+    }
+    Some(RawField {
+        name,
+        purposes,
+        categories,
+    })
+}
+
+fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
+    let m = dec.map(
+        doc,
+        "a sink",
+        &["kind", "name", "uses", "vendor", "description"],
+    )?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    for key in ["vendor", "description"] {
+        if let Some(v) = m.get(key) {
+            dec.string(v, &format!("`{key}`"));
+        }
+    }
+    let uses_node = m.required(dec, "uses");
+    let uses = keys(dec, uses_node, "`uses`", Tree::DataUse, tax);
+    if let Some(node) = uses_node {
+        if uses.is_empty() && matches!(node.value, Value::Seq(_)) {
+            dec.error(node.span, "`uses` must not be empty");
+        }
+    }
+    Some(RawSink { name: name?, uses })
+}
+
+fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
+    let m = dec.map(doc, "a pipeline", &["kind", "name", "description", "steps"])?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.string(d, "`description`");
+    }
+    let steps = match m.required(dec, "steps") {
+        Some(node) => {
+            if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
+                dec.error(node.span, "`steps` must not be empty");
+            }
+            dec.list(node, "`steps`", step)
+        }
+        None => Vec::new(),
+    };
+    Some(RawPipeline { name: name?, steps })
+}
+
+fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
+    let m = dec.map(
+        node,
+        "a step",
+        &[
+            "name",
+            "description",
+            "from",
+            "to",
+            "join",
+            "where",
+            "group_by",
+            "fields",
+            "allow",
+        ],
+    )?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.string(d, "`description`");
+    }
+    let from = m
+        .required(dec, "from")
+        .map(|n| dec.string_or_list(n, "`from`"))
+        .unwrap_or_default();
+    let to = m.required(dec, "to").and_then(|n| dec.name(n, "`to`"));
+    let join = m.get("join").and_then(|n| dec.string(n, "`join`"));
+    let where_ = m.get("where").and_then(|n| dec.string(n, "`where`"));
+    let group_by = m
+        .get("group_by")
+        .map(|n| dec.string_or_list(n, "`group_by`"))
+        .unwrap_or_default();
+    let fields = m.get("fields").and_then(|n| output_fields(dec, n));
+    let allow = m
+        .get("allow")
+        .map(|n| dec.list(n, "`allow`", allow))
+        .unwrap_or_default();
+    Some(RawStep {
+        name: name?,
+        from,
+        to: to?,
+        join,
+        where_,
+        group_by,
+        fields,
+        allow,
+    })
+}
+
+fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Str)>> {
+    let Value::Map(entries) = &node.value else {
+        dec.error(
+            node.span,
+            format!(
+                "`fields` must map output field names to expressions, found {}",
+                node.kind_name()
+            ),
+        );
+        return None;
+    };
+    let mut out: Vec<(Str, Str)> = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let Some(key) = dec.name(k, "an output field name") else {
+            continue;
+        };
+        if let Some((first, _)) = out.iter().find(|(f, _)| f.value == key.value) {
+            let line = first.span.start_pos.line;
+            dec.error(
+                k.span,
+                format!(
+                    "duplicate key `{}` in `fields` (first at line {line})",
+                    key.value
+                ),
+            );
+            continue;
+        }
+        if key.value.contains('.') {
+            dec.error(
+                k.span,
+                format!("output field name `{}` must not contain dots", key.value),
+            );
+            continue;
+        }
+        let Some(expr) = dec.name(v, &format!("the expression of `{}`", key.value)) else {
+            continue;
+        };
+        out.push((key, expr));
+    }
+    Some(out)
+}
+
+fn allow(dec: &mut Decoder, node: &Node) -> Option<RawAllow> {
+    let m = dec.map(node, "an allow entry", &["rule", "reason"])?;
+    let rule = m.required(dec, "rule").and_then(|n| dec.name(n, "`rule`"));
+    let reason = match m.get("reason") {
+        Some(n) => dec.name(n, "`reason`"),
+        None => {
+            dec.report(
+                Check::InvalidManifest,
+                m.span(),
+                "an allow entry needs a `reason`: record why this flow was approved",
+                Some("add e.g. `reason: DPIA-2024-17 approved; counts only`".into()),
+            );
+            None
+        }
+    };
+    Some(RawAllow {
+        rule: rule?,
+        reason: reason?,
+        span: m.span(),
+    })
+}

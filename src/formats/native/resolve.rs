@@ -1,0 +1,530 @@
+//! Linking native manifests into the model: names, implicit datasets, and flows.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::parse::{Doc, RawDataset, RawStep};
+use crate::expr;
+use crate::finding::{Check, Finding};
+use crate::model::{Allow, DatasetId, FieldId, Flow, FlowKind, Model, Named, StepId, Target};
+use crate::source::{FileId, Loc, Span, Spanned};
+use crate::suggest;
+
+struct Ctx<'a> {
+    model: &'a mut Model,
+    diags: &'a mut Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn report(
+        &mut self,
+        check: Check,
+        file: FileId,
+        span: Span,
+        msg: String,
+        help: Option<String>,
+    ) {
+        self.diags
+            .push(Finding::check(check, Loc { file, span }, msg).with_help(help));
+    }
+
+    fn where_is(&self, loc: Loc) -> String {
+        format!(
+            "{}:{}",
+            self.model.sources.get(loc.file).display,
+            loc.span.start_pos.line
+        )
+    }
+
+    fn duplicate(&mut self, what: &str, name: &Spanned<String>, file: FileId, first: Loc) {
+        let msg = format!(
+            "{what} `{}` is already defined at {}",
+            name.value,
+            self.where_is(first)
+        );
+        self.report(Check::DuplicateDefinition, file, name.span, msg, None);
+    }
+}
+
+/// What a step writes to.
+#[derive(Clone, Copy)]
+enum Dest {
+    Dataset(DatasetId),
+    Sink(u32),
+}
+
+struct StepWork {
+    id: StepId,
+    file: FileId,
+    raw: RawStep,
+    from: Vec<DatasetId>,
+    to: Option<Dest>,
+}
+
+/// Adds the documents (in file order) to the model and returns its diagnostics.
+pub fn resolve(docs: Vec<(FileId, Doc)>, model: &mut Model, rule_ids: &[&str]) -> Vec<Finding> {
+    let mut diags = Vec::new();
+    let mut cx = Ctx {
+        model,
+        diags: &mut diags,
+    };
+    let mut pipelines = Vec::new();
+    for (file, doc) in docs {
+        match doc {
+            Doc::Dataset(d) => add_dataset(&mut cx, file, d),
+            Doc::Sink(s) => {
+                let loc = Loc {
+                    file,
+                    span: s.name.span,
+                };
+                let uses = s.uses.into_iter().map(|u| u.value).collect();
+                if let Err(existing) = cx.model.add_sink(s.name.value.clone(), uses, loc) {
+                    let first = cx.model.loc_of(existing);
+                    cx.duplicate("sink", &s.name, file, first);
+                }
+            }
+            Doc::Pipeline(p) => pipelines.push((file, p)),
+        }
+    }
+
+    let mut steps = Vec::new();
+    let mut pipeline_names: HashMap<String, Loc> = HashMap::new();
+    for (file, p) in pipelines {
+        let loc = Loc {
+            file,
+            span: p.name.span,
+        };
+        if let Some(&first) = pipeline_names.get(&p.name.value) {
+            cx.duplicate("pipeline", &p.name, file, first);
+            continue;
+        }
+        pipeline_names.insert(p.name.value.clone(), loc);
+        let mut step_names: HashMap<String, Loc> = HashMap::new();
+        for raw in p.steps {
+            let loc = Loc {
+                file,
+                span: raw.name.span,
+            };
+            if let Some(&first) = step_names.get(&raw.name.value) {
+                cx.duplicate("step", &raw.name, file, first);
+                continue;
+            }
+            step_names.insert(raw.name.value.clone(), loc);
+            let allows = allows(&mut cx, file, &raw, rule_ids);
+            let id = cx
+                .model
+                .add_step(format!("{}/{}", p.name.value, raw.name.value), loc, allows);
+            steps.push(StepWork {
+                id,
+                file,
+                raw,
+                from: Vec::new(),
+                to: None,
+            });
+        }
+    }
+
+    // `to` may name a dataset that only steps declare; `from` may then read it.
+    for s in &mut steps {
+        let name = &s.raw.to;
+        let loc = Loc {
+            file: s.file,
+            span: name.span,
+        };
+        s.to = Some(match cx.model.lookup(&name.value) {
+            Some(Named::Dataset(d)) => Dest::Dataset(d),
+            Some(Named::Sink(k)) => Dest::Sink(k),
+            None => Dest::Dataset(
+                cx.model
+                    .add_dataset(name.value.clone(), loc, true)
+                    .unwrap_or(0),
+            ),
+        });
+    }
+    for s in &mut steps {
+        s.from = resolve_from(&mut cx, s.file, &s.raw.from);
+    }
+    declare_implicit_fields(&mut cx, &steps);
+    for s in &steps {
+        add_flows(&mut cx, s);
+    }
+    diags
+}
+
+fn add_dataset(cx: &mut Ctx, file: FileId, d: RawDataset) {
+    let loc = Loc {
+        file,
+        span: d.name.span,
+    };
+    let id = match cx.model.add_dataset(d.name.value.clone(), loc, false) {
+        Ok(id) => id,
+        Err(existing) => {
+            let first = cx.model.loc_of(existing);
+            cx.duplicate("dataset", &d.name, file, first);
+            return;
+        }
+    };
+    let ds = &mut cx.model.datasets[id as usize];
+    ds.purposes = d.purposes.into_iter().map(|k| k.value).collect();
+    ds.categories = d.categories.into_iter().map(|k| k.value).collect();
+    ds.uses = d.uses.into_iter().map(|k| k.value).collect();
+    for f in d.fields {
+        let loc = Loc {
+            file,
+            span: f.name.span,
+        };
+        match cx.model.add_field(id, f.name.value.clone(), loc) {
+            Ok(fid) => {
+                let field = &mut cx.model.fields[fid as usize];
+                field.purposes = f.purposes.into_iter().map(|k| k.value).collect();
+                field.categories = f.categories.into_iter().map(|k| k.value).collect();
+            }
+            Err(existing) => {
+                let first = cx.model.fields[existing as usize].loc;
+                cx.duplicate("field", &f.name, file, first);
+            }
+        }
+    }
+}
+
+fn allows(cx: &mut Ctx, file: FileId, raw: &RawStep, rule_ids: &[&str]) -> Vec<Allow> {
+    let mut out = Vec::new();
+    for a in &raw.allow {
+        if !rule_ids.contains(&a.rule.value.as_str()) {
+            let help = suggest::did_you_mean(&a.rule.value, rule_ids.iter().copied());
+            let msg = format!("`allow` names an unknown rule `{}`", a.rule.value);
+            cx.report(Check::UnknownReference, file, a.rule.span, msg, help);
+        }
+        out.push(Allow {
+            rule: a.rule.value.clone(),
+            reason: a.reason.value.clone(),
+            loc: Loc { file, span: a.span },
+        });
+    }
+    out
+}
+
+fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<DatasetId> {
+    let mut out = Vec::new();
+    for name in names {
+        match cx.model.lookup(&name.value) {
+            Some(Named::Dataset(d)) => {
+                if !out.contains(&d) {
+                    out.push(d);
+                }
+            }
+            Some(Named::Sink(_)) => {
+                let msg = format!("`{}` is a sink; `from` names datasets only", name.value);
+                cx.report(Check::UnknownReference, file, name.span, msg, None);
+            }
+            None => {
+                let help = dataset_suggestion(cx.model, &name.value);
+                let msg = format!("unknown dataset `{}`", name.value);
+                cx.report(Check::UnknownReference, file, name.span, msg, help);
+            }
+        }
+    }
+    out
+}
+
+fn dataset_suggestion(model: &Model, name: &str) -> Option<String> {
+    let datasets = model.datasets.iter().map(|d| d.name.as_str());
+    suggest::did_you_mean(name, datasets)
+}
+
+/// Gives each implicit dataset the fields its writers produce. Passthrough chains are
+/// followed with a worklist, so order of files and steps does not matter and cycles end.
+fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
+    let implicit = |m: &Model, d: Option<Dest>| match d {
+        Some(Dest::Dataset(d)) if m.dataset(d).implicit => Some(d),
+        _ => None,
+    };
+    let mut readers: HashMap<DatasetId, Vec<usize>> = HashMap::new();
+    let mut queue = VecDeque::new();
+    let mut queued = vec![false; steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        let Some(to) = implicit(cx.model, s.to) else {
+            continue;
+        };
+        let loc_file = s.file;
+        match &s.raw.fields {
+            Some(fields) => {
+                for (key, _) in fields {
+                    let loc = Loc {
+                        file: loc_file,
+                        span: key.span,
+                    };
+                    let _ = cx.model.add_field(to, key.value.clone(), loc);
+                }
+            }
+            None => {
+                for &f in &s.from {
+                    readers.entry(f).or_default().push(i);
+                }
+                queue.push_back(i);
+                queued[i] = true;
+            }
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        queued[i] = false;
+        let s = &steps[i];
+        let Some(to) = implicit(cx.model, s.to) else {
+            continue;
+        };
+        let loc = Loc {
+            file: s.file,
+            span: s.raw.to.span,
+        };
+        let mut grew = false;
+        for &from in &s.from {
+            let names: Vec<String> = cx
+                .model
+                .dataset(from)
+                .fields
+                .iter()
+                .map(|&f| cx.model.fields[f as usize].name.clone())
+                .collect();
+            for name in names {
+                grew |= cx.model.add_field(to, name, loc).is_ok();
+            }
+        }
+        if grew {
+            for &r in readers.get(&to).map(Vec::as_slice).unwrap_or(&[]) {
+                if !queued[r] {
+                    queued[r] = true;
+                    queue.push_back(r);
+                }
+            }
+        }
+    }
+}
+
+struct FlowSink<'a> {
+    seen: HashSet<(FieldId, Target, FlowKind)>,
+    flows: &'a mut Vec<Flow>,
+}
+
+fn add_flows(cx: &mut Ctx, s: &StepWork) {
+    let Some(dest) = s.to else {
+        return;
+    };
+    let file = s.file;
+    let mut out = Vec::new();
+    let mut sink = FlowSink {
+        seen: HashSet::new(),
+        flows: &mut out,
+    };
+    let loc = |span| Loc { file, span };
+    // Output targets of this step, for indirect flows.
+    let mut targets: Vec<Target> = Vec::new();
+    match (&s.raw.fields, dest) {
+        (_, Dest::Sink(k)) => targets.push(Target::Sink(k)),
+        (Some(fields), Dest::Dataset(d)) => {
+            for (key, _) in fields {
+                match cx.model.dataset(d).field(&key.value) {
+                    Some(f) => targets.push(Target::Field(f)),
+                    None => {
+                        let ds = cx.model.dataset(d);
+                        let names = ds
+                            .fields
+                            .iter()
+                            .map(|&f| cx.model.fields[f as usize].name.as_str());
+                        let help = suggest::did_you_mean(&key.value, names);
+                        let msg = format!("dataset `{}` has no field `{}`", ds.name, key.value);
+                        cx.report(Check::UnknownReference, file, key.span, msg, help);
+                    }
+                }
+            }
+        }
+        (None, Dest::Dataset(_)) => {}
+    }
+
+    match &s.raw.fields {
+        Some(fields) => {
+            for (key, value) in fields {
+                let target = match dest {
+                    Dest::Sink(k) => Some(Target::Sink(k)),
+                    Dest::Dataset(d) => cx.model.dataset(d).field(&key.value).map(Target::Field),
+                };
+                for (from, functions) in expression_refs(cx, s, value) {
+                    if let Some(t) = target {
+                        sink.push(from, t, FlowKind::Direct, functions, s.id, loc(value.span));
+                    }
+                }
+            }
+        }
+        None => {
+            for &from_ds in &s.from {
+                for &f in &cx.model.dataset(from_ds).fields {
+                    let name = &cx.model.fields[f as usize].name;
+                    let t = match dest {
+                        Dest::Sink(k) => Target::Sink(k),
+                        Dest::Dataset(d) => match cx.model.dataset(d).field(name) {
+                            Some(out) => Target::Field(out),
+                            None => continue,
+                        },
+                    };
+                    if !targets.contains(&t) {
+                        targets.push(t);
+                    }
+                    sink.push(
+                        f,
+                        t,
+                        FlowKind::Passthrough,
+                        Vec::new(),
+                        s.id,
+                        loc(s.raw.to.span),
+                    );
+                }
+            }
+        }
+    }
+
+    let keys = s
+        .raw
+        .join
+        .iter()
+        .chain(&s.raw.where_)
+        .chain(&s.raw.group_by);
+    for value in keys {
+        for (from, functions) in expression_refs(cx, s, value) {
+            for &t in &targets {
+                sink.push(
+                    from,
+                    t,
+                    FlowKind::Indirect,
+                    functions.clone(),
+                    s.id,
+                    loc(value.span),
+                );
+            }
+        }
+    }
+    cx.model.flows.append(&mut out);
+}
+
+impl FlowSink<'_> {
+    fn push(
+        &mut self,
+        from: FieldId,
+        to: Target,
+        kind: FlowKind,
+        functions: Vec<String>,
+        step: StepId,
+        loc: Loc,
+    ) {
+        if self.seen.insert((from, to, kind)) {
+            self.flows.push(Flow {
+                from,
+                to,
+                kind,
+                functions,
+                step,
+                loc,
+            });
+        }
+    }
+}
+
+/// Parses an expression and resolves its column references against the step's `from`.
+fn expression_refs(
+    cx: &mut Ctx,
+    s: &StepWork,
+    value: &Spanned<String>,
+) -> Vec<(FieldId, Vec<String>)> {
+    let refs = match expr::column_refs(&value.value) {
+        Ok(refs) => refs,
+        Err(e) => {
+            let msg = format!("cannot parse the expression `{}`: {e}", value.value);
+            cx.report(Check::InvalidManifest, s.file, value.span, msg, None);
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for r in refs {
+        match resolve_column(cx.model, &s.from, &r.name) {
+            Ok(f) => out.push((f, r.functions)),
+            Err((msg, help)) => cx.report(Check::UnknownReference, s.file, value.span, msg, help),
+        }
+    }
+    out
+}
+
+type RefError = (String, Option<String>);
+
+/// `dataset.field` by the longest dataset prefix, or a bare field of exactly one `from`.
+fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<FieldId, RefError> {
+    let field_names = |d: DatasetId| {
+        model
+            .dataset(d)
+            .fields
+            .iter()
+            .map(|&f| model.fields[f as usize].name.as_str())
+    };
+    if !name.contains('.') {
+        let owners: Vec<DatasetId> = from
+            .iter()
+            .copied()
+            .filter(|&d| model.dataset(d).field(name).is_some())
+            .collect();
+        return match owners.as_slice() {
+            [d] => Ok(model.dataset(*d).field(name).unwrap_or_default()),
+            [] => {
+                let all: Vec<String> = from
+                    .iter()
+                    .flat_map(|&d| field_names(d).map(move |f| (d, f)))
+                    .map(|(_, f)| f.to_string())
+                    .collect();
+                let help = suggest::did_you_mean(name, all.iter().map(String::as_str));
+                Err((format!("no dataset in `from` has a field `{name}`"), help))
+            }
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|&d| format!("`{}`", model.dataset(d).name))
+                    .collect();
+                Err((
+                    format!(
+                        "`{name}` is ambiguous: it is a field of {}",
+                        names.join(" and ")
+                    ),
+                    Some(format!(
+                        "qualify it, e.g. `{}.{name}`",
+                        model.dataset(many[0]).name
+                    )),
+                ))
+            }
+        };
+    }
+    // Longest prefix at a dot boundary that names a dataset.
+    let prefixes = name
+        .char_indices()
+        .filter(|&(_, c)| c == '.')
+        .map(|(i, _)| (&name[..i], &name[i + 1..]))
+        .rev();
+    for (prefix, field) in prefixes {
+        let Some(d) = model.dataset_id(prefix) else {
+            continue;
+        };
+        if !from.contains(&d) {
+            return Err((
+                format!("`{prefix}` is not in this step's `from`"),
+                Some(format!(
+                    "add `{prefix}` to `from`, or reference a dataset it lists"
+                )),
+            ));
+        }
+        return match model.dataset(d).field(field) {
+            Some(f) => Ok(f),
+            None => {
+                let help = suggest::did_you_mean(field, field_names(d));
+                Err((format!("dataset `{prefix}` has no field `{field}`"), help))
+            }
+        };
+    }
+    let table = name.rsplit_once('.').map_or(name, |(t, _)| t);
+    Err((
+        format!("unknown dataset `{table}` in `{name}`"),
+        dataset_suggestion(model, table),
+    ))
+}

@@ -1,0 +1,149 @@
+//! The field-level flow graph: one node per field and per sink, one edge per flow.
+
+use petgraph::graph::{EdgeIndex, Graph, NodeIndex};
+use petgraph::Direction;
+
+use crate::model::{FlowKind, Model, Target};
+
+/// Edges stored in compressed rows, ordered for deterministic searches.
+#[derive(Debug, Default)]
+pub struct Adjacency {
+    offsets: Vec<u32>,
+    /// Flow ids.
+    edges: Vec<u32>,
+}
+
+impl Adjacency {
+    pub fn of(&self, node: u32) -> &[u32] {
+        let (a, b) = (self.offsets[node as usize], self.offsets[node as usize + 1]);
+        &self.edges[a as usize..b as usize]
+    }
+}
+
+/// Nodes `0..fields` are fields (index = field id); then one node per sink.
+pub struct FlowGraph {
+    pub graph: Graph<(), u32, petgraph::Directed, u32>,
+    pub field_count: u32,
+    /// Position of each node's name in the sorted list of all node names.
+    pub name_rank: Vec<u32>,
+    /// Outgoing flows, sorted by the target's name, then kind, then flow id.
+    pub out: Adjacency,
+    /// Incoming flows.
+    pub incoming: Adjacency,
+    /// Source and target node of each flow.
+    ends: Vec<(u32, u32)>,
+}
+
+impl FlowGraph {
+    pub fn node_of(&self, t: Target) -> u32 {
+        match t {
+            Target::Field(f) => f,
+            Target::Sink(s) => self.field_count + s,
+        }
+    }
+
+    pub fn build(model: &Model) -> Self {
+        let field_count = model.fields.len() as u32;
+        let node_count = model.fields.len() + model.sinks.len();
+        let mut graph = Graph::with_capacity(node_count, model.flows.len());
+        for _ in 0..node_count {
+            graph.add_node(());
+        }
+        let node = |t: Target| match t {
+            Target::Field(f) => f,
+            Target::Sink(s) => field_count + s,
+        };
+        for (id, flow) in model.flows.iter().enumerate() {
+            graph.add_edge(
+                NodeIndex::new(flow.from as usize),
+                NodeIndex::new(node(flow.to) as usize),
+                id as u32,
+            );
+        }
+        let name_rank = rank_names(model);
+        let kind_rank = |k: FlowKind| match k {
+            FlowKind::Direct => 0,
+            FlowKind::Passthrough => 1,
+            FlowKind::Indirect => 2,
+        };
+        let build_rows = |dir: Direction| {
+            let mut offsets = Vec::with_capacity(node_count + 1);
+            let mut edges = Vec::with_capacity(model.flows.len());
+            offsets.push(0u32);
+            for n in 0..node_count {
+                let start = edges.len();
+                edges.extend(
+                    graph
+                        .edges_directed(NodeIndex::new(n), dir)
+                        .map(|e| *petgraph::visit::EdgeRef::weight(&e)),
+                );
+                edges[start..].sort_unstable_by_key(|&fid| {
+                    let f = &model.flows[fid as usize];
+                    let other = match dir {
+                        Direction::Outgoing => node(f.to),
+                        Direction::Incoming => f.from,
+                    };
+                    (name_rank[other as usize], kind_rank(f.kind), fid)
+                });
+                offsets.push(edges.len() as u32);
+            }
+            Adjacency { offsets, edges }
+        };
+        let out = build_rows(Direction::Outgoing);
+        let incoming = build_rows(Direction::Incoming);
+        let ends = model.flows.iter().map(|f| (f.from, node(f.to))).collect();
+        FlowGraph {
+            ends,
+            graph,
+            field_count,
+            name_rank,
+            out,
+            incoming,
+        }
+    }
+
+    pub fn source_node(&self, flow: u32) -> u32 {
+        self.ends[flow as usize].0
+    }
+
+    pub fn target_node(&self, flow: u32) -> u32 {
+        self.ends[flow as usize].1
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    pub fn edge(&self, e: EdgeIndex<u32>) -> u32 {
+        self.graph[e]
+    }
+}
+
+/// Ranks nodes by name (`dataset.field` for fields, the name for sinks), so that path
+/// tie-breaks compare integers. Equal names keep node order.
+fn rank_names(model: &Model) -> Vec<u32> {
+    let n = model.fields.len() + model.sinks.len();
+    let name = |i: usize| -> (&str, Option<&str>) {
+        match model.fields.get(i) {
+            Some(f) => (&model.datasets[f.dataset as usize].name, Some(&f.name)),
+            None => (&model.sinks[i - model.fields.len()].name, None),
+        }
+    };
+    // Compare "dataset.field" without building the string.
+    fn bytes<'a>((a, b): (&'a str, Option<&'a str>)) -> impl Iterator<Item = u8> + 'a {
+        a.bytes()
+            .chain(b.map(|_| b'.'))
+            .chain(b.unwrap_or("").bytes())
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&x, &y| {
+        bytes(name(x as usize))
+            .cmp(bytes(name(y as usize)))
+            .then(x.cmp(&y))
+    });
+    let mut rank = vec![0u32; n];
+    for (r, &node) in order.iter().enumerate() {
+        rank[node as usize] = r as u32;
+    }
+    rank
+}

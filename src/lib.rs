@@ -1,0 +1,19 @@
+//! purposelint: a static linter for data-flow configuration.
+//!
+//! discover → parse (YAML with spans) → formats → model → graph → rules → findings → report
+
+pub mod check;
+pub mod cli;
+pub mod decode;
+pub mod discover;
+pub mod expr;
+pub mod finding;
+pub mod formats;
+pub mod graph;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod suggest;
+pub mod taxonomy;
+pub mod yaml;

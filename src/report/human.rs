@@ -1,0 +1,206 @@
+//! The terminal view: miette draws the primary snippet; the path follows hop by hop.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
+};
+
+use super::position;
+use crate::check::{counts, Summary};
+use crate::finding::{Finding, Severity};
+use crate::source::{Loc, Sources};
+
+struct Report<'a> {
+    finding: &'a Finding,
+    source: NamedSource<std::sync::Arc<str>>,
+    /// Flow findings print their own trailer instead of miette's help.
+    help: Option<&'a str>,
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.finding.rule))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.finding.location.span;
+        let len = span.end.saturating_sub(span.start) as usize;
+        let label = LabeledSpan::new_with_span(
+            self.finding.label.clone(),
+            SourceSpan::new((span.start as usize).into(), len),
+        );
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// Minimal ANSI styling for the lines miette does not draw.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    fn cyan(self, t: &str) -> String {
+        self.paint("36", t)
+    }
+}
+
+fn at(sources: &Sources, loc: Loc) -> String {
+    position(sources, loc)
+}
+
+pub fn render(
+    out: &mut dyn Write,
+    sources: &Sources,
+    summary: &Summary,
+    findings: &[Finding],
+    color: bool,
+) -> io::Result<()> {
+    render_findings(out, sources, findings, color)?;
+    let (errors, warnings, infos) = counts(findings);
+    let p = Paint(color);
+    let scope = format!(
+        "{} files, {} manifests, {} fields, {} flows",
+        summary.files, summary.manifests, summary.fields, summary.flows
+    );
+    if findings.is_empty() {
+        writeln!(out, "{} No findings ({scope}).", p.bold("✓"))
+    } else {
+        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        writeln!(
+            out,
+            "{} ({scope}).",
+            p.bold(&format!(
+                "Found {}, {}, {}",
+                plural(errors, "error"),
+                plural(warnings, "warning"),
+                plural(infos, "info")
+            ))
+        )
+    }
+}
+
+/// The findings alone, without the closing summary (also used for rule-file errors).
+pub fn render_findings(
+    out: &mut dyn Write,
+    sources: &Sources,
+    findings: &[Finding],
+    color: bool,
+) -> io::Result<()> {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(120)
+        .with_context_lines(1);
+    let p = Paint(color);
+    for f in findings {
+        let file = sources.get(f.location.file);
+        let report = Report {
+            finding: f,
+            source: NamedSource::new(&file.display, file.text.clone()),
+            help: if f.flow.is_some() {
+                None
+            } else {
+                f.help.as_deref()
+            },
+        };
+        let mut text = String::new();
+        if handler.render_report(&mut text, &report).is_err() {
+            text = format!(
+                "{}: {}[{}] {}\n",
+                at(sources, f.location),
+                f.severity.as_str(),
+                f.rule,
+                f.message
+            );
+        }
+        out.write_all(text.trim_end().as_bytes())?;
+        writeln!(out)?;
+        if let Some(flow) = &f.flow {
+            let n = flow.path.len();
+            let hops = if n == 1 { "hop" } else { "hops" };
+            writeln!(out, "  {} ({n} {hops}):", p.bold("path"))?;
+            for (i, h) in flow.path.iter().enumerate() {
+                let via = if h.functions.is_empty() {
+                    String::new()
+                } else {
+                    format!(" via {}", h.functions.join(", "))
+                };
+                writeln!(
+                    out,
+                    "    {}. {}  {}  {}{via}",
+                    i + 1,
+                    p.cyan(&at(sources, h.location)),
+                    p.bold(&h.step),
+                    h.flow.as_str()
+                )?;
+                writeln!(out, "       {} → {}", h.from, h.to)?;
+            }
+            writeln!(
+                out,
+                "  {} {}  {} ({})",
+                p.bold("source:"),
+                p.cyan(&at(sources, flow.source.location)),
+                flow.source.name,
+                flow.source.keys.join(", ")
+            )?;
+            writeln!(
+                out,
+                "  {}   {}  {} ({})",
+                p.bold("sink:"),
+                p.cyan(&at(sources, flow.sink.location)),
+                flow.sink.name,
+                flow.sink.keys.join(", ")
+            )?;
+            if let Some(help) = &f.help {
+                writeln!(out, "  {} {}", p.bold("help:"), help)?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

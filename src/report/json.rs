@@ -1,0 +1,159 @@
+//! JSON output, version 1 (spec §6).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::check::{counts, Summary};
+use crate::finding::{Finding, Hop, Severity};
+use crate::model::FlowKind;
+use crate::source::{Loc, Sources};
+
+#[derive(Serialize)]
+pub struct Report<'a> {
+    pub version: u32,
+    pub tool: Tool,
+    pub summary: JsonSummary,
+    pub findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct JsonSummary {
+    pub files: usize,
+    pub manifests: usize,
+    pub fields: usize,
+    pub flows: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+#[derive(Serialize)]
+pub struct Location<'a> {
+    pub file: &'a str,
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+}
+
+#[derive(Serialize)]
+pub struct Source<'a> {
+    pub field: &'a str,
+    pub purposes: &'a [String],
+    pub location: Location<'a>,
+}
+
+#[derive(Serialize)]
+pub struct Sink<'a> {
+    pub name: &'a str,
+    pub uses: &'a [String],
+    pub location: Location<'a>,
+}
+
+#[derive(Serialize)]
+pub struct JsonHop<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub step: &'a str,
+    pub flow: FlowKind,
+    pub functions: &'a [String],
+    pub location: Location<'a>,
+}
+
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    pub rule: &'a str,
+    pub severity: Severity,
+    pub message: &'a str,
+    pub location: Location<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink: Option<Sink<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<JsonHop<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<&'a str>,
+}
+
+pub fn location(sources: &Sources, loc: Loc) -> Location<'_> {
+    Location {
+        file: &sources.get(loc.file).display,
+        line: loc.span.start_pos.line,
+        column: loc.span.start_pos.column,
+        end_line: loc.span.end_pos.line,
+        end_column: loc.span.end_pos.column,
+    }
+}
+
+fn hop<'a>(sources: &'a Sources, h: &'a Hop) -> JsonHop<'a> {
+    JsonHop {
+        from: &h.from,
+        to: &h.to,
+        step: &h.step,
+        flow: h.flow,
+        functions: &h.functions,
+        location: location(sources, h.location),
+    }
+}
+
+pub fn report<'a>(sources: &'a Sources, summary: &Summary, findings: &'a [Finding]) -> Report<'a> {
+    let (errors, warnings, infos) = counts(findings);
+    Report {
+        version: 1,
+        tool: Tool {
+            name: "purposelint",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        summary: JsonSummary {
+            files: summary.files,
+            manifests: summary.manifests,
+            fields: summary.fields,
+            flows: summary.flows,
+            errors,
+            warnings,
+            infos,
+        },
+        findings: findings
+            .iter()
+            .map(|f| {
+                let flow = f.flow.as_ref();
+                JsonFinding {
+                    rule: &f.rule,
+                    severity: f.severity,
+                    message: &f.message,
+                    location: location(sources, f.location),
+                    source: flow.map(|p| Source {
+                        field: &p.source.name,
+                        purposes: &p.source.keys,
+                        location: location(sources, p.source.location),
+                    }),
+                    sink: flow.map(|p| Sink {
+                        name: &p.sink.name,
+                        uses: &p.sink.keys,
+                        location: location(sources, p.sink.location),
+                    }),
+                    path: flow.map(|p| p.path.iter().map(|h| hop(sources, h)).collect()),
+                    fingerprint: flow.map(|p| p.fingerprint.as_str()),
+                }
+            })
+            .collect(),
+    }
+}
+
+pub fn render(
+    out: &mut dyn Write,
+    sources: &Sources,
+    summary: &Summary,
+    findings: &[Finding],
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &report(sources, summary, findings))?;
+    writeln!(out)
+}

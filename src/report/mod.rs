@@ -1,0 +1,17 @@
+//! Renderers: one per output format, all over the same [`Finding`](crate::finding::Finding).
+
+pub mod compact;
+pub mod human;
+pub mod json;
+
+use crate::source::{Loc, Sources};
+
+/// `file:line:column` of a location.
+pub fn position(sources: &Sources, loc: Loc) -> String {
+    format!(
+        "{}:{}:{}",
+        sources.get(loc.file).display,
+        loc.span.start_pos.line,
+        loc.span.start_pos.column
+    )
+}

@@ -1,0 +1,366 @@
+//! Runs flow rules over the graph: one finding per (rule, source field, sink), each with
+//! a shortest path whose ties are broken by the smallest sequence of node names.
+//!
+//! Per rule, one reverse search from every matching sink marks the nodes that can reach
+//! one; each source is then expanded only through marked nodes. Sinks are never searched
+//! pair by pair, so the cost stays linear in the part of the graph that matters.
+
+use rayon::prelude::*;
+
+use super::Rule;
+use crate::finding::{fingerprint, Endpoint, Finding, FlowPath, Hop};
+use crate::graph::FlowGraph;
+use crate::model::{DatasetId, FieldId, FlowKind, Model, SinkId, StepId};
+use crate::taxonomy::{matches, matches_any};
+
+/// What a finding reaches: a sink, or a dataset that has uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SinkRef {
+    Sink(SinkId),
+    Dataset(DatasetId),
+}
+
+/// A finding that a reviewed `allow` entry suppresses, with the allows on its path.
+#[derive(Debug, Clone)]
+pub struct Suppressed {
+    pub finding: Finding,
+    /// (step, index into the step's allows)
+    pub allows: Vec<(StepId, usize)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<Suppressed>,
+}
+
+/// How a rule treats one flow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    Skip,
+    Follow,
+    /// Followed only to find suppressed findings: an `allow` for the rule is on its step.
+    Allowed,
+}
+
+/// Reusable breadth-first search state; `stamp` avoids clearing arrays per source.
+struct Search {
+    stamp: Vec<u32>,
+    pred: Vec<u32>,
+    queue: Vec<u32>,
+    run: u32,
+}
+
+const NO_PRED: u32 = u32::MAX;
+
+impl Search {
+    fn new(nodes: usize) -> Self {
+        Search {
+            stamp: vec![0; nodes],
+            pred: vec![NO_PRED; nodes],
+            queue: Vec::new(),
+            run: 0,
+        }
+    }
+
+    /// Visits nodes reachable from `start` in breadth-first order. Out-edges are sorted by
+    /// target name, so the first discovery of a node is over its lexicographically
+    /// smallest shortest path.
+    fn run(
+        &mut self,
+        graph: &FlowGraph,
+        start: u32,
+        expand: &[bool],
+        edges: &[Edge],
+        with_allowed: bool,
+    ) -> &[u32] {
+        self.run += 1;
+        self.queue.clear();
+        self.queue.push(start);
+        self.stamp[start as usize] = self.run;
+        self.pred[start as usize] = NO_PRED;
+        let mut head = 0;
+        while head < self.queue.len() {
+            let u = self.queue[head];
+            head += 1;
+            for &fid in graph.out.of(u) {
+                match edges[fid as usize] {
+                    Edge::Skip => continue,
+                    Edge::Allowed if !with_allowed => continue,
+                    _ => {}
+                }
+                let v = graph.target_node(fid);
+                if !expand[v as usize] || self.stamp[v as usize] == self.run {
+                    continue;
+                }
+                self.stamp[v as usize] = self.run;
+                self.pred[v as usize] = fid;
+                self.queue.push(v);
+            }
+        }
+        &self.queue
+    }
+
+    fn path_to(&self, model: &Model, mut node: u32) -> Vec<u32> {
+        let mut path = Vec::new();
+        while self.pred[node as usize] != NO_PRED {
+            let fid = self.pred[node as usize];
+            path.push(fid);
+            node = model.flows[fid as usize].from;
+        }
+        path.reverse();
+        path
+    }
+}
+
+pub fn run(model: &Model, graph: &FlowGraph, rules: &[Rule]) -> Outcome {
+    let per_rule: Vec<Outcome> = rules
+        .par_iter()
+        .map(|rule| run_rule(model, graph, rule))
+        .collect();
+    let mut out = Outcome::default();
+    for o in per_rule {
+        out.findings.extend(o.findings);
+        out.suppressed.extend(o.suppressed);
+    }
+    out
+}
+
+fn run_rule(model: &Model, graph: &FlowGraph, rule: &Rule) -> Outcome {
+    let mut out = Outcome::default();
+    let sink_datasets: Vec<bool> = model
+        .datasets
+        .iter()
+        .map(|d| d.uses.iter().any(|u| matches_any(&rule.sink_uses, u)))
+        .collect();
+    let sinks: Vec<bool> = model
+        .sinks
+        .iter()
+        .map(|s| s.uses.iter().any(|u| matches_any(&rule.sink_uses, u)))
+        .collect();
+    if !sink_datasets.contains(&true) && !sinks.contains(&true) {
+        return out;
+    }
+    let sink_at = |node: u32| -> Option<SinkRef> {
+        if node < graph.field_count {
+            let d = model.fields[node as usize].dataset;
+            sink_datasets[d as usize].then_some(SinkRef::Dataset(d))
+        } else {
+            let s = node - graph.field_count;
+            sinks[s as usize].then_some(SinkRef::Sink(s))
+        }
+    };
+
+    let edges: Vec<Edge> = model
+        .flows
+        .iter()
+        .map(|f| {
+            if !rule.follows(f.kind) || rule.sanitized_by(&f.functions) {
+                Edge::Skip
+            } else if model.steps[f.step as usize]
+                .allows
+                .iter()
+                .any(|a| a.rule == rule.id)
+            {
+                Edge::Allowed
+            } else {
+                Edge::Follow
+            }
+        })
+        .collect();
+    let any_allowed = edges.contains(&Edge::Allowed);
+
+    let node_count = model.fields.len() + model.sinks.len();
+    let reaches_sink = reverse_reach(graph, node_count, &edges, |n| sink_at(n).is_some());
+
+    let mut search = Search::new(node_count);
+    for s in 0..model.fields.len() as FieldId {
+        if !reaches_sink[s as usize] || !is_source(model, rule, s) {
+            continue;
+        }
+        let mut found: Vec<SinkRef> = Vec::new();
+        let visited = search.run(graph, s, &reaches_sink, &edges, false).to_vec();
+        for v in visited {
+            if let Some(k) = sink_at(v) {
+                if !found.contains(&k) {
+                    found.push(k);
+                    let path = search.path_to(model, v);
+                    out.findings.push(finding(model, rule, s, k, &path));
+                }
+            }
+        }
+        if !any_allowed {
+            continue;
+        }
+        let visited = search.run(graph, s, &reaches_sink, &edges, true).to_vec();
+        for v in visited {
+            if let Some(k) = sink_at(v) {
+                if !found.contains(&k) {
+                    found.push(k);
+                    let path = search.path_to(model, v);
+                    let allows = allows_on(model, rule, &path);
+                    out.suppressed.push(Suppressed {
+                        finding: finding(model, rule, s, k, &path),
+                        allows,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_source(model: &Model, rule: &Rule, field: FieldId) -> bool {
+    let purposes = model.effective_purposes(field);
+    purposes
+        .iter()
+        .any(|p| matches_any(&rule.source_purposes, p))
+        && (rule.source_categories.is_empty()
+            || model
+                .effective_categories(field)
+                .any(|c| matches_any(&rule.source_categories, c)))
+}
+
+/// Nodes from which a sink can be reached over the rule's edges (allowed ones included).
+fn reverse_reach(
+    graph: &FlowGraph,
+    node_count: usize,
+    edges: &[Edge],
+    is_sink: impl Fn(u32) -> bool,
+) -> Vec<bool> {
+    let mut seen = vec![false; node_count];
+    let mut stack: Vec<u32> = (0..node_count as u32).filter(|&n| is_sink(n)).collect();
+    for &n in &stack {
+        seen[n as usize] = true;
+    }
+    while let Some(v) = stack.pop() {
+        for &fid in graph.incoming.of(v) {
+            if edges[fid as usize] == Edge::Skip {
+                continue;
+            }
+            let u = graph.source_node(fid);
+            if !seen[u as usize] {
+                seen[u as usize] = true;
+                stack.push(u);
+            }
+        }
+    }
+    seen
+}
+
+fn allows_on(model: &Model, rule: &Rule, path: &[u32]) -> Vec<(StepId, usize)> {
+    let mut out = Vec::new();
+    for &fid in path {
+        let step = model.flows[fid as usize].step;
+        for (i, a) in model.steps[step as usize].allows.iter().enumerate() {
+            if a.rule == rule.id && !out.contains(&(step, i)) {
+                out.push((step, i));
+            }
+        }
+    }
+    out
+}
+
+fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u32]) -> Finding {
+    let field = &model.fields[source as usize];
+    let source_name = model.field_name(source);
+    let purposes: Vec<String> = model
+        .effective_purposes(source)
+        .into_iter()
+        .filter(|p| matches_any(&rule.source_purposes, p))
+        .map(str::to_string)
+        .collect();
+    let (sink_name, all_uses, sink_loc) = match sink {
+        SinkRef::Sink(s) => {
+            let s = &model.sinks[s as usize];
+            (s.name.clone(), &s.uses, s.loc)
+        }
+        SinkRef::Dataset(d) => {
+            let d = &model.datasets[d as usize];
+            (d.name.clone(), &d.uses, d.loc)
+        }
+    };
+    let uses: Vec<String> = all_uses
+        .iter()
+        .filter(|u| rule.sink_uses.iter().any(|s| matches(s, u)))
+        .cloned()
+        .collect();
+    let hops: Vec<Hop> = path
+        .iter()
+        .map(|&fid| {
+            let f = &model.flows[fid as usize];
+            Hop {
+                from: model.field_name(f.from),
+                to: model.target_name(f.to),
+                step: model.steps[f.step as usize].name.clone(),
+                flow: f.kind,
+                functions: f.functions.clone(),
+                location: f.loc,
+            }
+        })
+        .collect();
+    let (location, label) = match hops.first() {
+        Some(h) => (h.location, hop_label(h, &field.name)),
+        None => (
+            field.loc,
+            format!(
+                "`{}` is in `{sink_name}`, which is used for {}",
+                field.name,
+                uses.join(", ")
+            ),
+        ),
+    };
+    let message = format!(
+        "{source_name}, collected for {}, reaches {sink_name} ({})",
+        purposes.join(", "),
+        uses.join(", ")
+    );
+    let help = format!(
+        "keep security-only data out of this flow: filter it out of the join or filter, use \
+         consented contacts instead, aggregate with count(), or record a reviewed `allow` \
+         with a reason; see `purposelint rule {}`",
+        rule.id
+    );
+    Finding {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        message,
+        location,
+        label: Some(label),
+        help: Some(help),
+        flow: Some(FlowPath {
+            fingerprint: fingerprint(&rule.id, &source_name, &sink_name),
+            source: Endpoint {
+                name: source_name,
+                keys: purposes,
+                location: field.loc,
+            },
+            sink: Endpoint {
+                name: sink_name,
+                keys: uses,
+                location: sink_loc,
+            },
+            path: hops,
+        }),
+    }
+}
+
+fn hop_label(h: &Hop, field: &str) -> String {
+    let via = if h.functions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " inside {}(…{}",
+            h.functions.join("("),
+            ")".repeat(h.functions.len())
+        )
+    };
+    match h.flow {
+        FlowKind::Direct => format!("`{field}` flows into `{}` here{via}", h.to),
+        FlowKind::Indirect => format!(
+            "`{field}` is a join, filter or grouping key here{via}, so it decides what reaches `{}`",
+            h.to
+        ),
+        FlowKind::Passthrough => format!("`{field}` is passed through to `{}` here", h.to),
+    }
+}

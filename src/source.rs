@@ -1,0 +1,169 @@
+//! Source files and positions: byte spans plus 1-based line and character columns.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Index of a file in [`Sources`].
+pub type FileId = u32;
+
+/// A position in a file: 1-based line, 1-based column counted in Unicode characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A half-open range in a file, as byte offsets and as line/column positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+    pub start_pos: Pos,
+    pub end_pos: Pos,
+}
+
+/// A span in a known file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub file: FileId,
+    pub span: Span,
+}
+
+/// A value with the span it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// One input file. `text` has any UTF-8 byte-order mark removed.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// Path as shown to users: relative to the working directory when below it.
+    pub display: String,
+    pub text: Arc<str>,
+    line_starts: Vec<u32>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, display: String, text: &str) -> Self {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut line_starts = vec![0u32];
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        SourceFile {
+            path,
+            display,
+            text: Arc::from(text),
+            line_starts,
+        }
+    }
+
+    /// Byte offset of a 1-based line and 0-based character column, clamped to the line.
+    pub fn offset(&self, line: u32, char_col: u32) -> u32 {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+            return self.text.len() as u32;
+        };
+        let rest = &self.text[start as usize..];
+        let line_text = rest.split('\n').next().unwrap_or("");
+        let within = line_text
+            .char_indices()
+            .nth(char_col as usize)
+            .map_or(line_text.len(), |(i, _)| i);
+        start + within as u32
+    }
+
+    /// Span from 1-based lines and 0-based character columns.
+    pub fn span(&self, start: (u32, u32), end: (u32, u32)) -> Span {
+        Span {
+            start: self.offset(start.0, start.1),
+            end: self.offset(end.0, end.1),
+            start_pos: Pos {
+                line: start.0,
+                column: start.1 + 1,
+            },
+            end_pos: Pos {
+                line: end.0,
+                column: end.1 + 1,
+            },
+        }
+    }
+
+    /// Position of a byte offset (clamped to a character boundary).
+    pub fn pos(&self, offset: u32) -> Pos {
+        let offset = (offset as usize).min(self.text.len());
+        let line_idx = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line_idx] as usize;
+        let column = self.text[start..]
+            .char_indices()
+            .take_while(|&(i, _)| start + i < offset)
+            .count();
+        Pos {
+            line: line_idx as u32 + 1,
+            column: column as u32 + 1,
+        }
+    }
+
+    /// Span of a byte range.
+    pub fn span_of_bytes(&self, start: u32, end: u32) -> Span {
+        Span {
+            start,
+            end,
+            start_pos: self.pos(start),
+            end_pos: self.pos(end),
+        }
+    }
+
+    /// The text of one 1-based line, without its line ending.
+    pub fn line_text(&self, line: u32) -> &str {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+            return "";
+        };
+        let rest = &self.text[start as usize..];
+        let l = rest.split('\n').next().unwrap_or("");
+        l.strip_suffix('\r').unwrap_or(l)
+    }
+}
+
+/// All files of a run, indexed by [`FileId`].
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_after_multibyte_text() {
+        let f = SourceFile::new("a".into(), "a".into(), "name: héllo wörld\nx: y\n");
+        let sp = f.span((1, 6), (1, 17));
+        assert_eq!(&f.text[sp.start as usize..sp.end as usize], "héllo wörld");
+        assert_eq!(
+            f.pos(sp.end),
+            Pos {
+                line: 1,
+                column: 18
+            }
+        );
+        assert_eq!(f.line_text(2), "x: y");
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        let f = SourceFile::new("a".into(), "a".into(), "\u{feff}kind: sink\n");
+        assert!(f.text.starts_with("kind"));
+    }
+}
