@@ -300,7 +300,8 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
 }
 
 struct FlowSink<'a> {
-    seen: HashSet<(FieldId, Target, FlowKind)>,
+    /// Same ends and kind but other functions is another flow: one may be sanitized.
+    seen: HashSet<(FieldId, Target, FlowKind, Vec<String>)>,
     flows: &'a mut Vec<Flow>,
 }
 
@@ -413,7 +414,7 @@ impl FlowSink<'_> {
         step: StepId,
         loc: Loc,
     ) {
-        if self.seen.insert((from, to, kind)) {
+        if self.seen.insert((from, to, kind, functions.clone())) {
             self.flows.push(Flow {
                 from,
                 to,
