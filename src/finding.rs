@@ -130,6 +130,8 @@ pub struct Finding {
     pub severity: Severity,
     pub message: String,
     pub location: Loc,
+    /// The exact reference inside `location` to underline, when known.
+    pub focus: Option<Loc>,
     /// Short text under the primary snippet (human output).
     pub label: Option<String>,
     /// How to fix it, or a did-you-mean (human output).
@@ -144,6 +146,7 @@ impl Finding {
             severity: check.severity(),
             message: message.into(),
             location,
+            focus: None,
             label: None,
             help: None,
             flow: None,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::{Loc, Sources};
+use crate::source::{Loc, Sources, Span};
 
 pub type DatasetId = u32;
 pub type FieldId = u32;
@@ -101,6 +101,8 @@ pub struct Flow {
     pub functions: Vec<String>,
     pub step: StepId,
     pub loc: Loc,
+    /// The exact reference inside `loc`, when it can be pinned down (same file).
+    pub focus: Option<Span>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

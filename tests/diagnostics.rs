@@ -147,7 +147,7 @@ steps:
             "unknown-reference 12:11 dataset `accounts.security_contacts` has no field `phone_numbr`",
             Some("did you mean `phone_number`?"),
         ),
-        ("unknown-reference 13:12 no dataset in `from` has a field `zzz`", None),
+        ("unknown-reference 13:28 no dataset in `from` has a field `zzz`", None),
         (
             "unknown-reference 18:10 `ads.uploads` is not in this step's `from`",
             Some("add `ads.uploads` to `from`, or reference a dataset it lists"),
@@ -287,4 +287,35 @@ fn non_manifest_documents_in_a_manifest_file_are_skipped() {
     let o = lint(&[("a.yaml", &mixed)]);
     assert!(o.findings.is_empty());
     assert_eq!(o.summary.manifests, 1);
+}
+
+#[test]
+fn reference_errors_point_into_quoted_scalars_and_at_block_scalars() {
+    let p = "\
+kind: pipeline
+name: p
+steps:
+  - name: s
+    from: accounts.security_contacts
+    to: out
+    fields:
+      a: \"lower(emial)\"
+      b: |
+        upper(phne)
+      c: >
+        lower(user_id) ||
+        upper(emal)
+";
+    let o = lint(&[("a.yaml", SECURITY), ("p.yaml", p)]);
+    assert_eq!(
+        diag_lines(&o),
+        vec![
+            "unknown-reference 8:17 no dataset in `from` has a field `emial`",
+            // Block scalars do not match their source text byte for byte, so the whole
+            // value is reported.
+            "unknown-reference 10:9 no dataset in `from` has a field `phne`",
+            "unknown-reference 12:9 no dataset in `from` has a field `emal`",
+        ]
+    );
+    assert_eq!(diags(&o)[0].location.span.end_pos.column, 22);
 }

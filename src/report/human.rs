@@ -55,7 +55,7 @@ impl Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.finding.location.span;
+        let span = self.finding.focus.unwrap_or(self.finding.location).span;
         let len = span.end.saturating_sub(span.start) as usize;
         let label = LabeledSpan::new_with_span(
             self.finding.label.clone(),

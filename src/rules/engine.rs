@@ -299,6 +299,13 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             }
         })
         .collect();
+    let focus = path.first().and_then(|&fid| {
+        let f = &model.flows[fid as usize];
+        f.focus.map(|span| crate::source::Loc {
+            file: f.loc.file,
+            span,
+        })
+    });
     let (location, label) = match hops.first() {
         Some(h) => (h.location, hop_label(h, &field.name)),
         None => (
@@ -326,6 +333,7 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
         severity: rule.severity,
         message,
         location,
+        focus,
         label: Some(label),
         help: Some(help),
         flow: Some(FlowPath {

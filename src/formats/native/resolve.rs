@@ -6,7 +6,7 @@ use super::parse::{Doc, RawDataset, RawStep};
 use crate::expr;
 use crate::finding::{Check, Finding};
 use crate::model::{Allow, DatasetId, FieldId, Flow, FlowKind, Model, Named, StepId, Target};
-use crate::source::{FileId, Loc, Span, Spanned};
+use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
 
 struct Ctx<'a> {
@@ -347,9 +347,9 @@ fn add_flows(cx: &mut Ctx, s: &StepWork) {
                     Dest::Sink(k) => Some(Target::Sink(k)),
                     Dest::Dataset(d) => cx.model.dataset(d).field(&key.value).map(Target::Field),
                 };
-                for (from, functions) in expression_refs(cx, s, value) {
+                for r in expression_refs(cx, s, value) {
                     if let Some(t) = target {
-                        sink.push(from, t, FlowKind::Direct, functions, s.id, loc(value.span));
+                        sink.push(r.field, t, FlowKind::Direct, r.how(s.id, loc(value.span)));
                     }
                 }
             }
@@ -368,14 +368,13 @@ fn add_flows(cx: &mut Ctx, s: &StepWork) {
                     if !targets.contains(&t) {
                         targets.push(t);
                     }
-                    sink.push(
-                        f,
-                        t,
-                        FlowKind::Passthrough,
-                        Vec::new(),
-                        s.id,
-                        loc(s.raw.to.span),
-                    );
+                    let how = How {
+                        functions: Vec::new(),
+                        step: s.id,
+                        loc: loc(s.raw.to.span),
+                        focus: None,
+                    };
+                    sink.push(f, t, FlowKind::Passthrough, how);
                 }
             }
         }
@@ -388,16 +387,9 @@ fn add_flows(cx: &mut Ctx, s: &StepWork) {
         .chain(&s.raw.where_)
         .chain(&s.raw.group_by);
     for value in keys {
-        for (from, functions) in expression_refs(cx, s, value) {
+        for r in expression_refs(cx, s, value) {
             for &t in &targets {
-                sink.push(
-                    from,
-                    t,
-                    FlowKind::Indirect,
-                    functions.clone(),
-                    s.id,
-                    loc(value.span),
-                );
+                sink.push(r.field, t, FlowKind::Indirect, r.how(s.id, loc(value.span)));
             }
         }
     }
@@ -405,34 +397,23 @@ fn add_flows(cx: &mut Ctx, s: &StepWork) {
 }
 
 impl FlowSink<'_> {
-    fn push(
-        &mut self,
-        from: FieldId,
-        to: Target,
-        kind: FlowKind,
-        functions: Vec<String>,
-        step: StepId,
-        loc: Loc,
-    ) {
-        if self.seen.insert((from, to, kind, functions.clone())) {
+    fn push(&mut self, from: FieldId, to: Target, kind: FlowKind, how: How) {
+        if self.seen.insert((from, to, kind, how.functions.clone())) {
             self.flows.push(Flow {
                 from,
                 to,
                 kind,
-                functions,
-                step,
-                loc,
+                functions: how.functions,
+                step: how.step,
+                loc: how.loc,
+                focus: how.focus,
             });
         }
     }
 }
 
 /// Parses an expression and resolves its column references against the step's `from`.
-fn expression_refs(
-    cx: &mut Ctx,
-    s: &StepWork,
-    value: &Spanned<String>,
-) -> Vec<(FieldId, Vec<String>)> {
+fn expression_refs(cx: &mut Ctx, s: &StepWork, value: &Spanned<String>) -> Vec<ColumnFlow> {
     let refs = match expr::column_refs(&value.value) {
         Ok(refs) => refs,
         Err(e) => {
@@ -443,12 +424,64 @@ fn expression_refs(
     };
     let mut out = Vec::new();
     for r in refs {
+        let focus = ref_span(cx.model.sources.get(s.file), value, r.range);
         match resolve_column(cx.model, &s.from, &r.name) {
-            Ok(f) => out.push((f, r.functions)),
-            Err((msg, help)) => cx.report(Check::UnknownReference, s.file, value.span, msg, help),
+            Ok(field) => out.push(ColumnFlow {
+                field,
+                functions: r.functions,
+                focus,
+            }),
+            Err((msg, help)) => {
+                let span = focus.unwrap_or(value.span);
+                cx.report(Check::UnknownReference, s.file, span, msg, help)
+            }
         }
     }
     out
+}
+
+/// A resolved column reference of an expression.
+struct ColumnFlow {
+    field: FieldId,
+    functions: Vec<String>,
+    focus: Option<Span>,
+}
+
+impl ColumnFlow {
+    fn how(&self, step: StepId, loc: Loc) -> How {
+        How {
+            functions: self.functions.clone(),
+            step,
+            loc,
+            focus: self.focus,
+        }
+    }
+}
+
+/// Everything about a flow but its ends and kind.
+struct How {
+    functions: Vec<String>,
+    step: StepId,
+    loc: Loc,
+    focus: Option<Span>,
+}
+
+/// The file span of a range inside a scalar's value, when the scalar is written as-is
+/// (plain, or quoted without escapes); block scalars and escapes shift offsets, so None.
+fn ref_span(file: &SourceFile, value: &Spanned<String>, range: (u32, u32)) -> Option<Span> {
+    let raw = file
+        .text
+        .get(value.span.start as usize..value.span.end as usize)?;
+    let inner = if raw == value.value {
+        0
+    } else if raw.len() == value.value.len() + 2 && raw.get(1..raw.len() - 1) == Some(&value.value)
+    {
+        1
+    } else {
+        return None;
+    };
+    let start = value.span.start + inner;
+    Some(file.span_of_bytes(start + range.0, start + range.1))
 }
 
 type RefError = (String, Option<String>);
