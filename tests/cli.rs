@@ -385,3 +385,15 @@ fn same_bytes_with_one_or_two_threads() {
     let two = run(&["check", EXAMPLE, "--format", "json", "--threads", "2"]).1;
     assert_eq!(one, two);
 }
+
+#[test]
+fn fixture_snapshots_for_every_rule_and_check() {
+    for fixture in ["tests/fixtures/all-rules", "tests/fixtures/diagnostics"] {
+        let name = fixture.rsplit('/').next().unwrap();
+        for format in ["human", "compact", "json"] {
+            let (code, out, _) = run(&["check", fixture, "--format", format, "--color", "never"]);
+            assert_eq!(code, 1, "{fixture} {format}");
+            insta::assert_snapshot!(format!("{name}_{format}"), out);
+        }
+    }
+}
