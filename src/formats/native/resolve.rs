@@ -1,5 +1,6 @@
 //! Linking native manifests into the model: names, implicit datasets, and flows.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::parse::{Doc, RawDataset, RawStep};
@@ -93,22 +94,20 @@ pub fn resolve(docs: Vec<(FileId, Doc)>, model: &mut Model, rule_ids: &[&str]) -
             file,
             span: p.name.span,
         };
-        if let Some(&first) = pipeline_names.get(&p.name.value) {
+        if let Some(first) = claim(&mut pipeline_names, &p.name.value, loc) {
             cx.duplicate("pipeline", &p.name, file, first);
             continue;
         }
-        pipeline_names.insert(p.name.value.clone(), loc);
         let mut step_names: HashMap<String, Loc> = HashMap::new();
         for raw in p.steps {
             let loc = Loc {
                 file,
                 span: raw.name.span,
             };
-            if let Some(&first) = step_names.get(&raw.name.value) {
+            if let Some(first) = claim(&mut step_names, &raw.name.value, loc) {
                 cx.duplicate("step", &raw.name, file, first);
                 continue;
             }
-            step_names.insert(raw.name.value.clone(), loc);
             let allows = allows(&mut cx, file, &raw, rule_ids);
             let id = cx
                 .model
@@ -148,6 +147,17 @@ pub fn resolve(docs: Vec<(FileId, Doc)>, model: &mut Model, rule_ids: &[&str]) -
         add_flows(&mut cx, s);
     }
     diags
+}
+
+/// Records where `name` is defined; if it already was, returns that first place.
+fn claim(names: &mut HashMap<String, Loc>, name: &str, loc: Loc) -> Option<Loc> {
+    match names.entry(name.to_string()) {
+        Entry::Occupied(first) => Some(*first.get()),
+        Entry::Vacant(slot) => {
+            slot.insert(loc);
+            None
+        }
+    }
 }
 
 fn add_dataset(cx: &mut Ctx, file: FileId, d: RawDataset) {
