@@ -237,6 +237,34 @@ fn invalid_fides_manifests_point_at_the_node() {
     );
 }
 
+#[test]
+fn declared_categories_are_checked_like_fides_evaluate() {
+    // The Fides demo with `user.contact` uncommented in the marketing declaration: Fides'
+    // per-declaration evaluation fails it, and so does the policy rule here.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join("../shared/corpus/fides/fides/demo_resources");
+    for f in ["demo_policy.yml", "demo_dataset.yml", "demo_system.yml"] {
+        let text = std::fs::read_to_string(demo.join(f)).unwrap();
+        let text = text.replace("#- user.contact # uncomment", "- user.contact # uncomment");
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    let out = run(dir.path());
+    let text = render(&out, dir.path());
+    let f = out
+        .findings
+        .iter()
+        .find(|f| f.rule == "fides-policy/demo_privacy_policy/reject-direct-marketing")
+        .unwrap_or_else(|| panic!("{text}"));
+    let flow = f.flow.as_ref().unwrap();
+    assert!(flow.path.is_empty(), "{text}");
+    assert_eq!(
+        flow.source.name,
+        "demo_marketing_system/privacy_declarations[0].user.contact"
+    );
+    assert_eq!(f.location.span.start_pos.line, 32, "{text}");
+    assert_eq!(out.findings.len(), 1, "{text}");
+}
+
 /// The Fides projects of the corpus, each linted as one run (they share fides_keys).
 fn corpus_projects() -> Vec<(&'static str, PathBuf)> {
     let c = root().join("../shared/corpus/fides");

@@ -98,6 +98,7 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
             dataset,
             loc,
         });
+        declarations(cx, file, &s);
         kept.push((file, s));
     }
 
@@ -277,6 +278,36 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
                 }
             }
             (End::Dataset(_), End::Dataset(_)) => {}
+        }
+    }
+}
+
+/// What `fides evaluate` checks: each privacy declaration on its own. Each declaration
+/// becomes a sink dataset `system/privacy_declarations[i]` with its own use and subjects,
+/// and one field per category it declares. Policy rules then report a declared category
+/// with an empty path, exactly when Fides' per-declaration evaluation would. The fields
+/// have no purposes and no flows, so the built-in rules never see them.
+fn declarations(cx: &mut Cx, file: FileId, s: &RawSystem) {
+    for (n, d) in s.declarations.iter().enumerate() {
+        let (Some(use_), false) = (&d.data_use, d.categories.is_empty()) else {
+            continue;
+        };
+        let loc = Loc {
+            file,
+            span: d.name.as_ref().map_or(d.span, |n| n.span),
+        };
+        let name = format!("{}/privacy_declarations[{n}]", s.key.value);
+        let Ok(id) = cx.model.add_dataset(name, loc, true) else {
+            continue;
+        };
+        let ds = &mut cx.model.datasets[id as usize];
+        ds.uses = vec![use_.value.clone()];
+        ds.subjects = d.subjects.iter().map(|s| s.value.clone()).collect();
+        for c in &d.categories {
+            let floc = Loc { file, span: c.span };
+            if let Ok(fid) = cx.model.add_field(id, c.value.clone(), floc) {
+                cx.model.fields[fid as usize].categories = vec![c.value.clone()];
+            }
         }
     }
 }
