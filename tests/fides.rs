@@ -265,6 +265,28 @@ fn declared_categories_are_checked_like_fides_evaluate() {
     assert_eq!(out.findings.len(), 1, "{text}");
 }
 
+#[test]
+fn references_purposes_and_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yml"),
+        "dataset:\n  - fides_key: users\n    data_purposes: [essential.service.security]\n    collections:\n      - name: logins\n        fields:\n          - name: phone\n            data_categories: [user.contact.phone_number]\n            data_purposes: [not_a_purpose]\n  - fides_key: ads\n    collections:\n      - name: audience\n        fields:\n          - name: phone\n            fides_meta:\n              references:\n                - dataset: users\n                  field: logins.phone\n                  direction: from\n          - name: other\n            fides_meta:\n              references:\n                - dataset: users\n                  field: logins.phnoe\n\
+         system:\n  - fides_key: ads_sys\n    system_type: Service\n    privacy_declarations:\n      - data_use: marketing.advertising\n        data_categories: []\n        dataset_references: [ads]\n  - fides_key: ads_sys\n    system_type: Service\n    privacy_declarations: []\n",
+    )
+    .unwrap();
+    let out = run(dir.path());
+    let text = render(&out, dir.path());
+    for want in [
+        "warning unknown-purpose a.yml:9:29 `not_a_purpose` is neither a Fides `purpose` nor a known data use",
+        "error unknown-reference a.yml:24:26 no field `logins.phnoe` in Fides dataset `users`",
+        "error duplicate-definition a.yml:32:16 system `ads_sys` is already defined at",
+        "users.logins.phone -> ads.audience.phone [ads.audience.phone/fides_meta.references direct] a.yml:18:26",
+        "error security-to-advertising",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+}
+
 /// The Fides projects of the corpus, each linted as one run (they share fides_keys).
 fn corpus_projects() -> Vec<(&'static str, PathBuf)> {
     let c = root().join("../shared/corpus/fides");

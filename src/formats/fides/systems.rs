@@ -248,16 +248,16 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
             (End::Dataset(d), End::System(s)) => {
                 for &leaf in &index[d].leaves {
                     for c in field_categories(cx, leaf) {
-                        if passes(&e.filter, &c) {
-                            push(cx, leaf, fields[s][&c], e);
+                        if let Some(&to) = fields[s].get(&c).filter(|_| passes(&e.filter, &c)) {
+                            push(cx, leaf, to, e);
                         }
                     }
                 }
             }
             (End::System(a), End::System(b)) => {
                 for (c, &from) in sorted(&fields[a]) {
-                    if passes(&e.filter, c) {
-                        push(cx, from, fields[b][c], e);
+                    if let Some(&to) = fields[b].get(c).filter(|_| passes(&e.filter, c)) {
+                        push(cx, from, to, e);
                     }
                 }
             }
