@@ -941,3 +941,53 @@ fn organization(dec: &mut Decoder, node: &Node) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use crate::yaml;
+
+    fn doc(text: &str) -> Node {
+        let f = SourceFile::new("t.yml".into(), "t.yml".into(), text);
+        yaml::parse(&f).unwrap().remove(0)
+    }
+
+    #[test]
+    fn detects_fideslang_by_shape() {
+        assert!(is_fides_document(&doc("system:\n  - fides_key: a\n")));
+        assert!(is_fides_document(&doc("data_use:\n  - fides_key: x\n")));
+        assert!(is_fides_document(&doc(
+            "dataset:\n  - fides_key: a\n    collections: []\nextra: 1\n"
+        )));
+        // Our own manifests, other tools' files, and lists of another shape.
+        assert!(!is_fides_document(&doc("kind: dataset\nname: a\n")));
+        assert!(!is_fides_document(&doc("dataset:\n  name: a\n")));
+        assert!(!is_fides_document(&doc("consumer:\n  - name: a\n")));
+        assert!(!is_fides_document(&doc(
+            "dataset:\n  - table: t\nversion: 2\n"
+        )));
+    }
+
+    #[test]
+    fn nested_fields_are_flattened_with_inherited_purposes() {
+        let node = doc("dataset:\n  - fides_key: d\n    collections:\n      - name: c\n        fields:\n          - name: address\n            data_purposes: [p]\n            fields:\n              - name: city\n                data_categories: [user.contact.address.city]\n");
+        let mut diags = Vec::new();
+        let mut dec = Decoder {
+            file: 0,
+            diags: &mut diags,
+        };
+        let (res, count) = read_document(&mut dec, &node);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(count, 1);
+        let Resource::Dataset(d) = &res[0] else {
+            panic!()
+        };
+        let f = &d.collections[0].fields;
+        assert_eq!(f[0].path, "address");
+        assert!(f[0].is_object);
+        assert_eq!(f[1].path, "address.city");
+        assert_eq!(f[1].span.start_pos.line, 9);
+        assert_eq!(f[1].purposes[0].value, "p");
+    }
+}
