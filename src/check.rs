@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::decode::Decoder;
 use crate::discover::{self, DiscoverError};
 use crate::finding::{Check, Finding, Severity};
-use crate::formats::native;
+use crate::formats::{fides, native};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::{self, Rule};
@@ -24,6 +24,8 @@ pub struct Options {
     pub rules: Vec<Rule>,
     pub taxonomy: Taxonomy,
     pub max_file_size: u64,
+    /// Options of the Fides adapter (`fides.*` in the configuration).
+    pub fides: fides::FidesOptions,
 }
 
 impl Options {
@@ -33,6 +35,7 @@ impl Options {
             rules: rules::builtin(),
             taxonomy: Taxonomy::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            fides: fides::FidesOptions::default(),
         }
     }
 }
@@ -59,6 +62,7 @@ pub struct Outcome {
 struct FileResult {
     source: SourceFile,
     docs: Vec<native::Doc>,
+    fides: Vec<fides::Resource>,
     diags: Vec<Finding>,
     manifests: usize,
 }
@@ -132,6 +136,7 @@ fn parse_file(
     let empty = |path, display, diags| FileResult {
         source: SourceFile::new(path, display, ""),
         docs: Vec::new(),
+        fides: Vec::new(),
         diags,
         manifests: 0,
     };
@@ -156,6 +161,7 @@ fn parse_file(
                     return FileResult {
                         source,
                         docs: Vec::new(),
+                        fides: Vec::new(),
                         diags,
                         manifests: 0,
                     };
@@ -171,7 +177,9 @@ fn parse_file(
     let nodes = match yaml::parse(&source) {
         Ok(nodes) => nodes,
         Err(e) => {
-            if native::declares_manifest_kind(&source.text) {
+            if native::declares_manifest_kind(&source.text)
+                || fides::declares_resources(&source.text)
+            {
                 let loc = Loc {
                     file: id,
                     span: e.span,
@@ -185,6 +193,7 @@ fn parse_file(
             return FileResult {
                 source,
                 docs: Vec::new(),
+                fides: Vec::new(),
                 diags,
                 manifests: 0,
             };
@@ -194,10 +203,17 @@ fn parse_file(
         file: id,
         diags: &mut diags,
     };
-    let (docs, manifests) = native::read_documents(&mut dec, &nodes, &opts.taxonomy);
+    let (docs, mut manifests) = native::read_documents(&mut dec, &nodes, &opts.taxonomy);
+    let mut resources = Vec::new();
+    for doc in nodes.iter().filter(|d| fides::is_fides_document(d)) {
+        let (read, count) = fides::read_document(&mut dec, doc);
+        resources.extend(read);
+        manifests += count;
+    }
     FileResult {
         source,
         docs,
+        fides: resources,
         diags,
         manifests,
     }
@@ -207,17 +223,23 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
     let mut model = Model::default();
     let mut findings = Vec::new();
     let mut docs = Vec::new();
+    let mut resources = Vec::new();
     for (id, r) in results.into_iter().enumerate() {
         model.sources.files.push(r.source);
         model.manifests += r.manifests;
         findings.extend(r.diags);
         docs.extend(r.docs.into_iter().map(|d| (id as FileId, d)));
+        resources.extend(r.fides.into_iter().map(|d| (id as FileId, d)));
     }
     let rule_ids: Vec<&str> = opts.rules.iter().map(|r| r.id.as_str()).collect();
     findings.extend(native::resolve(docs, &mut model, &rule_ids));
+    let (diags, policy_rules) = fides::link(resources, &mut model, &opts.taxonomy, opts.fides);
+    findings.extend(diags);
+    let mut run_rules = opts.rules.clone();
+    run_rules.extend(policy_rules);
 
     let graph = FlowGraph::build(&model);
-    let engine = rules::engine::run(&model, &graph, &opts.rules);
+    let engine = rules::engine::run(&model, &graph, &run_rules);
     findings.extend(engine.findings);
     sort_findings(&model, &mut findings);
     let summary = Summary {

@@ -49,6 +49,9 @@ pub struct Dataset {
     pub categories: Vec<String>,
     /// A dataset with uses is also a sink for rules.
     pub uses: Vec<String>,
+    /// Data subjects (customer, employee…) whose data this sink processes; empty when
+    /// not declared. Only rules with a subject condition read it.
+    pub subjects: Vec<String>,
     pub fields: Vec<FieldId>,
     field_index: HashMap<String, FieldId>,
     pub loc: Loc,
@@ -66,6 +69,8 @@ impl Dataset {
 pub struct Sink {
     pub name: String,
     pub uses: Vec<String>,
+    /// Data subjects, as on [`Dataset::subjects`].
+    pub subjects: Vec<String>,
     pub loc: Loc,
 }
 
@@ -170,6 +175,7 @@ impl Model {
             purposes: Vec::new(),
             categories: Vec::new(),
             uses: Vec::new(),
+            subjects: Vec::new(),
             fields: Vec::new(),
             field_index: HashMap::new(),
             loc,
@@ -184,7 +190,12 @@ impl Model {
         }
         let id = self.sinks.len() as SinkId;
         self.names.insert(name.clone(), Named::Sink(id));
-        self.sinks.push(Sink { name, uses, loc });
+        self.sinks.push(Sink {
+            name,
+            uses,
+            subjects: Vec::new(),
+            loc,
+        });
         Ok(id)
     }
 

@@ -131,12 +131,12 @@ fn run_rule(model: &Model, graph: &FlowGraph, rule: &Rule) -> Outcome {
     let sink_datasets: Vec<bool> = model
         .datasets
         .iter()
-        .map(|d| d.uses.iter().any(|u| matches_any(&rule.sink_uses, u)))
+        .map(|d| is_sink(rule, &d.uses, &d.subjects))
         .collect();
     let sinks: Vec<bool> = model
         .sinks
         .iter()
-        .map(|s| s.uses.iter().any(|u| matches_any(&rule.sink_uses, u)))
+        .map(|s| is_sink(rule, &s.uses, &s.subjects))
         .collect();
     if !sink_datasets.contains(&true) && !sinks.contains(&true) {
         return out;
@@ -210,7 +210,26 @@ fn run_rule(model: &Model, graph: &FlowGraph, rule: &Rule) -> Outcome {
     out
 }
 
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Whether a node with these uses and subjects is a sink of the rule.
+fn is_sink(rule: &Rule, uses: &[String], subjects: &[String]) -> bool {
+    match &rule.condition {
+        Some(c) => {
+            !c.uses.violating(&strs(uses)).is_empty()
+                && (subjects.is_empty() || !c.subjects.violating(&strs(subjects)).is_empty())
+        }
+        None => uses.iter().any(|u| matches_any(&rule.sink_uses, u)),
+    }
+}
+
 fn is_source(model: &Model, rule: &Rule, field: FieldId) -> bool {
+    if let Some(c) = &rule.condition {
+        let cats: Vec<&str> = model.effective_categories(field).collect();
+        return !c.categories.violating(&cats).is_empty();
+    }
     let purposes = model.effective_purposes(field);
     purposes
         .iter()
@@ -264,12 +283,22 @@ fn allows_on(model: &Model, rule: &Rule, path: &[u32]) -> Vec<(StepId, usize)> {
 fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u32]) -> Finding {
     let field = &model.fields[source as usize];
     let source_name = model.field_name(source);
-    let purposes: Vec<String> = model
-        .effective_purposes(source)
-        .into_iter()
-        .filter(|p| matches_any(&rule.source_purposes, p))
-        .map(str::to_string)
-        .collect();
+    let purposes: Vec<String> = match &rule.condition {
+        Some(c) => {
+            let cats: Vec<&str> = model.effective_categories(source).collect();
+            c.categories
+                .violating(&cats)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        }
+        None => model
+            .effective_purposes(source)
+            .into_iter()
+            .filter(|p| matches_any(&rule.source_purposes, p))
+            .map(str::to_string)
+            .collect(),
+    };
     let (sink_name, all_uses, sink_loc) = match sink {
         SinkRef::Sink(s) => {
             let s = &model.sinks[s as usize];
@@ -280,11 +309,19 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             (d.name.clone(), &d.uses, d.loc)
         }
     };
-    let uses: Vec<String> = all_uses
-        .iter()
-        .filter(|u| rule.sink_uses.iter().any(|s| matches(s, u)))
-        .cloned()
-        .collect();
+    let uses: Vec<String> = match &rule.condition {
+        Some(c) => c
+            .uses
+            .violating(&strs(all_uses))
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        None => all_uses
+            .iter()
+            .filter(|u| rule.sink_uses.iter().any(|s| matches(s, u)))
+            .cloned()
+            .collect(),
+    };
     let hops: Vec<Hop> = path
         .iter()
         .map(|&fid| {
@@ -317,17 +354,34 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             ),
         ),
     };
-    let message = format!(
-        "{source_name}, collected for {}, reaches {sink_name} ({})",
-        purposes.join(", "),
-        uses.join(", ")
-    );
-    let help = format!(
-        "keep security-only data out of this flow: filter it out of the join or filter, use \
-         consented contacts instead, aggregate with count(), or record a reviewed `allow` \
-         with a reason; see `purposelint rule {}`",
-        rule.id
-    );
+    let (message, help) = if rule.condition.is_some() {
+        (
+            format!(
+                "{source_name} ({}) reaches {sink_name} ({}), which {} forbids",
+                purposes.join(", "),
+                uses.join(", "),
+                rule.summary
+            ),
+            format!(
+                "stop this flow or change the policy rule; the path shows every hop. {}",
+                rule.description
+            ),
+        )
+    } else {
+        (
+            format!(
+                "{source_name}, collected for {}, reaches {sink_name} ({})",
+                purposes.join(", "),
+                uses.join(", ")
+            ),
+            format!(
+                "keep security-only data out of this flow: filter it out of the join or \
+                 filter, use consented contacts instead, aggregate with count(), or record a \
+                 reviewed `allow` with a reason; see `purposelint rule {}`",
+                rule.id
+            ),
+        )
+    };
     Finding {
         rule: rule.id.clone(),
         severity: rule.severity,

@@ -9,6 +9,7 @@ use crate::decode::Decoder;
 use crate::finding::{Check, Finding, Severity};
 use crate::model::FlowKind;
 use crate::source::{SourceFile, Sources};
+use crate::taxonomy::matches_any;
 use crate::yaml;
 
 const BUILTIN: [(&str, &str); 3] = [
@@ -39,6 +40,67 @@ pub struct Rule {
     pub sanitizers: Vec<String>,
     /// Where the rule came from: `built-in` or a file path.
     pub origin: String,
+    /// Set for rules derived from a privacy policy (e.g. a Fides policy rule): sources and
+    /// sinks are then matched by these conditions instead of `source_purposes`,
+    /// `source_categories` and `sink_uses`.
+    pub condition: Option<PolicyCondition>,
+}
+
+/// How a policy condition compares its values with the keys declared on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMatches {
+    /// Some declared key falls under one of the values.
+    Any,
+    /// Every declared key falls under one of the values.
+    All,
+    /// No declared key falls under any value.
+    None,
+    /// Some declared key falls under none of the values.
+    Other,
+}
+
+/// One condition of a policy rule: a matcher and the taxonomy keys it compares with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyCondition {
+    pub matches: KeyMatches,
+    pub values: Vec<String>,
+}
+
+impl KeyCondition {
+    /// The declared keys that make the condition hold (empty: it does not hold). A declared
+    /// key falls under a value when the value is the key or one of its ancestors. An empty
+    /// declaration never holds, whatever the matcher.
+    pub fn violating<'a>(&self, declared: &[&'a str]) -> Vec<&'a str> {
+        let mut matched: Vec<&str> = Vec::new();
+        let mut other: Vec<&str> = Vec::new();
+        for &key in declared {
+            let list = if matches_any(&self.values, key) {
+                &mut matched
+            } else {
+                &mut other
+            };
+            if !list.contains(&key) {
+                list.push(key);
+            }
+        }
+        match self.matches {
+            KeyMatches::Any => matched,
+            KeyMatches::All if other.is_empty() => matched,
+            KeyMatches::All => Vec::new(),
+            KeyMatches::None if matched.is_empty() => other,
+            KeyMatches::None => Vec::new(),
+            KeyMatches::Other => other,
+        }
+    }
+}
+
+/// The conditions of a policy-derived rule: a source field's categories, a sink's uses and,
+/// when the sink declares any, its data subjects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyCondition {
+    pub categories: KeyCondition,
+    pub uses: KeyCondition,
+    pub subjects: KeyCondition,
 }
 
 impl Rule {
@@ -205,6 +267,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
         flows,
         sanitizers,
         origin: origin.to_string(),
+        condition: None,
     })
 }
 
@@ -317,6 +380,38 @@ mod tests {
             assert_eq!(r.sanitizers, vec!["count", "approx_count_distinct"]);
             assert!(r.follows(FlowKind::Passthrough));
             assert!(r.description.contains("Twitter"));
+        }
+    }
+
+    #[test]
+    fn policy_matchers_follow_fides() {
+        let c = |matches| KeyCondition {
+            matches,
+            values: vec!["user.contact".to_string()],
+        };
+        let mixed = ["user.contact.email", "system.operations"];
+        assert_eq!(c(KeyMatches::Any).violating(&mixed), ["user.contact.email"]);
+        assert!(c(KeyMatches::All).violating(&mixed).is_empty());
+        assert_eq!(
+            c(KeyMatches::All).violating(&["user.contact.phone_number"]),
+            ["user.contact.phone_number"]
+        );
+        assert!(c(KeyMatches::None).violating(&mixed).is_empty());
+        assert_eq!(
+            c(KeyMatches::None).violating(&["system.operations"]),
+            ["system.operations"]
+        );
+        assert_eq!(
+            c(KeyMatches::Other).violating(&mixed),
+            ["system.operations"]
+        );
+        for m in [
+            KeyMatches::Any,
+            KeyMatches::All,
+            KeyMatches::None,
+            KeyMatches::Other,
+        ] {
+            assert!(c(m).violating(&[]).is_empty());
         }
     }
 

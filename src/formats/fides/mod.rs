@@ -1,0 +1,48 @@
+//! Fides (fideslang) manifests: datasets, systems, policies, purposes and taxonomy
+//! extensions, read as they are and linked into the shared model. See docs/fides.md.
+//!
+//! - `parse`: detection by shape and validation of every resource, with spans;
+//! - `datasets`: collections → datasets `fides_key.collection`, nested fields flattened,
+//!   `data_purposes` → purposes, `fides_meta.references` → direct flows;
+//! - `systems`: privacy declarations → a sink (a dataset with uses), dataset references,
+//!   egress and ingress → flows;
+//! - `policies`: policy rules → flow rules.
+
+mod datasets;
+mod link;
+mod parse;
+mod policies;
+mod systems;
+
+pub use link::link;
+pub use parse::{is_fides_document, read_document, Resource, RESOURCE_KEYS};
+
+/// Options of the Fides adapter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FidesOptions {
+    /// `fides.infer_purposes_from_systems`: a dataset that only declarations with
+    /// `essential.*` uses reference is treated as collected for those uses. Off by default:
+    /// a table shared with a system is not proof of why it was collected.
+    pub infer_purposes_from_systems: bool,
+}
+
+/// True when a file that failed to parse looks like a fideslang manifest (a top-level
+/// resource list and a `fides_key`), so that it is reported rather than skipped.
+pub fn declares_resources(text: &str) -> bool {
+    let list = text.lines().any(|line| {
+        line.strip_suffix(':')
+            .or_else(|| line.trim_end().strip_suffix(':'))
+            .is_some_and(|k| RESOURCE_KEYS.contains(&k))
+    });
+    list && text.contains("fides_key:")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn declared_resources() {
+        assert!(super::declares_resources("system:\n  - fides_key: a\n"));
+        assert!(!super::declares_resources("system:\n  - name: a\n"));
+        assert!(!super::declares_resources("  system:\n fides_key: a\n"));
+    }
+}
