@@ -151,6 +151,7 @@ fn references(cx: &mut Cx, index: &Index, p: PendingRefs) {
                     file: p.file,
                     span: r.field.span,
                 },
+                focus: None,
             });
         }
     }

@@ -240,6 +240,7 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
                 functions: Vec::new(),
                 step: e.step,
                 loc: e.loc,
+                focus: None,
             });
         }
     };
