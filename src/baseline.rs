@@ -163,7 +163,11 @@ fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(std::path::PathBuf
         .unwrap_or_else(|| "baseline".into());
     for n in 0..100u32 {
         let p = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -196,13 +200,20 @@ fn parse(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Baseline> {
     let m = dec.map(doc, "the baseline", &["version", "findings"])?;
     if let Some(v) = m.required(&mut dec, "version") {
         if v.as_str() != Some("1") {
-            dec.error(v.span, "this baseline version is not supported; expected `version: 1`");
+            dec.error(
+                v.span,
+                "this baseline version is not supported; expected `version: 1`",
+            );
         }
     }
     let mut entries = Vec::new();
     if let Some(list) = m.get("findings") {
         entries = dec.list(list, "`findings`", |dec, item| {
-            let e = dec.map(item, "a baseline entry", &["fingerprint", "rule", "source", "sink"])?;
+            let e = dec.map(
+                item,
+                "a baseline entry",
+                &["fingerprint", "rule", "source", "sink"],
+            )?;
             let mut get = |k: &str| {
                 e.required(dec, k)
                     .and_then(|n| dec.name(n, k))
@@ -249,7 +260,11 @@ mod tests {
 
     #[test]
     fn invalid_baseline_points_at_the_line() {
-        let f = SourceFile::new("b".into(), "b".into(), "version: 1\nfindings:\n  - fingerprint: x\n    rul: y\n");
+        let f = SourceFile::new(
+            "b".into(),
+            "b".into(),
+            "version: 1\nfindings:\n  - fingerprint: x\n    rul: y\n",
+        );
         let mut diags = Vec::new();
         parse(&f, &mut diags);
         assert_eq!(diags[0].location.span.start_pos.line, 4);

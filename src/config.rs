@@ -137,10 +137,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 /// Reads and checks a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::plain(format!(
-            "cannot read configuration {}: {e}",
-            path.display()
-        ))
+        ConfigError::plain(format!("cannot read configuration {}: {e}", path.display()))
     })?;
     let display = crate::discover::display_path(path);
     let file = SourceFile::new(path.to_path_buf(), display.clone(), &text);
@@ -194,14 +191,21 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         return Some(config); // an empty file configures nothing
     };
     if docs.len() > 1 {
-        dec.error(docs[1].span, "the configuration must be a single YAML document");
+        dec.error(
+            docs[1].span,
+            "the configuration must be a single YAML document",
+        );
     }
     if matches!(doc.value, Value::Null) {
         return Some(config);
     }
     let m = dec.map(doc, "the configuration", &KEYS)?;
-    config.filter.include = m.get("include").and_then(|n| globs(&mut dec, n, "`include`"));
-    config.filter.exclude = m.get("exclude").and_then(|n| globs(&mut dec, n, "`exclude`"));
+    config.filter.include = m
+        .get("include")
+        .and_then(|n| globs(&mut dec, n, "`include`"));
+    config.filter.exclude = m
+        .get("exclude")
+        .and_then(|n| globs(&mut dec, n, "`exclude`"));
     if let Some(n) = m.get("severity") {
         config.severity = severities(&mut dec, n);
     }
@@ -224,7 +228,12 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
     }
     let mut taxonomy = Taxonomy::default();
     extend(&mut dec, &mut taxonomy, Tree::DataUse, &config.data_uses);
-    extend(&mut dec, &mut taxonomy, Tree::DataCategory, &config.data_categories);
+    extend(
+        &mut dec,
+        &mut taxonomy,
+        Tree::DataCategory,
+        &config.data_categories,
+    );
     if let Some(n) = m.get("aliases") {
         config.aliases = aliases(&mut dec, n, &taxonomy);
         for (label, key) in &config.aliases {
@@ -284,7 +293,10 @@ fn severities(dec: &mut Decoder, node: &Node) -> Vec<(Spanned<String>, Level)> {
             other => {
                 dec.error(
                     v.span,
-                    format!("the severity of `{}` must be error, warning, info or off, not `{other}`", id.value),
+                    format!(
+                        "the severity of `{}` must be error, warning, info or off, not `{other}`",
+                        id.value
+                    ),
                 );
                 continue;
             }
@@ -390,7 +402,10 @@ fn aliases(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> BTreeMap<Stri
             continue;
         }
         if out.insert(label.value.clone(), key.value).is_some() {
-            dec.error(label.span, format!("alias `{}` is defined twice", label.value));
+            dec.error(
+                label.span,
+                format!("alias `{}` is defined twice", label.value),
+            );
         }
     }
     out
@@ -401,7 +416,9 @@ fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<Exter
         Value::Scalar { .. } => (dec.name(item, "an external dataset")?, Vec::new()),
         _ => {
             let m = dec.map(item, "an external dataset", &["name", "purposes"])?;
-            let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"))?;
+            let name = m
+                .required(dec, "name")
+                .and_then(|n| dec.name(n, "`name`"))?;
             let purposes = m
                 .get("purposes")
                 .map(|n| dec.string_list(n, "`purposes`"))
@@ -442,7 +459,9 @@ fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<Exter
 fn size(dec: &mut Decoder, node: &Node) -> Option<u64> {
     let s = dec.string(node, "`max_file_size`")?;
     let text = s.value.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -454,7 +473,11 @@ fn size(dec: &mut Decoder, node: &Node) -> Option<u64> {
         "gib" => 1024 * 1024 * 1024,
         _ => 0,
     };
-    match number.parse::<u64>().ok().and_then(|n| n.checked_mul(factor)) {
+    match number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+    {
         Some(n) if n > 0 => Some(n),
         _ => {
             dec.error(

@@ -71,7 +71,9 @@ pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<
         };
         let bad = |msg: &str| Finding::check(Check::InvalidManifest, loc, msg.to_string());
         let Some(rest) = rest.trim_start().strip_prefix("ignore[") else {
-            diags.push(bad("a purposelint comment must read `# purposelint: ignore[rule-id] reason`"));
+            diags.push(bad(
+                "a purposelint comment must read `# purposelint: ignore[rule-id] reason`",
+            ));
             continue;
         };
         let Some((ids, reason)) = rest.split_once(']') else {
@@ -248,9 +250,18 @@ mod tests {
             "- name: x  # purposelint: ignore[security-to-advertising, unknown-purpose] DPIA-7 ok\n",
         );
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!(ig[0].rules, vec!["security-to-advertising", "unknown-purpose"]);
+        assert_eq!(
+            ig[0].rules,
+            vec!["security-to-advertising", "unknown-purpose"]
+        );
         assert_eq!(ig[0].reason, "DPIA-7 ok");
-        assert_eq!(ig[0].loc.span.start_pos, crate::source::Pos { line: 1, column: 12 });
+        assert_eq!(
+            ig[0].loc.span.start_pos,
+            crate::source::Pos {
+                line: 1,
+                column: 12
+            }
+        );
     }
 
     #[test]

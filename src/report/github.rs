@@ -32,7 +32,13 @@ pub fn render(out: &mut dyn Write, sources: &Sources, findings: &[Finding]) -> i
         let mut message = f.message.clone();
         if let Some(flow) = &f.flow {
             for h in &flow.path {
-                message.push_str(&format!("\n  {} ({}): {} → {}", h.step, h.flow.as_str(), h.from, h.to));
+                message.push_str(&format!(
+                    "\n  {} ({}): {} → {}",
+                    h.step,
+                    h.flow.as_str(),
+                    h.from,
+                    h.to
+                ));
             }
         }
         // GitHub ignores column ranges that span lines; give the lines only then.

@@ -31,7 +31,10 @@ pub struct Descriptor {
 
 /// Every flow rule, then every built-in check; `severity` gives the configured level
 /// from the default one.
-pub fn descriptors(rules: &[Rule], severity: impl Fn(&str, Severity) -> Severity) -> Vec<Descriptor> {
+pub fn descriptors(
+    rules: &[Rule],
+    severity: impl Fn(&str, Severity) -> Severity,
+) -> Vec<Descriptor> {
     let flows = rules.iter().map(|r| Descriptor {
         id: r.id.clone(),
         severity: severity(&r.id, r.severity),

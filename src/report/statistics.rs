@@ -11,7 +11,12 @@ fn summary_of<'a>(opts: &'a Options, id: &str) -> &'a str {
         .iter()
         .find(|r| r.id == id)
         .map(|r| r.summary.as_str())
-        .or_else(|| Check::ALL.iter().find(|c| c.id() == id).map(|c| c.summary()))
+        .or_else(|| {
+            Check::ALL
+                .iter()
+                .find(|c| c.id() == id)
+                .map(|c| c.summary())
+        })
         .unwrap_or("")
 }
 
