@@ -147,3 +147,26 @@ fn snapshot() {
     }
     insta::assert_json_snapshot!(v);
 }
+
+#[test]
+fn columns_are_utf16_code_units() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: dataset\nname: sec\npurposes: [essential.service.security]\nfields:\n  - {description: \"📱 2FA\", name: phone}\n---\nkind: pipeline\nname: p\nsteps:\n  - {name: s, from: sec, to: ads, fields: {x: \"sec.phone\"}}\n---\nkind: sink\nname: ads\nuses: [marketing.advertising]\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("purposelint")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["check", "--no-config", "--format", "sarif", "m.yaml"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(&v);
+    let source = &v["runs"][0]["results"][0]["relatedLocations"][0]["physicalLocation"]["region"];
+    // `phone` is the 34th character of line 5 but starts at UTF-16 unit 35 (📱 is two).
+    assert_eq!(source["startLine"], 5);
+    assert_eq!(source["startColumn"], 35);
+    assert_eq!(source["endColumn"], 40);
+}
