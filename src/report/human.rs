@@ -127,11 +127,11 @@ pub fn render_dismissed(
     writeln!(out)
 }
 
-/// `allowed at file:line: reason`, or `in the baseline`.
+/// `allowed at file:line:col: reason`, or the baseline's justification.
 pub fn suppression_text(sources: &Sources, s: &Suppression) -> String {
     match s.location {
         Some(loc) => format!("allowed at {}: {}", at(sources, loc), s.justification),
-        None => format!("baseline: {}", s.justification),
+        None => s.justification.clone(),
     }
 }
 
