@@ -90,6 +90,23 @@ fn baseline_round_trip() {
     // The baseline makes the example pass.
     let r = run(&root, &["check", "--baseline", "purposelint-baseline.yaml"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // In SARIF the baselined findings are dismissed, not dropped.
+    let r = run(
+        &root,
+        &[
+            "check",
+            "--baseline",
+            "purposelint-baseline.yaml",
+            "--format",
+            "sarif",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results
+        .iter()
+        .all(|r| r["suppressions"][0]["kind"] == "external"));
 
     // Lines inserted at the top of every file keep it matching.
     for f in [
@@ -470,4 +487,35 @@ fn select_ignore_statistics_quiet() {
     let r = run(&root, &["check", "--quiet", "--color", "never"]);
     assert!(!r.stdout.contains("Found"), "{}", r.stdout);
     assert!(r.stdout.contains("security-to-advertising"));
+}
+
+#[test]
+fn inline_ignore_on_a_field_or_sink_line() {
+    let (_d, root) = example();
+    edit(&root.join("schemas/accounts.yaml"), |t| {
+        t.replace(
+            "  - name: email\n",
+            "  - name: email  # purposelint: ignore[security-to-advertising] recovery-only, see DPIA-3\n",
+        )
+    });
+    let r = run(&root, &["check", "--format", "compact"]);
+    assert_eq!(
+        r.stdout.matches("error[security-to-advertising]").count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("security_contacts.email"),
+        "{}",
+        r.stdout
+    );
+    edit(&root.join("sinks.yaml"), |t| {
+        t.replace(
+            "name: x_tailored_audiences\n",
+            "name: x_tailored_audiences # purposelint: ignore[security-to-advertising] legacy, JIRA-1\n",
+        )
+    });
+    let r = run(&root, &["check", "--format", "compact"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
 }
