@@ -184,8 +184,8 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => run_check(args),
-        Command::Rules { format, rules } => with_rules(&rules, |r| list_rules(r, format)),
-        Command::Rule { id, rules } => with_rules(&rules, |r| show_rule(r, &id)),
+        Command::Rules { format, rules } => with_rules(rules, |r| list_rules(r, format)),
+        Command::Rule { id, rules } => with_rules(rules, |r| show_rule(r, &id)),
         Command::Baseline { file, run } => write_baseline(&file, run),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
@@ -204,8 +204,15 @@ fn load_rules(dirs: &[PathBuf]) -> Result<Vec<Rule>, u8> {
     })
 }
 
-fn with_rules(dirs: &[PathBuf], f: impl FnOnce(&[Rule]) -> u8) -> u8 {
-    match load_rules(dirs) {
+/// Loads the configuration's rule folders, then `dirs`, and hands the rules to `f`.
+fn with_rules(dirs: Vec<PathBuf>, f: impl FnOnce(&[Rule]) -> u8) -> u8 {
+    let config = match load_config(None, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut all = config.map(|c| c.rule_dirs).unwrap_or_default();
+    all.extend(dirs);
+    match load_rules(&all) {
         Ok(rules) => f(&rules),
         Err(code) => code,
     }
@@ -219,11 +226,11 @@ fn print_diags(message: &str, sources: &crate::source::Sources, diags: &[crate::
 }
 
 /// The configuration to use, if any; errors are printed and become exit code 2.
-fn load_config(run: &RunArgs) -> Result<Option<Config>, u8> {
-    if run.no_config {
+fn load_config(explicit: Option<&PathBuf>, no_config: bool) -> Result<Option<Config>, u8> {
+    if no_config {
         return Ok(None);
     }
-    let path = match &run.config {
+    let path = match explicit {
         Some(p) => Some(p.clone()),
         None => std::env::current_dir()
             .ok()
@@ -240,7 +247,7 @@ fn load_config(run: &RunArgs) -> Result<Option<Config>, u8> {
 
 /// Builds the options of a run from the arguments and the configuration.
 fn options(run: &RunArgs) -> Result<Options, u8> {
-    let config = load_config(run)?;
+    let config = load_config(run.config.as_ref(), run.no_config)?;
     let mut dirs = config
         .as_ref()
         .map(|c| c.rule_dirs.clone())

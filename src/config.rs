@@ -64,8 +64,13 @@ impl PathFilter {
         };
         let rel = normalize(&abs);
         let rel = rel.strip_prefix(&self.root).unwrap_or(&rel);
-        self.include.as_ref().is_none_or(|g| g.is_match(rel))
-            && !self.exclude.as_ref().is_some_and(|g| g.is_match(rel))
+        // A glob that matches a folder covers everything below it (`vendor`, `charts/*`).
+        let hit = |g: &GlobSet| {
+            rel.ancestors()
+                .filter(|p| !p.as_os_str().is_empty())
+                .any(|p| g.is_match(p))
+        };
+        self.include.as_ref().is_none_or(hit) && !self.exclude.as_ref().is_some_and(hit)
     }
 }
 
@@ -572,6 +577,10 @@ mod tests {
         assert!(f.accepts(Path::new("/repo/manifests/a/b.yaml")));
         assert!(!f.accepts(Path::new("/repo/other/b.yaml")));
         assert!(!f.accepts(Path::new("/repo/manifests/charts/x.yaml")));
+        let c = ok("include: [manifests]\nexclude: [manifests/vendor]\n");
+        assert!(c.filter.accepts(Path::new("/repo/manifests/a/b.yaml")));
+        assert!(!c.filter.accepts(Path::new("/repo/manifests/vendor/b.yaml")));
+        assert!(!c.filter.accepts(Path::new("/repo/other.yaml")));
         assert_eq!(error_line("include: ['a/[b']\n").0, 1);
     }
 
