@@ -122,14 +122,19 @@ impl Baseline {
     /// Moves findings recorded in the baseline into `dismissed`; returns the entries that
     /// no longer occur (stale).
     pub fn apply(&self, findings: &mut Vec<Finding>, dismissed: &mut Vec<Dismissed>) -> Vec<Entry> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.fingerprint.as_str(), i))
+            .collect();
         let mut seen = vec![false; self.entries.len()];
         let mut kept = Vec::with_capacity(findings.len());
         for f in findings.drain(..) {
-            let hit = f.flow.as_ref().and_then(|flow| {
-                self.entries
-                    .iter()
-                    .position(|e| e.fingerprint == flow.fingerprint)
-            });
+            let hit = f
+                .flow
+                .as_ref()
+                .and_then(|flow| index.get(flow.fingerprint.as_str()).copied());
             match hit {
                 Some(i) => {
                     seen[i] = true;

@@ -5,7 +5,7 @@
 //! the sink's declaration, a step on the path (its name or the expression of a hop), or
 //! the primary location of a built-in check.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::finding::{Check, Dismissed, Finding, Suppression, SuppressionKind};
 use crate::model::Model;
@@ -123,8 +123,8 @@ pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<
     (ignores, diags)
 }
 
-/// The (file, line) pairs a finding touches.
-fn lines_of(model: &Model, f: &Finding) -> Vec<(FileId, u32)> {
+/// The (file, line) pairs a finding touches; `steps` maps step names to their locations.
+fn lines_of(steps: &HashMap<&str, Loc>, f: &Finding) -> Vec<(FileId, u32)> {
     let at = |l: Loc| (l.file, l.span.start_pos.line);
     let mut out = vec![at(f.location)];
     if let Some(flow) = &f.flow {
@@ -132,8 +132,8 @@ fn lines_of(model: &Model, f: &Finding) -> Vec<(FileId, u32)> {
         out.push(at(flow.sink.location));
         for h in &flow.path {
             out.push(at(h.location));
-            if let Some(step) = model.steps.iter().find(|s| s.name == h.step) {
-                out.push(at(step.loc));
+            if let Some(&loc) = steps.get(h.step.as_str()) {
+                out.push(at(loc));
             }
         }
     }
@@ -148,9 +148,17 @@ pub fn apply(
     findings: &mut Vec<Finding>,
     dismissed: &mut Vec<Dismissed>,
 ) -> Vec<usize> {
+    if ignores.is_empty() {
+        return Vec::new();
+    }
+    let steps: HashMap<&str, Loc> = model
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.loc))
+        .collect();
     let mut used: HashSet<usize> = HashSet::new();
     let mut matching = |f: &Finding| -> Vec<Suppression> {
-        let lines = lines_of(model, f);
+        let lines = lines_of(&steps, f);
         ignores
             .iter()
             .enumerate()
