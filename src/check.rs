@@ -1,18 +1,21 @@
 //! One lint run: discover → parse (in parallel) → formats → model → graph → rules → findings.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::config::{ExternalDataset, PathFilter};
 use crate::decode::Decoder;
 use crate::discover::{self, DiscoverError};
-use crate::finding::{Check, Finding, Severity};
+use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
 use crate::formats::{fides, native};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::{self, Rule};
 use crate::source::{FileId, Loc, SourceFile, Span};
+use crate::suppress;
 use crate::taxonomy::Taxonomy;
 use crate::yaml;
 
@@ -26,6 +29,16 @@ pub struct Options {
     pub max_file_size: u64,
     /// Options of the Fides adapter (`fides.*` in the configuration).
     pub fides: fides::FidesOptions,
+    /// Include/exclude globs of the configuration.
+    pub filter: Option<PathFilter>,
+    /// Severity per rule or check id; `None` turns it off.
+    pub severity: BTreeMap<String, Option<Severity>>,
+    /// When non-empty, only these rule and check ids run (`--select`).
+    pub select: Vec<String>,
+    /// Rule and check ids that never run (`--ignore`).
+    pub ignore: Vec<String>,
+    /// Datasets that may be referenced without a declaration.
+    pub external_datasets: Vec<ExternalDataset>,
 }
 
 impl Options {
@@ -36,7 +49,36 @@ impl Options {
             taxonomy: Taxonomy::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             fides: fides::FidesOptions::default(),
+            filter: None,
+            severity: BTreeMap::new(),
+            select: Vec::new(),
+            ignore: Vec::new(),
+            external_datasets: Vec::new(),
         }
+    }
+
+    /// Whether a rule or check runs: selected, not ignored, not configured `off`.
+    pub fn enabled(&self, id: &str) -> bool {
+        (self.select.is_empty() || self.select.iter().any(|s| s == id))
+            && !self.ignore.iter().any(|s| s == id)
+            && self.severity.get(id) != Some(&None)
+    }
+
+    /// The configured severity of a rule or check, or its default.
+    pub fn severity_of(&self, id: &str, default: Severity) -> Severity {
+        self.severity.get(id).copied().flatten().unwrap_or(default)
+    }
+
+    /// The rules that run, with their configured severities.
+    pub fn active_rules(&self) -> Vec<Rule> {
+        self.rules
+            .iter()
+            .filter(|r| self.enabled(&r.id))
+            .map(|r| Rule {
+                severity: self.severity_of(&r.id, r.severity),
+                ..r.clone()
+            })
+            .collect()
     }
 }
 
@@ -54,6 +96,8 @@ pub struct Outcome {
     /// Sorted by file, line, column, rule.
     pub findings: Vec<Finding>,
     pub suppressed: Vec<rules::engine::Suppressed>,
+    /// Suppressed findings with what suppressed them, sorted like `findings`.
+    pub dismissed: Vec<Dismissed>,
     pub summary: Summary,
     /// Problems met while walking directories that are not tied to a file.
     pub warnings: Vec<String>,
@@ -73,6 +117,7 @@ pub fn run(opts: &Options) -> Result<Outcome, DiscoverError> {
     let inputs: Vec<(PathBuf, String)> = found
         .files
         .into_iter()
+        .filter(|p| opts.filter.as_ref().is_none_or(|f| f.accepts(p)))
         .map(|p| {
             let d = discover::display_path(&p);
             (p, d)
@@ -231,16 +276,51 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
         docs.extend(r.docs.into_iter().map(|d| (id as FileId, d)));
         resources.extend(r.fides.into_iter().map(|d| (id as FileId, d)));
     }
+    // Disabled rules stay known, so that an `allow` naming one is not an error.
     let rule_ids: Vec<&str> = opts.rules.iter().map(|r| r.id.as_str()).collect();
-    findings.extend(native::resolve(docs, &mut model, &rule_ids));
+    findings.extend(native::resolve(
+        docs,
+        &mut model,
+        &rule_ids,
+        &opts.external_datasets,
+    ));
     let (diags, policy_rules) = fides::link(resources, &mut model, &opts.taxonomy, opts.fides);
     findings.extend(diags);
-    let mut run_rules = opts.rules.clone();
-    run_rules.extend(policy_rules);
+    findings.retain(|f| opts.enabled(&f.rule));
+    for f in &mut findings {
+        f.severity = opts.severity_of(&f.rule, f.severity);
+    }
+    let mut run_rules = opts.active_rules();
+    run_rules.extend(policy_rules.into_iter().filter(|r| opts.enabled(&r.id)));
 
     let graph = FlowGraph::build(&model);
     let engine = rules::engine::run(&model, &graph, &run_rules);
     findings.extend(engine.findings);
+    let mut dismissed = dismissed_by_allows(&model, &engine.suppressed);
+
+    let known: Vec<&str> = rule_ids
+        .iter()
+        .copied()
+        .chain(Check::ALL.iter().map(|c| c.id()))
+        .collect();
+    let mut ignores = Vec::new();
+    for (id, file) in model.sources.files.iter().enumerate() {
+        let (found, diags) = suppress::scan(id as FileId, file, &known);
+        ignores.extend(found);
+        findings.extend(diags.into_iter().filter(|d| opts.enabled(&d.rule)));
+    }
+    let unused_ignores = suppress::apply(&model, &ignores, &mut findings, &mut dismissed);
+    if opts.enabled(Check::UnusedSuppression.id()) {
+        let unused = suppress::unused(
+            &model,
+            &engine.suppressed,
+            |id| opts.enabled(id),
+            &ignores,
+            &unused_ignores,
+        );
+        let severity = opts.severity_of(Check::UnusedSuppression.id(), Severity::Warning);
+        findings.extend(unused.into_iter().map(|f| Finding { severity, ..f }));
+    }
     sort_findings(&model, &mut findings);
     let summary = Summary {
         files: model.sources.files.len(),
@@ -248,26 +328,55 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
         fields: model.fields.len(),
         flows: model.flows.len(),
     };
+    sort_dismissed(&model, &mut dismissed);
     Outcome {
         model,
         findings,
         suppressed: engine.suppressed,
+        dismissed,
         summary,
         warnings,
     }
 }
 
+fn dismissed_by_allows(model: &Model, suppressed: &[rules::engine::Suppressed]) -> Vec<Dismissed> {
+    suppressed
+        .iter()
+        .map(|s| Dismissed {
+            finding: s.finding.clone(),
+            suppressions: s
+                .allows
+                .iter()
+                .map(|&(step, i)| {
+                    let a = &model.steps[step as usize].allows[i];
+                    Suppression {
+                        kind: SuppressionKind::InSource,
+                        justification: a.reason.clone(),
+                        location: Some(a.loc),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// By file, line, column, rule; then by message, so that output never depends on timing.
 pub fn sort_findings(model: &Model, findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        let fa = &model.sources.get(a.location.file).display;
-        let fb = &model.sources.get(b.location.file).display;
-        fa.cmp(fb)
-            .then(a.location.span.start_pos.cmp(&b.location.span.start_pos))
-            .then(a.rule.cmp(&b.rule))
-            .then(a.message.cmp(&b.message))
-            .then(a.location.span.end_pos.cmp(&b.location.span.end_pos))
-    });
+    findings.sort_by(|a, b| order(model, a, b));
+}
+
+pub fn sort_dismissed(model: &Model, dismissed: &mut [Dismissed]) {
+    dismissed.sort_by(|a, b| order(model, &a.finding, &b.finding));
+}
+
+fn order(model: &Model, a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    let fa = &model.sources.get(a.location.file).display;
+    let fb = &model.sources.get(b.location.file).display;
+    fa.cmp(fb)
+        .then(a.location.span.start_pos.cmp(&b.location.span.start_pos))
+        .then(a.rule.cmp(&b.rule))
+        .then(a.message.cmp(&b.message))
+        .then(a.location.span.end_pos.cmp(&b.location.span.end_pos))
 }
 
 /// Counts of errors, warnings and infos.

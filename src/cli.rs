@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use crate::baseline::Baseline;
 use crate::check::{self, Options};
+use crate::config::{self, Config};
 use crate::finding::{Check, Severity};
 use crate::report;
 use crate::rules::{self, Rule};
@@ -42,26 +44,77 @@ pub enum Command {
         #[arg(long = "rules", value_name = "DIR")]
         rules: Vec<PathBuf>,
     },
+    /// Record the current flow findings in FILE, so that `check --baseline FILE` reports
+    /// only new ones.
+    Baseline {
+        /// The baseline file to write (YAML).
+        file: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Print a JSON Schema.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// The configuration file `purposelint.yaml`.
+    Config,
+}
+
+/// What selects the files and rules of a run (shared by `check` and `baseline`).
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Files or directories to lint.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Directory of extra rules; a rule with a built-in id replaces it (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Configuration file (default: purposelint.yaml or .purposelint.yaml, searched from
+    /// the working directory up to the repository root).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Run only these rules and checks (comma-separated or repeated).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Never run these rules and checks (comma-separated or repeated).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Worker threads for parsing and rules (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Files or directories to lint.
-    #[arg(default_value = ".")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Directory of extra rules; a rule with a built-in id replaces it (repeatable).
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
     /// Exit with 1 when a finding has at least this severity.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
-    /// Worker threads for parsing and rules (default: one per core).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Report only findings that are not recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Also list suppressed findings with their reasons (human and compact formats).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print the findings and nothing else: no summary, no warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +122,12 @@ pub enum Format {
     Human,
     Compact,
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+    /// GitLab code-quality report (JSON).
+    Gitlab,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,38 +184,118 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => run_check(args),
-        Command::Rules { format, rules } => with_rules(&rules, |r| list_rules(r, format)),
-        Command::Rule { id, rules } => with_rules(&rules, |r| show_rule(r, &id)),
+        Command::Rules { format, rules } => with_rules(rules, |r| list_rules(r, format)),
+        Command::Rule { id, rules } => with_rules(rules, |r| show_rule(r, &id)),
+        Command::Baseline { file, run } => write_baseline(&file, run),
+        Command::Schema { which } => match which {
+            SchemaKind::Config => {
+                print!("{}", crate::config::SCHEMA);
+                0
+            }
+        },
     };
     ExitCode::from(code)
 }
 
 fn load_rules(dirs: &[PathBuf]) -> Result<Vec<Rule>, u8> {
     rules::load(dirs).map_err(|e| {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: {}", e.message);
-        let color = Color::Auto.enabled(std::io::stderr().is_terminal());
-        let _ = report::human::render_findings(&mut err, &e.sources, &e.diags, color);
+        print_diags(&e.message, &e.sources, &e.diags);
         2
     })
 }
 
-fn with_rules(dirs: &[PathBuf], f: impl FnOnce(&[Rule]) -> u8) -> u8 {
-    match load_rules(dirs) {
+/// Loads the configuration's rule folders, then `dirs`, and hands the rules to `f`.
+fn with_rules(dirs: Vec<PathBuf>, f: impl FnOnce(&[Rule]) -> u8) -> u8 {
+    let config = match load_config(None, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut all = config.map(|c| c.rule_dirs).unwrap_or_default();
+    all.extend(dirs);
+    match load_rules(&all) {
         Ok(rules) => f(&rules),
         Err(code) => code,
     }
 }
 
-fn run_check(args: CheckArgs) -> u8 {
-    let rules = match load_rules(&args.rules) {
-        Ok(r) => r,
-        Err(code) => return code,
+fn print_diags(message: &str, sources: &crate::source::Sources, diags: &[crate::finding::Finding]) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {message}");
+    let color = Color::Auto.enabled(std::io::stderr().is_terminal());
+    let _ = report::human::render_findings(&mut err, sources, diags, color);
+}
+
+/// The configuration to use, if any; errors are printed and become exit code 2.
+fn load_config(explicit: Option<&PathBuf>, no_config: bool) -> Result<Option<Config>, u8> {
+    if no_config {
+        return Ok(None);
+    }
+    let path = match explicit {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|cwd| config::find(&cwd)),
     };
-    let mut opts = Options::new(args.paths);
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    config::load(&path).map(Some).map_err(|e| {
+        print_diags(&e.message, &e.sources, &e.diags);
+        2
+    })
+}
+
+/// Builds the options of a run from the arguments and the configuration.
+fn options(run: &RunArgs) -> Result<Options, u8> {
+    let config = load_config(run.config.as_ref(), run.no_config)?;
+    let mut dirs = config
+        .as_ref()
+        .map(|c| c.rule_dirs.clone())
+        .unwrap_or_default();
+    dirs.extend(run.rules.iter().cloned());
+    let rules = load_rules(&dirs)?;
+    let known: Vec<&str> = rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .chain(Check::ALL.iter().map(|c| c.id()))
+        .collect();
+    for id in run.select.iter().chain(&run.ignore) {
+        if !known.contains(&id.as_str()) {
+            let hint = crate::suggest::did_you_mean(id, known.iter().copied())
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default();
+            eprintln!("error: no rule or check `{id}`{hint} (see `purposelint rules`)");
+            return Err(2);
+        }
+    }
+    let mut opts = Options::new(run.paths.clone());
+    if let Some(c) = &config {
+        if let Err(e) = c.check_rule_ids(&known) {
+            print_diags(&e.message, &e.sources, &e.diags);
+            return Err(2);
+        }
+        opts.taxonomy = c.taxonomy();
+        opts.filter = Some(c.filter.clone());
+        opts.severity = c
+            .severity
+            .iter()
+            .map(|(id, level)| (id.value.clone(), *level))
+            .collect();
+        opts.external_datasets = c.external_datasets.clone();
+        if let Some(n) = c.max_file_size {
+            opts.max_file_size = n;
+        }
+        opts.fides.infer_purposes_from_systems = c.fides_infer_purposes;
+    }
     opts.rules = rules;
-    let run = || check::run(&opts);
-    let result = match args.threads {
+    opts.select = run.select.clone();
+    opts.ignore = run.ignore.clone();
+    Ok(opts)
+}
+
+fn execute(opts: &Options, threads: Option<usize>) -> Result<check::Outcome, u8> {
+    let run = || check::run(opts);
+    let result = match threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
@@ -164,36 +303,138 @@ fn run_check(args: CheckArgs) -> u8 {
             Ok(pool) => pool.install(run),
             Err(e) => {
                 eprintln!("error: cannot start {n} threads: {e}");
-                return 2;
+                return Err(2);
             }
         },
         None => run(),
     };
-    let outcome = match result {
+    result.map_err(|e| {
+        eprintln!("error: cannot read {}: {}", e.path.display(), e.message);
+        2
+    })
+}
+
+fn write_baseline(file: &std::path::Path, run: RunArgs) -> u8 {
+    let opts = match options(&run) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {}", e.path.display(), e.message);
-            return 2;
-        }
+        Err(code) => return code,
+    };
+    let outcome = match execute(&opts, run.threads) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
+    }
+    let b = Baseline::from_findings(&outcome.findings);
+    if let Err(e) = b.write(file) {
+        eprintln!("error: cannot write {}: {e}", file.display());
+        return 2;
+    }
+    let skipped = outcome.findings.iter().filter(|f| f.flow.is_none()).count();
+    eprintln!(
+        "Recorded {} finding{} in {}.",
+        b.entries.len(),
+        if b.entries.len() == 1 { "" } else { "s" },
+        file.display()
+    );
+    if skipped > 0 {
+        eprintln!(
+            "note: {skipped} diagnostic{} of built-in checks (broken or unknown references) cannot be baselined; fix them",
+            if skipped == 1 { "" } else { "s" }
+        );
+    }
+    0
+}
+
+fn run_check(args: CheckArgs) -> u8 {
+    let opts = match options(&args.run) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let baseline = match &args.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                print_diags(&e.message, &e.sources, &e.diags);
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let mut outcome = match execute(&opts, args.run.threads) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let stale = match &baseline {
+        Some(b) => {
+            let stale = b.apply(&mut outcome.findings, &mut outcome.dismissed);
+            check::sort_dismissed(&outcome.model, &mut outcome.dismissed);
+            stale
+        }
+        None => Vec::new(),
+    };
+    if !args.quiet {
+        for w in &outcome.warnings {
+            eprintln!("warning: {w}");
+        }
+        if let Some(path) = &args.baseline {
+            for e in &stale {
+                eprintln!(
+                    "stale baseline entry in {}: {} {} → {} no longer occurs; remove it or run `purposelint baseline`",
+                    path.display(),
+                    e.rule,
+                    e.source,
+                    e.sink
+                );
+            }
+        }
     }
     let stdout = std::io::stdout();
     let color = args.color.enabled(stdout.is_terminal());
     let mut out = stdout.lock();
     let sources = &outcome.model.sources;
-    let written = match args.format {
-        Format::Human => report::human::render(
+    let dismissed: &[crate::finding::Dismissed] = if args.show_suppressed {
+        &outcome.dismissed
+    } else {
+        &[]
+    };
+    let written = if args.statistics {
+        report::statistics::render(
             &mut out,
-            sources,
-            &outcome.summary,
+            &opts,
             &outcome.findings,
-            color,
-        ),
-        Format::Compact => report::compact::render(&mut out, sources, &outcome.findings),
-        Format::Json => {
-            report::json::render(&mut out, sources, &outcome.summary, &outcome.findings)
+            args.format == Format::Json,
+        )
+    } else {
+        match args.format {
+            Format::Human => {
+                report::human::render_findings(&mut out, sources, &outcome.findings, color)
+                    .and_then(|_| report::human::render_dismissed(&mut out, sources, dismissed))
+                    .and_then(|_| match args.quiet {
+                        true => Ok(()),
+                        false => report::human::render_summary(
+                            &mut out,
+                            &outcome.summary,
+                            &outcome.findings,
+                            color,
+                        ),
+                    })
+            }
+            Format::Compact => report::compact::render(&mut out, sources, &outcome.findings)
+                .and_then(|_| report::compact::render_dismissed(&mut out, sources, dismissed)),
+            Format::Json => {
+                report::json::render(&mut out, sources, &outcome.summary, &outcome.findings)
+            }
+            Format::Sarif => report::sarif::render(
+                &mut out,
+                sources,
+                &report::sarif::descriptors(&opts.rules, |id, s| opts.severity_of(id, s)),
+                &outcome.findings,
+                &outcome.dismissed,
+            ),
+            Format::Github => report::github::render(&mut out, sources, &outcome.findings),
+            Format::Gitlab => report::gitlab::render(&mut out, sources, &outcome.findings),
         }
     };
     if let Err(e) = written.and_then(|_| out.flush()) {

@@ -44,15 +44,18 @@ pub enum Check {
     UnknownPurpose,
     /// A file that was found but not read (too large, unreadable).
     SkippedFile,
+    /// An `allow` entry or ignore comment that suppresses nothing.
+    UnusedSuppression,
 }
 
 impl Check {
-    pub const ALL: [Check; 5] = [
+    pub const ALL: [Check; 6] = [
         Check::InvalidManifest,
         Check::UnknownReference,
         Check::DuplicateDefinition,
         Check::UnknownPurpose,
         Check::SkippedFile,
+        Check::UnusedSuppression,
     ];
 
     pub fn id(self) -> &'static str {
@@ -62,12 +65,15 @@ impl Check {
             Check::DuplicateDefinition => "duplicate-definition",
             Check::UnknownPurpose => "unknown-purpose",
             Check::SkippedFile => "skipped-file",
+            Check::UnusedSuppression => "unused-suppression",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
-            Check::UnknownPurpose | Check::SkippedFile => Severity::Warning,
+            Check::UnknownPurpose | Check::SkippedFile | Check::UnusedSuppression => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -81,6 +87,7 @@ impl Check {
             Check::DuplicateDefinition => "A name is defined twice",
             Check::UnknownPurpose => "A purpose, use or category is not in the taxonomy",
             Check::SkippedFile => "A file was found but could not be read",
+            Check::UnusedSuppression => "An allow entry or ignore comment suppresses nothing",
         }
     }
 
@@ -91,6 +98,7 @@ impl Check {
             Check::DuplicateDefinition => include_str!("../rules/checks/duplicate-definition.md"),
             Check::UnknownPurpose => include_str!("../rules/checks/unknown-purpose.md"),
             Check::SkippedFile => include_str!("../rules/checks/skipped-file.md"),
+            Check::UnusedSuppression => include_str!("../rules/checks/unused-suppression.md"),
         }
     }
 }
@@ -157,6 +165,30 @@ impl Finding {
         self.help = help;
         self
     }
+}
+
+/// Why a finding is not reported: a reviewed exception in the manifests, or the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    pub justification: String,
+    /// The `allow` entry or `ignore` comment; `None` for the baseline.
+    pub location: Option<Loc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressionKind {
+    /// An `allow` entry or an inline `# purposelint: ignore[…]` comment.
+    InSource,
+    /// The baseline file.
+    External,
+}
+
+/// A finding that was suppressed, with everything that suppressed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dismissed {
+    pub finding: Finding,
+    pub suppressions: Vec<Suppression>,
 }
 
 /// Stable across line moves: depends only on the rule, the source field and the sink.

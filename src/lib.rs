@@ -2,8 +2,10 @@
 //!
 //! discover → parse (YAML with spans) → formats → model → graph → rules → findings → report
 
+pub mod baseline;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod discover;
 pub mod expr;
@@ -15,5 +17,6 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod suggest;
+pub mod suppress;
 pub mod taxonomy;
 pub mod yaml;

@@ -119,6 +119,20 @@ impl SourceFile {
         }
     }
 
+    /// The 1-based column of `pos` counted in UTF-16 code units (SARIF, LSP).
+    pub fn utf16_column(&self, pos: Pos) -> u32 {
+        let before = pos.column.saturating_sub(1) as usize;
+        let units: usize = self
+            .line_text(pos.line)
+            .chars()
+            .take(before)
+            .map(char::len_utf16)
+            .sum();
+        // Columns past the end of the line (line ends) count one unit each.
+        let chars = self.line_text(pos.line).chars().count();
+        (units + before.saturating_sub(chars) + 1) as u32
+    }
+
     /// The text of one 1-based line, without its line ending.
     pub fn line_text(&self, line: u32) -> &str {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
@@ -159,6 +173,15 @@ mod tests {
             }
         );
         assert_eq!(f.line_text(2), "x: y");
+    }
+
+    #[test]
+    fn utf16_columns_count_surrogate_pairs() {
+        let f = SourceFile::new("a".into(), "a".into(), "a: \u{1F600}é x\n");
+        // `x` is the 7th character but the 8th UTF-16 code unit.
+        let p = Pos { line: 1, column: 7 };
+        assert_eq!(f.utf16_column(p), 8);
+        assert_eq!(f.utf16_column(Pos { line: 1, column: 1 }), 1);
     }
 
     #[test]

@@ -28,6 +28,8 @@ impl Tree {
 pub struct Taxonomy {
     uses: BTreeMap<String, String>,
     categories: BTreeMap<String, String>,
+    /// Organisation labels that stand for keys (configuration `aliases`).
+    aliases: BTreeMap<String, String>,
 }
 
 fn load(tsv: &str) -> BTreeMap<String, String> {
@@ -45,6 +47,7 @@ impl Default for Taxonomy {
         Taxonomy {
             uses: load(DATA_USES),
             categories: load(DATA_CATEGORIES),
+            aliases: BTreeMap::new(),
         }
     }
 }
@@ -75,6 +78,16 @@ impl Taxonomy {
             Tree::DataCategory => &mut self.categories,
         };
         map.insert(key.to_string(), name.to_string());
+    }
+
+    /// Lets `label` stand for `key` wherever purposes, uses or categories are read.
+    pub fn alias(&mut self, label: &str, key: &str) {
+        self.aliases.insert(label.to_string(), key.to_string());
+    }
+
+    /// The key an alias stands for, or `key` itself.
+    pub fn canonical<'a>(&'a self, key: &'a str) -> &'a str {
+        self.aliases.get(key).map_or(key, String::as_str)
     }
 
     pub fn keys(&self, tree: Tree) -> impl Iterator<Item = &str> {

@@ -302,7 +302,13 @@ fn allow_with_reason_suppresses_only_paths_through_its_step() {
         ("p.yaml", &mixed),
     ]);
     assert_eq!(flows(&o).len(), 1);
-    assert_eq!(o.findings[0].flow.as_ref().unwrap().path[0].step, "p/other");
+    let finding = o.findings.iter().find(|f| f.flow.is_some()).unwrap();
+    assert_eq!(finding.flow.as_ref().unwrap().path[0].step, "p/other");
+    // The allow no longer suppresses anything, and says so.
+    assert_eq!(
+        diag_lines(&o),
+        vec!["unused-suppression 8:9 this `allow` for `security-to-advertising` suppresses nothing: no finding of the rule passes through step p/s"]
+    );
 }
 
 #[test]

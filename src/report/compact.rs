@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::position;
-use crate::finding::Finding;
+use crate::finding::{Dismissed, Finding};
 use crate::source::Sources;
 
 pub fn render(out: &mut dyn Write, sources: &Sources, findings: &[Finding]) -> io::Result<()> {
@@ -15,6 +15,32 @@ pub fn render(out: &mut dyn Write, sources: &Sources, findings: &[Finding]) -> i
             f.severity.as_str(),
             f.rule,
             f.message
+        )?;
+    }
+    Ok(())
+}
+
+/// Suppressed findings, marked as such, with their reasons (`--show-suppressed`).
+pub fn render_dismissed(
+    out: &mut dyn Write,
+    sources: &Sources,
+    dismissed: &[Dismissed],
+) -> io::Result<()> {
+    for d in dismissed {
+        let f = &d.finding;
+        let why: Vec<String> = d
+            .suppressions
+            .iter()
+            .map(|s| super::human::suppression_text(sources, s))
+            .collect();
+        writeln!(
+            out,
+            "{}: suppressed {}[{}] {} ({})",
+            position(sources, f.location),
+            f.severity.as_str(),
+            f.rule,
+            f.message,
+            why.join("; ")
         )?;
     }
     Ok(())

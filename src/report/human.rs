@@ -9,7 +9,7 @@ use miette::{
 
 use super::position;
 use crate::check::{counts, Summary};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Dismissed, Finding, Severity, Suppression};
 use crate::source::{Loc, Sources};
 
 struct Report<'a> {
@@ -97,6 +97,51 @@ pub fn render(
     color: bool,
 ) -> io::Result<()> {
     render_findings(out, sources, findings, color)?;
+    render_summary(out, summary, findings, color)
+}
+
+/// Suppressed findings, one line each with what suppressed them (`--show-suppressed`).
+pub fn render_dismissed(
+    out: &mut dyn Write,
+    sources: &Sources,
+    dismissed: &[Dismissed],
+) -> io::Result<()> {
+    if dismissed.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Suppressed ({}):", dismissed.len())?;
+    for d in dismissed {
+        let f = &d.finding;
+        writeln!(
+            out,
+            "  {}: {}[{}] {}",
+            at(sources, f.location),
+            f.severity.as_str(),
+            f.rule,
+            f.message
+        )?;
+        for s in &d.suppressions {
+            writeln!(out, "    {}", suppression_text(sources, s))?;
+        }
+    }
+    writeln!(out)
+}
+
+/// `allowed at file:line:col: reason`, or the baseline's justification.
+pub fn suppression_text(sources: &Sources, s: &Suppression) -> String {
+    match s.location {
+        Some(loc) => format!("allowed at {}: {}", at(sources, loc), s.justification),
+        None => s.justification.clone(),
+    }
+}
+
+/// The closing line: counts of findings and of what was read.
+pub fn render_summary(
+    out: &mut dyn Write,
+    summary: &Summary,
+    findings: &[Finding],
+    color: bool,
+) -> io::Result<()> {
     let (errors, warnings, infos) = counts(findings);
     let p = Paint(color);
     let scope = format!(

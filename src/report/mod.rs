@@ -1,8 +1,12 @@
 //! Renderers: one per output format, all over the same [`Finding`](crate::finding::Finding).
 
 pub mod compact;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod sarif;
+pub mod statistics;
 
 use crate::source::{Loc, Sources};
 

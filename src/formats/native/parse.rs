@@ -101,8 +101,10 @@ fn keys(
     let Some(node) = node else {
         return Vec::new();
     };
-    let list = dec.string_list(node, what);
-    for key in &list {
+    let mut list = dec.string_list(node, what);
+    for key in &mut list {
+        // Aliases are resolved first, so existing annotations keep working.
+        key.value = tax.canonical(&key.value).to_string();
         if !tax.contains(tree, &key.value) {
             let help = tax
                 .suggest(tree, &key.value)

@@ -4,6 +4,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::parse::{Doc, RawDataset, RawStep};
+use crate::config::ExternalDataset;
 use crate::expr;
 use crate::finding::{Check, Finding};
 use crate::model::{Allow, DatasetId, FieldId, Flow, FlowKind, Model, Named, StepId, Target};
@@ -13,6 +14,9 @@ use crate::suggest;
 struct Ctx<'a> {
     model: &'a mut Model,
     diags: &'a mut Vec<Finding>,
+    externals: &'a [ExternalDataset],
+    /// Datasets created for an external name; their fields appear as they are referenced.
+    external_ids: HashSet<DatasetId>,
 }
 
 impl Ctx<'_> {
@@ -62,11 +66,19 @@ struct StepWork {
 }
 
 /// Adds the documents (in file order) to the model and returns its diagnostics.
-pub fn resolve(docs: Vec<(FileId, Doc)>, model: &mut Model, rule_ids: &[&str]) -> Vec<Finding> {
+/// Names matching `externals` may be read without a declaration.
+pub fn resolve(
+    docs: Vec<(FileId, Doc)>,
+    model: &mut Model,
+    rule_ids: &[&str],
+    externals: &[ExternalDataset],
+) -> Vec<Finding> {
     let mut diags = Vec::new();
     let mut cx = Ctx {
         model,
         diags: &mut diags,
+        externals,
+        external_ids: HashSet::new(),
     };
     let mut pipelines = Vec::new();
     for (file, doc) in docs {
@@ -141,6 +153,11 @@ pub fn resolve(docs: Vec<(FileId, Doc)>, model: &mut Model, rule_ids: &[&str]) -
     }
     for s in &mut steps {
         s.from = resolve_from(&mut cx, s.file, &s.raw.from);
+    }
+    if !cx.external_ids.is_empty() {
+        for s in &steps {
+            declare_external_fields(&mut cx, s);
+        }
     }
     declare_implicit_fields(&mut cx, &steps);
     for s in &steps {
@@ -226,6 +243,27 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
                 let msg = format!("`{}` is a sink; `from` names datasets only", name.value);
                 cx.report(Check::UnknownReference, file, name.span, msg, None);
             }
+            None if cx.externals.iter().any(|e| e.matcher.is_match(&name.value)) => {
+                let loc = Loc {
+                    file,
+                    span: name.span,
+                };
+                if let Ok(d) = cx.model.add_dataset(name.value.clone(), loc, true) {
+                    let purposes = cx
+                        .externals
+                        .iter()
+                        .filter(|e| e.matcher.is_match(&name.value))
+                        .flat_map(|e| e.purposes.iter().cloned());
+                    let ds = &mut cx.model.datasets[d as usize];
+                    for p in purposes {
+                        if !ds.purposes.contains(&p) {
+                            ds.purposes.push(p);
+                        }
+                    }
+                    cx.external_ids.insert(d);
+                    out.push(d);
+                }
+            }
             None => {
                 let help = dataset_suggestion(cx.model, &name.value);
                 let msg = format!("unknown dataset `{}`", name.value);
@@ -234,6 +272,40 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
         }
     }
     out
+}
+
+/// Gives external datasets the fields the step's expressions reference as
+/// `dataset.field`; bare names cannot be told apart from typos, so they stay errors.
+fn declare_external_fields(cx: &mut Ctx, s: &StepWork) {
+    let values = s
+        .raw
+        .fields
+        .iter()
+        .flatten()
+        .map(|(_, v)| v)
+        .chain(&s.raw.join)
+        .chain(&s.raw.where_)
+        .chain(&s.raw.group_by);
+    for value in values {
+        let Ok(refs) = expr::column_refs(&value.value) else {
+            continue; // reported when flows are added
+        };
+        for r in refs {
+            let Some((prefix, field)) = r.name.rsplit_once('.') else {
+                continue;
+            };
+            let Some(d) = cx.model.dataset_id(prefix) else {
+                continue;
+            };
+            if cx.external_ids.contains(&d) && s.from.contains(&d) {
+                let loc = Loc {
+                    file: s.file,
+                    span: value.span,
+                };
+                let _ = cx.model.add_field(d, field.to_string(), loc);
+            }
+        }
+    }
 }
 
 fn dataset_suggestion(model: &Model, name: &str) -> Option<String> {

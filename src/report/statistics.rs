@@ -1,0 +1,65 @@
+//! `--statistics`: the number of findings per rule, most frequent first.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::check::Options;
+use crate::finding::{Check, Finding, Severity};
+
+fn summary_of<'a>(opts: &'a Options, id: &str) -> &'a str {
+    opts.rules
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.summary.as_str())
+        .or_else(|| {
+            Check::ALL
+                .iter()
+                .find(|c| c.id() == id)
+                .map(|c| c.summary())
+        })
+        .unwrap_or("")
+}
+
+/// Rule id → (count, severity), ordered by count (descending), then id.
+pub fn counts(findings: &[Finding]) -> Vec<(&str, usize, Severity)> {
+    let mut by_rule: BTreeMap<&str, (usize, Severity)> = BTreeMap::new();
+    for f in findings {
+        let e = by_rule.entry(&f.rule).or_insert((0, f.severity));
+        e.0 += 1;
+        e.1 = e.1.max(f.severity);
+    }
+    let mut rows: Vec<(&str, usize, Severity)> =
+        by_rule.into_iter().map(|(id, (n, s))| (id, n, s)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    rows
+}
+
+pub fn render(
+    out: &mut dyn Write,
+    opts: &Options,
+    findings: &[Finding],
+    json: bool,
+) -> io::Result<()> {
+    let rows = counts(findings);
+    if json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(id, n, s)| {
+                serde_json::json!({"rule": id, "count": n, "severity": s, "summary": summary_of(opts, id)})
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &list)?;
+        return writeln!(out);
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    for (id, n, s) in &rows {
+        writeln!(
+            out,
+            "{n:5}  {id:width$}  {:7}  {}",
+            s.as_str(),
+            summary_of(opts, id)
+        )?;
+    }
+    let total: usize = rows.iter().map(|r| r.1).sum();
+    writeln!(out, "{total:5}  total")
+}

@@ -1,0 +1,290 @@
+//! Inline suppressions `# purposelint: ignore[rule-id] reason` and the
+//! `unused-suppression` check for them and for manifest `allow` entries.
+//!
+//! A comment applies to findings that touch its line: the source field's declaration,
+//! the sink's declaration, a step on the path (its name or the expression of a hop), or
+//! the primary location of a built-in check.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::finding::{Check, Dismissed, Finding, Suppression, SuppressionKind};
+use crate::model::Model;
+use crate::rules::engine::Suppressed;
+use crate::source::{FileId, Loc, SourceFile};
+
+const MARKER: &str = "purposelint:";
+
+/// One `# purposelint: ignore[…] reason` comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ignore {
+    pub rules: Vec<String>,
+    pub reason: String,
+    /// The comment, from `#` to the end of the line.
+    pub loc: Loc,
+}
+
+impl Ignore {
+    fn line(&self) -> (FileId, u32) {
+        (self.loc.file, self.loc.span.start_pos.line)
+    }
+}
+
+/// Finds the start of a YAML comment on a line: a `#` at the start or after a blank,
+/// outside quotes. Good enough for the one-line scalars manifests use.
+fn comment_start(line: &str) -> Option<usize> {
+    let (mut single, mut double) = (false, false);
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single && prev != '\\' => double = !double,
+            '#' if !single && !double && prev.is_whitespace() => return Some(i),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
+}
+
+/// Reads the ignore comments of one file; malformed ones become diagnostics.
+pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<Finding>) {
+    let mut ignores = Vec::new();
+    let mut diags = Vec::new();
+    if !file.text.contains(MARKER) {
+        return (ignores, diags);
+    }
+    for (n, raw) in file.text.split('\n').enumerate() {
+        let line_no = n as u32 + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let Some(hash) = comment_start(line) else {
+            continue;
+        };
+        let body = line[hash + 1..].trim_start();
+        let Some(rest) = body.strip_prefix(MARKER) else {
+            continue;
+        };
+        let col = line[..hash].chars().count() as u32;
+        let end = line.chars().count() as u32;
+        let loc = Loc {
+            file: id,
+            span: file.span((line_no, col), (line_no, end)),
+        };
+        let bad = |msg: &str| Finding::check(Check::InvalidManifest, loc, msg.to_string());
+        let Some(rest) = rest.trim_start().strip_prefix("ignore[") else {
+            diags.push(bad(
+                "a purposelint comment must read `# purposelint: ignore[rule-id] reason`",
+            ));
+            continue;
+        };
+        let Some((ids, reason)) = rest.split_once(']') else {
+            diags.push(bad("`ignore[` is not closed with `]`"));
+            continue;
+        };
+        let rules: Vec<String> = ids
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let reason = reason.trim();
+        if rules.is_empty() {
+            diags.push(bad("`ignore[]` must name at least one rule"));
+            continue;
+        }
+        if reason.is_empty() {
+            diags.push(
+                bad("an ignore comment needs a reason: record why this flow was approved")
+                    .with_help(Some(format!(
+                        "e.g. `# purposelint: ignore[{}] DPIA-2024-17 approved`",
+                        rules[0]
+                    ))),
+            );
+            continue;
+        }
+        for r in &rules {
+            if !known.contains(&r.as_str()) {
+                let help = crate::suggest::did_you_mean(r, known.iter().copied());
+                diags.push(
+                    Finding::check(
+                        Check::UnknownReference,
+                        loc,
+                        format!("the ignore comment names an unknown rule `{r}`"),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
+        ignores.push(Ignore {
+            rules,
+            reason: reason.to_string(),
+            loc,
+        });
+    }
+    (ignores, diags)
+}
+
+/// The (file, line) pairs a finding touches; `steps` maps step names to their locations.
+fn lines_of(steps: &HashMap<&str, Loc>, f: &Finding) -> Vec<(FileId, u32)> {
+    let at = |l: Loc| (l.file, l.span.start_pos.line);
+    let mut out = vec![at(f.location)];
+    if let Some(flow) = &f.flow {
+        out.push(at(flow.source.location));
+        out.push(at(flow.sink.location));
+        for h in &flow.path {
+            out.push(at(h.location));
+            if let Some(&loc) = steps.get(h.step.as_str()) {
+                out.push(at(loc));
+            }
+        }
+    }
+    out
+}
+
+/// Moves findings matched by an ignore comment into `dismissed` (adding the comment to
+/// already dismissed ones) and returns the comments that matched nothing.
+pub fn apply(
+    model: &Model,
+    ignores: &[Ignore],
+    findings: &mut Vec<Finding>,
+    dismissed: &mut Vec<Dismissed>,
+) -> Vec<usize> {
+    if ignores.is_empty() {
+        return Vec::new();
+    }
+    let steps: HashMap<&str, Loc> = model
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.loc))
+        .collect();
+    let mut used: HashSet<usize> = HashSet::new();
+    let mut matching = |f: &Finding| -> Vec<Suppression> {
+        let lines = lines_of(&steps, f);
+        ignores
+            .iter()
+            .enumerate()
+            .filter(|(_, ig)| ig.rules.contains(&f.rule) && lines.contains(&ig.line()))
+            .map(|(i, ig)| {
+                used.insert(i);
+                Suppression {
+                    kind: SuppressionKind::InSource,
+                    justification: ig.reason.clone(),
+                    location: Some(ig.loc),
+                }
+            })
+            .collect()
+    };
+    for d in dismissed.iter_mut() {
+        let extra = matching(&d.finding);
+        d.suppressions.extend(extra);
+    }
+    let mut kept = Vec::with_capacity(findings.len());
+    for f in findings.drain(..) {
+        let by = matching(&f);
+        if by.is_empty() {
+            kept.push(f);
+        } else {
+            dismissed.push(Dismissed {
+                finding: f,
+                suppressions: by,
+            });
+        }
+    }
+    *findings = kept;
+    (0..ignores.len()).filter(|i| !used.contains(i)).collect()
+}
+
+/// `unused-suppression` warnings for allow entries of enabled rules that suppressed
+/// nothing and for ignore comments that matched nothing.
+pub fn unused(
+    model: &Model,
+    suppressed: &[Suppressed],
+    enabled: impl Fn(&str) -> bool,
+    ignores: &[Ignore],
+    unused_ignores: &[usize],
+) -> Vec<Finding> {
+    let used: HashSet<(u32, usize)> = suppressed
+        .iter()
+        .flat_map(|s| s.allows.iter().copied())
+        .collect();
+    let mut out = Vec::new();
+    for (sid, step) in model.steps.iter().enumerate() {
+        for (i, a) in step.allows.iter().enumerate() {
+            if enabled(&a.rule) && !used.contains(&(sid as u32, i)) {
+                out.push(
+                    Finding::check(
+                        Check::UnusedSuppression,
+                        a.loc,
+                        format!(
+                            "this `allow` for `{}` suppresses nothing: no finding of the rule passes through step {}",
+                            a.rule, step.name
+                        ),
+                    )
+                    .with_help(Some("remove the entry, so that a future flow is not approved in advance".into())),
+                );
+            }
+        }
+    }
+    for &i in unused_ignores {
+        let ig = &ignores[i];
+        if ig.rules.iter().any(|r| enabled(r)) {
+            out.push(
+                Finding::check(
+                    Check::UnusedSuppression,
+                    ig.loc,
+                    format!(
+                        "this ignore comment for `{}` suppresses nothing on this line",
+                        ig.rules.join(", ")
+                    ),
+                )
+                .with_help(Some("remove the comment".into())),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_text(text: &str) -> (Vec<Ignore>, Vec<Finding>) {
+        let f = SourceFile::new("a.yaml".into(), "a.yaml".into(), text);
+        scan(0, &f, &["security-to-advertising", "unknown-purpose"])
+    }
+
+    #[test]
+    fn reads_ignore_comments() {
+        let (ig, d) = scan_text(
+            "- name: x  # purposelint: ignore[security-to-advertising, unknown-purpose] DPIA-7 ok\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            ig[0].rules,
+            vec!["security-to-advertising", "unknown-purpose"]
+        );
+        assert_eq!(ig[0].reason, "DPIA-7 ok");
+        assert_eq!(
+            ig[0].loc.span.start_pos,
+            crate::source::Pos {
+                line: 1,
+                column: 12
+            }
+        );
+    }
+
+    #[test]
+    fn reason_is_mandatory_and_ids_are_checked() {
+        let (ig, d) = scan_text("\nname: x # purposelint: ignore[security-to-advertising]\n");
+        assert!(ig.is_empty());
+        assert!(d[0].message.contains("needs a reason"));
+        assert_eq!(d[0].location.span.start_pos.line, 2);
+        let (_, d) = scan_text("name: x # purposelint: ignore[security-to-ads] why\n");
+        assert_eq!(d[0].rule, "unknown-reference");
+    }
+
+    #[test]
+    fn hashes_inside_quotes_are_not_comments() {
+        let (ig, d) = scan_text("name: 'a # purposelint: ignore[x] y'\n");
+        assert!(ig.is_empty() && d.is_empty());
+    }
+}
