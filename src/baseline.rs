@@ -4,10 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::decode::Decoder;
+use crate::decode::{parse_alone, Decoder};
 use crate::finding::{Dismissed, Finding, Suppression, SuppressionKind};
-use crate::source::{Loc, SourceFile, Sources};
-use crate::yaml;
+use crate::source::{SourceFile, Sources};
 
 /// One recorded finding. The names make the file reviewable; matching uses the fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -182,21 +181,7 @@ fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(std::path::PathBuf
 }
 
 fn parse(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Baseline> {
-    let docs = match yaml::parse(file) {
-        Ok(d) => d,
-        Err(e) => {
-            let loc = Loc {
-                file: 0,
-                span: e.span,
-            };
-            diags.push(Finding::check(
-                crate::finding::Check::InvalidManifest,
-                loc,
-                format!("invalid YAML: {}", e.message),
-            ));
-            return None;
-        }
-    };
+    let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let Some(doc) = docs.first() else {
         dec.error(Default::default(), "the baseline is empty");

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::decode::Decoder;
+use crate::decode::{parse_alone, Decoder};
 use crate::finding::{Finding, Severity};
 use crate::source::{Loc, SourceFile, Sources, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 
 pub const FILE_NAMES: [&str; 2] = ["purposelint.yaml", ".purposelint.yaml"];
 
@@ -164,21 +164,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<Config> {
-    let docs = match yaml::parse(file) {
-        Ok(d) => d,
-        Err(e) => {
-            let loc = Loc {
-                file: 0,
-                span: e.span,
-            };
-            diags.push(Finding::check(
-                crate::finding::Check::InvalidManifest,
-                loc,
-                format!("invalid YAML: {}", e.message),
-            ));
-            return None;
-        }
-    };
+    let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let mut config = Config {
         file: file.clone(),

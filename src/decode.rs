@@ -4,9 +4,26 @@
 use std::collections::HashMap;
 
 use crate::finding::{Check, Finding};
-use crate::source::{FileId, Loc, Span, Spanned};
+use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
-use crate::yaml::{Node, Value};
+use crate::yaml::{self, Node, Value};
+
+/// Parses a file read on its own (a rule, the configuration, a baseline) as file 0;
+/// a syntax error becomes an `invalid-manifest` diagnostic.
+pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Vec<Node>> {
+    match yaml::parse(file) {
+        Ok(docs) => Some(docs),
+        Err(e) => {
+            let loc = Loc {
+                file: 0,
+                span: e.span,
+            };
+            let message = format!("invalid YAML: {}", e.message);
+            diags.push(Finding::check(Check::InvalidManifest, loc, message));
+            None
+        }
+    }
+}
 
 /// Collects diagnostics for one file while its documents are read.
 pub struct Decoder<'d> {

@@ -5,12 +5,11 @@ pub mod engine;
 
 use std::path::{Path, PathBuf};
 
-use crate::decode::Decoder;
+use crate::decode::{parse_alone, Decoder};
 use crate::finding::{Check, Finding, Severity};
 use crate::model::FlowKind;
 use crate::source::{SourceFile, Sources};
 use crate::taxonomy::matches_any;
-use crate::yaml;
 
 const BUILTIN: [(&str, &str); 3] = [
     (
@@ -135,17 +134,7 @@ fn is_kebab(id: &str) -> bool {
 
 /// Parses one rule file; problems are pushed to `diags`.
 fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Option<Rule> {
-    let docs = match yaml::parse(file) {
-        Ok(d) => d,
-        Err(e) => {
-            let loc = crate::source::Loc {
-                file: 0,
-                span: e.span,
-            };
-            diags.push(Finding::check(Check::InvalidManifest, loc, e.message));
-            return None;
-        }
-    };
+    let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let Some(doc) = docs.first() else {
         dec.error(Default::default(), "the rule file is empty");
