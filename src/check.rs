@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::decode::Decoder;
 use crate::discover::{self, DiscoverError};
 use crate::finding::{Check, Finding, Severity};
-use crate::formats::native;
+use crate::formats::{dbt, native};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::{self, Rule};
@@ -58,6 +58,8 @@ pub struct Outcome {
 
 struct FileResult {
     source: SourceFile,
+    /// The parsed YAML documents, kept for the dbt adapter.
+    yaml: Option<Vec<yaml::Node>>,
     docs: Vec<native::Doc>,
     diags: Vec<Finding>,
     manifests: usize,
@@ -131,6 +133,7 @@ fn parse_file(
     let mut diags = Vec::new();
     let empty = |path, display, diags| FileResult {
         source: SourceFile::new(path, display, ""),
+        yaml: None,
         docs: Vec::new(),
         diags,
         manifests: 0,
@@ -155,6 +158,7 @@ fn parse_file(
                     }
                     return FileResult {
                         source,
+                        yaml: None,
                         docs: Vec::new(),
                         diags,
                         manifests: 0,
@@ -168,6 +172,15 @@ fn parse_file(
         },
     };
     let source = SourceFile::new(path, display, &text);
+    if dbt::is_dbt_resource(&source.path) {
+        return FileResult {
+            source,
+            yaml: None,
+            docs: Vec::new(),
+            diags,
+            manifests: 0,
+        };
+    }
     let nodes = match yaml::parse(&source) {
         Ok(nodes) => nodes,
         Err(e) => {
@@ -184,6 +197,7 @@ fn parse_file(
             }
             return FileResult {
                 source,
+                yaml: None,
                 docs: Vec::new(),
                 diags,
                 manifests: 0,
@@ -197,6 +211,7 @@ fn parse_file(
     let (docs, manifests) = native::read_documents(&mut dec, &nodes, &opts.taxonomy);
     FileResult {
         source,
+        yaml: Some(nodes),
         docs,
         diags,
         manifests,
@@ -207,14 +222,17 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
     let mut model = Model::default();
     let mut findings = Vec::new();
     let mut docs = Vec::new();
+    let mut yaml_docs = Vec::with_capacity(results.len());
     for (id, r) in results.into_iter().enumerate() {
         model.sources.files.push(r.source);
+        yaml_docs.push(r.yaml);
         model.manifests += r.manifests;
         findings.extend(r.diags);
         docs.extend(r.docs.into_iter().map(|d| (id as FileId, d)));
     }
     let rule_ids: Vec<&str> = opts.rules.iter().map(|r| r.id.as_str()).collect();
     findings.extend(native::resolve(docs, &mut model, &rule_ids));
+    findings.extend(dbt::load(&mut model, &yaml_docs, &opts.taxonomy));
 
     let graph = FlowGraph::build(&model);
     let engine = rules::engine::run(&model, &graph, &opts.rules);

@@ -44,15 +44,18 @@ pub enum Check {
     UnknownPurpose,
     /// A file that was found but not read (too large, unreadable).
     SkippedFile,
+    /// A dbt model whose column lineage fell back to every-column-to-every-column.
+    IncompleteLineage,
 }
 
 impl Check {
-    pub const ALL: [Check; 5] = [
+    pub const ALL: [Check; 6] = [
         Check::InvalidManifest,
         Check::UnknownReference,
         Check::DuplicateDefinition,
         Check::UnknownPurpose,
         Check::SkippedFile,
+        Check::IncompleteLineage,
     ];
 
     pub fn id(self) -> &'static str {
@@ -62,12 +65,14 @@ impl Check {
             Check::DuplicateDefinition => "duplicate-definition",
             Check::UnknownPurpose => "unknown-purpose",
             Check::SkippedFile => "skipped-file",
+            Check::IncompleteLineage => "incomplete-lineage",
         }
     }
 
     pub fn severity(self) -> Severity {
         match self {
             Check::UnknownPurpose | Check::SkippedFile => Severity::Warning,
+            Check::IncompleteLineage => Severity::Info,
             _ => Severity::Error,
         }
     }
@@ -81,6 +86,9 @@ impl Check {
             Check::DuplicateDefinition => "A name is defined twice",
             Check::UnknownPurpose => "A purpose, use or category is not in the taxonomy",
             Check::SkippedFile => "A file was found but could not be read",
+            Check::IncompleteLineage => {
+                "Column lineage of a model could not be derived; every column is assumed to flow"
+            }
         }
     }
 
@@ -91,6 +99,7 @@ impl Check {
             Check::DuplicateDefinition => include_str!("../rules/checks/duplicate-definition.md"),
             Check::UnknownPurpose => include_str!("../rules/checks/unknown-purpose.md"),
             Check::SkippedFile => include_str!("../rules/checks/skipped-file.md"),
+            Check::IncompleteLineage => include_str!("../rules/checks/incomplete-lineage.md"),
         }
     }
 }
