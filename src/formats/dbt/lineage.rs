@@ -66,6 +66,9 @@ pub struct Input {
     pub functions: Vec<String>,
     /// Where in the rendered SQL the flow happens.
     pub span: Option<SqlSpan>,
+    /// How telling `span` is: 0 none, 1 `*`, 2 `t.*`, 3 an expression naming the column.
+    /// A later, more telling place replaces it; an expression is never replaced.
+    pub level: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +279,7 @@ fn as_indirect(srcs: Vec<Input>, span: Option<SqlSpan>) -> Vec<Input> {
             s.kind = FlowKind::Indirect;
             if span.is_some() {
                 s.span = span;
+                s.level = 3;
             }
             s
         })
@@ -480,6 +484,7 @@ impl Cx<'_> {
                     kind: FlowKind::Direct,
                     functions: Vec::new(),
                     span: None,
+                    level: 0,
                 }],
             })
             .collect();
@@ -731,10 +736,10 @@ impl Cx<'_> {
                 s.functions = f;
                 if window {
                     s.kind = FlowKind::Indirect;
-                    s.span = s.span.or(item_span);
                 }
-                if s.span.is_none() {
+                if s.level < 3 && item_span.is_some() {
                     s.span = item_span;
+                    s.level = 3;
                 }
                 push_unique(&mut out, s);
             }
@@ -747,8 +752,9 @@ impl Cx<'_> {
                     let mut f = functions.clone();
                     f.extend(s.functions);
                     s.functions = f;
-                    if s.span.is_none() {
+                    if s.level < 3 && item_span.is_some() {
                         s.span = item_span;
+                        s.level = 3;
                     }
                     push_unique(&mut out, s);
                 }
@@ -773,6 +779,7 @@ impl Cx<'_> {
                     kind: FlowKind::Direct,
                     functions: Vec::new(),
                     span: *span,
+                    level: if span.is_some() { 1 } else { 0 },
                 }];
                 v.extend(extra.iter().cloned());
                 Some(v)
@@ -910,7 +917,7 @@ impl Cx<'_> {
                 }
                 SelectItem::Wildcard(opts) => {
                     let rels: Vec<Rc<Rel>> = scope.rels.iter().map(|(_, r)| r.clone()).collect();
-                    self.star(&rels, opts, item_span, &mut cols, &mut open);
+                    self.star(&rels, opts, item_span, 1, &mut cols, &mut open);
                 }
                 SelectItem::QualifiedWildcard(kind, opts) => {
                     let rel = match kind {
@@ -926,7 +933,7 @@ impl Cx<'_> {
                         SelectItemQualifiedWildcardKind::Expr(_) => None,
                     };
                     match rel {
-                        Some(r) => self.star(&[r], opts, item_span, &mut cols, &mut open),
+                        Some(r) => self.star(&[r], opts, item_span, 2, &mut cols, &mut open),
                         None => self.problem(format!("cannot resolve `{item}`")),
                     }
                 }
@@ -980,6 +987,7 @@ impl Cx<'_> {
         rels: &[Rc<Rel>],
         opts: &WildcardAdditionalOptions,
         span: Option<SqlSpan>,
+        level: u8,
         cols: &mut Vec<Col>,
         open: &mut Option<Open>,
     ) {
@@ -1003,8 +1011,9 @@ impl Cx<'_> {
                 }
                 let mut c = c.clone();
                 for s in &mut c.srcs {
-                    if s.span.is_none() {
+                    if s.level < level && span.is_some() {
                         s.span = span;
+                        s.level = level;
                     }
                 }
                 c.span = c.span.or(span);
@@ -1017,7 +1026,9 @@ impl Cx<'_> {
                 }
                 let mut o = o.clone();
                 if let Open::Base { span: s, .. } = &mut o {
-                    *s = s.or(span);
+                    if level == 2 || s.is_none() {
+                        *s = span.or(*s);
+                    }
                 }
                 *open = Some(o);
             }

@@ -190,6 +190,25 @@ fn lenient_call(state: &State, name: &str, args: &[Value]) -> Value {
             _ => "*".into(),
         },
         "fill_staging_columns" => "*".into(),
+        "string_agg" | "listagg" => format!(
+            "string_agg({}, {})",
+            a(0, "measure").map(|v| sql_of(&v)).unwrap_or("null".into()),
+            a(1, "delimiter_text")
+                .map(|v| sql_of(&v))
+                .unwrap_or("','".into())
+        ),
+        s if s.ends_with("partition_by_cols") => {
+            format!("{} ", pos.iter().map(sql_of).collect::<Vec<_>>().join(", "))
+        }
+        "date_spine" => format!(
+            "select cast(null as date) as date_{}",
+            a(0, "datepart").map(|v| sql_of(&v)).unwrap_or("day".into())
+        ),
+        // shopify's metafield pivot: the object's columns plus pivoted metafields.
+        "get_metafields" => match a(0, "source_object") {
+            Some(o) => format!("select * from \"ref:{}\"", sql_of(&o)),
+            None => "select null as _unknown".into(),
+        },
         "group_by" => {
             let n = a(0, "n")
                 .and_then(|v| i64::try_from(v).ok())
