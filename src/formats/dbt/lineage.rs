@@ -1100,7 +1100,7 @@ where c.phone is not null
             .find(|i| i.column == "email" && i.kind == FlowKind::Direct)
             .unwrap();
         assert_eq!(e.functions, vec!["sha256", "lower"]);
-        assert_eq!(e.span.unwrap().start.0, 5);
+        assert_eq!(e.span.unwrap().start.0, 4);
         let t = inputs(&l, "total");
         assert!(t.contains(&(1, "amount".into(), FlowKind::Direct)));
     }

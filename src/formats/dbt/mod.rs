@@ -196,8 +196,9 @@ pub fn load(model: &mut Model, docs: &[Option<Vec<Node>>], tax: &Taxonomy) -> Ve
             by_project[i].push(id as FileId);
         }
     }
-    for ((project, pfile), files) in projects.iter().zip(by_project) {
-        load_project(model, project, *pfile, &files, docs, tax, &mut diags);
+    let mut owner: HashMap<DatasetId, usize> = HashMap::new();
+    for (i, ((project, _), files)) in projects.iter().zip(by_project).enumerate() {
+        load_project(model, project, i, &mut owner, &files, docs, tax, &mut diags);
     }
     diags
 }
@@ -205,6 +206,10 @@ pub fn load(model: &mut Model, docs: &[Option<Vec<Node>>], tax: &Taxonomy) -> Ve
 struct Loader<'m> {
     model: &'m mut Model,
     project: &'m Project,
+    /// This project's names, which take precedence over other projects' datasets.
+    local: HashMap<String, DatasetId>,
+    owner: &'m mut HashMap<DatasetId, usize>,
+    index: usize,
     state: HashMap<DatasetId, Columns>,
     diags: &'m mut Vec<Finding>,
 }
@@ -213,7 +218,8 @@ struct Loader<'m> {
 fn load_project(
     model: &mut Model,
     project: &Project,
-    _pfile: FileId,
+    index: usize,
+    owner: &mut HashMap<DatasetId, usize>,
     files: &[FileId],
     docs: &[Option<Vec<Node>>],
     tax: &Taxonomy,
@@ -301,6 +307,9 @@ fn load_project(
     let mut l = Loader {
         model,
         project,
+        local: HashMap::new(),
+        owner,
+        index,
         state: HashMap::new(),
         diags,
     };
@@ -367,7 +376,7 @@ fn load_project(
         model_ds.push(ds);
     }
     for d in decls.iter().filter(|d| d.kind != Kind::Source) {
-        if l.model.dataset_id(&d.name).is_none() && !seeds.iter().any(|s| s.name == d.name) {
+        if l.lookup(&d.name).is_none() && !seeds.iter().any(|s| s.name == d.name) {
             let loc = Loc {
                 file: d.file,
                 span: d.name_span,
@@ -420,7 +429,7 @@ fn load_project(
                 span: dep.span,
             };
             let target = schema::parse_dependency(&dep.value).map(|(_, n)| n);
-            let Some(ds) = target.as_deref().and_then(|n| l.model.dataset_id(n)) else {
+            let Some(ds) = target.as_deref().and_then(|n| l.lookup(n)) else {
                 l.diags.push(Finding::check(
                     Check::UnknownReference,
                     dloc,
@@ -489,6 +498,7 @@ fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
 
 struct Cat<'a> {
     model: &'a Model,
+    local: &'a HashMap<String, DatasetId>,
     state: &'a HashMap<DatasetId, Columns>,
     ids: Vec<DatasetId>,
 }
@@ -503,13 +513,18 @@ impl Catalog for Cat<'_> {
         } else {
             return None;
         };
-        let ds = self.model.dataset_id(&name).or_else(|| {
-            // Names as written may differ in case from the declaration.
-            self.model
-                .names()
-                .find(|n| n.to_lowercase() == name)
-                .and_then(|n| self.model.dataset_id(n))
-        })?;
+        let ds = self
+            .local
+            .get(&name)
+            .copied()
+            .or_else(|| self.model.dataset_id(&name))
+            .or_else(|| {
+                // Names as written may differ in case from the declaration.
+                self.model
+                    .names()
+                    .find(|n| n.to_lowercase() == name)
+                    .and_then(|n| self.model.dataset_id(n))
+            })?;
         let id = match self.ids.iter().position(|&d| d == ds) {
             Some(p) => p as u32,
             None => {
@@ -543,9 +558,31 @@ impl Loader<'_> {
             .push(Finding::check(Check::DuplicateDefinition, loc, msg));
     }
 
+    fn lookup(&self, name: &str) -> Option<DatasetId> {
+        self.local
+            .get(name)
+            .copied()
+            .or_else(|| self.model.dataset_id(name))
+    }
+
+    /// A dataset of this project. A name another dbt project of the run already holds
+    /// is qualified with the project's name (`project/model`): projects are separate
+    /// namespaces in dbt.
     fn dataset(&mut self, name: &str, loc: Loc) -> Option<DatasetId> {
-        match self.model.add_dataset(name.to_string(), loc, false) {
-            Ok(id) => Some(id),
+        let mut result = self.model.add_dataset(name.to_string(), loc, false);
+        if let Err(Named::Dataset(existing)) = result {
+            if self.owner.get(&existing).is_some_and(|&o| o != self.index) {
+                result =
+                    self.model
+                        .add_dataset(format!("{}/{name}", self.project.name), loc, false);
+            }
+        }
+        match result {
+            Ok(id) => {
+                self.local.insert(name.to_string(), id);
+                self.owner.insert(id, self.index);
+                Some(id)
+            }
             Err(existing) => {
                 self.duplicate(name, loc, existing);
                 None
@@ -671,6 +708,7 @@ impl Loader<'_> {
             Ok(sql) => {
                 let mut cat = Cat {
                     model: self.model,
+                    local: &self.local,
                     state: &self.state,
                     ids: Vec::new(),
                 };
@@ -755,7 +793,7 @@ impl Loader<'_> {
                 .strip_prefix("ref:")
                 .or_else(|| d.strip_prefix("source:"))
                 .unwrap_or(d);
-            if let Some(u) = self.model.dataset_id(name) {
+            if let Some(u) = self.lookup(name) {
                 if !upstreams.contains(&u) {
                     upstreams.push(u);
                 }
@@ -763,7 +801,7 @@ impl Loader<'_> {
         }
         if m.sql.is_err() {
             for u in raw_deps(&src.text) {
-                if let Some(u) = self.model.dataset_id(&u) {
+                if let Some(u) = self.lookup(&u) {
                     if !upstreams.contains(&u) {
                         upstreams.push(u);
                     }
