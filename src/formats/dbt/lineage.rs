@@ -583,7 +583,7 @@ impl Cx<'_> {
                     parent: outer,
                 };
                 let mut ind = Vec::new();
-                self.from_item(table_with_joins, env, &mut inner, outer, &mut ind);
+                self.join_tree(table_with_joins, env, &mut inner, outer, &mut ind);
                 if !ind.is_empty() {
                     self.problem("join conditions inside a parenthesised join".into());
                 }
@@ -660,7 +660,7 @@ impl Cx<'_> {
         }
     }
 
-    fn from_item(
+    fn join_tree(
         &mut self,
         twj: &TableWithJoins,
         env: &Ctes,
@@ -856,7 +856,7 @@ impl Cx<'_> {
         };
         let mut ind: Vec<Input> = Vec::new();
         for twj in &s.from {
-            self.from_item(twj, env, &mut scope, outer, &mut ind);
+            self.join_tree(twj, env, &mut scope, outer, &mut ind);
         }
         if !s.lateral_views.is_empty() {
             self.problem("LATERAL VIEW".into());

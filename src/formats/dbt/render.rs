@@ -562,13 +562,10 @@ mod tests {
     fn broken_jinja_is_an_error_not_a_panic() {
         let r = Renderer::new("p", serde_json::Value::Null);
         assert!(r.render("m", "{% if %}").is_err());
-        assert!(
-            r.render(
-                "m",
-                "{{ x.y.z() }}{% for i in range(100000000) %}{% endfor %}"
-            )
-            .is_err()
-                || true
+        // Lenient attribute chains render; huge loops stop on fuel, not on memory.
+        let _ = r.render(
+            "m",
+            "{{ x.y.z() }}{% for i in range(100000000) %}{% endfor %}",
         );
     }
 }
