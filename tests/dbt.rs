@@ -145,7 +145,7 @@ fn security_phone_reaches_advertising_exposure_through_the_real_sql() {
     let stg = &p.path[1];
     assert_eq!(stg.location.span.start_pos.line, 36);
     assert_eq!(
-        o.model.sources.get(stg.location.file).line_text(37).trim(),
+        o.model.sources.get(stg.location.file).line_text(36).trim(),
         "phone_number,"
     );
     let persons = &p.path[2];
