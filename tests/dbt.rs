@@ -217,3 +217,72 @@ fn generated_thousand_model_project_is_fast() {
     assert_eq!(models, 1000);
     assert_eq!(incomplete, 0);
 }
+
+#[test]
+fn compiled_code_of_target_manifest_is_preferred() {
+    let corpus = corpus();
+    if !corpus.exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let project = corpus.join("jaffle-shop-classic");
+    let mut files = Vec::new();
+    for entry in walk(&project) {
+        let rel = entry.strip_prefix(&project).unwrap().to_path_buf();
+        files.push((rel, std::fs::read_to_string(&entry).unwrap()));
+    }
+    let written: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(p, t)| {
+            // A model whose Jinja does not render: only the manifest can give its lineage.
+            let t = if p.ends_with("customers.sql") && !p.starts_with("models/staging") {
+                format!("{{% if %}}\n{t}")
+            } else {
+                t
+            };
+            (p.to_string_lossy().into_owned(), t)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = written
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    common::write(dir.path(), &refs);
+    let manifest =
+        std::fs::read_to_string(corpus.join("manifests/manifest_jaffle_duckdb.json")).unwrap();
+    std::fs::create_dir_all(dir.path().join("target")).unwrap();
+    std::fs::write(dir.path().join("target/manifest.json"), manifest).unwrap();
+    let o = run(dir.path());
+    let (models, incomplete) = coverage(&o);
+    assert_eq!((models, incomplete), (5, 0), "{:#?}", o.findings);
+    let ltv = o.model.dataset_id("customers").unwrap();
+    let f = o
+        .model
+        .dataset(ltv)
+        .field("customer_lifetime_value")
+        .unwrap();
+    let from: Vec<String> = o
+        .model
+        .flows
+        .iter()
+        .filter(|fl| fl.to == purposelint::model::Target::Field(f))
+        .map(|fl| o.model.field_name(fl.from))
+        .collect();
+    assert!(
+        from.contains(&"stg_payments.amount".to_string()),
+        "{from:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

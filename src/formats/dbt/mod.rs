@@ -150,6 +150,33 @@ fn manifest_compiled(root: &Path) -> HashMap<PathBuf, String> {
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return out;
     };
+    // Relations as dbt compiled them (`"db"."schema"."orders"`) back to what the
+    // lineage reads (`"ref:orders"`), longest first so that no name eats another.
+    let mut relations: Vec<(String, String)> = Vec::new();
+    for (key, is_source) in [("nodes", false), ("sources", true)] {
+        let Some(nodes) = json.get(key).and_then(|n| n.as_object()) else {
+            continue;
+        };
+        for node in nodes.values() {
+            let (Some(rel), Some(name)) = (
+                node.get("relation_name").and_then(|r| r.as_str()),
+                node.get("name").and_then(|r| r.as_str()),
+            ) else {
+                continue;
+            };
+            let ours = if is_source {
+                let src = node
+                    .get("source_name")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("");
+                format!("\"source:{src}.{name}\"")
+            } else {
+                format!("\"ref:{name}\"")
+            };
+            relations.push((rel.to_string(), ours));
+        }
+    }
+    relations.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.cmp(b)));
     if let Some(nodes) = json.get("nodes").and_then(|n| n.as_object()) {
         for node in nodes.values() {
             let code = node
@@ -158,7 +185,13 @@ fn manifest_compiled(root: &Path) -> HashMap<PathBuf, String> {
                 .and_then(|c| c.as_str());
             let file = node.get("original_file_path").and_then(|c| c.as_str());
             if let (Some(code), Some(file)) = (code, file) {
-                out.insert(root.join(file), code.to_string());
+                let mut code = code.to_string();
+                for (rel, ours) in &relations {
+                    if !rel.is_empty() && code.contains(rel.as_str()) {
+                        code = code.replace(rel.as_str(), ours);
+                    }
+                }
+                out.insert(root.join(file), code);
             }
         }
     }
