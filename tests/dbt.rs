@@ -286,3 +286,39 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn corpus_manifests_give_full_lineage_to_their_projects() {
+    let corpus = corpus();
+    if !corpus.exists() {
+        return;
+    }
+    for (project, manifest) in [
+        ("jaffle-shop-classic", "manifest_jaffle_duckdb.json"),
+        ("jaffle-shop-classic", "manifest_jaffle_bigquery.json"),
+        ("jaffle-shop-classic", "manifest_empty_columns.json"),
+        ("dbt-metabase-sandbox", "dbt-metabase/manifest-v12.json"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = corpus.join(project);
+        for p in walk(&root) {
+            let to = dir.path().join(p.strip_prefix(&root).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&p, &to).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("target")).unwrap();
+        std::fs::copy(
+            corpus.join("manifests").join(manifest),
+            dir.path().join("target/manifest.json"),
+        )
+        .unwrap();
+        let o = run(dir.path());
+        let (models, incomplete) = coverage(&o);
+        eprintln!(
+            "{project} with {manifest}: {} of {models} models with full column lineage",
+            models - incomplete
+        );
+        assert_eq!(incomplete, 0, "{manifest}: {:#?}", o.findings);
+        assert!(o.findings.is_empty(), "{manifest}: {:#?}", o.findings);
+    }
+}
