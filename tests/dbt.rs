@@ -322,3 +322,49 @@ fn corpus_manifests_give_full_lineage_to_their_projects() {
         assert!(o.findings.is_empty(), "{manifest}: {:#?}", o.findings);
     }
 }
+
+#[test]
+fn unparsable_model_falls_back_to_conservative_lineage_and_says_so() {
+    let o = common::lint(&[
+        ("dbt_project.yml", "name: p\n"),
+        (
+            "models/src.yml",
+            "version: 2\nsources:\n  - name: app\n    tables:\n      - name: contacts\n        meta:\n          purposes: [essential.service.security]\n        columns:\n          - name: phone\n          - name: user_id\n",
+        ),
+        (
+            "models/audience.sql",
+            "select user_id, phone from {{ ref('broken') }}\n",
+        ),
+        (
+            "models/broken.sql",
+            "select phone,, user_id frm {{ source('app', 'contacts') }}\n",
+        ),
+        (
+            "models/exposures.yml",
+            "version: 2\nexposures:\n  - name: ads\n    type: application\n    owner: {name: x}\n    depends_on: [ref('audience')]\n    meta:\n      uses: [marketing.advertising]\n",
+        ),
+    ]);
+    let info: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "incomplete-lineage")
+        .collect();
+    assert_eq!(info.len(), 1, "{:#?}", o.findings);
+    assert_eq!(info[0].severity, Severity::Info);
+    assert!(info[0].message.contains("`broken`"), "{}", info[0].message);
+    assert!(o
+        .model
+        .sources
+        .get(info[0].location.file)
+        .display
+        .ends_with("broken.sql"));
+    let flows = common::flows(&o);
+    assert!(
+        flows.contains(&(
+            "security-to-advertising".into(),
+            "app.contacts.phone".into(),
+            "ads".into()
+        )),
+        "{flows:#?}"
+    );
+}

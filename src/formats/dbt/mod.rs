@@ -113,6 +113,9 @@ fn deps_of(sql: &str) -> Vec<String> {
 fn snapshot_body(text: &str) -> Option<(String, String)> {
     let start = text.find("{%")?;
     let close = text[start..].find("%}")? + start;
+    if close < start + 2 {
+        return None;
+    }
     let tag = text[start + 2..close].trim_matches(|c: char| c == '-' || c.is_whitespace());
     let name = tag.strip_prefix("snapshot")?.trim().to_string();
     let end = text.rfind("{%").filter(|&e| e > close)?;
@@ -898,4 +901,36 @@ fn raw_deps(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_blocks_keep_their_lines() {
+        let (name, body) = snapshot_body(
+            "{% snapshot orders_snapshot %}\n{{ config(unique_key='id') }}\nselect * from {{ source('a', 'b') }}\n{% endsnapshot %}\n",
+        )
+        .unwrap();
+        assert_eq!(name, "orders_snapshot");
+        assert_eq!(
+            body.lines().nth(2),
+            Some("select * from {{ source('a', 'b') }}")
+        );
+        assert!(snapshot_body("{%}").is_none());
+        assert!(snapshot_body("select 1").is_none());
+    }
+
+    #[test]
+    fn dependencies_of_rendered_sql_and_raw_jinja() {
+        assert_eq!(
+            deps_of("select * from \"ref:a\" join \"source:s.t\" on x = \"y\""),
+            vec!["ref:a", "source:s.t"]
+        );
+        assert_eq!(
+            raw_deps("{{ ref('a') }} {{ source('s', 't') }}"),
+            vec!["a", "s.t"]
+        );
+    }
 }
