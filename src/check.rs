@@ -10,7 +10,7 @@ use crate::config::{ExternalDataset, PathFilter};
 use crate::decode::Decoder;
 use crate::discover::{self, DiscoverError};
 use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
-use crate::formats::{fides, native};
+use crate::formats::{dbt, fides, native};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::{self, Rule};
@@ -105,10 +105,26 @@ pub struct Outcome {
 
 struct FileResult {
     source: SourceFile,
+    /// The parsed YAML documents, kept for the dbt adapter.
+    yaml: Option<Vec<yaml::Node>>,
     docs: Vec<native::Doc>,
     fides: Vec<fides::Resource>,
     diags: Vec<Finding>,
     manifests: usize,
+}
+
+impl FileResult {
+    /// A file kept for its text (snippets, dbt SQL) but with no documents read.
+    fn unparsed(source: SourceFile, diags: Vec<Finding>) -> Self {
+        FileResult {
+            source,
+            yaml: None,
+            docs: Vec::new(),
+            fides: Vec::new(),
+            diags,
+            manifests: 0,
+        }
+    }
 }
 
 /// Lints the files under `opts.paths`.
@@ -178,13 +194,6 @@ fn parse_file(
     opts: &Options,
 ) -> FileResult {
     let mut diags = Vec::new();
-    let empty = |path, display, diags| FileResult {
-        source: SourceFile::new(path, display, ""),
-        docs: Vec::new(),
-        fides: Vec::new(),
-        diags,
-        manifests: 0,
-    };
     let text = match text {
         Some(t) => t,
         None => match read_limited(&path, opts.max_file_size) {
@@ -203,22 +212,19 @@ fn parse_file(
                             "the file is not valid UTF-8",
                         ));
                     }
-                    return FileResult {
-                        source,
-                        docs: Vec::new(),
-                        fides: Vec::new(),
-                        diags,
-                        manifests: 0,
-                    };
+                    return FileResult::unparsed(source, diags);
                 }
             },
             Err(message) => {
                 diags.push(Finding::check(Check::SkippedFile, file_loc(id), message));
-                return empty(path, display, diags);
+                return FileResult::unparsed(SourceFile::new(path, display, ""), diags);
             }
         },
     };
     let source = SourceFile::new(path, display, &text);
+    if dbt::is_dbt_resource(&source.path) {
+        return FileResult::unparsed(source, diags);
+    }
     let nodes = match yaml::parse(&source) {
         Ok(nodes) => nodes,
         Err(e) => {
@@ -235,13 +241,7 @@ fn parse_file(
                     format!("invalid YAML: {}", e.message),
                 ));
             }
-            return FileResult {
-                source,
-                docs: Vec::new(),
-                fides: Vec::new(),
-                diags,
-                manifests: 0,
-            };
+            return FileResult::unparsed(source, diags);
         }
     };
     let mut dec = Decoder {
@@ -257,6 +257,7 @@ fn parse_file(
     }
     FileResult {
         source,
+        yaml: Some(nodes),
         docs,
         fides: resources,
         diags,
@@ -269,8 +270,10 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
     let mut findings = Vec::new();
     let mut docs = Vec::new();
     let mut resources = Vec::new();
+    let mut yaml_docs = Vec::with_capacity(results.len());
     for (id, r) in results.into_iter().enumerate() {
         model.sources.files.push(r.source);
+        yaml_docs.push(r.yaml);
         model.manifests += r.manifests;
         findings.extend(r.diags);
         docs.extend(r.docs.into_iter().map(|d| (id as FileId, d)));
@@ -284,6 +287,7 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
         &rule_ids,
         &opts.external_datasets,
     ));
+    findings.extend(dbt::load(&mut model, &yaml_docs, &opts.taxonomy));
     let (diags, policy_rules) = fides::link(resources, &mut model, &opts.taxonomy, opts.fides);
     findings.extend(diags);
     findings.retain(|f| opts.enabled(&f.rule));

@@ -26,10 +26,36 @@ fn is_yaml(path: &Path) -> bool {
     )
 }
 
-/// YAML files under `paths`, sorted and without repeats. Files named explicitly are
-/// taken whatever their extension.
+/// Inside a dbt project, models' SQL and seeds' CSV are read too (not under the
+/// project's `target/`, `dbt_packages/` or `logs/`).
+fn keep_dbt_resources(files: &mut Vec<PathBuf>, resources: Vec<PathBuf>) {
+    let roots: Vec<PathBuf> = files
+        .iter()
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()) == Some(crate::formats::dbt::PROJECT_FILE)
+        })
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
+    for r in resources {
+        let inside = roots.iter().any(|root| {
+            r.strip_prefix(root).is_ok_and(|rel| {
+                !matches!(
+                    rel.components().next().and_then(|c| c.as_os_str().to_str()),
+                    Some("target" | "dbt_packages" | "dbt_modules" | "logs")
+                )
+            })
+        });
+        if inside {
+            files.push(r);
+        }
+    }
+}
+
+/// YAML files under `paths` (and SQL and CSV files of dbt projects), sorted and without
+/// repeats. Files named explicitly are taken whatever their extension.
 pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
     let mut out = Discovered::default();
+    let mut resources = Vec::new();
     for root in paths {
         let meta = std::fs::metadata(root).map_err(|e| DiscoverError {
             path: root.clone(),
@@ -55,11 +81,18 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
                 Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_yaml(e.path()) => {
                     out.files.push(e.into_path());
                 }
+                Ok(e)
+                    if e.file_type().is_some_and(|t| t.is_file())
+                        && crate::formats::dbt::is_dbt_resource(e.path()) =>
+                {
+                    resources.push(e.into_path());
+                }
                 Ok(_) => {}
                 Err(err) => out.warnings.push(err.to_string()),
             }
         }
     }
+    keep_dbt_resources(&mut out.files, resources);
     out.files.sort();
     out.files.dedup();
     Ok(out)

@@ -46,16 +46,19 @@ pub enum Check {
     SkippedFile,
     /// An `allow` entry or ignore comment that suppresses nothing.
     UnusedSuppression,
+    /// A dbt model whose column lineage fell back to every-column-to-every-column.
+    IncompleteLineage,
 }
 
 impl Check {
-    pub const ALL: [Check; 6] = [
+    pub const ALL: [Check; 7] = [
         Check::InvalidManifest,
         Check::UnknownReference,
         Check::DuplicateDefinition,
         Check::UnknownPurpose,
         Check::SkippedFile,
         Check::UnusedSuppression,
+        Check::IncompleteLineage,
     ];
 
     pub fn id(self) -> &'static str {
@@ -66,6 +69,7 @@ impl Check {
             Check::UnknownPurpose => "unknown-purpose",
             Check::SkippedFile => "skipped-file",
             Check::UnusedSuppression => "unused-suppression",
+            Check::IncompleteLineage => "incomplete-lineage",
         }
     }
 
@@ -74,6 +78,7 @@ impl Check {
             Check::UnknownPurpose | Check::SkippedFile | Check::UnusedSuppression => {
                 Severity::Warning
             }
+            Check::IncompleteLineage => Severity::Info,
             _ => Severity::Error,
         }
     }
@@ -88,6 +93,9 @@ impl Check {
             Check::UnknownPurpose => "A purpose, use or category is not in the taxonomy",
             Check::SkippedFile => "A file was found but could not be read",
             Check::UnusedSuppression => "An allow entry or ignore comment suppresses nothing",
+            Check::IncompleteLineage => {
+                "Column lineage of a model could not be derived; every column is assumed to flow"
+            }
         }
     }
 
@@ -99,6 +107,7 @@ impl Check {
             Check::UnknownPurpose => include_str!("../rules/checks/unknown-purpose.md"),
             Check::SkippedFile => include_str!("../rules/checks/skipped-file.md"),
             Check::UnusedSuppression => include_str!("../rules/checks/unused-suppression.md"),
+            Check::IncompleteLineage => include_str!("../rules/checks/incomplete-lineage.md"),
         }
     }
 }

@@ -94,6 +94,17 @@ impl Taxonomy {
         self.tree(tree).keys().map(String::as_str)
     }
 
+    /// The `unknown-purpose` message and did-you-mean for a key outside the tree.
+    pub fn unknown(&self, tree: Tree, key: &str) -> Option<(String, Option<String>)> {
+        if self.contains(tree, key) {
+            return None;
+        }
+        let help = self
+            .suggest(tree, key)
+            .map(|s| format!("did you mean `{s}`?"));
+        Some((format!("`{key}` is not a known {}", tree.noun()), help))
+    }
+
     /// The closest known key to an unknown one.
     pub fn suggest(&self, tree: Tree, key: &str) -> Option<&str> {
         suggest::closest(key, self.keys(tree))

@@ -53,12 +53,7 @@ impl Cx<'_> {
     /// Reports `unknown-purpose` for keys that are not in the run's taxonomy.
     pub fn check_keys(&mut self, file: FileId, tree: Tree, keys: &[Str]) {
         for key in keys {
-            if !self.tax.contains(tree, &key.value) {
-                let help = self
-                    .tax
-                    .suggest(tree, &key.value)
-                    .map(|s| format!("did you mean `{s}`?"));
-                let msg = format!("`{}` is not a known {}", key.value, tree.noun());
+            if let Some((msg, help)) = self.tax.unknown(tree, &key.value) {
                 self.report(Check::UnknownPurpose, file, key.span, msg, help);
             }
         }

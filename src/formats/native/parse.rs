@@ -105,16 +105,8 @@ fn keys(
     for key in &mut list {
         // Aliases are resolved first, so existing annotations keep working.
         key.value = tax.canonical(&key.value).to_string();
-        if !tax.contains(tree, &key.value) {
-            let help = tax
-                .suggest(tree, &key.value)
-                .map(|s| format!("did you mean `{s}`?"));
-            dec.report(
-                Check::UnknownPurpose,
-                key.span,
-                format!("`{}` is not a known {}", key.value, tree.noun()),
-                help,
-            );
+        if let Some((message, help)) = tax.unknown(tree, &key.value) {
+            dec.report(Check::UnknownPurpose, key.span, message, help);
         }
     }
     list

@@ -1,0 +1,938 @@
+//! dbt projects read as they are: `dbt_project.yml`, property files, models' SQL, seeds,
+//! snapshots and exposures become datasets, fields, sinks and column-level flows of the
+//! shared model. Nothing of the project is executed.
+//!
+//! - [`project`]: detection by `dbt_project.yml` and its paths and variables;
+//! - [`schema`]: property files and the `meta` annotations;
+//! - [`render`]: Jinja rendering with minijinja;
+//! - [`lineage`]: column lineage from the rendered SQL with sqlparser;
+//! - [`linemap`]: rendered positions back to the `.sql` file;
+//! - this module: the mapping into [`crate::model::Model`].
+
+pub mod lineage;
+pub mod linemap;
+pub mod project;
+pub mod render;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::decode::Decoder;
+use crate::finding::{Check, Finding};
+use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, Named, StepId, Target};
+use crate::source::{FileId, Loc, Pos, SourceFile, Span};
+use crate::taxonomy::Taxonomy;
+use crate::yaml::Node;
+
+use lineage::{Catalog, Lineage, SqlSpan, Upstream};
+use linemap::LineMap;
+use project::{Area, Project};
+use schema::{Kind, NodeDecl};
+
+pub const PROJECT_FILE: &str = "dbt_project.yml";
+
+/// True for files the dbt adapter reads besides YAML: models' SQL and seeds' CSV.
+pub fn is_dbt_resource(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("sql" | "csv")
+    )
+}
+
+/// How a dataset answers a reference to a column it does not list yet.
+#[derive(Debug, Clone)]
+enum Columns {
+    /// Every column is known (seeds, models with complete lineage and no open `*`).
+    Closed,
+    /// More columns may exist (sources, models declared only in YAML).
+    Open,
+    /// `select *` over an upstream whose columns are not all known.
+    Pass {
+        upstream: DatasetId,
+        loc: Loc,
+        indirect: Vec<(DatasetId, String, Loc)>,
+    },
+    /// Incomplete lineage: every column of these upstreams flows to any new column.
+    AllUpstream { upstreams: Vec<DatasetId>, loc: Loc },
+}
+
+struct SqlModel {
+    name: String,
+    file: FileId,
+    /// Rendered (or compiled) SQL, or why there is none.
+    sql: Result<String, String>,
+    /// Upstream relation keys the SQL names (`ref:x`, `source:a.b`).
+    deps: Vec<String>,
+}
+
+struct Seed {
+    name: String,
+    file: FileId,
+    columns: Vec<(String, Span)>,
+}
+
+fn line_one(file: FileId, src: &SourceFile) -> Loc {
+    let first = src.line_text(1);
+    let len = first.chars().count() as u32;
+    Loc {
+        file,
+        span: Span {
+            start: 0,
+            end: first.len() as u32,
+            start_pos: Pos { line: 1, column: 1 },
+            end_pos: Pos {
+                line: 1,
+                column: len + 1,
+            },
+        },
+    }
+}
+
+fn deps_of(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = sql;
+    while let Some(i) = rest.find('"') {
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('"') else { break };
+        let ident = &after[..j];
+        if ident.starts_with("ref:") || ident.starts_with("source:") {
+            let k = ident.to_lowercase();
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        rest = &after[j + 1..];
+    }
+    out
+}
+
+/// Strips `{% snapshot name %}` … `{% endsnapshot %}`, keeping line numbers.
+fn snapshot_body(text: &str) -> Option<(String, String)> {
+    let start = text.find("{%")?;
+    let close = text[start..].find("%}")? + start;
+    if close < start + 2 {
+        return None;
+    }
+    let tag = text[start + 2..close].trim_matches(|c: char| c == '-' || c.is_whitespace());
+    let name = tag.strip_prefix("snapshot")?.trim().to_string();
+    let end = text.rfind("{%").filter(|&e| e > close)?;
+    let end_close = text[end..].find("%}")? + end + 2;
+    let mut body = String::new();
+    body.push_str(&" ".repeat(close + 2 - start));
+    body.insert_str(0, &text[..start]);
+    body.push_str(&text[close + 2..end]);
+    body.push_str(&text[end_close..]);
+    Some((name, body))
+}
+
+fn csv_header(src: &SourceFile) -> Vec<(String, Span)> {
+    let line = src.line_text(1);
+    let mut out = Vec::new();
+    let mut col = 0u32;
+    for cell in line.split(',') {
+        let n = cell.chars().count() as u32;
+        let name = cell.trim().trim_matches('"').trim().to_lowercase();
+        if !name.is_empty() {
+            out.push((name, src.span((1, col), (1, col + n))));
+        }
+        col += n + 1;
+    }
+    out
+}
+
+/// `target/manifest.json`: compiled SQL by original file path, when the project was compiled.
+fn manifest_compiled(root: &Path) -> HashMap<PathBuf, String> {
+    let mut out = HashMap::new();
+    let path = root.join("target").join("manifest.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        return out;
+    };
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return out;
+    };
+    // Relations as dbt compiled them (`"db"."schema"."orders"`) back to what the
+    // lineage reads (`"ref:orders"`), longest first so that no name eats another.
+    let mut relations: Vec<(String, String)> = Vec::new();
+    for (key, is_source) in [("nodes", false), ("sources", true)] {
+        let Some(nodes) = json.get(key).and_then(|n| n.as_object()) else {
+            continue;
+        };
+        for node in nodes.values() {
+            let (Some(rel), Some(name)) = (
+                node.get("relation_name").and_then(|r| r.as_str()),
+                node.get("name").and_then(|r| r.as_str()),
+            ) else {
+                continue;
+            };
+            let ours = if is_source {
+                let src = node
+                    .get("source_name")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("");
+                format!("\"source:{src}.{name}\"")
+            } else {
+                format!("\"ref:{name}\"")
+            };
+            relations.push((rel.to_string(), ours));
+        }
+    }
+    relations.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.cmp(b)));
+    if let Some(nodes) = json.get("nodes").and_then(|n| n.as_object()) {
+        for node in nodes.values() {
+            let code = node
+                .get("compiled_code")
+                .or_else(|| node.get("compiled_sql"))
+                .and_then(|c| c.as_str());
+            let file = node.get("original_file_path").and_then(|c| c.as_str());
+            if let (Some(code), Some(file)) = (code, file) {
+                let mut code = code.to_string();
+                for (rel, ours) in &relations {
+                    if !rel.is_empty() && code.contains(rel.as_str()) {
+                        code = code.replace(rel.as_str(), ours);
+                    }
+                }
+                out.insert(root.join(file), code);
+            }
+        }
+    }
+    out
+}
+
+/// Reads every dbt project among the run's files into `model`. `docs[i]` holds the YAML
+/// documents of file `i` when it parsed as YAML.
+pub fn load(model: &mut Model, docs: &[Option<Vec<Node>>], tax: &Taxonomy) -> Vec<Finding> {
+    let mut diags = Vec::new();
+    let mut projects: Vec<(Project, FileId)> = Vec::new();
+    for (id, f) in model.sources.files.iter().enumerate() {
+        if f.path.file_name().and_then(|n| n.to_str()) == Some(PROJECT_FILE) {
+            let root = f.path.parent().unwrap_or(Path::new("")).to_path_buf();
+            let doc = docs
+                .get(id)
+                .and_then(|d| d.as_ref())
+                .and_then(|d| d.first());
+            projects.push((Project::read(&root, doc), id as FileId));
+        }
+    }
+    if projects.is_empty() {
+        return diags;
+    }
+    // Each file belongs to the deepest project root above it.
+    let mut by_project: Vec<Vec<FileId>> = vec![Vec::new(); projects.len()];
+    for (id, f) in model.sources.files.iter().enumerate() {
+        let owner = projects
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| f.path.starts_with(&p.root))
+            .max_by_key(|(_, (p, _))| p.root.components().count())
+            .map(|(i, _)| i);
+        if let Some(i) = owner {
+            by_project[i].push(id as FileId);
+        }
+    }
+    let mut owner: HashMap<DatasetId, usize> = HashMap::new();
+    for (i, ((project, _), files)) in projects.iter().zip(by_project).enumerate() {
+        load_project(model, project, i, &mut owner, &files, docs, tax, &mut diags);
+    }
+    diags
+}
+
+struct Loader<'m> {
+    model: &'m mut Model,
+    project: &'m Project,
+    /// This project's names, which take precedence over other projects' datasets.
+    local: HashMap<String, DatasetId>,
+    owner: &'m mut HashMap<DatasetId, usize>,
+    index: usize,
+    state: HashMap<DatasetId, Columns>,
+    diags: &'m mut Vec<Finding>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_project(
+    model: &mut Model,
+    project: &Project,
+    index: usize,
+    owner: &mut HashMap<DatasetId, usize>,
+    files: &[FileId],
+    docs: &[Option<Vec<Node>>],
+    tax: &Taxonomy,
+    diags: &mut Vec<Finding>,
+) {
+    let mut decls: Vec<NodeDecl> = Vec::new();
+    let mut exposures = Vec::new();
+    let mut sql_files: Vec<(Kind, FileId)> = Vec::new();
+    let mut seeds: Vec<Seed> = Vec::new();
+    for &id in files {
+        let src = model.sources.get(id);
+        let Some(area) = project.area(&src.path) else {
+            continue;
+        };
+        let ext = src.path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext {
+            "yml" | "yaml" => {
+                if let Some(d) = docs.get(id as usize).and_then(|d| d.as_ref()) {
+                    let mut dec = Decoder { file: id, diags };
+                    let s = schema::read(&mut dec, d, tax);
+                    decls.extend(s.nodes);
+                    exposures.extend(s.exposures);
+                }
+            }
+            "sql" => match area {
+                Area::Models => sql_files.push((Kind::Model, id)),
+                Area::Analyses => sql_files.push((Kind::Analysis, id)),
+                Area::Snapshots => sql_files.push((Kind::Snapshot, id)),
+                Area::Seeds => {}
+            },
+            "csv" if area == Area::Seeds => {
+                let name = src
+                    .path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("")
+                    .to_string();
+                seeds.push(Seed {
+                    name,
+                    file: id,
+                    columns: csv_header(src),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    // Render every model in parallel.
+    let compiled = manifest_compiled(&project.root);
+    let renderer = render::Renderer::new(&project.name, project.vars.clone());
+    let sources = &model.sources;
+    let mut sql_models: Vec<SqlModel> = sql_files
+        .par_iter()
+        .map(|&(kind, id)| {
+            let src = sources.get(id);
+            let stem = src
+                .path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
+            let (name, text) = if kind == Kind::Snapshot {
+                match snapshot_body(&src.text) {
+                    Some((n, body)) => (n, body),
+                    None => (stem, src.text.to_string()),
+                }
+            } else {
+                (stem, src.text.to_string())
+            };
+            let sql = match compiled.get(&src.path) {
+                Some(c) => Ok(c.clone()),
+                None => renderer.render(&name, &text),
+            };
+            let deps = sql.as_deref().map(deps_of).unwrap_or_default();
+            SqlModel {
+                name,
+                file: id,
+                sql,
+                deps,
+            }
+        })
+        .collect();
+    sql_models.sort_by(|a, b| a.name.cmp(&b.name).then(a.file.cmp(&b.file)));
+
+    let mut l = Loader {
+        model,
+        project,
+        local: HashMap::new(),
+        owner,
+        index,
+        state: HashMap::new(),
+        diags,
+    };
+    let decl_of: HashMap<(bool, String), usize> = decls
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.kind == Kind::Source, d.name.clone()), i))
+        .collect();
+
+    // Sources and YAML-only nodes first, then seeds, then models with SQL.
+    for d in decls.iter().filter(|d| d.kind == Kind::Source) {
+        let loc = Loc {
+            file: d.file,
+            span: d.name_span,
+        };
+        if let Some(ds) = l.dataset(&d.name, loc) {
+            l.state.insert(ds, Columns::Open);
+            l.annotate(ds, d);
+        }
+    }
+    for s in &seeds {
+        let decl = decl_of.get(&(false, s.name.clone())).map(|&i| &decls[i]);
+        let loc = match decl {
+            Some(d) => Loc {
+                file: d.file,
+                span: d.name_span,
+            },
+            None => line_one(s.file, l.model.sources.get(s.file)),
+        };
+        if let Some(ds) = l.dataset(&s.name, loc) {
+            for (c, span) in &s.columns {
+                let _ = l.model.add_field(
+                    ds,
+                    c.clone(),
+                    Loc {
+                        file: s.file,
+                        span: *span,
+                    },
+                );
+            }
+            l.state.insert(ds, Columns::Closed);
+            if let Some(d) = decl {
+                l.annotate(ds, d);
+            }
+        }
+    }
+    let mut model_ds: Vec<Option<DatasetId>> = Vec::new();
+    for m in &sql_models {
+        let decl = decl_of.get(&(false, m.name.clone())).map(|&i| &decls[i]);
+        let loc = match decl {
+            Some(d) => Loc {
+                file: d.file,
+                span: d.name_span,
+            },
+            None => line_one(m.file, l.model.sources.get(m.file)),
+        };
+        let ds = l.dataset(&m.name, loc);
+        if let Some(ds) = ds {
+            l.state.insert(ds, Columns::Open);
+            if let Some(d) = decl {
+                l.annotate(ds, d);
+            }
+        }
+        model_ds.push(ds);
+    }
+    for d in decls.iter().filter(|d| d.kind != Kind::Source) {
+        if l.lookup(&d.name).is_none() && !seeds.iter().any(|s| s.name == d.name) {
+            let loc = Loc {
+                file: d.file,
+                span: d.name_span,
+            };
+            if let Some(ds) = l.dataset(&d.name, loc) {
+                l.state.insert(ds, Columns::Open);
+                l.annotate(ds, d);
+            }
+        }
+    }
+
+    // Lineage in dependency order.
+    let index: HashMap<&str, usize> = sql_models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    let order = topo_order(&sql_models, &index);
+    for i in order {
+        if let Some(ds) = model_ds[i] {
+            l.model_lineage(&sql_models[i], ds);
+        }
+    }
+
+    // Exposures with uses are sinks fed by every column of what they depend on.
+    for e in &exposures {
+        if e.uses.is_empty() {
+            continue;
+        }
+        let loc = Loc {
+            file: e.file,
+            span: e.name.span,
+        };
+        let uses: Vec<String> = e.uses.iter().map(|u| u.value.clone()).collect();
+        let sink = match l.model.add_sink(e.name.value.clone(), uses, loc) {
+            Ok(s) => s,
+            Err(existing) => {
+                l.duplicate(&e.name.value, loc, existing);
+                continue;
+            }
+        };
+        let step = l.model.add_step(
+            format!("{}/{}", project.name, e.name.value),
+            loc,
+            Vec::new(),
+        );
+        for dep in &e.depends_on {
+            let dloc = Loc {
+                file: e.file,
+                span: dep.span,
+            };
+            let target = schema::parse_dependency(&dep.value).map(|(_, n)| n);
+            let Some(ds) = target.as_deref().and_then(|n| l.lookup(n)) else {
+                l.diags.push(Finding::check(
+                    Check::UnknownReference,
+                    dloc,
+                    format!(
+                        "exposure `{}` depends on `{}`, which is not a model, seed, snapshot or source of the project",
+                        e.name.value, dep.value
+                    ),
+                ));
+                continue;
+            };
+            let fields = l.model.dataset(ds).fields.clone();
+            for f in fields {
+                l.model.flows.push(Flow {
+                    from: f,
+                    to: Target::Sink(sink),
+                    kind: FlowKind::Passthrough,
+                    functions: Vec::new(),
+                    step,
+                    loc: dloc,
+                    focus: None,
+                });
+            }
+        }
+    }
+    l.model.manifests += decls.len() + seeds.len() + sql_models.len() + exposures.len();
+}
+
+fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
+    let n = models.len();
+    let mut indeg = vec![0usize; n];
+    let mut down: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, m) in models.iter().enumerate() {
+        for d in &m.deps {
+            if let Some(&j) = d.strip_prefix("ref:").and_then(|r| index.get(r)) {
+                if j != i {
+                    indeg[i] += 1;
+                    down[j].push(i);
+                }
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    let mut done = vec![false; n];
+    loop {
+        while let Some(i) = ready.pop_first() {
+            done[i] = true;
+            order.push(i);
+            for &k in &down[i] {
+                indeg[k] -= 1;
+                if indeg[k] == 0 {
+                    ready.insert(k);
+                }
+            }
+        }
+        // A cycle: take the first remaining model anyway.
+        match (0..n).find(|&i| !done[i]) {
+            Some(i) => {
+                indeg[i] = 0;
+                ready.insert(i);
+            }
+            None => break,
+        }
+    }
+    order
+}
+
+struct Cat<'a> {
+    model: &'a Model,
+    local: &'a HashMap<String, DatasetId>,
+    state: &'a HashMap<DatasetId, Columns>,
+    ids: Vec<DatasetId>,
+}
+
+impl Catalog for Cat<'_> {
+    fn upstream(&mut self, table: &str) -> Option<Upstream> {
+        let (name, alias) = if let Some(m) = table.strip_prefix("ref:") {
+            (m.to_string(), m.to_string())
+        } else if let Some(s) = table.strip_prefix("source:") {
+            let alias = s.rsplit('.').next().unwrap_or(s).to_string();
+            (s.to_string(), alias)
+        } else {
+            return None;
+        };
+        let ds = self
+            .local
+            .get(&name)
+            .copied()
+            .or_else(|| self.model.dataset_id(&name))
+            .or_else(|| {
+                // Names as written may differ in case from the declaration.
+                self.model
+                    .names()
+                    .find(|n| n.to_lowercase() == name)
+                    .and_then(|n| self.model.dataset_id(n))
+            })?;
+        let id = match self.ids.iter().position(|&d| d == ds) {
+            Some(p) => p as u32,
+            None => {
+                self.ids.push(ds);
+                (self.ids.len() - 1) as u32
+            }
+        };
+        let d = self.model.dataset(ds);
+        Some(Upstream {
+            id,
+            columns: d
+                .fields
+                .iter()
+                .map(|&f| self.model.fields[f as usize].name.clone())
+                .collect(),
+            open: !matches!(self.state.get(&ds), Some(Columns::Closed)),
+            default_alias: alias,
+        })
+    }
+}
+
+impl Loader<'_> {
+    fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
+        let first = self.model.loc_of(existing);
+        let file = &self.model.sources.get(first.file).display;
+        let msg = format!(
+            "`{name}` is already defined at {file}:{}",
+            first.span.start_pos.line
+        );
+        self.diags
+            .push(Finding::check(Check::DuplicateDefinition, loc, msg));
+    }
+
+    fn lookup(&self, name: &str) -> Option<DatasetId> {
+        self.local
+            .get(name)
+            .copied()
+            .or_else(|| self.model.dataset_id(name))
+    }
+
+    /// A dataset of this project. A name another dbt project of the run already holds
+    /// is qualified with the project's name (`project/model`): projects are separate
+    /// namespaces in dbt.
+    fn dataset(&mut self, name: &str, loc: Loc) -> Option<DatasetId> {
+        let mut result = self.model.add_dataset(name.to_string(), loc, false);
+        if let Err(Named::Dataset(existing)) = result {
+            if self.owner.get(&existing).is_some_and(|&o| o != self.index) {
+                result =
+                    self.model
+                        .add_dataset(format!("{}/{name}", self.project.name), loc, false);
+            }
+        }
+        match result {
+            Ok(id) => {
+                self.local.insert(name.to_string(), id);
+                self.owner.insert(id, self.index);
+                Some(id)
+            }
+            Err(existing) => {
+                self.duplicate(name, loc, existing);
+                None
+            }
+        }
+    }
+
+    /// Annotations and declared columns of a property-file entry.
+    fn annotate(&mut self, ds: DatasetId, d: &NodeDecl) {
+        {
+            let dset = &mut self.model.datasets[ds as usize];
+            dset.purposes
+                .extend(d.annot.purposes.iter().map(|p| p.value.clone()));
+            dset.categories
+                .extend(d.annot.categories.iter().map(|p| p.value.clone()));
+            dset.uses
+                .extend(d.annot.uses.iter().map(|p| p.value.clone()));
+        }
+        for c in &d.columns {
+            let loc = Loc {
+                file: d.file,
+                span: c.name.span,
+            };
+            let name = c.name.value.to_lowercase();
+            let f = match self.model.add_field(ds, name, loc) {
+                Ok(f) | Err(f) => f,
+            };
+            let field = &mut self.model.fields[f as usize];
+            field
+                .purposes
+                .extend(c.annot.purposes.iter().map(|p| p.value.clone()));
+            field
+                .categories
+                .extend(c.annot.categories.iter().map(|p| p.value.clone()));
+        }
+    }
+
+    /// The field `col` of `ds`, created (with its own lineage) when the dataset allows it.
+    fn demand(&mut self, ds: DatasetId, col: &str, depth: usize) -> Option<FieldId> {
+        if let Some(f) = self.model.dataset(ds).field(col) {
+            return Some(f);
+        }
+        if depth > 10_000 {
+            return None;
+        }
+        let state = self.state.get(&ds).cloned().unwrap_or(Columns::Open);
+        let loc = self.model.dataset(ds).loc;
+        match state {
+            Columns::Closed => None,
+            Columns::Open => self.model.add_field(ds, col.to_string(), loc).ok(),
+            Columns::Pass {
+                upstream,
+                loc: at,
+                indirect,
+            } => {
+                let f = self.model.add_field(ds, col.to_string(), at).ok()?;
+                let step = self.step_of(ds);
+                if let Some(u) = self.demand(upstream, col, depth + 1) {
+                    self.flow(u, f, FlowKind::Direct, Vec::new(), step, at);
+                }
+                for (u, c, l) in indirect {
+                    if let Some(u) = self.demand(u, &c, depth + 1) {
+                        self.flow(u, f, FlowKind::Indirect, Vec::new(), step, l);
+                    }
+                }
+                Some(f)
+            }
+            Columns::AllUpstream { upstreams, loc: at } => {
+                let f = self.model.add_field(ds, col.to_string(), at).ok()?;
+                let step = self.step_of(ds);
+                for u in upstreams {
+                    for uf in self.model.dataset(u).fields.clone() {
+                        self.flow(uf, f, FlowKind::Direct, Vec::new(), step, at);
+                    }
+                }
+                Some(f)
+            }
+        }
+    }
+
+    fn step_of(&mut self, ds: DatasetId) -> StepId {
+        let name = format!("{}/{}", self.project.name, self.model.dataset(ds).name);
+        match self.model.steps.iter().rposition(|s| s.name == name) {
+            Some(i) => i as StepId,
+            None => {
+                let loc = self.model.dataset(ds).loc;
+                self.model.add_step(name, loc, Vec::new())
+            }
+        }
+    }
+
+    fn flow(
+        &mut self,
+        from: FieldId,
+        to: FieldId,
+        kind: FlowKind,
+        functions: Vec<String>,
+        step: StepId,
+        loc: Loc,
+    ) {
+        if from == to {
+            return;
+        }
+        self.model.flows.push(Flow {
+            from,
+            to: Target::Field(to),
+            kind,
+            functions,
+            step,
+            loc,
+            focus: None,
+        });
+    }
+
+    fn model_lineage(&mut self, m: &SqlModel, ds: DatasetId) {
+        let src = self.model.sources.get(m.file).clone();
+        let model_loc = line_one(m.file, &src);
+        let step = self.model.add_step(
+            format!("{}/{}", self.project.name, m.name),
+            model_loc,
+            Vec::new(),
+        );
+        let (lin, ids): (Lineage, Vec<DatasetId>) = match &m.sql {
+            Ok(sql) => {
+                let mut cat = Cat {
+                    model: self.model,
+                    local: &self.local,
+                    state: &self.state,
+                    ids: Vec::new(),
+                };
+                let lin = lineage::lineage(sql, &mut cat);
+                let ids = cat.ids;
+                (lin, ids)
+            }
+            Err(e) => (
+                Lineage {
+                    problems: vec![e.clone()],
+                    ..Lineage::default()
+                },
+                Vec::new(),
+            ),
+        };
+        let empty = String::new();
+        let sql = m.sql.as_ref().unwrap_or(&empty);
+        let map = LineMap::new(sql, &src);
+        let at = |s: Option<SqlSpan>| -> Loc {
+            match s {
+                Some(s) => Loc {
+                    file: m.file,
+                    span: map.map(s),
+                },
+                None => model_loc,
+            }
+        };
+        let mut problems = lin.problems.clone();
+        // Output columns as fields: the YAML declaration when there is one, else the SQL.
+        let mut outs: Vec<(FieldId, &lineage::OutColumn)> = Vec::new();
+        for c in &lin.columns {
+            let f = match self.model.add_field(ds, c.name.clone(), at(c.span)) {
+                Ok(f) | Err(f) => f,
+            };
+            outs.push((f, c));
+        }
+        if problems.is_empty() {
+            let mut flows = Vec::new();
+            for (f, c) in &outs {
+                for i in &c.inputs {
+                    let up = ids[i.upstream as usize];
+                    match self.demand(up, &i.column, 0) {
+                        Some(from) => flows.push((
+                            from,
+                            *f,
+                            i.kind,
+                            i.functions.clone(),
+                            at(i.span.or(c.span)),
+                        )),
+                        None => problems.push(format!(
+                            "cannot resolve column `{}` of `{}`",
+                            i.column,
+                            self.model.dataset(up).name
+                        )),
+                    }
+                }
+            }
+            for (from, to, kind, functions, loc) in flows {
+                self.flow(from, to, kind, functions, step, loc);
+            }
+            let state = match &lin.passthrough {
+                Some(p) => Columns::Pass {
+                    upstream: ids[p.upstream as usize],
+                    loc: at(p.span),
+                    indirect: p
+                        .indirect
+                        .iter()
+                        .map(|i| (ids[i.upstream as usize], i.column.clone(), at(i.span)))
+                        .collect(),
+                },
+                None => Columns::Closed,
+            };
+            if problems.is_empty() {
+                self.state.insert(ds, state);
+                return;
+            }
+        }
+        // Conservative lineage: every upstream column reaches every output column.
+        let mut upstreams: Vec<DatasetId> = ids.clone();
+        for d in &m.deps {
+            let name = d
+                .strip_prefix("ref:")
+                .or_else(|| d.strip_prefix("source:"))
+                .unwrap_or(d);
+            if let Some(u) = self.lookup(name) {
+                if !upstreams.contains(&u) {
+                    upstreams.push(u);
+                }
+            }
+        }
+        if m.sql.is_err() {
+            for u in raw_deps(&src.text) {
+                if let Some(u) = self.lookup(&u) {
+                    if !upstreams.contains(&u) {
+                        upstreams.push(u);
+                    }
+                }
+            }
+        }
+        upstreams.retain(|&u| u != ds);
+        let outs: Vec<FieldId> = self.model.dataset(ds).fields.clone();
+        for &u in &upstreams {
+            for uf in self.model.dataset(u).fields.clone() {
+                for &o in &outs {
+                    self.flow(uf, o, FlowKind::Direct, Vec::new(), step, model_loc);
+                }
+            }
+        }
+        self.state.insert(
+            ds,
+            Columns::AllUpstream {
+                upstreams,
+                loc: model_loc,
+            },
+        );
+        let mut reason = problems.first().cloned().unwrap_or_default();
+        if problems.len() > 1 {
+            reason.push_str(&format!(" (and {} more)", problems.len() - 1));
+        }
+        let mut f = Finding::check(
+            Check::IncompleteLineage,
+            model_loc,
+            format!(
+                "column lineage of dbt model `{}` is incomplete: {reason}",
+                m.name
+            ),
+        );
+        f.help =
+            Some("every upstream column is assumed to flow into every column of this model".into());
+        self.diags.push(f);
+    }
+}
+
+/// `ref('x')` and `source('a', 'b')` calls in unrendered Jinja, for the fallback.
+fn raw_deps(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (pat, is_source) in [("ref(", false), ("source(", true)] {
+        let mut rest = text;
+        while let Some(i) = rest.find(pat) {
+            let after = &rest[i + pat.len()..];
+            let Some(j) = after.find(')') else { break };
+            let args: Vec<String> = after[..j]
+                .split(',')
+                .map(|a| a.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+                .collect();
+            if is_source && args.len() == 2 {
+                out.push(format!("{}.{}", args[0], args[1]));
+            } else if !is_source {
+                if let Some(a) = args.last() {
+                    out.push(a.clone());
+                }
+            }
+            rest = &after[j..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_blocks_keep_their_lines() {
+        let (name, body) = snapshot_body(
+            "{% snapshot orders_snapshot %}\n{{ config(unique_key='id') }}\nselect * from {{ source('a', 'b') }}\n{% endsnapshot %}\n",
+        )
+        .unwrap();
+        assert_eq!(name, "orders_snapshot");
+        assert_eq!(
+            body.lines().nth(2),
+            Some("select * from {{ source('a', 'b') }}")
+        );
+        assert!(snapshot_body("{%}").is_none());
+        assert!(snapshot_body("select 1").is_none());
+    }
+
+    #[test]
+    fn dependencies_of_rendered_sql_and_raw_jinja() {
+        assert_eq!(
+            deps_of("select * from \"ref:a\" join \"source:s.t\" on x = \"y\""),
+            vec!["ref:a", "source:s.t"]
+        );
+        assert_eq!(
+            raw_deps("{{ ref('a') }} {{ source('s', 't') }}"),
+            vec!["a", "s.t"]
+        );
+    }
+}

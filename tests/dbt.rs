@@ -1,0 +1,370 @@
+//! dbt projects: the real corpus projects, an annotation overlay on a copy of one, and a
+//! generated project for performance.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use purposelint::check::{self, Options, Outcome};
+use purposelint::finding::Severity;
+
+fn run(path: &Path) -> Outcome {
+    check::run(&Options::new(vec![path.to_path_buf()])).unwrap()
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dbt")
+}
+
+/// Models (SQL files) of a run and how many of them fell back to conservative lineage.
+fn coverage(o: &Outcome) -> (usize, usize) {
+    let models = o
+        .model
+        .sources
+        .files
+        .iter()
+        .filter(|f| f.path.extension().and_then(|e| e.to_str()) == Some("sql"))
+        .count();
+    let incomplete = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "incomplete-lineage")
+        .count();
+    (models, incomplete)
+}
+
+#[test]
+fn corpus_projects_parse_without_findings_and_with_column_lineage() {
+    let root = corpus();
+    if !root.exists() {
+        eprintln!("corpus not found at {}; skipped", root.display());
+        return;
+    }
+    let mut total = 0;
+    let mut total_incomplete = 0;
+    for project in [
+        "jaffle-shop-classic",
+        "dbt-metabase-sandbox",
+        "dbt_klaviyo",
+        "dbt_shopify",
+    ] {
+        let o = run(&root.join(project));
+        let errors: Vec<_> = o
+            .findings
+            .iter()
+            .filter(|f| f.severity > Severity::Info)
+            .map(|f| format!("{} {}", f.rule, f.message))
+            .collect();
+        assert!(errors.is_empty(), "{project}: {errors:#?}");
+        let (models, incomplete) = coverage(&o);
+        assert!(models > 0, "{project}: no models found");
+        for f in o.findings.iter().filter(|f| f.rule == "incomplete-lineage") {
+            eprintln!("  {project}: {}", f.message);
+        }
+        eprintln!(
+            "{project}: {} of {models} models with full column lineage",
+            models - incomplete
+        );
+        total += models;
+        total_incomplete += incomplete;
+    }
+    let share = (total - total_incomplete) as f64 / total as f64;
+    eprintln!(
+        "corpus: {} of {total} models ({:.1}%) with full column lineage",
+        total - total_incomplete,
+        share * 100.0
+    );
+    assert!(share >= 0.95, "only {:.1}% of models", share * 100.0);
+}
+
+#[test]
+fn security_phone_reaches_advertising_exposure_through_the_real_sql() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dbt/klaviyo");
+    let o = run(&root);
+    let flows = common::flows(&o);
+    assert!(
+        flows.contains(&(
+            "security-to-advertising".into(),
+            "klaviyo.person.phone_number".into(),
+            "facebook_custom_audiences".into()
+        )),
+        "{flows:#?}"
+    );
+    let f = o
+        .findings
+        .iter()
+        .find(|f| {
+            f.rule == "security-to-advertising"
+                && f.flow.as_ref().unwrap().source.name == "klaviyo.person.phone_number"
+        })
+        .unwrap();
+    let p = f.flow.as_ref().unwrap();
+    let hops: Vec<(&str, &str)> = p
+        .path
+        .iter()
+        .map(|h| (h.to.as_str(), h.step.as_str()))
+        .collect();
+    assert_eq!(
+        hops,
+        vec![
+            (
+                "stg_klaviyo__person_tmp.phone_number",
+                "klaviyo/stg_klaviyo__person_tmp"
+            ),
+            (
+                "stg_klaviyo__person.phone_number",
+                "klaviyo/stg_klaviyo__person"
+            ),
+            ("klaviyo__persons.phone_number", "klaviyo/klaviyo__persons"),
+            (
+                "facebook_custom_audiences",
+                "klaviyo/facebook_custom_audiences"
+            ),
+        ]
+    );
+    // Every hop through a model is located in that model's SQL, at a line that carries
+    // the column (or the `*` that passes it through).
+    for h in &p.path[..3] {
+        let file = o.model.sources.get(h.location.file);
+        let model = h.step.rsplit('/').next().unwrap();
+        assert!(
+            file.display.ends_with(&format!("{model}.sql")),
+            "{} at {}",
+            h.to,
+            file.display
+        );
+        let line = file.line_text(h.location.span.start_pos.line);
+        assert!(
+            line.contains("phone_number") || line.contains('*') || line.contains("union"),
+            "{} at {}:{}: {line}",
+            h.to,
+            file.display,
+            h.location.span.start_pos.line
+        );
+    }
+    let stg = &p.path[1];
+    assert_eq!(stg.location.span.start_pos.line, 36);
+    assert_eq!(
+        o.model.sources.get(stg.location.file).line_text(36).trim(),
+        "phone_number,"
+    );
+    let persons = &p.path[2];
+    assert_eq!(
+        o.model
+            .sources
+            .get(persons.location.file)
+            .line_text(persons.location.span.start_pos.line)
+            .trim(),
+        "person.*,"
+    );
+    let sink = &p.path[3];
+    assert!(o
+        .model
+        .sources
+        .get(sink.location.file)
+        .display
+        .ends_with("exposures.yml"));
+    assert!(o
+        .findings
+        .iter()
+        .all(|f| f.severity != Severity::Error || f.rule.starts_with("security-")));
+}
+
+#[test]
+fn generated_thousand_model_project_is_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "dbt_project.yml".into(),
+            "name: gen\nmodel-paths: [models]\n".into(),
+        ),
+        (
+            "models/src.yml".into(),
+            "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: users\n        columns:\n          - name: id\n          - name: email\n          - name: phone\n".into(),
+        ),
+    ];
+    for i in 0..1000 {
+        let upstream = if i == 0 {
+            "{{ source('raw', 'users') }}".to_string()
+        } else {
+            format!("{{{{ ref('m{}') }}}}", i - 1)
+        };
+        let other = if i >= 2 {
+            format!(
+                "\nleft join {{{{ ref('m{}') }}}} as o on o.id = u.id",
+                i / 2
+            )
+        } else {
+            String::new()
+        };
+        files.push((
+            format!("models/m{i}.sql"),
+            format!(
+                "{{{{ config(materialized='view') }}}}\nwith u as (\n  select * from {upstream}\n)\nselect\n  u.id,\n  lower(u.email) as email,\n  u.phone\nfrom u{other}\nwhere u.id is not null\n"
+            ),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    common::write(dir.path(), &refs);
+    let start = std::time::Instant::now();
+    let o = run(dir.path());
+    let took = start.elapsed();
+    let (models, incomplete) = coverage(&o);
+    eprintln!("generated project: {models} models, {incomplete} incomplete, {took:?}");
+    assert_eq!(models, 1000);
+    assert_eq!(incomplete, 0);
+}
+
+#[test]
+fn compiled_code_of_target_manifest_is_preferred() {
+    let corpus = corpus();
+    if !corpus.exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let project = corpus.join("jaffle-shop-classic");
+    let mut files = Vec::new();
+    for entry in walk(&project) {
+        let rel = entry.strip_prefix(&project).unwrap().to_path_buf();
+        files.push((rel, std::fs::read_to_string(&entry).unwrap()));
+    }
+    let written: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(p, t)| {
+            // A model whose Jinja does not render: only the manifest can give its lineage.
+            let t = if p.ends_with("customers.sql") && !p.starts_with("models/staging") {
+                format!("{{% if %}}\n{t}")
+            } else {
+                t
+            };
+            (p.to_string_lossy().into_owned(), t)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = written
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    common::write(dir.path(), &refs);
+    let manifest =
+        std::fs::read_to_string(corpus.join("manifests/manifest_jaffle_duckdb.json")).unwrap();
+    std::fs::create_dir_all(dir.path().join("target")).unwrap();
+    std::fs::write(dir.path().join("target/manifest.json"), manifest).unwrap();
+    let o = run(dir.path());
+    let (models, incomplete) = coverage(&o);
+    assert_eq!((models, incomplete), (5, 0), "{:#?}", o.findings);
+    let ltv = o.model.dataset_id("customers").unwrap();
+    let f = o
+        .model
+        .dataset(ltv)
+        .field("customer_lifetime_value")
+        .unwrap();
+    let from: Vec<String> = o
+        .model
+        .flows
+        .iter()
+        .filter(|fl| fl.to == purposelint::model::Target::Field(f))
+        .map(|fl| o.model.field_name(fl.from))
+        .collect();
+    assert!(
+        from.contains(&"stg_payments.amount".to_string()),
+        "{from:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn corpus_manifests_give_full_lineage_to_their_projects() {
+    let corpus = corpus();
+    if !corpus.exists() {
+        return;
+    }
+    for (project, manifest) in [
+        ("jaffle-shop-classic", "manifest_jaffle_duckdb.json"),
+        ("jaffle-shop-classic", "manifest_jaffle_bigquery.json"),
+        ("jaffle-shop-classic", "manifest_empty_columns.json"),
+        ("dbt-metabase-sandbox", "dbt-metabase/manifest-v12.json"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = corpus.join(project);
+        for p in walk(&root) {
+            let to = dir.path().join(p.strip_prefix(&root).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&p, &to).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("target")).unwrap();
+        std::fs::copy(
+            corpus.join("manifests").join(manifest),
+            dir.path().join("target/manifest.json"),
+        )
+        .unwrap();
+        let o = run(dir.path());
+        let (models, incomplete) = coverage(&o);
+        eprintln!(
+            "{project} with {manifest}: {} of {models} models with full column lineage",
+            models - incomplete
+        );
+        assert_eq!(incomplete, 0, "{manifest}: {:#?}", o.findings);
+        assert!(o.findings.is_empty(), "{manifest}: {:#?}", o.findings);
+    }
+}
+
+#[test]
+fn unparsable_model_falls_back_to_conservative_lineage_and_says_so() {
+    let o = common::lint(&[
+        ("dbt_project.yml", "name: p\n"),
+        (
+            "models/src.yml",
+            "version: 2\nsources:\n  - name: app\n    tables:\n      - name: contacts\n        meta:\n          purposes: [essential.service.security]\n        columns:\n          - name: phone\n          - name: user_id\n",
+        ),
+        (
+            "models/audience.sql",
+            "select user_id, phone from {{ ref('broken') }}\n",
+        ),
+        (
+            "models/broken.sql",
+            "select phone,, user_id frm {{ source('app', 'contacts') }}\n",
+        ),
+        (
+            "models/exposures.yml",
+            "version: 2\nexposures:\n  - name: ads\n    type: application\n    owner: {name: x}\n    depends_on: [ref('audience')]\n    meta:\n      uses: [marketing.advertising]\n",
+        ),
+    ]);
+    let info: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "incomplete-lineage")
+        .collect();
+    assert_eq!(info.len(), 1, "{:#?}", o.findings);
+    assert_eq!(info[0].severity, Severity::Info);
+    assert!(info[0].message.contains("`broken`"), "{}", info[0].message);
+    assert!(o
+        .model
+        .sources
+        .get(info[0].location.file)
+        .display
+        .ends_with("broken.sql"));
+    let flows = common::flows(&o);
+    assert!(
+        flows.contains(&(
+            "security-to-advertising".into(),
+            "app.contacts.phone".into(),
+            "ads".into()
+        )),
+        "{flows:#?}"
+    );
+}
