@@ -62,6 +62,32 @@ pub struct CheckArgs {
     /// Worker threads for parsing and rules (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Larger files are reported as skipped instead of read (e.g. 10MiB, 512KiB, 4096).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "10MiB")]
+    pub max_file_size: u64,
+}
+
+/// A byte count with an optional binary suffix: `4096`, `512KiB`, `10MiB`, `1GiB`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 4096, 512KiB or 10MiB"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`; use B, KiB, MiB or GiB"
+            ))
+        }
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +181,7 @@ fn run_check(args: CheckArgs) -> u8 {
     };
     let mut opts = Options::new(args.paths);
     opts.rules = rules;
+    opts.max_file_size = args.max_file_size;
     let run = || check::run(&opts);
     let result = match args.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
@@ -306,4 +333,19 @@ fn show_rule(rules: &[Rule], id: &str) -> u8 {
     };
     println!("{text}");
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("3PiB").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
+    }
 }
