@@ -144,7 +144,15 @@ fn main() {
     );
     println!(
         "{:>6} {:>3} {:>10} {:>10} {:>6} {:>9} {:>9} {:>9} {:>8}",
-        "files", "thr", "floor ms", "check ms", "ratio", "us/file", "floor MiB", "check MiB", "fields"
+        "files",
+        "thr",
+        "floor ms",
+        "check ms",
+        "ratio",
+        "us/file",
+        "floor MiB",
+        "check MiB",
+        "fields"
     );
     let mut per_size: Vec<(usize, f64)> = Vec::new();
     for &files in &sizes {

@@ -31,7 +31,8 @@ pub fn files(data: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// Lints the files of one input and renders the outcome in every format.
 pub fn run(opts: &Options, data: &[u8]) -> Outcome {
     let outcome = check::run_bytes(opts, files(data));
-    let (sources, summary, findings) = (&outcome.model.sources, &outcome.summary, &outcome.findings);
+    let (sources, summary, findings) =
+        (&outcome.model.sources, &outcome.summary, &outcome.findings);
     let sink = &mut std::io::sink();
     report::json::render(sink, sources, summary, findings).expect("json renders");
     report::compact::render(sink, sources, findings).expect("compact renders");

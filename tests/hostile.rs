@@ -83,7 +83,10 @@ fn ten_thousand_deep_nesting_block_and_flow() {
     );
     for f in &o.findings {
         let m = &f.message;
-        assert!(m.contains("nesting") || m.contains("recursion limit"), "{m}");
+        assert!(
+            m.contains("nesting") || m.contains("recursion limit"),
+            "{m}"
+        );
         assert!(f.location.span.start_pos.line >= 3);
     }
 }

@@ -115,7 +115,7 @@ fn spec_strategy() -> impl Strategy<Value = Spec> {
     (
         prop::collection::vec(dataset_strategy(), 1..6),
         prop::collection::vec(0..USES.len(), 1..4),
-        prop::collection::vec(step_strategy(), 0..10),
+        prop::collection::vec(step_strategy(), 1..12),
     )
         .prop_map(|(datasets, sinks, steps)| Spec {
             datasets,
@@ -397,4 +397,24 @@ fn binary_output_is_identical_across_threads() {
     assert_eq!(first, out("2"));
     assert_eq!(first, out("2"));
     assert_eq!(first, out("1"));
+}
+
+/// Guards against vacuous properties: the generator must often produce flow findings.
+#[test]
+fn generator_often_produces_findings() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let opts = opts();
+    let with_findings = (0..64)
+        .filter(|_| {
+            let spec = spec_strategy().new_tree(&mut runner).unwrap().current();
+            !flow_findings(&run(&opts, &spec.files())).is_empty()
+        })
+        .count();
+    assert!(
+        with_findings >= 16,
+        "only {with_findings} of 64 specs had findings"
+    );
 }
