@@ -246,7 +246,7 @@ mod tests {
         SourceFile::new("t.yaml".into(), "t.yaml".into(), text)
     }
 
-    fn slice<'a>(f: &'a SourceFile, s: Span) -> &'a str {
+    fn slice(f: &SourceFile, s: Span) -> &str {
         &f.text[s.start as usize..s.end as usize]
     }
 

@@ -223,7 +223,7 @@ fn bom_is_ignored_and_columns_stay_right() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(root, "a.yaml", format!("\u{feff}{SECURITY_DATASET}"));
-    write(root, "b.yaml", format!("\u{feff}kind: sink\nname: [oops\n"));
+    write(root, "b.yaml", "\u{feff}kind: sink\nname: [oops\n");
     let o = lint(&[root]);
     assert_eq!(o.summary.manifests, 1);
     let ds = o.model.dataset_id("accounts.security").unwrap();
@@ -444,7 +444,7 @@ fn hundred_thousand_node_cycle_of_passthrough_steps() {
     write(root, "sink.yaml", AD_SINK);
     // Split the ring over ten files, so steps also cross files.
     let ds = |i: usize| {
-        if i % N == 0 {
+        if i.is_multiple_of(N) {
             "accounts.security".to_string()
         } else {
             format!("ring.d{i:06}")

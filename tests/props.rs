@@ -127,7 +127,7 @@ fn spec_strategy() -> impl Strategy<Value = Spec> {
 impl Spec {
     fn dataset_name(&self, i: usize) -> String {
         // Some names contain dots, as real ones do.
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             format!("d{i}")
         } else {
             format!("ns.d{i}")

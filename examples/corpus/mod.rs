@@ -132,7 +132,7 @@ pub fn generate(cfg: &Config, out: &Path) -> io::Result<Stats> {
     let dataset_files = ((files - sink_files) * 45 / 100).max(1);
     let pipeline_files = files - sink_files - dataset_files;
 
-    let mut emit = |rel: String, text: String, stats: &mut Stats| -> io::Result<()> {
+    let emit = |rel: String, text: String, stats: &mut Stats| -> io::Result<()> {
         let p = out.join(rel);
         std::fs::create_dir_all(p.parent().unwrap())?;
         stats.files += 1;
@@ -296,12 +296,12 @@ fn pipeline(
     writeln!(step, "    fields:\n      user_id: {}.user_id", a.name).unwrap();
     let width = rng.range(3, 9);
     for o in 0..width {
-        let (d, src) = if o % 2 == 0 || same { (a, a) } else { (b, b) };
+        let d = if o.is_multiple_of(2) || same { a } else { b };
         let mut i = rng.range(0, d.fields.len());
         while !clean(d, i) {
             i = rng.range(0, d.fields.len());
         }
-        let col = format!("{}.{}", src.name, d.fields[i]);
+        let col = format!("{}.{}", d.name, d.fields[i]);
         let expr = if rng.chance(0.3) {
             format!("{}({col})", rng.pick(&FUNCTIONS))
         } else {
