@@ -29,8 +29,16 @@ fn file_separator_splits_inputs() {
     assert_eq!(files[1].1, b"b: 2");
 }
 
+fn fuzz_cases() -> u32 {
+    std::env::var("PURPOSELINT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    // PURPOSELINT_FUZZ_CASES raises the count for a longer campaign (docs/fuzzing.md).
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_do_not_panic(data in prop::collection::vec(any::<u8>(), 0..512)) {
