@@ -149,13 +149,36 @@ pub fn run_inputs(
     warnings: Vec<String>,
     overlay: impl Fn(&Path) -> Option<String> + Sync,
 ) -> Outcome {
+    let inputs = inputs
+        .into_iter()
+        .map(|(path, display)| {
+            let text = overlay(&path).map(String::into_bytes);
+            (path, display, text)
+        })
+        .collect();
+    run_files(opts, inputs, warnings)
+}
+
+/// Lints in-memory files given as `(name, bytes)`, exactly as if they had been read from
+/// disk; nothing on disk is touched. The entry point of the fuzz target and property tests.
+pub fn run_bytes(opts: &Options, files: Vec<(String, Vec<u8>)>) -> Outcome {
+    let inputs = files
+        .into_iter()
+        .map(|(name, bytes)| (PathBuf::from(&name), name, Some(bytes)))
+        .collect();
+    run_files(opts, inputs, Vec::new())
+}
+
+/// `(path, display, contents)`; files without contents are read from disk.
+fn run_files(
+    opts: &Options,
+    inputs: Vec<(PathBuf, String, Option<Vec<u8>>)>,
+    warnings: Vec<String>,
+) -> Outcome {
     let results: Vec<FileResult> = inputs
         .into_par_iter()
         .enumerate()
-        .map(|(id, (path, display))| {
-            let text = overlay(&path);
-            parse_file(id as FileId, path, display, text, opts)
-        })
+        .map(|(id, (path, display, bytes))| parse_file(id as FileId, path, display, bytes, opts))
         .collect();
     link(opts, results, warnings)
 }
@@ -178,48 +201,66 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
-            "file is larger than the {} MiB limit; it was not read",
-            limit / (1024 * 1024)
-        ));
+        return Err(too_large(limit));
     }
     Ok(bytes)
+}
+
+fn too_large(limit: u64) -> String {
+    format!(
+        "file is larger than the {} limit (--max-file-size); it was not read",
+        human_size(limit)
+    )
+}
+
+fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{} KiB", n >> 10),
+        n => format!("{n}-byte"),
+    }
 }
 
 fn parse_file(
     id: FileId,
     path: PathBuf,
     display: String,
-    text: Option<String>,
+    bytes: Option<Vec<u8>>,
     opts: &Options,
 ) -> FileResult {
     let mut diags = Vec::new();
-    let text = match text {
-        Some(t) => t,
-        None => match read_limited(&path, opts.max_file_size) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let source = SourceFile::new(path, display, &lossy);
-                    if !e.as_bytes().contains(&0) && native::declares_manifest_kind(&lossy) {
-                        let at = e.utf8_error().valid_up_to() as u32;
-                        let span = source.span_of_bytes(at, at);
-                        let loc = Loc { file: id, span };
-                        diags.push(Finding::check(
-                            Check::InvalidManifest,
-                            loc,
-                            "the file is not valid UTF-8",
-                        ));
-                    }
-                    return FileResult::unparsed(source, diags);
+    // Spans are u32 byte offsets, so no file may exceed 4 GiB whatever the option says.
+    let limit = opts.max_file_size.min(u64::from(u32::MAX));
+    let bytes = match bytes {
+        Some(b) if b.len() as u64 > limit => Err(too_large(limit)),
+        Some(b) => Ok(b),
+        None => read_limited(&path, limit),
+    };
+    let text = match bytes {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let source = SourceFile::new(path, display, &lossy);
+                if !e.as_bytes().contains(&0) && native::declares_manifest_kind(&source.text) {
+                    // `source` dropped any byte-order mark; offsets shift with it.
+                    let bom = if lossy.starts_with('\u{feff}') { 3 } else { 0 };
+                    let at = (e.utf8_error().valid_up_to() - bom) as u32;
+                    let span = source.span_of_bytes(at, at);
+                    let loc = Loc { file: id, span };
+                    diags.push(Finding::check(
+                        Check::InvalidManifest,
+                        loc,
+                        "the file is not valid UTF-8",
+                    ));
                 }
-            },
-            Err(message) => {
-                diags.push(Finding::check(Check::SkippedFile, file_loc(id), message));
-                return FileResult::unparsed(SourceFile::new(path, display, ""), diags);
+                return FileResult::unparsed(source, diags);
             }
         },
+        Err(message) => {
+            diags.push(Finding::check(Check::SkippedFile, file_loc(id), message));
+            return FileResult::unparsed(SourceFile::new(path, display, ""), diags);
+        }
     };
     let source = SourceFile::new(path, display, &text);
     if dbt::is_dbt_resource(&source.path) {

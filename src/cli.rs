@@ -90,6 +90,10 @@ pub struct RunArgs {
     /// Worker threads for parsing and rules (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Larger files are reported as skipped instead of read, e.g. 10MiB, 512KiB, 4096
+    /// (default: `max_file_size` of the configuration, else 10MiB).
+    #[arg(long, value_name = "SIZE", value_parser = crate::config::parse_size)]
+    pub max_file_size: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -290,6 +294,9 @@ fn options(run: &RunArgs) -> Result<Options, u8> {
     opts.rules = rules;
     opts.select = run.select.clone();
     opts.ignore = run.ignore.clone();
+    if let Some(n) = run.max_file_size {
+        opts.max_file_size = n;
+    }
     Ok(opts)
 }
 
@@ -547,4 +554,19 @@ fn show_rule(rules: &[Rule], id: &str) -> u8 {
     };
     println!("{text}");
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("3PiB").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
+    }
 }

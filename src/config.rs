@@ -472,19 +472,31 @@ fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<Exter
 /// Bytes, or a number with a unit: `512KiB`, `10MiB`, `1GB`.
 fn size(dec: &mut Decoder, node: &Node) -> Option<u64> {
     let s = dec.string(node, "`max_file_size`")?;
-    let text = s.value.trim();
+    match parse_size(&s.value) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            dec.error(s.span, format!("`max_file_size`: {e}"));
+            None
+        }
+    }
+}
+
+/// A positive byte count with an optional unit: `4096`, `512KiB`, `10MiB`, `1GB`.
+/// Shared by the configuration and `--max-file-size`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);
     let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
+        "k" | "kib" => 1024,
         "kb" => 1000,
-        "kib" => 1024,
+        "m" | "mib" => 1024 * 1024,
         "mb" => 1000 * 1000,
-        "mib" => 1024 * 1024,
+        "g" | "gib" => 1024 * 1024 * 1024,
         "gb" => 1000 * 1000 * 1000,
-        "gib" => 1024 * 1024 * 1024,
         _ => 0,
     };
     match number
@@ -492,17 +504,10 @@ fn size(dec: &mut Decoder, node: &Node) -> Option<u64> {
         .ok()
         .and_then(|n| n.checked_mul(factor))
     {
-        Some(n) if n > 0 => Some(n),
-        _ => {
-            dec.error(
-                s.span,
-                format!(
-                    "`max_file_size` must be a positive number of bytes or a size such as `10MiB`, not `{}`",
-                    s.value
-                ),
-            );
-            None
-        }
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "must be a positive number of bytes or a size such as `10MiB`, not `{text}`"
+        )),
     }
 }
 

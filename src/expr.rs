@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{Expr, Ident, ObjectNamePart, Visit, Visitor};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// A column reference found in an expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,11 @@ pub struct ColumnRef {
 
 /// Deep enough for any real expression; stops hostile input before the stack does.
 const RECURSION_LIMIT: usize = 64;
+/// A flat chain of operators is not limited by the parser's recursion limit, yet parses
+/// into a tree as deep as it is long, which is then walked and dropped recursively.
+/// Real expressions are far shorter; these bounds keep that depth (and the work) small.
+const MAX_BYTES: usize = 16 * 1024;
+const MAX_TOKENS: usize = 1_000;
 
 struct Collector<'a> {
     text: &'a str,
@@ -94,11 +99,28 @@ impl Visitor for Collector<'_> {
 
 /// Parses one expression (generic SQL dialect) and returns its column references.
 pub fn column_refs(text: &str) -> Result<Vec<ColumnRef>, String> {
+    if text.len() > MAX_BYTES {
+        return Err(format!(
+            "the expression is too long ({} bytes; at most {MAX_BYTES})",
+            text.len()
+        ));
+    }
     let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .map_err(|e| clean(e.to_string()))?;
+    let count = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .count();
+    if count > MAX_TOKENS {
+        return Err(format!(
+            "the expression is too long ({count} tokens; at most {MAX_TOKENS})"
+        ));
+    }
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(text)
-        .map_err(|e| clean(e.to_string()))?;
+        .with_tokens_with_locations(tokens);
     let expr = parser.parse_expr().map_err(|e| clean(e.to_string()))?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
@@ -169,5 +191,9 @@ mod tests {
         assert!(column_refs("a = ").is_err());
         assert!(column_refs("a b c").is_err());
         assert!(column_refs(&"(".repeat(10_000)).is_err());
+        let chain = vec!["a"; 500].join(" + ");
+        assert_eq!(column_refs(&chain).unwrap().len(), 500);
+        let long = vec!["a"; 1_001].join("+");
+        assert!(column_refs(&long).unwrap_err().contains("too long"));
     }
 }

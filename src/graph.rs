@@ -2,6 +2,7 @@
 
 use petgraph::graph::{EdgeIndex, Graph, NodeIndex};
 use petgraph::Direction;
+use rayon::prelude::*;
 
 use crate::model::{FlowKind, Model, Target};
 
@@ -129,21 +130,74 @@ fn rank_names(model: &Model) -> Vec<u32> {
             None => (&model.sinks[i - model.fields.len()].name, None),
         }
     };
-    // Compare "dataset.field" without building the string.
-    fn bytes<'a>((a, b): (&'a str, Option<&'a str>)) -> impl Iterator<Item = u8> + 'a {
-        a.bytes()
-            .chain(b.map(|_| b'.'))
-            .chain(b.unwrap_or("").bytes())
-    }
+    let segments = |i: usize| -> [&[u8]; 3] {
+        let (a, b) = name(i);
+        match b {
+            Some(b) => [a.as_bytes(), b".", b.as_bytes()],
+            None => [a.as_bytes(), b"", b""],
+        }
+    };
     let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_by(|&x, &y| {
-        bytes(name(x as usize))
-            .cmp(bytes(name(y as usize)))
-            .then(x.cmp(&y))
+    order.par_sort_unstable_by(|&x, &y| {
+        cmp_segments(&segments(x as usize), &segments(y as usize)).then(x.cmp(&y))
     });
     let mut rank = vec![0u32; n];
     for (r, &node) in order.iter().enumerate() {
         rank[node as usize] = r as u32;
     }
     rank
+}
+
+/// Compares two byte strings given as concatenated segments, a memcmp per overlapping
+/// chunk: ranking a million `dataset.field` names byte by byte was a tenth of a run.
+fn cmp_segments(a: &[&[u8]], b: &[&[u8]]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut i, mut j, mut oi, mut oj) = (0, 0, 0, 0);
+    loop {
+        while i < a.len() && oi == a[i].len() {
+            (i, oi) = (i + 1, 0);
+        }
+        while j < b.len() && oj == b[j].len() {
+            (j, oj) = (j + 1, 0);
+        }
+        let (sa, sb) = match (a.get(i), b.get(j)) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => (&x[oi..], &y[oj..]),
+        };
+        let n = sa.len().min(sb.len());
+        match sa[..n].cmp(&sb[..n]) {
+            Ordering::Equal => (oi, oj) = (oi + n, oj + n),
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cmp_segments;
+
+    #[test]
+    fn segment_order_is_the_order_of_the_joined_names() {
+        let names: [&[&[u8]]; 8] = [
+            &[b"a", b".", b"x"],
+            &[b"a.b", b".", b"c"],
+            &[b"a.b.c"],
+            &[b"a", b".", b"b.c"],
+            &[b"ab", b".", b""],
+            &[b"a.", b"", b"b"],
+            &[b""],
+            &[b"a.bc"],
+        ];
+        for x in names {
+            for y in names {
+                assert_eq!(
+                    cmp_segments(x, y),
+                    x.concat().cmp(&y.concat()),
+                    "{x:?} {y:?}"
+                );
+            }
+        }
+    }
 }

@@ -11,6 +11,8 @@ pub mod discover;
 pub mod expr;
 pub mod finding;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod graph;
 pub mod model;
 pub mod report;

@@ -69,12 +69,14 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
             return self.text.len() as u32;
         };
+        // One pass that stops at the column or the line's end, whichever comes first:
+        // finding the line's end first cost a scan per span on long lines.
         let rest = &self.text[start as usize..];
-        let line_text = rest.split('\n').next().unwrap_or("");
-        let within = line_text
+        let within = rest
             .char_indices()
-            .nth(char_col as usize)
-            .map_or(line_text.len(), |(i, _)| i);
+            .enumerate()
+            .find(|&(n, (_, c))| n == char_col as usize || c == '\n')
+            .map_or(rest.len(), |(_, (i, _))| i);
         start + within as u32
     }
 

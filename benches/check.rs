@@ -1,0 +1,208 @@
+//! `cargo bench`: the full check against the YAML parse floor on generated corpora.
+//!
+//! For each corpus size and thread count it measures, on the same files:
+//! - floor: list the files (same walker), read each and run saphyr-parser's event parser;
+//! - check: `purposelint::check::run` and the JSON report written to `io::sink()`.
+//!
+//! Each measurement runs in a child process (this binary re-executed), so peak RSS
+//! (VmHWM) belongs to that measurement alone. Environment:
+//! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
+//! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip).
+
+#[path = "../examples/corpus/mod.rs"]
+mod corpus;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+fn floor(root: &Path) -> usize {
+    let found = purposelint::discover::discover(&[root.to_path_buf()]).unwrap();
+    found
+        .files
+        .par_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let mut events = 0;
+            for ev in saphyr_parser::Parser::new_from_str(&text) {
+                ev.unwrap();
+                events += 1;
+            }
+            events
+        })
+        .sum()
+}
+
+fn check(root: &Path) -> usize {
+    let opts = purposelint::check::Options::new(vec![root.to_path_buf()]);
+    let o = purposelint::check::run(&opts).unwrap();
+    let sources = &o.model.sources;
+    purposelint::report::json::render(&mut std::io::sink(), sources, &o.summary, &o.findings)
+        .unwrap();
+    assert!(o.summary.files > 0);
+    o.summary.fields
+}
+
+/// Child mode: `--child floor|check DIR THREADS RUNS`; prints `median_ms peak_kib units`.
+fn child(args: &[String]) {
+    let (what, dir, threads, runs) = (
+        args[0].as_str(),
+        PathBuf::from(&args[1]),
+        args[2].parse().unwrap(),
+        args[3].parse::<usize>().unwrap(),
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let once = || match what {
+        "floor" => floor(&dir),
+        _ => check(&dir),
+    };
+    let mut units = pool.install(once); // warm-up: page cache, allocator
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            units = pool.install(once);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("{} {} {}", times[times.len() / 2], peak_rss_kib(), units);
+}
+
+struct Measure {
+    median_ms: f64,
+    peak_kib: u64,
+    units: usize,
+}
+
+fn measure(what: &str, dir: &Path, threads: usize, runs: usize) -> Measure {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--child", what])
+        .arg(dir)
+        .args([threads.to_string(), runs.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Vec<&str> = text.split_whitespace().collect();
+    Measure {
+        median_ms: v[0].parse().unwrap(),
+        peak_kib: v[1].parse().unwrap(),
+        units: v[2].parse().unwrap(),
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            let l = s.lines().find(|l| l.starts_with("model name"))?;
+            Some(l.split_once(':')?.1.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        return child(&args[1..]);
+    }
+    let sizes: Vec<usize> = env_or("PURPOSELINT_BENCH_SIZES", "1000,10000")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runs: usize = env_or("PURPOSELINT_BENCH_RUNS", "5").parse().unwrap_or(5);
+    let rss_files: usize = env_or("PURPOSELINT_BENCH_RSS_FILES", "16000")
+        .parse()
+        .unwrap_or(0);
+    println!(
+        "purposelint bench: {} ({} cores), median of {runs} runs after a warm-up",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:>6} {:>3} {:>10} {:>10} {:>6} {:>9} {:>9} {:>9} {:>8}",
+        "files",
+        "thr",
+        "floor ms",
+        "check ms",
+        "ratio",
+        "us/file",
+        "floor MiB",
+        "check MiB",
+        "fields"
+    );
+    let mut per_size: Vec<(usize, f64)> = Vec::new();
+    for &files in &sizes {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = corpus::Config {
+            files,
+            seed: 1,
+            violating: 0.1,
+        };
+        corpus::generate(&cfg, dir.path()).unwrap();
+        for threads in [1, 2] {
+            let f = measure("floor", dir.path(), threads, runs);
+            let c = measure("check", dir.path(), threads, runs);
+            println!(
+                "{files:>6} {threads:>3} {:>10.1} {:>10.1} {:>6.2} {:>9.1} {:>9.1} {:>9.1} {:>8}",
+                f.median_ms,
+                c.median_ms,
+                c.median_ms / f.median_ms,
+                c.median_ms * 1e3 / files as f64,
+                f.peak_kib as f64 / 1024.0,
+                c.peak_kib as f64 / 1024.0,
+                c.units
+            );
+            if threads == 2 {
+                per_size.push((files, c.median_ms));
+            }
+        }
+    }
+    for w in per_size.windows(2) {
+        let ((n0, t0), (n1, t1)) = (w[0], w[1]);
+        println!(
+            "scaling {n0} -> {n1} files ({:.1}x): check time x{:.2}",
+            n1 as f64 / n0 as f64,
+            t1 / t0
+        );
+    }
+    if rss_files > 0 {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = corpus::Config {
+            files: rss_files,
+            seed: 1,
+            violating: 0.1,
+        };
+        corpus::generate(&cfg, dir.path()).unwrap();
+        let c = measure("check", dir.path(), 2, 1);
+        println!(
+            "memory probe: {rss_files} files, {} fields in the model: check {:.1} ms, peak RSS {:.1} MiB",
+            c.units,
+            c.median_ms,
+            c.peak_kib as f64 / 1024.0
+        );
+    }
+}

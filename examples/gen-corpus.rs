@@ -1,0 +1,69 @@
+//! Writes a deterministic synthetic repository of manifests for benchmarks and demos.
+//!
+//! cargo run --release --example gen-corpus -- --files 1000 --seed 1 [--violating 0.1] OUT
+
+mod corpus;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!("usage: gen-corpus --files N [--seed S] [--violating FRACTION] OUT");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut cfg = corpus::Config {
+        files: 1000,
+        seed: 1,
+        violating: 0.1,
+    };
+    let mut out: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(());
+        let ok = match arg.as_str() {
+            "--files" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v| cfg.files = v),
+            "--seed" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v| cfg.seed = v),
+            "--violating" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v: f64| cfg.violating = v.clamp(0.0, 1.0)),
+            "-h" | "--help" => return usage(),
+            _ if !arg.starts_with('-') && out.is_none() => {
+                out = Some(arg.into());
+                Ok(())
+            }
+            _ => Err(()),
+        };
+        if ok.is_err() {
+            return usage();
+        }
+    }
+    let Some(out) = out else {
+        return usage();
+    };
+    match corpus::generate(&cfg, &out) {
+        Ok(s) => {
+            println!(
+                "{} files ({} KiB): {} datasets with {} fields, {} sinks, {} pipelines with {} steps, {} violating",
+                s.files,
+                s.bytes / 1024,
+                s.datasets,
+                s.fields,
+                s.sinks,
+                s.pipelines,
+                s.steps,
+                s.violating_pipelines
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
