@@ -42,6 +42,15 @@ pub enum Command {
         #[arg(long = "rules", value_name = "DIR")]
         rules: Vec<PathBuf>,
     },
+    /// Run the language server over stdio (for editors).
+    Lsp {
+        /// Quiet time after the last edit before re-linting, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 150)]
+        debounce_ms: u64,
+        /// Directory of extra rules (repeatable).
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -127,6 +136,12 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Rules { format, rules } => with_rules(&rules, |r| list_rules(r, format)),
         Command::Rule { id, rules } => with_rules(&rules, |r| show_rule(r, &id)),
+        Command::Lsp { debounce_ms, rules } => with_rules(&rules, |r| {
+            crate::lsp::run_stdio(crate::lsp::Config {
+                debounce: std::time::Duration::from_millis(debounce_ms),
+                rules: r.to_vec(),
+            })
+        }),
     };
     ExitCode::from(code)
 }

@@ -10,6 +10,7 @@ pub mod expr;
 pub mod finding;
 pub mod formats;
 pub mod graph;
+pub mod lsp;
 pub mod model;
 pub mod report;
 pub mod rules;
