@@ -700,3 +700,76 @@ fn scripted_stdio_session() {
     assert_eq!(last["params"]["diagnostics"], json!([]));
     assert_eq!(messages.last().unwrap()["id"], 2);
 }
+
+/// Re-lint time after a one-line edit in a 1,000-manifest workspace. Prints the figure
+/// (`cargo test --test lsp relint -- --nocapture`); asserts only the results, never the time.
+#[test]
+fn relint_after_one_line_edit_on_1000_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    for d in ["schemas", "pipelines", "sinks"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let groups = 250; // 4 manifests each
+    for i in 0..groups {
+        std::fs::write(
+            root.join(format!("schemas/security_{i}.yaml")),
+            format!("kind: dataset\nname: accounts.security_{i}\npurposes: [essential.service.security]\nfields:\n  - name: user_id\n    categories: [user.unique_id]\n  - name: phone_number\n    categories: [user.contact.phone_number]\n    purposes: [essential.service.authentication]\n  - name: email\n    categories: [user.contact.email]\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join(format!("schemas/uploads_{i}.yaml")),
+            format!("kind: dataset\nname: ads.uploads_{i}\npurposes: [marketing.advertising.third_party.targeted]\nfields:\n  - name: audience_id\n  - name: hashed_phone\n    categories: [user.contact.phone_number]\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join(format!("pipelines/match_{i}.yaml")),
+            format!("kind: pipeline\nname: match_{i}\nsteps:\n  - name: match\n    from: [ads.uploads_{i}, accounts.security_{i}]\n    to: ads.members_{i}\n    join: sha256(accounts.security_{i}.phone_number) = ads.uploads_{i}.hashed_phone\n    fields:\n      audience_id: ads.uploads_{i}.audience_id\n  - name: publish\n    from: ads.members_{i}\n    to: audiences_{i}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join(format!("sinks/audiences_{i}.yaml")),
+            format!("kind: sink\nname: audiences_{i}\nuses: [marketing.advertising.third_party.targeted]\n"),
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let (mut c, _) = Client::init(&root, &[]);
+    let initial = started.elapsed();
+    assert_eq!(c.published.len(), groups);
+    c.published.clear();
+    let pipeline = root.join("pipelines/match_7.yaml");
+    c.open(&pipeline);
+    c.sync();
+    c.take(&uri(&pipeline));
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let (join, _) = line_of(&text, "join:");
+    let mut times = Vec::new();
+    let join_line =
+        "    join: sha256(accounts.security_7.phone_number) = ads.uploads_7.hashed_phone\n";
+    for i in 0..10 {
+        let (v, edit) = (i + 2, if i % 2 == 0 { "" } else { join_line });
+        let change = if edit.is_empty() {
+            json!([{"range": {"start": {"line": join, "character": 0}, "end": {"line": join + 1, "character": 0}}, "text": ""}])
+        } else {
+            json!([{"range": {"start": {"line": join, "character": 0}, "end": {"line": join, "character": 0}}, "text": edit}])
+        };
+        let t = std::time::Instant::now();
+        c.change(&pipeline, v, change);
+        c.sync();
+        times.push(t.elapsed());
+        let p = c.take(&uri(&pipeline));
+        assert_eq!(p.len(), 1, "only the edited file changes");
+        assert!(c.published.is_empty());
+    }
+    times.sort();
+    eprintln!(
+        "1000 manifests: initial lint {:?}; re-lint after a one-line edit (edit → diagnostics published): median {:?}, min {:?}, max {:?} over {} edits",
+        initial,
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+        times.len()
+    );
+    assert_eq!(c.shutdown(), 0);
+}

@@ -58,15 +58,30 @@ struct Doc {
 /// URIs as the client knows them: open documents keep the client's spelling.
 struct Uris<'a> {
     docs: &'a HashMap<PathBuf, Doc>,
+    memo: std::cell::RefCell<HashMap<FileId, Uri>>,
+}
+
+impl<'a> Uris<'a> {
+    fn new(docs: &'a HashMap<PathBuf, Doc>) -> Self {
+        Uris {
+            docs,
+            memo: Default::default(),
+        }
+    }
 }
 
 impl UriOf for Uris<'_> {
     fn uri_of(&self, model: &Model, file: FileId) -> Uri {
+        if let Some(u) = self.memo.borrow().get(&file) {
+            return u.clone();
+        }
         let path = &model.sources.get(file).path;
-        match self.docs.get(path) {
+        let uri = match self.docs.get(path) {
             Some(d) => d.uri.clone(),
             None => convert::path_to_uri(path),
-        }
+        };
+        self.memo.borrow_mut().insert(file, uri.clone());
+        uri
     }
 }
 
@@ -386,19 +401,28 @@ impl Server<'_> {
                 text,
             });
         }
+        let t_inputs = started.elapsed();
         let outcome = check::run_cached(
             &self.opts,
             inputs,
             self.walk_warnings.clone(),
             &mut self.cache,
         );
+        let t_check = started.elapsed();
         self.publish(&outcome);
         self.outcome = Some(outcome);
         self.last_lint = started.elapsed();
+        if std::env::var_os("PURPOSELINT_LSP_TIMING").is_some() {
+            eprintln!(
+                "purposelint lsp: read {t_inputs:?}, linted {:?}, published {:?}",
+                t_check - t_inputs,
+                self.last_lint - t_check
+            );
+        }
     }
 
     fn publish(&mut self, outcome: &Outcome) {
-        let uris = Uris { docs: &self.docs };
+        let uris = Uris::new(&self.docs);
         let fresh = diagnostics::by_file(
             &outcome.model,
             &uris,
@@ -593,7 +617,7 @@ impl Server<'_> {
         self.flush();
         let enc = self.enc;
         let tax = self.opts.taxonomy.clone();
-        let uris = Uris { docs: &self.docs };
+        let uris = Uris::new(&self.docs);
         let to_json = |v: Option<Value>| Ok(v.unwrap_or(Value::Null));
         match r.method.as_str() {
             "textDocument/hover" => {
