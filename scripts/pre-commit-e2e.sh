@@ -49,7 +49,7 @@ if [ "$status" -eq 0 ]; then
     echo "FAIL: the hook passed on a violation" >&2
     exit 1
 fi
-if ! grep -q 'error\[security-to-advertising\]' "$work/out1.txt"; then
+if ! grep -q 'Found [1-9][0-9]* error' "$work/out1.txt" || ! grep -q 'security-to-advertising' "$work/out1.txt"; then
     echo "FAIL: the hook failed, but not with the finding" >&2
     exit 1
 fi
