@@ -230,7 +230,7 @@ fn next_line(text: &str, at: u32) -> (usize, bool) {
     }
 }
 
-fn find_step<'a>(docs: &'a [Node], name_start: u32) -> Option<&'a Node> {
+fn find_step(docs: &[Node], name_start: u32) -> Option<&Node> {
     docs.iter()
         .filter(|d| d.get("kind").and_then(Node::as_str) == Some("pipeline"))
         .filter_map(|d| match &d.get("steps")?.value {
@@ -346,6 +346,8 @@ pub fn code_actions(
             let edit_range =
                 convert::range(step_src, step_src.span_of_bytes(s as u32, e as u32), enc);
             let uri: Uri = uris.uri_of(model, step.loc.file);
+            // lsp-types keys `changes` by `Uri`, whose parsed form caches lazily.
+            #[allow(clippy::mutable_key_type)]
             let mut changes = HashMap::new();
             changes.insert(
                 uri,
