@@ -773,3 +773,49 @@ fn relint_after_one_line_edit_on_1000_manifests() {
     );
     assert_eq!(c.shutdown(), 0);
 }
+
+/// Arbitrary document text and positions never make a request fail inside the server.
+#[test]
+fn arbitrary_text_and_positions_never_fail_internally() {
+    use proptest::prelude::*;
+    let (_dir, root) = workspace();
+    let (mut c, _) = Client::init(&root, &["utf-8"]);
+    let path = root.join("pipelines/matching.yaml");
+    let base = std::fs::read_to_string(&path).unwrap();
+    c.open(&path);
+    c.sync();
+    let version = std::cell::Cell::new(1);
+    let c = std::cell::RefCell::new(c);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 48,
+        ..ProptestConfig::default()
+    });
+    let text = prop_oneof![
+        "[ -~\\n]{0,200}",
+        "(kind: (dataset|pipeline|sink)\\n)?[a-z_:é😀\\[\\]{}., \\n-]{0,120}",
+        (0..base.len()).prop_map(move |cut| base[..cut].to_string()),
+    ];
+    runner
+        .run(&(text, 0u32..30, 0u32..200), |(text, line, character)| {
+            version.set(version.get() + 1);
+            let mut c = c.borrow_mut();
+            c.change(&path, version.get(), json!([{"text": text}]));
+            let pos = json!({"line": line, "character": character});
+            for (method, params) in [
+                ("textDocument/hover", json!({"textDocument": {"uri": uri(&path)}, "position": pos})),
+                ("textDocument/definition", json!({"textDocument": {"uri": uri(&path)}, "position": pos})),
+                ("textDocument/completion", json!({"textDocument": {"uri": uri(&path)}, "position": pos})),
+                ("textDocument/codeAction", json!({"textDocument": {"uri": uri(&path)},
+                    "range": {"start": {"line": 0, "character": 0}, "end": pos}, "context": {"diagnostics": []}})),
+            ] {
+                if let Err(e) = c.request(method, params) {
+                    prop_assert!(false, "{method} failed: {e}");
+                }
+            }
+            let edit = json!([{"range": {"start": pos, "end": {"line": 0, "character": 1}}, "text": "é\n"}]);
+            c.change(&path, version.get(), edit);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(c.into_inner().shutdown(), 0);
+}
