@@ -1,8 +1,9 @@
 //! One lint run: discover → parse (in parallel) → formats → model → graph → rules → findings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -103,6 +104,7 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+#[derive(Clone)]
 struct FileResult {
     source: SourceFile,
     /// The parsed YAML documents, kept for the dbt adapter.
@@ -181,6 +183,90 @@ fn run_files(
         .map(|(id, (path, display, bytes))| parse_file(id as FileId, path, display, bytes, opts))
         .collect();
     link(opts, results, warnings)
+}
+
+/// One file of an incremental run: its text, when the caller already holds it.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub path: PathBuf,
+    pub display: String,
+    /// `None` reads the disk (and is never cached).
+    pub text: Option<Arc<str>>,
+}
+
+/// Per-file parse results kept between runs (editors): a file whose text is unchanged is
+/// not parsed again. Only linking, the graph and the rules run over the whole set.
+#[derive(Default)]
+pub struct ParseCache {
+    files: HashMap<PathBuf, (Arc<str>, String, FileResult)>,
+}
+
+impl ParseCache {
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Like [`run_inputs`], reusing `cache` for files whose text did not change.
+pub fn run_cached(
+    opts: &Options,
+    inputs: Vec<Input>,
+    warnings: Vec<String>,
+    cache: &mut ParseCache,
+) -> Outcome {
+    let results: Vec<(FileResult, bool)> = {
+        let cache = &*cache;
+        inputs
+            .par_iter()
+            .enumerate()
+            .map(|(id, input)| {
+                let id = id as FileId;
+                let hit = input.text.as_ref().and_then(|text| {
+                    let (old, display, r) = cache.files.get(&input.path)?;
+                    (*display == input.display && (Arc::ptr_eq(old, text) || **old == **text)).then(
+                        || {
+                            let mut r = r.clone();
+                            for d in &mut r.diags {
+                                d.location.file = id;
+                            }
+                            r
+                        },
+                    )
+                });
+                match hit {
+                    Some(r) => (r, false),
+                    None => {
+                        let text = input.text.as_ref().map(|t| t.as_bytes().to_vec());
+                        let r =
+                            parse_file(id, input.path.clone(), input.display.clone(), text, opts);
+                        (r, true)
+                    }
+                }
+            })
+            .collect()
+    };
+    let mut keep: HashMap<PathBuf, (Arc<str>, String, FileResult)> = HashMap::new();
+    for (input, (r, fresh)) in inputs.iter().zip(&results) {
+        let Some(text) = &input.text else { continue };
+        if *fresh {
+            keep.insert(
+                input.path.clone(),
+                (text.clone(), input.display.clone(), r.clone()),
+            );
+        } else if let Some(old) = cache.files.remove(&input.path) {
+            keep.insert(input.path.clone(), old);
+        }
+    }
+    cache.files = keep;
+    link(
+        opts,
+        results.into_iter().map(|(r, _)| r).collect(),
+        warnings,
+    )
 }
 
 fn file_loc(file: FileId) -> Loc {

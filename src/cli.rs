@@ -57,6 +57,15 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// Run the language server over stdio (for editors).
+    Lsp {
+        /// Quiet time after the last edit before re-linting, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 150)]
+        debounce_ms: u64,
+        /// Directory of extra rules (repeatable).
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +206,12 @@ pub fn main() -> ExitCode {
                 0
             }
         },
+        Command::Lsp { debounce_ms, rules } => with_rules(rules, |r| {
+            crate::lsp::run_stdio(crate::lsp::Config {
+                debounce: std::time::Duration::from_millis(debounce_ms),
+                rules: r.to_vec(),
+            })
+        }),
     };
     ExitCode::from(code)
 }

@@ -14,6 +14,7 @@ pub mod formats;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod graph;
+pub mod lsp;
 pub mod model;
 pub mod report;
 pub mod rules;

@@ -1,0 +1,123 @@
+//! Findings → LSP diagnostics, grouped by file.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use lsp_types::{
+    CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
+    NumberOrString, Uri,
+};
+
+use super::convert::{self, Encoding};
+use crate::finding::{Finding, Severity};
+use crate::model::Model;
+use crate::source::{FileId, Loc};
+
+/// Where `codeDescription.href` points unless the client configures `docsBaseUrl`.
+pub const DEFAULT_DOCS_BASE: &str = "https://purposelint.dev/rules/";
+
+pub fn severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Info => DiagnosticSeverity::INFORMATION,
+    }
+}
+
+/// Maps files of a run to the URIs the client knows them by.
+pub trait UriOf {
+    fn uri_of(&self, model: &Model, file: FileId) -> Uri;
+}
+
+fn location(model: &Model, uris: &impl UriOf, loc: Loc, enc: Encoding) -> Location {
+    let file = model.sources.get(loc.file);
+    Location {
+        uri: uris.uri_of(model, loc.file),
+        range: convert::range(file, loc.span, enc),
+    }
+}
+
+pub fn diagnostic(
+    model: &Model,
+    uris: &impl UriOf,
+    f: &Finding,
+    enc: Encoding,
+    docs_base: &str,
+) -> Diagnostic {
+    let file = model.sources.get(f.location.file);
+    let mut message = f.message.clone();
+    if let Some(help) = &f.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    let related = f.flow.as_ref().map(|flow| {
+        let mut out = Vec::with_capacity(flow.path.len() + 2);
+        out.push(DiagnosticRelatedInformation {
+            location: location(model, uris, flow.source.location, enc),
+            message: format!(
+                "source: {}, collected for {}",
+                flow.source.name,
+                flow.source.keys.join(", ")
+            ),
+        });
+        for (i, hop) in flow.path.iter().enumerate() {
+            let through = if hop.functions.is_empty() {
+                String::new()
+            } else {
+                format!(" through {}", hop.functions.join(", "))
+            };
+            out.push(DiagnosticRelatedInformation {
+                location: location(model, uris, hop.location, enc),
+                message: format!(
+                    "hop {}: {} -> {} ({} flow{through}) in step {}",
+                    i + 1,
+                    hop.from,
+                    hop.to,
+                    hop.flow.as_str(),
+                    hop.step
+                ),
+            });
+        }
+        out.push(DiagnosticRelatedInformation {
+            location: location(model, uris, flow.sink.location, enc),
+            message: format!("sink: {} ({})", flow.sink.name, flow.sink.keys.join(", ")),
+        });
+        out
+    });
+    Diagnostic {
+        range: convert::range(file, f.location.span, enc),
+        severity: Some(severity(f.severity)),
+        code: Some(NumberOrString::String(f.rule.clone())),
+        code_description: Uri::from_str(&format!("{docs_base}{}", f.rule))
+            .ok()
+            .map(|href| CodeDescription { href }),
+        source: Some("purposelint".to_string()),
+        message,
+        related_information: related,
+        tags: None,
+        data: f
+            .flow
+            .as_ref()
+            .map(|flow| serde_json::json!({ "fingerprint": flow.fingerprint })),
+    }
+}
+
+/// Diagnostics of a run keyed by URI string (sorted, so publishing order is deterministic).
+pub fn by_file(
+    model: &Model,
+    uris: &impl UriOf,
+    findings: &[Finding],
+    enc: Encoding,
+    docs_base: &str,
+) -> BTreeMap<String, (Uri, Vec<Diagnostic>)> {
+    let mut out: BTreeMap<String, (Uri, Vec<Diagnostic>)> = BTreeMap::new();
+    for f in findings {
+        let uri = uris.uri_of(model, f.location.file);
+        let d = diagnostic(model, uris, f, enc, docs_base);
+        out.entry(uri.as_str().to_string())
+            .or_insert_with(|| (uri, Vec::new()))
+            .1
+            .push(d);
+    }
+    out
+}

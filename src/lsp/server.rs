@@ -1,0 +1,675 @@
+//! The server loop: lifecycle, documents, debounced re-linting and publishing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::{
+    CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
+    CompletionOptions, CompletionParams, Diagnostic, DidChangeTextDocumentParams,
+    DidChangeWatchedFilesParams, DidChangeWorkspaceFoldersParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, GotoDefinitionParams, HoverParams,
+    HoverProviderCapability, InitializeParams, InitializeResult, OneOf, PositionEncodingKind,
+    PublishDiagnosticsParams, Registration, RegistrationParams, SaveOptions, ServerCapabilities,
+    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Uri, WorkspaceFoldersServerCapabilities,
+    WorkspaceServerCapabilities,
+};
+use serde_json::Value;
+
+use super::convert::{self, Encoding};
+use super::diagnostics::{self, UriOf};
+use super::features;
+use super::transport;
+use crate::check::{self, Input, Options, Outcome, ParseCache};
+use crate::discover;
+use crate::model::Model;
+use crate::rules::Rule;
+use crate::source::FileId;
+
+/// How the server behaves; tests use a zero debounce.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Quiet time after the last edit before re-linting; zero lints after every change.
+    pub debounce: Duration,
+    pub rules: Vec<Rule>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            debounce: Duration::from_millis(150),
+            rules: crate::rules::builtin(),
+        }
+    }
+}
+
+struct Doc {
+    uri: Uri,
+    text: Arc<str>,
+    version: i32,
+}
+
+/// URIs as the client knows them: open documents keep the client's spelling.
+struct Uris<'a> {
+    docs: &'a HashMap<PathBuf, Doc>,
+    memo: std::cell::RefCell<HashMap<FileId, Uri>>,
+}
+
+impl<'a> Uris<'a> {
+    fn new(docs: &'a HashMap<PathBuf, Doc>) -> Self {
+        Uris {
+            docs,
+            memo: Default::default(),
+        }
+    }
+}
+
+impl UriOf for Uris<'_> {
+    fn uri_of(&self, model: &Model, file: FileId) -> Uri {
+        if let Some(u) = self.memo.borrow().get(&file) {
+            return u.clone();
+        }
+        let path = &model.sources.get(file).path;
+        let uri = match self.docs.get(path) {
+            Some(d) => d.uri.clone(),
+            None => convert::path_to_uri(path),
+        };
+        self.memo.borrow_mut().insert(file, uri.clone());
+        uri
+    }
+}
+
+struct Server<'c> {
+    conn: &'c Connection,
+    debounce: Duration,
+    enc: Encoding,
+    docs_base: String,
+    roots: Vec<PathBuf>,
+    opts: Options,
+    docs: HashMap<PathBuf, Doc>,
+    files: Vec<PathBuf>,
+    walk_warnings: Vec<String>,
+    disk: HashMap<PathBuf, Arc<str>>,
+    cache: ParseCache,
+    outcome: Option<Outcome>,
+    published: BTreeMap<String, Vec<Diagnostic>>,
+    /// Publish for these even if nothing changed (just opened).
+    force: BTreeMap<String, Uri>,
+    pending: Option<Instant>,
+    watch: bool,
+    /// Time the last lint took (for the benchmark and logs).
+    pub last_lint: Duration,
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+/// What went wrong with a request, as a JSON-RPC error.
+struct Fail(ErrorCode, String);
+
+fn params<P: serde::de::DeserializeOwned>(v: Value) -> Result<P, Fail> {
+    serde_json::from_value(v).map_err(|e| Fail(ErrorCode::InvalidParams, e.to_string()))
+}
+
+/// Runs the server until `exit`. Returns the process exit code: 0 after `shutdown`, else 1.
+pub fn serve(conn: &Connection, config: Config) -> i32 {
+    let mut opts = Options::new(Vec::new());
+    opts.rules = config.rules;
+    let mut s = Server {
+        conn,
+        debounce: config.debounce,
+        enc: Encoding::Utf16,
+        docs_base: diagnostics::DEFAULT_DOCS_BASE.to_string(),
+        roots: Vec::new(),
+        opts,
+        docs: HashMap::new(),
+        files: Vec::new(),
+        walk_warnings: Vec::new(),
+        disk: HashMap::new(),
+        cache: ParseCache::default(),
+        outcome: None,
+        published: BTreeMap::new(),
+        force: BTreeMap::new(),
+        pending: None,
+        watch: false,
+        last_lint: Duration::ZERO,
+    };
+    s.run()
+}
+
+impl Server<'_> {
+    fn send(&self, m: impl Into<Message>) {
+        let _ = self.conn.sender.send(m.into());
+    }
+
+    fn reply(&self, id: RequestId, result: Result<Value, Fail>) {
+        let resp = match result {
+            Ok(v) => Response::new_ok(id, v),
+            Err(Fail(code, msg)) => Response::new_err(id, code as i32, msg),
+        };
+        self.send(resp);
+    }
+
+    fn run(&mut self) -> i32 {
+        // Before `initialize`: answer requests with "not initialized", drop notifications.
+        loop {
+            let Ok(msg) = self.conn.receiver.recv() else {
+                return 1;
+            };
+            match msg {
+                Message::Request(r) if r.method == "initialize" => {
+                    let result = params::<InitializeParams>(r.params).map(|p| self.initialize(p));
+                    let ok = result.is_ok();
+                    self.reply(r.id, result);
+                    if ok {
+                        break;
+                    }
+                }
+                Message::Request(r) => self.reply(
+                    r.id,
+                    Err(Fail(
+                        ErrorCode::ServerNotInitialized,
+                        "not initialized".into(),
+                    )),
+                ),
+                Message::Notification(n) if n.method == "exit" => return 1,
+                Message::Notification(n) if n.method == transport::RAW_REPLY => self.send(n),
+                _ => {}
+            }
+        }
+        let mut shutdown = false;
+        loop {
+            let msg = match self.pending {
+                Some(at) => {
+                    let wait = at.saturating_duration_since(Instant::now());
+                    match self.conn.receiver.recv_timeout(wait) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout) => {
+                            self.flush();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return 1,
+                    }
+                }
+                None => match self.conn.receiver.recv() {
+                    Ok(m) => m,
+                    Err(_) => return 1,
+                },
+            };
+            match msg {
+                Message::Request(r) => {
+                    if shutdown {
+                        let msg = "the server is shutting down".to_string();
+                        self.reply(r.id, Err(Fail(ErrorCode::InvalidRequest, msg)));
+                        continue;
+                    }
+                    if r.method == "shutdown" {
+                        shutdown = true;
+                        self.reply(r.id, Ok(Value::Null));
+                        continue;
+                    }
+                    let id = r.id.clone();
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| self.request(r))).unwrap_or_else(|_| {
+                            Err(Fail(ErrorCode::InternalError, "internal error".into()))
+                        });
+                    self.reply(id, result);
+                }
+                Message::Notification(n) if n.method == transport::RAW_REPLY => self.send(n),
+                Message::Notification(n) => {
+                    if n.method == "exit" {
+                        return if shutdown { 0 } else { 1 };
+                    }
+                    if !shutdown {
+                        let method = n.method.clone();
+                        if catch_unwind(AssertUnwindSafe(|| self.notification(n))).is_err() {
+                            eprintln!("purposelint: internal error while handling {method}");
+                        }
+                    }
+                }
+                Message::Response(_) => {}
+            }
+        }
+    }
+
+    fn initialize(&mut self, p: InitializeParams) -> Value {
+        let offered = p
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref())
+            .is_some_and(|encs| encs.contains(&PositionEncodingKind::UTF8));
+        self.enc = if offered {
+            Encoding::Utf8
+        } else {
+            Encoding::Utf16
+        };
+        self.watch = p
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files)
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        if let Some(base) = p
+            .initialization_options
+            .as_ref()
+            .and_then(|o| o.get("docsBaseUrl"))
+            .and_then(Value::as_str)
+        {
+            self.docs_base = base.to_string();
+        }
+        let mut roots: Vec<PathBuf> = p
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| convert::uri_to_path(&f.uri))
+            .collect();
+        #[allow(deprecated)]
+        if roots.is_empty() {
+            if let Some(root) = p.root_uri.as_ref().and_then(convert::uri_to_path) {
+                roots.push(root);
+            } else if let Some(root) = p.root_path {
+                roots.push(PathBuf::from(root));
+            }
+        }
+        self.roots = roots;
+        let encoding = match self.enc {
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+        };
+        let caps = ServerCapabilities {
+            position_encoding: Some(encoding),
+            text_document_sync: Some(TextDocumentSyncCapability::Options(
+                TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                        include_text: Some(false),
+                    })),
+                    ..TextDocumentSyncOptions::default()
+                },
+            )),
+            hover_provider: Some(HoverProviderCapability::Simple(true)),
+            definition_provider: Some(OneOf::Left(true)),
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                ..CodeActionOptions::default()
+            })),
+            completion_provider: Some(CompletionOptions {
+                trigger_characters: Some(vec![".".into(), " ".into(), "[".into()]),
+                ..CompletionOptions::default()
+            }),
+            workspace: Some(WorkspaceServerCapabilities {
+                workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                    supported: Some(true),
+                    change_notifications: Some(OneOf::Left(true)),
+                }),
+                file_operations: None,
+            }),
+            ..ServerCapabilities::default()
+        };
+        serde_json::to_value(InitializeResult {
+            capabilities: caps,
+            server_info: Some(ServerInfo {
+                name: "purposelint".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+        })
+        .unwrap_or(Value::Null)
+    }
+
+    fn rediscover(&mut self) {
+        let roots: Vec<PathBuf> = self.roots.iter().filter(|r| r.is_dir()).cloned().collect();
+        match discover::discover(&roots) {
+            Ok(found) => {
+                self.files = found.files;
+                self.walk_warnings = found.warnings;
+            }
+            Err(e) => {
+                self.files.clear();
+                self.walk_warnings =
+                    vec![format!("cannot read {}: {}", e.path.display(), e.message)];
+            }
+        }
+    }
+
+    fn schedule(&mut self) {
+        if self.debounce.is_zero() {
+            self.lint();
+        } else {
+            self.pending = Some(Instant::now() + self.debounce);
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_some() {
+            self.lint();
+        }
+    }
+
+    fn disk_text(&mut self, path: &Path) -> Result<Option<Arc<str>>, ()> {
+        if let Some(t) = self.disk.get(path) {
+            return Ok(Some(t.clone()));
+        }
+        match std::fs::read(path) {
+            Ok(bytes) if bytes.len() as u64 <= self.opts.max_file_size => {
+                match String::from_utf8(bytes) {
+                    Ok(s) => {
+                        let t: Arc<str> = Arc::from(s);
+                        self.disk.insert(path.to_path_buf(), t.clone());
+                        Ok(Some(t))
+                    }
+                    Err(_) => Ok(None),
+                }
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Re-lints everything (unchanged files come from the cache) and publishes the differences.
+    fn lint(&mut self) {
+        self.pending = None;
+        let started = Instant::now();
+        let mut paths: BTreeSet<PathBuf> = self.files.iter().cloned().collect();
+        paths.extend(self.docs.keys().filter(|p| is_yaml(p)).cloned());
+        let mut inputs = Vec::with_capacity(paths.len());
+        for path in paths {
+            let text = match self.docs.get(&path) {
+                Some(d) => Some(d.text.clone()),
+                None => match self.disk_text(&path) {
+                    Ok(t) => t,
+                    Err(()) => continue, // deleted on disk
+                },
+            };
+            let display = discover::display_path(&path);
+            inputs.push(Input {
+                path,
+                display,
+                text,
+            });
+        }
+        let t_inputs = started.elapsed();
+        let outcome = check::run_cached(
+            &self.opts,
+            inputs,
+            self.walk_warnings.clone(),
+            &mut self.cache,
+        );
+        let t_check = started.elapsed();
+        self.publish(&outcome);
+        self.outcome = Some(outcome);
+        self.last_lint = started.elapsed();
+        if std::env::var_os("PURPOSELINT_LSP_TIMING").is_some() {
+            eprintln!(
+                "purposelint lsp: read {t_inputs:?}, linted {:?}, published {:?}",
+                t_check - t_inputs,
+                self.last_lint - t_check
+            );
+        }
+    }
+
+    fn publish(&mut self, outcome: &Outcome) {
+        let uris = Uris::new(&self.docs);
+        let fresh = diagnostics::by_file(
+            &outcome.model,
+            &uris,
+            &outcome.findings,
+            self.enc,
+            &self.docs_base,
+        );
+        let versions: HashMap<&str, i32> = self
+            .docs
+            .values()
+            .map(|d| (d.uri.as_str(), d.version))
+            .collect();
+        let mut keys: BTreeSet<String> = self.published.keys().cloned().collect();
+        keys.extend(fresh.keys().cloned());
+        keys.extend(self.force.keys().cloned());
+        for key in keys {
+            let (uri, diags) = match fresh.get(&key) {
+                Some((u, d)) => (u.clone(), d.clone()),
+                None => match self
+                    .force
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| Uri::from_str(&key).ok())
+                {
+                    Some(u) => (u, Vec::new()),
+                    None => continue,
+                },
+            };
+            let old = self.published.get(&key).map_or(&[][..], Vec::as_slice);
+            if old != diags.as_slice() || self.force.contains_key(&key) {
+                let params = PublishDiagnosticsParams {
+                    version: versions.get(key.as_str()).copied(),
+                    uri,
+                    diagnostics: diags,
+                };
+                self.send(Notification::new(
+                    "textDocument/publishDiagnostics".into(),
+                    params,
+                ));
+            }
+        }
+        self.force.clear();
+        self.published = fresh.into_iter().map(|(k, (_, d))| (k, d)).collect();
+    }
+
+    fn register_watchers(&self) {
+        if !self.watch {
+            return;
+        }
+        let params = RegistrationParams {
+            registrations: vec![Registration {
+                id: "purposelint-watch-yaml".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: Some(serde_json::json!({
+                    "watchers": [{"globPattern": "**/*.{yaml,yml}"}]
+                })),
+            }],
+        };
+        self.send(Request::new(
+            RequestId::from("purposelint-register-1".to_string()),
+            "client/registerCapability".into(),
+            params,
+        ));
+    }
+
+    fn notification(&mut self, n: Notification) {
+        let p = n.params;
+        match n.method.as_str() {
+            "initialized" => {
+                self.register_watchers();
+                self.rediscover();
+                self.lint();
+            }
+            "textDocument/didOpen" => {
+                let Ok(p) = params::<DidOpenTextDocumentParams>(p) else {
+                    return;
+                };
+                let Some(path) = convert::uri_to_path(&p.text_document.uri) else {
+                    return;
+                };
+                self.force.insert(
+                    p.text_document.uri.as_str().to_string(),
+                    p.text_document.uri.clone(),
+                );
+                self.docs.insert(
+                    path,
+                    Doc {
+                        uri: p.text_document.uri,
+                        text: Arc::from(p.text_document.text),
+                        version: p.text_document.version,
+                    },
+                );
+                self.schedule();
+            }
+            "textDocument/didChange" => {
+                let Ok(p) = params::<DidChangeTextDocumentParams>(p) else {
+                    return;
+                };
+                let Some(path) = convert::uri_to_path(&p.text_document.uri) else {
+                    return;
+                };
+                let enc = self.enc;
+                let Some(doc) = self.docs.get_mut(&path) else {
+                    return;
+                };
+                let mut text = doc.text.to_string();
+                for change in p.content_changes {
+                    match change.range {
+                        None => text = change.text,
+                        Some(r) => {
+                            let a = convert::offset(&text, r.start, enc);
+                            let b = convert::offset(&text, r.end, enc);
+                            let (a, b) = (a.min(b), a.max(b));
+                            text.replace_range(a..b, &change.text);
+                        }
+                    }
+                }
+                doc.text = Arc::from(text);
+                doc.version = p.text_document.version;
+                self.schedule();
+            }
+            "textDocument/didSave" => {
+                let Ok(p) = params::<DidSaveTextDocumentParams>(p) else {
+                    return;
+                };
+                if let Some(path) = convert::uri_to_path(&p.text_document.uri) {
+                    self.disk.remove(&path);
+                }
+                self.schedule();
+            }
+            "textDocument/didClose" => {
+                let Ok(p) = params::<DidCloseTextDocumentParams>(p) else {
+                    return;
+                };
+                if let Some(path) = convert::uri_to_path(&p.text_document.uri) {
+                    self.docs.remove(&path);
+                    self.disk.remove(&path);
+                }
+                self.schedule();
+            }
+            "workspace/didChangeWatchedFiles" => {
+                let Ok(p) = params::<DidChangeWatchedFilesParams>(p) else {
+                    return;
+                };
+                for c in &p.changes {
+                    if let Some(path) = convert::uri_to_path(&c.uri) {
+                        self.disk.remove(&path);
+                    }
+                }
+                self.rediscover();
+                self.schedule();
+            }
+            "workspace/didChangeWorkspaceFolders" => {
+                let Ok(p) = params::<DidChangeWorkspaceFoldersParams>(p) else {
+                    return;
+                };
+                for f in &p.event.removed {
+                    if let Some(path) = convert::uri_to_path(&f.uri) {
+                        self.roots.retain(|r| *r != path);
+                    }
+                }
+                for f in &p.event.added {
+                    if let Some(path) = convert::uri_to_path(&f.uri) {
+                        if !self.roots.contains(&path) {
+                            self.roots.push(path);
+                        }
+                    }
+                }
+                self.rediscover();
+                self.schedule();
+            }
+            _ => {}
+        }
+    }
+
+    fn file_for(&self, uri: &Uri) -> Option<FileId> {
+        let path = convert::uri_to_path(uri)?;
+        features::file_of(&self.outcome.as_ref()?.model, &path)
+    }
+
+    fn request(&mut self, r: Request) -> Result<Value, Fail> {
+        let known = [
+            "textDocument/hover",
+            "textDocument/definition",
+            "textDocument/codeAction",
+            "textDocument/completion",
+        ];
+        if !known.contains(&r.method.as_str()) {
+            let msg = format!("unknown method {}", r.method);
+            return Err(Fail(ErrorCode::MethodNotFound, msg));
+        }
+        self.flush();
+        let enc = self.enc;
+        let tax = self.opts.taxonomy.clone();
+        let uris = Uris::new(&self.docs);
+        let to_json = |v: Option<Value>| Ok(v.unwrap_or(Value::Null));
+        match r.method.as_str() {
+            "textDocument/hover" => {
+                let p: HoverParams = params(r.params)?;
+                let pp = p.text_document_position_params;
+                let (Some(outcome), Some(file)) =
+                    (&self.outcome, self.file_for(&pp.text_document.uri))
+                else {
+                    return Ok(Value::Null);
+                };
+                let h = features::hover(outcome, &tax, file, pp.position, enc);
+                to_json(h.and_then(|h| serde_json::to_value(h).ok()))
+            }
+            "textDocument/definition" => {
+                let p: GotoDefinitionParams = params(r.params)?;
+                let pp = p.text_document_position_params;
+                let (Some(outcome), Some(file)) =
+                    (&self.outcome, self.file_for(&pp.text_document.uri))
+                else {
+                    return Ok(Value::Null);
+                };
+                let d = features::definition(outcome, &uris, file, pp.position, enc);
+                to_json(d.and_then(|d| serde_json::to_value(d).ok()))
+            }
+            "textDocument/codeAction" => {
+                let p: CodeActionParams = params(r.params)?;
+                let (Some(outcome), Some(file)) =
+                    (&self.outcome, self.file_for(&p.text_document.uri))
+                else {
+                    return Ok(Value::Array(Vec::new()));
+                };
+                let actions = features::code_actions(
+                    outcome,
+                    &uris,
+                    file,
+                    p.range,
+                    &p.context.diagnostics,
+                    enc,
+                );
+                to_json(serde_json::to_value(actions).ok())
+            }
+            _ => {
+                let p: CompletionParams = params(r.params)?;
+                let pp = p.text_document_position;
+                let (Some(outcome), Some(file)) =
+                    (&self.outcome, self.file_for(&pp.text_document.uri))
+                else {
+                    return Ok(Value::Null);
+                };
+                let items = features::completion(outcome, &tax, file, pp.position, enc);
+                to_json(serde_json::to_value(items).ok())
+            }
+        }
+    }
+}
