@@ -384,7 +384,9 @@ fn parse_file(
     }
     FileResult {
         source,
-        yaml: Some(nodes),
+        // Only dbt reads the trees later; native and Fides manifests are never dbt
+        // schema files, and dropping their trees here keeps peak memory down.
+        yaml: (manifests == 0).then_some(nodes),
         docs,
         fides: resources,
         diags,

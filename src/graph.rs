@@ -2,7 +2,6 @@
 
 use petgraph::graph::{EdgeIndex, Graph, NodeIndex};
 use petgraph::Direction;
-use rayon::prelude::*;
 
 use crate::model::{FlowKind, Model, Target};
 
@@ -25,11 +24,9 @@ impl Adjacency {
 pub struct FlowGraph {
     pub graph: Graph<(), u32, petgraph::Directed, u32>,
     pub field_count: u32,
-    /// Position of each node's name in the sorted list of all node names.
-    pub name_rank: Vec<u32>,
     /// Outgoing flows, sorted by the target's name, then kind, then flow id.
     pub out: Adjacency,
-    /// Incoming flows.
+    /// Incoming flows, unordered (only used for reachability sets).
     pub incoming: Adjacency,
     /// Source and target node of each flow.
     ends: Vec<(u32, u32)>,
@@ -61,7 +58,6 @@ impl FlowGraph {
                 id as u32,
             );
         }
-        let name_rank = rank_names(model);
         let kind_rank = |k: FlowKind| match k {
             FlowKind::Direct => 0,
             FlowKind::Passthrough => 1,
@@ -78,14 +74,19 @@ impl FlowGraph {
                         .edges_directed(NodeIndex::new(n), dir)
                         .map(|e| *petgraph::visit::EdgeRef::weight(&e)),
                 );
-                edges[start..].sort_unstable_by_key(|&fid| {
-                    let f = &model.flows[fid as usize];
-                    let other = match dir {
-                        Direction::Outgoing => node(f.to),
-                        Direction::Incoming => f.from,
-                    };
-                    (name_rank[other as usize], kind_rank(f.kind), fid)
-                });
+                // Only out-rows need an order: it makes BFS discovery order the
+                // lexicographic order of paths. Rows are short, so comparing names per
+                // row is cheaper than ranking every name in the graph.
+                if dir == Direction::Outgoing {
+                    edges[start..].sort_unstable_by(|&x, &y| {
+                        let (fx, fy) = (&model.flows[x as usize], &model.flows[y as usize]);
+                        let (tx, ty) = (node(fx.to), node(fy.to));
+                        cmp_segments(&name_segments(model, tx), &name_segments(model, ty))
+                            .then(tx.cmp(&ty))
+                            .then(kind_rank(fx.kind).cmp(&kind_rank(fy.kind)))
+                            .then(x.cmp(&y))
+                    });
+                }
                 offsets.push(edges.len() as u32);
             }
             Adjacency { offsets, edges }
@@ -97,7 +98,6 @@ impl FlowGraph {
             ends,
             graph,
             field_count,
-            name_rank,
             out,
             incoming,
         }
@@ -120,32 +120,23 @@ impl FlowGraph {
     }
 }
 
-/// Ranks nodes by name (`dataset.field` for fields, the name for sinks), so that path
-/// tie-breaks compare integers. Equal names keep node order.
-fn rank_names(model: &Model) -> Vec<u32> {
-    let n = model.fields.len() + model.sinks.len();
-    let name = |i: usize| -> (&str, Option<&str>) {
-        match model.fields.get(i) {
-            Some(f) => (&model.datasets[f.dataset as usize].name, Some(&f.name)),
-            None => (&model.sinks[i - model.fields.len()].name, None),
-        }
-    };
-    let segments = |i: usize| -> [&[u8]; 3] {
-        let (a, b) = name(i);
-        match b {
-            Some(b) => [a.as_bytes(), b".", b.as_bytes()],
-            None => [a.as_bytes(), b"", b""],
-        }
-    };
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_unstable_by(|&x, &y| {
-        cmp_segments(&segments(x as usize), &segments(y as usize)).then(x.cmp(&y))
-    });
-    let mut rank = vec![0u32; n];
-    for (r, &node) in order.iter().enumerate() {
-        rank[node as usize] = r as u32;
+/// A node's name (`dataset.field` for fields, the name for sinks) as byte segments, so
+/// that names compare without being built.
+fn name_segments(model: &Model, node: u32) -> [&[u8]; 3] {
+    match model.fields.get(node as usize) {
+        Some(f) => [
+            model.datasets[f.dataset as usize].name.as_bytes(),
+            b".",
+            f.name.as_bytes(),
+        ],
+        None => [
+            model.sinks[node as usize - model.fields.len()]
+                .name
+                .as_bytes(),
+            b"",
+            b"",
+        ],
     }
-    rank
 }
 
 /// Compares two byte strings given as concatenated segments, a memcmp per overlapping
