@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::finding::{Check, Finding};
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
+use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{self, Node, Value};
 
 /// Parses a file read on its own (a rule, the configuration, a baseline) as file 0;
@@ -183,6 +184,17 @@ impl<'d> Decoder<'d> {
         match &node.value {
             Value::Scalar { .. } => self.string(node, what).into_iter().collect(),
             _ => self.string_list(node, what),
+        }
+    }
+
+    /// Resolves aliases in taxonomy keys, then reports each key the taxonomy lacks as
+    /// `unknown-purpose` (with the closest key). Shared by every format's annotations.
+    pub fn taxonomy_keys(&mut self, keys: &mut [Spanned<String>], tree: Tree, tax: &Taxonomy) {
+        for key in keys {
+            key.value = tax.canonical(&key.value).to_string();
+            if let Some((message, help)) = tax.unknown(tree, &key.value) {
+                self.report(Check::UnknownPurpose, key.span, message, help);
+            }
         }
     }
 

@@ -6,7 +6,6 @@
 //! not validated here; only the annotations are.
 
 use crate::decode::Decoder;
-use crate::finding::Check;
 use crate::source::{FileId, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
@@ -79,13 +78,7 @@ fn keys(
         return Vec::new();
     };
     let mut list = dec.string_or_list(node, what);
-    for key in &mut list {
-        // Aliases from the configuration apply to dbt annotations too.
-        key.value = tax.canonical(&key.value).to_string();
-        if let Some((message, help)) = tax.unknown(tree, &key.value) {
-            dec.report(Check::UnknownPurpose, key.span, message, help);
-        }
-    }
+    dec.taxonomy_keys(&mut list, tree, tax);
     list
 }
 

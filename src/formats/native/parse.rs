@@ -102,13 +102,7 @@ fn keys(
         return Vec::new();
     };
     let mut list = dec.string_list(node, what);
-    for key in &mut list {
-        // Aliases are resolved first, so existing annotations keep working.
-        key.value = tax.canonical(&key.value).to_string();
-        if let Some((message, help)) = tax.unknown(tree, &key.value) {
-            dec.report(Check::UnknownPurpose, key.span, message, help);
-        }
-    }
+    dec.taxonomy_keys(&mut list, tree, tax);
     list
 }
 
