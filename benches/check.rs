@@ -7,7 +7,8 @@
 //! Each measurement runs in a child process (this binary re-executed), so peak RSS
 //! (VmHWM) belongs to that measurement alone. Environment:
 //! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
-//! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip).
+//! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
+//! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip).
 
 #[path = "../examples/corpus/mod.rs"]
 mod corpus;
@@ -188,6 +189,25 @@ fn main() {
             n1 as f64 / n0 as f64,
             t1 / t0
         );
+    }
+    let dbt_models: usize = env_or("PURPOSELINT_BENCH_DBT_MODELS", "1000")
+        .parse()
+        .unwrap_or(0);
+    if dbt_models > 0 {
+        let dir = tempfile::tempdir().unwrap();
+        let s = corpus::dbt::generate(dbt_models, 1, dir.path()).unwrap();
+        for threads in [1, 2] {
+            let c = measure("check", dir.path(), threads, runs);
+            println!(
+                "dbt project: {} models, {} files: render + SQL lineage + check, {threads} thr: {:.1} ms ({:.0} us/model), peak RSS {:.1} MiB, {} columns",
+                s.models,
+                s.files,
+                c.median_ms,
+                c.median_ms * 1e3 / s.models as f64,
+                c.peak_kib as f64 / 1024.0,
+                c.units
+            );
+        }
     }
     if rss_files > 0 {
         let dir = tempfile::tempdir().unwrap();

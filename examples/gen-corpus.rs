@@ -1,6 +1,7 @@
 //! Writes a deterministic synthetic repository of manifests for benchmarks and demos.
 //!
 //! cargo run --release --example gen-corpus -- --files 1000 --seed 1 [--violating 0.1] OUT
+//! cargo run --release --example gen-corpus -- --dbt-models 1000 --seed 1 OUT   (a dbt project)
 
 mod corpus;
 
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!("usage: gen-corpus --files N [--seed S] [--violating FRACTION] OUT");
+    eprintln!("       gen-corpus --dbt-models N [--seed S] OUT");
     ExitCode::from(2)
 }
 
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
         violating: 0.1,
     };
     let mut out: Option<PathBuf> = None;
+    let mut dbt_models: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(());
@@ -29,6 +32,9 @@ fn main() -> ExitCode {
             "--seed" => value()
                 .and_then(|v| v.parse().map_err(drop))
                 .map(|v| cfg.seed = v),
+            "--dbt-models" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v| dbt_models = Some(v)),
             "--violating" => value()
                 .and_then(|v| v.parse().map_err(drop))
                 .map(|v: f64| cfg.violating = v.clamp(0.0, 1.0)),
@@ -46,6 +52,25 @@ fn main() -> ExitCode {
     let Some(out) = out else {
         return usage();
     };
+    if let Some(models) = dbt_models {
+        return match corpus::dbt::generate(models, cfg.seed, &out) {
+            Ok(s) => {
+                println!(
+                    "dbt project, {} files ({} KiB): {} source tables, {} models, {} exposures",
+                    s.files,
+                    s.bytes / 1024,
+                    s.sources,
+                    s.models,
+                    s.exposures
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     match corpus::generate(&cfg, &out) {
         Ok(s) => {
             println!(

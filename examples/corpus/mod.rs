@@ -1,6 +1,8 @@
 //! A deterministic synthetic repository of manifests, shared by the `gen-corpus` example
 //! and the benchmark. Same `Config` → same bytes, on every machine.
 
+pub mod dbt;
+
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
