@@ -18,6 +18,7 @@ use crate::rules::{self, Rule};
 use crate::source::{FileId, Loc, SourceFile, Span};
 use crate::suppress;
 use crate::taxonomy::Taxonomy;
+use crate::timings::Phases;
 use crate::yaml;
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -177,12 +178,14 @@ fn run_files(
     inputs: Vec<(PathBuf, String, Option<Vec<u8>>)>,
     warnings: Vec<String>,
 ) -> Outcome {
+    let mut phases = Phases::start();
     let results: Vec<FileResult> = inputs
         .into_par_iter()
         .enumerate()
         .map(|(id, (path, display, bytes))| parse_file(id as FileId, path, display, bytes, opts))
         .collect();
-    link(opts, results, warnings)
+    phases.mark("parse");
+    link(opts, results, warnings, &mut phases)
 }
 
 /// One file of an incremental run: its text, when the caller already holds it.
@@ -262,11 +265,8 @@ pub fn run_cached(
         }
     }
     cache.files = keep;
-    link(
-        opts,
-        results.into_iter().map(|(r, _)| r).collect(),
-        warnings,
-    )
+    let results = results.into_iter().map(|(r, _)| r).collect();
+    link(opts, results, warnings, &mut Phases::start())
 }
 
 fn file_loc(file: FileId) -> Loc {
@@ -394,7 +394,12 @@ fn parse_file(
     }
 }
 
-fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outcome {
+fn link(
+    opts: &Options,
+    results: Vec<FileResult>,
+    warnings: Vec<String>,
+    phases: &mut Phases,
+) -> Outcome {
     let mut model = Model::default();
     let mut findings = Vec::new();
     let mut docs = Vec::new();
@@ -410,13 +415,16 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
     }
     // Disabled rules stay known, so that an `allow` naming one is not an error.
     let rule_ids: Vec<&str> = opts.rules.iter().map(|r| r.id.as_str()).collect();
+    phases.mark("gather");
     findings.extend(native::resolve(
         docs,
         &mut model,
         &rule_ids,
         &opts.external_datasets,
     ));
+    phases.mark("resolve");
     findings.extend(dbt::load(&mut model, &yaml_docs, &opts.taxonomy));
+    phases.mark("dbt");
     let (diags, policy_rules) = fides::link(resources, &mut model, &opts.taxonomy, opts.fides);
     findings.extend(diags);
     findings.retain(|f| opts.enabled(&f.rule));
@@ -426,8 +434,11 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
     let mut run_rules = opts.active_rules();
     run_rules.extend(policy_rules.into_iter().filter(|r| opts.enabled(&r.id)));
 
+    phases.mark("fides");
     let graph = FlowGraph::build(&model);
+    phases.mark("graph");
     let engine = rules::engine::run(&model, &graph, &run_rules);
+    phases.mark("engine");
     findings.extend(engine.findings);
     let mut dismissed = dismissed_by_allows(&model, &engine.suppressed);
 
@@ -454,7 +465,9 @@ fn link(opts: &Options, results: Vec<FileResult>, warnings: Vec<String>) -> Outc
         let severity = opts.severity_of(Check::UnusedSuppression.id(), Severity::Warning);
         findings.extend(unused.into_iter().map(|f| Finding { severity, ..f }));
     }
+    phases.mark("suppress");
     sort_findings(&model, &mut findings);
+    phases.mark("sort");
     let summary = Summary {
         files: model.sources.files.len(),
         manifests: model.manifests,

@@ -1,6 +1,7 @@
 //! Typed reading of YAML trees with `invalid-manifest` diagnostics at the offending node.
 //! Shared by every YAML-based format and by rule files.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::finding::{Check, Finding};
@@ -97,7 +98,7 @@ impl<'d> Decoder<'d> {
             );
             return None;
         };
-        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let mut seen = SeenKeys::default();
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
@@ -133,11 +134,17 @@ impl<'d> Decoder<'d> {
 
     /// A scalar as a string. Numbers and booleans are taken as their text.
     pub fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        let text = self.str(node, what)?;
+        Some(Spanned {
+            value: text.to_string(),
+            span: node.span,
+        })
+    }
+
+    /// A scalar's text, borrowed: for values that are checked but not kept.
+    pub fn str<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
         match &node.value {
-            Value::Scalar { text, .. } => Some(Spanned {
-                value: text.clone(),
-                span: node.span,
-            }),
+            Value::Scalar { text, .. } => Some(text),
             _ => {
                 self.error(
                     node.span,
@@ -163,7 +170,13 @@ impl<'d> Decoder<'d> {
         match &node.value {
             Value::Seq(items) => items
                 .iter()
-                .filter_map(|item| self.string(item, &format!("each item of {what}")))
+                .filter_map(|item| match item.as_str() {
+                    Some(text) => Some(Spanned {
+                        value: text.to_string(),
+                        span: item.span,
+                    }),
+                    None => self.string(item, &format!("each item of {what}")),
+                })
                 .collect(),
             Value::Null => Vec::new(),
             _ => {
@@ -191,7 +204,10 @@ impl<'d> Decoder<'d> {
     /// `unknown-purpose` (with the closest key). Shared by every format's annotations.
     pub fn taxonomy_keys(&mut self, keys: &mut [Spanned<String>], tree: Tree, tax: &Taxonomy) {
         for key in keys {
-            key.value = tax.canonical(&key.value).to_string();
+            let canonical = tax.canonical(&key.value);
+            if canonical != key.value {
+                key.value = canonical.to_string();
+            }
             if let Some((message, help)) = tax.unknown(tree, &key.value) {
                 self.report(Check::UnknownPurpose, key.span, message, help);
             }
@@ -257,5 +273,35 @@ mod tests {
         let msgs: Vec<_> = d.iter().map(|f| f.message.as_str()).collect();
         assert!(msgs.contains(&"duplicate key `uses` in a sink (first at line 3)"));
         assert!(msgs.contains(&"`name` must be a string, found a list"));
+    }
+}
+
+/// Keys already seen in one mapping. Mappings are small, so a scan beats hashing; a
+/// hostile mapping with thousands of keys switches to a map to stay linear.
+#[derive(Default)]
+struct SeenKeys<'n> {
+    few: Vec<(&'n str, u32)>,
+    many: HashMap<&'n str, u32>,
+}
+
+impl<'n> SeenKeys<'n> {
+    const SCAN: usize = 16;
+
+    /// Records `key` at `line`; returns the line it was first seen at, if any.
+    fn insert(&mut self, key: &'n str, line: u32) -> Option<u32> {
+        if let Some(&(_, first)) = self.few.iter().find(|(k, _)| *k == key) {
+            return Some(first);
+        }
+        if self.few.len() < Self::SCAN {
+            self.few.push((key, line));
+            return None;
+        }
+        match self.many.entry(key) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                None
+            }
+        }
     }
 }

@@ -99,6 +99,43 @@ impl Visitor for Collector<'_> {
 
 /// Parses one expression (generic SQL dialect) and returns its column references.
 pub fn column_refs(text: &str) -> Result<Vec<ColumnRef>, String> {
+    if let Some(r) = plain_column(text) {
+        return Ok(vec![r]);
+    }
+    parse_column_refs(text)
+}
+
+/// Most expressions in real manifests are a bare column, `user_id` or
+/// `accounts.users.user_id`. Those need no SQL parser: this gives exactly what sqlparser
+/// gives for them (a property test checks it), and defers anything else to it, keywords
+/// included (`null`, `current_date`, `user`…).
+fn plain_column(text: &str) -> Option<ColumnRef> {
+    let plain_part = |part: &str| {
+        let mut bytes = part.bytes();
+        bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !is_keyword(part)
+    };
+    if !text.split('.').all(plain_part) {
+        return None;
+    }
+    Some(ColumnRef {
+        name: text.to_string(),
+        functions: Vec::new(),
+        range: (0, text.len() as u32),
+    })
+}
+
+fn is_keyword(word: &str) -> bool {
+    let upper = word.to_ascii_uppercase();
+    sqlparser::keywords::ALL_KEYWORDS
+        .binary_search(&upper.as_str())
+        .is_ok()
+}
+
+fn parse_column_refs(text: &str) -> Result<Vec<ColumnRef>, String> {
     if text.len() > MAX_BYTES {
         return Err(format!(
             "the expression is too long ({} bytes; at most {MAX_BYTES})",
@@ -184,6 +221,40 @@ mod tests {
         let r = column_refs(t).unwrap();
         assert_eq!(&t[r[0].range.0 as usize..r[0].range.1 as usize], "ü.x");
         assert_eq!(&t[r[1].range.0 as usize..r[1].range.1 as usize], "b");
+    }
+
+    proptest::proptest! {
+        /// The bare-column shortcut agrees with sqlparser wherever it answers.
+        #[test]
+        fn plain_columns_match_the_parser(
+            parts in proptest::collection::vec(
+                "(user|id|null|true|date|select|current_date|_x|a1|[a-zA-Z_][a-zA-Z0-9_]{0,6}|1a|\\$a)",
+                1..4,
+            )
+        ) {
+            let text = parts.join(".");
+            if let Some(fast) = plain_column(&text) {
+                proptest::prop_assert_eq!(Ok(vec![fast]), parse_column_refs(&text));
+            }
+        }
+    }
+
+    #[test]
+    fn keywords_and_non_identifiers_go_to_the_parser() {
+        for text in [
+            "null",
+            "t.user",
+            "current_date",
+            "1a",
+            "a b",
+            "a.",
+            ".a",
+            "a.b ",
+            "é",
+        ] {
+            assert!(plain_column(text).is_none(), "{text}");
+        }
+        assert!(plain_column("accounts.users.user_id").is_some());
     }
 
     #[test]

@@ -22,4 +22,5 @@ pub mod source;
 pub mod suggest;
 pub mod suppress;
 pub mod taxonomy;
+pub mod timings;
 pub mod yaml;

@@ -1,7 +1,9 @@
 //! The format-neutral model: datasets with fields, sinks, and the flows between them.
 //! Format adapters build it; the graph and the rules read it.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +55,8 @@ pub struct Dataset {
     /// not declared. Only rules with a subject condition read it.
     pub subjects: Vec<String>,
     pub fields: Vec<FieldId>,
-    field_index: HashMap<String, FieldId>,
+    /// Field name → position in `fields`.
+    field_index: FxHashMap<String, u32>,
     pub loc: Loc,
     /// Declared by a step writing to it rather than by a manifest.
     pub implicit: bool,
@@ -61,7 +64,37 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn field(&self, name: &str) -> Option<FieldId> {
-        self.field_index.get(name).copied()
+        let &at = self.field_index.get(name)?;
+        Some(self.fields[at as usize])
+    }
+}
+
+/// The fields of one dataset, built apart from the model (so datasets can be built in
+/// parallel) and then attached to it with [`Model::attach_fields`].
+#[derive(Debug, Default)]
+pub struct FieldTable {
+    fields: Vec<Field>,
+    index: FxHashMap<String, u32>,
+}
+
+impl FieldTable {
+    pub fn with_capacity(n: usize) -> Self {
+        FieldTable {
+            fields: Vec::with_capacity(n),
+            index: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
+    /// Adds a field, or returns the one already holding its name.
+    pub fn insert(&mut self, field: Field) -> Result<(), &Field> {
+        match self.index.entry(field.name.clone()) {
+            Entry::Occupied(first) => Err(&self.fields[*first.get() as usize]),
+            Entry::Vacant(slot) => {
+                slot.insert(self.fields.len() as u32);
+                self.fields.push(field);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -125,7 +158,7 @@ pub struct Model {
     pub steps: Vec<Step>,
     pub flows: Vec<Flow>,
     /// Datasets and sinks share one namespace.
-    names: HashMap<String, Named>,
+    names: FxHashMap<String, Named>,
     /// Manifest documents read, over all formats.
     pub manifests: usize,
 }
@@ -177,7 +210,7 @@ impl Model {
             uses: Vec::new(),
             subjects: Vec::new(),
             fields: Vec::new(),
-            field_index: HashMap::new(),
+            field_index: FxHashMap::default(),
             loc,
             implicit,
         });
@@ -199,6 +232,21 @@ impl Model {
         Ok(id)
     }
 
+    /// Room for `n` more fields: large models then grow without copying.
+    pub fn reserve_fields(&mut self, n: usize) {
+        self.fields.reserve(n);
+    }
+
+    /// Gives a dataset that has no fields yet the fields of `table`.
+    pub fn attach_fields(&mut self, dataset: DatasetId, table: FieldTable) {
+        let ds = &mut self.datasets[dataset as usize];
+        debug_assert!(ds.fields.is_empty());
+        let base = self.fields.len() as FieldId;
+        ds.fields = (base..base + table.fields.len() as FieldId).collect();
+        ds.field_index = table.index;
+        self.fields.extend(table.fields);
+    }
+
     /// Adds a field, or returns the one that already has the name.
     pub fn add_field(
         &mut self,
@@ -208,10 +256,10 @@ impl Model {
     ) -> Result<FieldId, FieldId> {
         let ds = &mut self.datasets[dataset as usize];
         if let Some(&existing) = ds.field_index.get(&name) {
-            return Err(existing);
+            return Err(ds.fields[existing as usize]);
         }
         let id = self.fields.len() as FieldId;
-        ds.field_index.insert(name.clone(), id);
+        ds.field_index.insert(name.clone(), ds.fields.len() as u32);
         ds.fields.push(id);
         self.fields.push(Field {
             dataset,

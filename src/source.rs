@@ -44,6 +44,8 @@ pub struct SourceFile {
     pub display: String,
     pub text: Arc<str>,
     line_starts: Vec<u32>,
+    /// All ASCII: character columns are byte columns, so positions need no scan.
+    ascii: bool,
 }
 
 impl SourceFile {
@@ -59,6 +61,7 @@ impl SourceFile {
         SourceFile {
             path,
             display,
+            ascii: text.is_ascii(),
             text: Arc::from(text),
             line_starts,
         }
@@ -69,6 +72,13 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
             return self.text.len() as u32;
         };
+        if self.ascii {
+            let end = match self.line_starts.get(line as usize) {
+                Some(&next) => next - 1, // the '\n'
+                None => self.text.len() as u32,
+            };
+            return start + char_col.min(end - start);
+        }
         // One pass that stops at the column or the line's end, whichever comes first:
         // finding the line's end first cost a scan per span on long lines.
         let rest = &self.text[start as usize..];
@@ -101,6 +111,12 @@ impl SourceFile {
         let offset = (offset as usize).min(self.text.len());
         let line_idx = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = self.line_starts[line_idx] as usize;
+        if self.ascii {
+            return Pos {
+                line: line_idx as u32 + 1,
+                column: (offset - start) as u32 + 1,
+            };
+        }
         let column = self.text[start..]
             .char_indices()
             .take_while(|&(i, _)| start + i < offset)
@@ -184,6 +200,27 @@ mod tests {
         let p = Pos { line: 1, column: 7 };
         assert_eq!(f.utf16_column(p), 8);
         assert_eq!(f.utf16_column(Pos { line: 1, column: 1 }), 1);
+    }
+
+    #[test]
+    fn ascii_shortcut_matches_the_character_scan() {
+        let text = "kind: sink\r\nname: a\n\n  x: [1, 2]\nlast";
+        let ascii = SourceFile::new("a".into(), "a".into(), text);
+        // One non-ASCII character after everything else forces the scanning path.
+        let wide = SourceFile::new("b".into(), "b".into(), &format!("{text}\n\u{e9}"));
+        assert!(ascii.ascii && !wide.ascii);
+        for line in 1..=5 {
+            for col in 0..14 {
+                assert_eq!(
+                    ascii.offset(line, col),
+                    wide.offset(line, col),
+                    "{line}:{col}"
+                );
+            }
+        }
+        for offset in 0..=text.len() as u32 {
+            assert_eq!(ascii.pos(offset), wide.pos(offset), "{offset}");
+        }
     }
 
     #[test]

@@ -102,9 +102,14 @@ fn to_span(file: &SourceFile, s: &YamlSpan) -> Span {
     )
 }
 
-fn join(file: &SourceFile, a: Span, b: Span) -> Span {
-    let end = b.end.max(a.end);
-    file.span_of_bytes(a.start, end)
+/// From the start of `a` to the end of whichever of `a` and `b` ends later.
+fn join(a: Span, b: Span) -> Span {
+    let last = if b.end >= a.end { b } else { a };
+    Span {
+        end: last.end,
+        end_pos: last.end_pos,
+        ..a
+    }
 }
 
 /// Parses every document of a file.
@@ -215,7 +220,7 @@ pub fn parse(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
                 };
                 let node = Node {
                     value,
-                    span: join(file, start, span),
+                    span: join(start, span),
                 };
                 if anchor > 0 {
                     let size = node.count();

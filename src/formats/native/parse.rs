@@ -1,6 +1,7 @@
 //! Reading native manifest documents into raw, unresolved declarations.
 
 use crate::decode::Decoder;
+use crate::expr::{self, ColumnRef};
 use crate::finding::Check;
 use crate::source::Spanned;
 use crate::taxonomy::{Taxonomy, Tree};
@@ -32,6 +33,21 @@ pub struct RawSink {
     pub uses: Vec<Str>,
 }
 
+/// An expression as written, parsed while the file is read (in parallel with the other
+/// files); its errors are reported when the step is linked.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    pub text: Str,
+    pub refs: Result<Vec<ColumnRef>, String>,
+}
+
+impl Expression {
+    fn parse(text: Str) -> Self {
+        let refs = expr::column_refs(&text.value);
+        Expression { text, refs }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RawAllow {
     pub rule: Str,
@@ -44,11 +60,11 @@ pub struct RawStep {
     pub name: Str,
     pub from: Vec<Str>,
     pub to: Str,
-    pub join: Option<Str>,
-    pub where_: Option<Str>,
-    pub group_by: Vec<Str>,
+    pub join: Option<Expression>,
+    pub where_: Option<Expression>,
+    pub group_by: Vec<Expression>,
     /// Output field name → expression; `None` for a passthrough step.
-    pub fields: Option<Vec<(Str, Str)>>,
+    pub fields: Option<Vec<(Str, Expression)>>,
     pub allow: Vec<RawAllow>,
 }
 
@@ -122,7 +138,7 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
     )?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
-        dec.string(d, "`description`");
+        dec.str(d, "`description`");
     }
     let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
     let categories = keys(
@@ -160,7 +176,7 @@ fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<RawField> {
     )?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
-        dec.string(d, "`description`");
+        dec.str(d, "`description`");
     }
     let categories = keys(
         dec,
@@ -211,7 +227,7 @@ fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
     let m = dec.map(doc, "a pipeline", &["kind", "name", "description", "steps"])?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
-        dec.string(d, "`description`");
+        dec.str(d, "`description`");
     }
     let steps = match m.required(dec, "steps") {
         Some(node) => {
@@ -243,7 +259,7 @@ fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
     )?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
-        dec.string(d, "`description`");
+        dec.str(d, "`description`");
     }
     let from = m
         .required(dec, "from")
@@ -256,6 +272,8 @@ fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
         .get("group_by")
         .map(|n| dec.string_or_list(n, "`group_by`"))
         .unwrap_or_default();
+    let (join, where_) = (join.map(Expression::parse), where_.map(Expression::parse));
+    let group_by = group_by.into_iter().map(Expression::parse).collect();
     let fields = m.get("fields").and_then(|n| output_fields(dec, n));
     let allow = m
         .get("allow")
@@ -273,7 +291,7 @@ fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
     })
 }
 
-fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Str)>> {
+fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)>> {
     let Value::Map(entries) = &node.value else {
         dec.error(
             node.span,
@@ -284,7 +302,7 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Str)>> {
         );
         return None;
     };
-    let mut out: Vec<(Str, Str)> = Vec::with_capacity(entries.len());
+    let mut out: Vec<(Str, Expression)> = Vec::with_capacity(entries.len());
     for (k, v) in entries {
         let Some(key) = dec.name(k, "an output field name") else {
             continue;
@@ -307,10 +325,18 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Str)>> {
             );
             continue;
         }
-        let Some(expr) = dec.name(v, &format!("the expression of `{}`", key.value)) else {
-            continue;
+        let expr = match v.as_str() {
+            Some(text) if !text.trim().is_empty() => Spanned {
+                value: text.to_string(),
+                span: v.span,
+            },
+            _ => {
+                // Not a string, or empty: `name` reports which.
+                dec.name(v, &format!("the expression of `{}`", key.value));
+                continue;
+            }
         };
-        out.push((key, expr));
+        out.push((key, Expression::parse(expr)));
     }
     Some(out)
 }

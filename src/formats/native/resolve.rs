@@ -3,11 +3,15 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::parse::{Doc, RawDataset, RawStep};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::parse::{Doc, Expression, RawDataset, RawField, RawStep};
 use crate::config::ExternalDataset;
-use crate::expr;
 use crate::finding::{Check, Finding};
-use crate::model::{Allow, DatasetId, FieldId, Flow, FlowKind, Model, Named, StepId, Target};
+use crate::model::{
+    Allow, DatasetId, Field, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
+};
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
 
@@ -50,6 +54,27 @@ impl Ctx<'_> {
     }
 }
 
+/// Read-only view for computing one step's flows; steps are independent, so they run
+/// in parallel and their results are appended in step order.
+struct StepCx<'a> {
+    model: &'a Model,
+    diags: Vec<Finding>,
+}
+
+impl StepCx<'_> {
+    fn report(
+        &mut self,
+        check: Check,
+        file: FileId,
+        span: Span,
+        msg: String,
+        help: Option<String>,
+    ) {
+        self.diags
+            .push(Finding::check(check, Loc { file, span }, msg).with_help(help));
+    }
+}
+
 /// What a step writes to.
 #[derive(Clone, Copy)]
 enum Dest {
@@ -80,10 +105,16 @@ pub fn resolve(
         externals,
         external_ids: HashSet::new(),
     };
+    let fields = docs.iter().map(|(_, d)| match d {
+        Doc::Dataset(d) => d.fields.len(),
+        _ => 0,
+    });
+    cx.model.reserve_fields(fields.sum());
     let mut pipelines = Vec::new();
+    let mut tables = Vec::new();
     for (file, doc) in docs {
         match doc {
-            Doc::Dataset(d) => add_dataset(&mut cx, file, d),
+            Doc::Dataset(d) => tables.extend(add_dataset(&mut cx, file, d)),
             Doc::Sink(s) => {
                 let loc = Loc {
                     file,
@@ -97,6 +128,15 @@ pub fn resolve(
             }
             Doc::Pipeline(p) => pipelines.push((file, p)),
         }
+    }
+    let model: &Model = cx.model;
+    let built: Vec<_> = tables
+        .into_par_iter()
+        .map(|(id, file, fields)| (id, field_table(model, id, file, fields)))
+        .collect();
+    for (id, (table, table_diags)) in built {
+        cx.model.attach_fields(id, table);
+        cx.diags.extend(table_diags);
     }
 
     let mut steps = Vec::new();
@@ -160,8 +200,22 @@ pub fn resolve(
         }
     }
     declare_implicit_fields(&mut cx, &steps);
-    for s in &steps {
-        add_flows(&mut cx, s);
+    let model: &Model = cx.model;
+    let per_step: Vec<(Vec<Flow>, Vec<Finding>)> = steps
+        .par_iter()
+        .map(|s| {
+            let mut scx = StepCx {
+                model,
+                diags: Vec::new(),
+            };
+            (step_flows(&mut scx, s), scx.diags)
+        })
+        .collect();
+    let total = per_step.iter().map(|(f, _)| f.len()).sum();
+    cx.model.flows.reserve(total);
+    for (flows, step_diags) in per_step {
+        cx.model.flows.extend(flows);
+        cx.diags.extend(step_diags);
     }
     diags
 }
@@ -177,7 +231,12 @@ fn claim(names: &mut HashMap<String, Loc>, name: &str, loc: Loc) -> Option<Loc> 
     }
 }
 
-fn add_dataset(cx: &mut Ctx, file: FileId, d: RawDataset) {
+/// Registers a dataset; its fields are returned to be built by [`field_table`].
+fn add_dataset(
+    cx: &mut Ctx,
+    file: FileId,
+    d: RawDataset,
+) -> Option<(DatasetId, FileId, Vec<RawField>)> {
     let loc = Loc {
         file,
         span: d.name.span,
@@ -187,30 +246,52 @@ fn add_dataset(cx: &mut Ctx, file: FileId, d: RawDataset) {
         Err(existing) => {
             let first = cx.model.loc_of(existing);
             cx.duplicate("dataset", &d.name, file, first);
-            return;
+            return None;
         }
     };
     let ds = &mut cx.model.datasets[id as usize];
     ds.purposes = d.purposes.into_iter().map(|k| k.value).collect();
     ds.categories = d.categories.into_iter().map(|k| k.value).collect();
     ds.uses = d.uses.into_iter().map(|k| k.value).collect();
-    for f in d.fields {
-        let loc = Loc {
-            file,
-            span: f.name.span,
+    Some((id, file, d.fields))
+}
+
+/// The fields of one declared dataset, and its duplicate-field diagnostics. Datasets are
+/// independent here, so this runs in parallel.
+fn field_table(
+    model: &Model,
+    dataset: DatasetId,
+    file: FileId,
+    fields: Vec<RawField>,
+) -> (FieldTable, Vec<Finding>) {
+    let mut table = FieldTable::with_capacity(fields.len());
+    let mut diags = Vec::new();
+    for f in fields {
+        let field = Field {
+            dataset,
+            name: f.name.value,
+            purposes: f.purposes.into_iter().map(|k| k.value).collect(),
+            categories: f.categories.into_iter().map(|k| k.value).collect(),
+            loc: Loc {
+                file,
+                span: f.name.span,
+            },
         };
-        match cx.model.add_field(id, f.name.value.clone(), loc) {
-            Ok(fid) => {
-                let field = &mut cx.model.fields[fid as usize];
-                field.purposes = f.purposes.into_iter().map(|k| k.value).collect();
-                field.categories = f.categories.into_iter().map(|k| k.value).collect();
-            }
-            Err(existing) => {
-                let first = cx.model.fields[existing as usize].loc;
-                cx.duplicate("field", &f.name, file, first);
-            }
+        if let Err(first) = table.insert(field) {
+            let at = format!(
+                "{}:{}",
+                model.sources.get(first.loc.file).display,
+                first.loc.span.start_pos.line
+            );
+            let msg = format!("field `{}` is already defined at {at}", first.name);
+            let loc = Loc {
+                file,
+                span: f.name.span,
+            };
+            diags.push(Finding::check(Check::DuplicateDefinition, loc, msg));
         }
     }
+    (table, diags)
 }
 
 fn allows(cx: &mut Ctx, file: FileId, raw: &RawStep, rule_ids: &[&str]) -> Vec<Allow> {
@@ -287,7 +368,7 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork) {
         .chain(&s.raw.where_)
         .chain(&s.raw.group_by);
     for value in values {
-        let Ok(refs) = expr::column_refs(&value.value) else {
+        let Ok(refs) = &value.refs else {
             continue; // reported when flows are added
         };
         for r in refs {
@@ -300,7 +381,7 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork) {
             if cx.external_ids.contains(&d) && s.from.contains(&d) {
                 let loc = Loc {
                     file: s.file,
-                    span: value.span,
+                    span: value.text.span,
                 };
                 let _ = cx.model.add_field(d, field.to_string(), loc);
             }
@@ -359,14 +440,18 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
         };
         let mut grew = false;
         for &from in &s.from {
-            let names: Vec<String> = cx
+            // Re-visits are common and mostly find nothing new: copy only missing names.
+            let target = cx.model.dataset(to);
+            let missing: Vec<String> = cx
                 .model
                 .dataset(from)
                 .fields
                 .iter()
-                .map(|&f| cx.model.fields[f as usize].name.clone())
+                .map(|&f| cx.model.fields[f as usize].name.as_str())
+                .filter(|name| target.field(name).is_none())
+                .map(str::to_string)
                 .collect();
-            for name in names {
+            for name in missing {
                 grew |= cx.model.add_field(to, name, loc).is_ok();
             }
         }
@@ -381,20 +466,25 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
     }
 }
 
+/// A step's flows without duplicates. Same ends and kind but other functions is another
+/// flow (one may be sanitized), so flows with equal ends are chained and compared.
 struct FlowSink<'a> {
-    /// Same ends and kind but other functions is another flow: one may be sanitized.
-    seen: HashSet<(FieldId, Target, FlowKind, Vec<String>)>,
+    /// First flow (index into `flows`) with these ends and kind.
+    first: FxHashMap<(FieldId, Target, FlowKind), u32>,
+    /// Next flow with the same ends and kind, per flow.
+    next: Vec<Option<u32>>,
     flows: &'a mut Vec<Flow>,
 }
 
-fn add_flows(cx: &mut Ctx, s: &StepWork) {
+fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
     let Some(dest) = s.to else {
-        return;
+        return Vec::new();
     };
     let file = s.file;
     let mut out = Vec::new();
     let mut sink = FlowSink {
-        seen: HashSet::new(),
+        first: FxHashMap::default(),
+        next: Vec::new(),
         flows: &mut out,
     };
     let loc = |span| Loc { file, span };
@@ -431,7 +521,8 @@ fn add_flows(cx: &mut Ctx, s: &StepWork) {
                 };
                 for r in expression_refs(cx, s, value) {
                     if let Some(t) = target {
-                        sink.push(r.field, t, FlowKind::Direct, r.how(s.id, loc(value.span)));
+                        let at = loc(value.text.span);
+                        sink.push(r.field, t, FlowKind::Direct, r.how(s.id, at));
                     }
                 }
             }
@@ -471,32 +562,52 @@ fn add_flows(cx: &mut Ctx, s: &StepWork) {
     for value in keys {
         for r in expression_refs(cx, s, value) {
             for &t in &targets {
-                sink.push(r.field, t, FlowKind::Indirect, r.how(s.id, loc(value.span)));
+                let at = loc(value.text.span);
+                sink.push(r.field, t, FlowKind::Indirect, r.how(s.id, at));
             }
         }
     }
-    cx.model.flows.append(&mut out);
+    out
 }
 
 impl FlowSink<'_> {
     fn push(&mut self, from: FieldId, to: Target, kind: FlowKind, how: How) {
-        if self.seen.insert((from, to, kind, how.functions.clone())) {
-            self.flows.push(Flow {
-                from,
-                to,
-                kind,
-                functions: how.functions,
-                step: how.step,
-                loc: how.loc,
-                focus: how.focus,
-            });
+        let index = self.flows.len() as u32;
+        match self.first.entry((from, to, kind)) {
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            Entry::Occupied(first) => {
+                let mut at = *first.get();
+                loop {
+                    if self.flows[at as usize].functions == how.functions {
+                        return;
+                    }
+                    match self.next[at as usize] {
+                        Some(n) => at = n,
+                        None => break,
+                    }
+                }
+                self.next[at as usize] = Some(index);
+            }
         }
+        self.next.push(None);
+        self.flows.push(Flow {
+            from,
+            to,
+            kind,
+            functions: how.functions,
+            step: how.step,
+            loc: how.loc,
+            focus: how.focus,
+        });
     }
 }
 
 /// Parses an expression and resolves its column references against the step's `from`.
-fn expression_refs(cx: &mut Ctx, s: &StepWork, value: &Spanned<String>) -> Vec<ColumnFlow> {
-    let refs = match expr::column_refs(&value.value) {
+fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Vec<ColumnFlow> {
+    let value = &expression.text;
+    let refs = match &expression.refs {
         Ok(refs) => refs,
         Err(e) => {
             let msg = format!("cannot parse the expression `{}`: {e}", value.value);
@@ -510,7 +621,7 @@ fn expression_refs(cx: &mut Ctx, s: &StepWork, value: &Spanned<String>) -> Vec<C
         match resolve_column(cx.model, &s.from, &r.name) {
             Ok(field) => out.push(ColumnFlow {
                 field,
-                functions: r.functions,
+                functions: r.functions.clone(),
                 focus,
             }),
             Err((msg, help)) => {
