@@ -5,7 +5,10 @@
 //! - check: `purposelint::check::run` and the JSON report written to `io::sink()`.
 //!
 //! Each measurement runs in a child process (this binary re-executed), so peak RSS
-//! (VmHWM) belongs to that measurement alone. Environment:
+//! (VmHWM) belongs to that measurement alone. Floor and check alternate, one timed run
+//! per child after a warm-up, and the ratio is the median of the paired ratios: on a
+//! shared machine whose speed drifts over minutes, pairs taken seconds apart compare
+//! like with like. Environment:
 //! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
 //! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
 //! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip).
@@ -128,6 +131,33 @@ fn measure(what: &str, dir: &Path, threads: usize, runs: usize) -> Measure {
     }
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `runs` rounds of floor then check; medians of each and the median paired ratio.
+fn paired(dir: &Path, threads: usize, runs: usize) -> (Measure, Measure, f64) {
+    let rounds: Vec<(Measure, Measure)> = (0..runs)
+        .map(|_| {
+            let f = measure("floor", dir, threads, 1);
+            (f, measure("check", dir, threads, 1))
+        })
+        .collect();
+    let ratio = median(
+        rounds
+            .iter()
+            .map(|(f, c)| c.median_ms / f.median_ms)
+            .collect(),
+    );
+    let summary = |pick: fn(&(Measure, Measure)) -> &Measure| Measure {
+        median_ms: median(rounds.iter().map(|r| pick(r).median_ms).collect()),
+        peak_kib: rounds.iter().map(|r| pick(r).peak_kib).max().unwrap_or(0),
+        units: pick(&rounds[0]).units,
+    };
+    (summary(|r| &r.0), summary(|r| &r.1), ratio)
+}
+
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -152,7 +182,7 @@ fn main() {
         .parse()
         .unwrap_or(0);
     println!(
-        "purposelint bench: {} ({} cores), median of {runs} runs after a warm-up",
+        "purposelint bench: {} ({} cores), median of {runs} alternating floor/check runs",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
@@ -168,7 +198,7 @@ fn main() {
         "check MiB",
         "fields"
     );
-    let mut per_size: Vec<(usize, f64)> = Vec::new();
+    let mut per_size: Vec<(usize, usize, f64)> = Vec::new();
     for &files in &sizes {
         let dir = tempfile::tempdir().unwrap();
         let cfg = corpus::Config {
@@ -178,30 +208,29 @@ fn main() {
         };
         corpus::generate(&cfg, dir.path()).unwrap();
         for threads in [1, 2] {
-            let f = measure("floor", dir.path(), threads, runs);
-            let c = measure("check", dir.path(), threads, runs);
+            let (f, c, ratio) = paired(dir.path(), threads, runs);
             println!(
                 "{files:>6} {threads:>3} {:>10.1} {:>10.1} {:>6.2} {:>9.1} {:>9.1} {:>9.1} {:>8}",
                 f.median_ms,
                 c.median_ms,
-                c.median_ms / f.median_ms,
+                ratio,
                 c.median_ms * 1e3 / files as f64,
                 f.peak_kib as f64 / 1024.0,
                 c.peak_kib as f64 / 1024.0,
                 c.units
             );
-            if threads == 2 {
-                per_size.push((files, c.median_ms));
-            }
+            per_size.push((files, threads, c.median_ms));
         }
     }
-    for w in per_size.windows(2) {
-        let ((n0, t0), (n1, t1)) = (w[0], w[1]);
-        println!(
-            "scaling {n0} -> {n1} files ({:.1}x): check time x{:.2}",
-            n1 as f64 / n0 as f64,
-            t1 / t0
-        );
+    for &(n0, threads, t0) in &per_size {
+        let next = per_size.iter().find(|&&(n, t, _)| n > n0 && t == threads);
+        if let Some(&(n1, _, t1)) = next {
+            println!(
+                "scaling {n0} -> {n1} files ({:.1}x), {threads} thr: check time x{:.2}",
+                n1 as f64 / n0 as f64,
+                t1 / t0
+            );
+        }
     }
     let dbt_models: usize = env_or("PURPOSELINT_BENCH_DBT_MODELS", "1000")
         .parse()
