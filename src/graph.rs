@@ -1,7 +1,7 @@
 //! The field-level flow graph: one node per field and per sink, one edge per flow.
 
 use petgraph::graph::{EdgeIndex, Graph, NodeIndex};
-use petgraph::Direction;
+use rayon::prelude::*;
 
 use crate::model::{FlowKind, Model, Target};
 
@@ -14,6 +14,26 @@ pub struct Adjacency {
 }
 
 impl Adjacency {
+    /// Rows of flow ids keyed by `node_of` (one entry per flow, in flow order), built
+    /// by counting rather than by walking the graph's linked edge lists.
+    fn by(node_count: usize, node_of: impl Iterator<Item = u32> + Clone) -> Self {
+        let mut offsets = vec![0u32; node_count + 1];
+        for n in node_of.clone() {
+            offsets[n as usize + 1] += 1;
+        }
+        for i in 0..node_count {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut edges = vec![0u32; offsets[node_count] as usize];
+        for (flow, n) in node_of.enumerate() {
+            let slot = &mut next[n as usize];
+            edges[*slot as usize] = flow as u32;
+            *slot += 1;
+        }
+        Adjacency { offsets, edges }
+    }
+
     pub fn of(&self, node: u32) -> &[u32] {
         let (a, b) = (self.offsets[node as usize], self.offsets[node as usize + 1]);
         &self.edges[a as usize..b as usize]
@@ -63,37 +83,32 @@ impl FlowGraph {
             FlowKind::Passthrough => 1,
             FlowKind::Indirect => 2,
         };
-        let build_rows = |dir: Direction| {
-            let mut offsets = Vec::with_capacity(node_count + 1);
-            let mut edges = Vec::with_capacity(model.flows.len());
-            offsets.push(0u32);
-            for n in 0..node_count {
-                let start = edges.len();
-                edges.extend(
-                    graph
-                        .edges_directed(NodeIndex::new(n), dir)
-                        .map(|e| *petgraph::visit::EdgeRef::weight(&e)),
-                );
-                // Only out-rows need an order: it makes BFS discovery order the
-                // lexicographic order of paths. Rows are short, so comparing names per
-                // row is cheaper than ranking every name in the graph.
-                if dir == Direction::Outgoing {
-                    edges[start..].sort_unstable_by(|&x, &y| {
-                        let (fx, fy) = (&model.flows[x as usize], &model.flows[y as usize]);
-                        let (tx, ty) = (node(fx.to), node(fy.to));
-                        cmp_segments(&name_segments(model, tx), &name_segments(model, ty))
-                            .then(tx.cmp(&ty))
-                            .then(kind_rank(fx.kind).cmp(&kind_rank(fy.kind)))
-                            .then(x.cmp(&y))
-                    });
-                }
-                offsets.push(edges.len() as u32);
+        let ends: Vec<(u32, u32)> = model.flows.iter().map(|f| (f.from, node(f.to))).collect();
+        let mut out = Adjacency::by(node_count, ends.iter().map(|&(from, _)| from));
+        // Only out-rows need an order: it makes BFS discovery order the lexicographic
+        // order of paths. Rows are short, so comparing names per row is cheaper than
+        // ranking every name in the graph, and rows sort independently in parallel.
+        let mut rows = Vec::with_capacity(node_count);
+        let mut rest = out.edges.as_mut_slice();
+        for n in 0..node_count {
+            let len = (out.offsets[n + 1] - out.offsets[n]) as usize;
+            let (row, tail) = rest.split_at_mut(len);
+            if len > 1 {
+                rows.push(row);
             }
-            Adjacency { offsets, edges }
-        };
-        let out = build_rows(Direction::Outgoing);
-        let incoming = build_rows(Direction::Incoming);
-        let ends = model.flows.iter().map(|f| (f.from, node(f.to))).collect();
+            rest = tail;
+        }
+        rows.par_iter_mut().for_each(|row| {
+            row.sort_unstable_by(|&x, &y| {
+                let (fx, fy) = (&model.flows[x as usize], &model.flows[y as usize]);
+                let (tx, ty) = (node(fx.to), node(fy.to));
+                cmp_segments(&name_segments(model, tx), &name_segments(model, ty))
+                    .then(tx.cmp(&ty))
+                    .then(kind_rank(fx.kind).cmp(&kind_rank(fy.kind)))
+                    .then(x.cmp(&y))
+            })
+        });
+        let incoming = Adjacency::by(node_count, ends.iter().map(|&(_, to)| to));
         FlowGraph {
             ends,
             graph,

@@ -401,6 +401,28 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
         Some(Dest::Dataset(d)) if m.dataset(d).implicit => Some(d),
         _ => None,
     };
+    // Size the field table once: growing a vector of hundreds of thousands of fields
+    // copies it and touches twice its memory. Passthrough chains are bounded by summing
+    // their inputs in step order; pages reserved but never used cost no memory.
+    let mut estimate: FxHashMap<DatasetId, usize> = FxHashMap::default();
+    for s in steps {
+        let Some(to) = implicit(cx.model, s.to) else {
+            continue;
+        };
+        let n = match &s.raw.fields {
+            Some(fields) => fields.len(),
+            None => s
+                .from
+                .iter()
+                .map(|&d| match estimate.get(&d) {
+                    Some(&n) => n,
+                    None => cx.model.dataset(d).fields.len(),
+                })
+                .sum(),
+        };
+        *estimate.entry(to).or_default() += n;
+    }
+    cx.model.reserve_fields(estimate.values().sum());
     let mut readers: HashMap<DatasetId, Vec<usize>> = HashMap::new();
     let mut queue = VecDeque::new();
     let mut queued = vec![false; steps.len()];
