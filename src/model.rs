@@ -237,6 +237,13 @@ impl Model {
         self.fields.reserve(n);
     }
 
+    /// Room for `n` more fields in one dataset, so its index is not rehashed as it grows.
+    pub fn reserve_dataset_fields(&mut self, dataset: DatasetId, n: usize) {
+        let ds = &mut self.datasets[dataset as usize];
+        ds.fields.reserve(n);
+        ds.field_index.reserve(n);
+    }
+
     /// Gives a dataset that has no fields yet the fields of `table`.
     pub fn attach_fields(&mut self, dataset: DatasetId, table: FieldTable) {
         let ds = &mut self.datasets[dataset as usize];

@@ -423,6 +423,9 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
         *estimate.entry(to).or_default() += n;
     }
     cx.model.reserve_fields(estimate.values().sum());
+    for (&d, &n) in &estimate {
+        cx.model.reserve_dataset_fields(d, n);
+    }
     let mut readers: HashMap<DatasetId, Vec<usize>> = HashMap::new();
     let mut queue = VecDeque::new();
     let mut queued = vec![false; steps.len()];
