@@ -85,6 +85,14 @@ impl FieldTable {
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// Adds a field, or returns the one already holding its name.
     pub fn insert(&mut self, field: Field) -> Result<(), &Field> {
         match self.index.entry(field.name.clone()) {

@@ -4,7 +4,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::parse::{Doc, Expression, RawDataset, RawField, RawStep};
 use crate::config::ExternalDataset;
@@ -105,11 +105,6 @@ pub fn resolve(
         externals,
         external_ids: HashSet::new(),
     };
-    let fields = docs.iter().map(|(_, d)| match d {
-        Doc::Dataset(d) => d.fields.len(),
-        _ => 0,
-    });
-    cx.model.reserve_fields(fields.sum());
     let mut pipelines = Vec::new();
     let mut tables = Vec::new();
     for (file, doc) in docs {
@@ -129,16 +124,6 @@ pub fn resolve(
             Doc::Pipeline(p) => pipelines.push((file, p)),
         }
     }
-    let model: &Model = cx.model;
-    let built: Vec<_> = tables
-        .into_par_iter()
-        .map(|(id, file, fields)| (id, field_table(model, id, file, fields)))
-        .collect();
-    for (id, (table, table_diags)) in built {
-        cx.model.attach_fields(id, table);
-        cx.diags.extend(table_diags);
-    }
-
     let mut steps = Vec::new();
     let mut pipeline_names: HashMap<String, Loc> = HashMap::new();
     for (file, p) in pipelines {
@@ -194,10 +179,29 @@ pub fn resolve(
     for s in &mut steps {
         s.from = resolve_from(&mut cx, s.file, &s.raw.from);
     }
+    // Declared fields are attached only now, once every dataset and step is known, so
+    // that the model's field vector is sized once for them and the implicit ones.
+    let model: &Model = cx.model;
+    let built: Vec<_> = tables
+        .into_par_iter()
+        .map(|(id, file, fields)| (id, field_table(model, id, file, fields)))
+        .collect();
+    let declared: FxHashMap<DatasetId, usize> =
+        built.iter().map(|(id, (t, _))| (*id, t.len())).collect();
+    let estimate = implicit_estimate(cx.model, &steps, &declared);
+    let total = declared.values().sum::<usize>() + estimate.values().sum::<usize>();
+    cx.model.reserve_fields(total);
+    for (id, (table, table_diags)) in built {
+        cx.model.attach_fields(id, table);
+        cx.diags.extend(table_diags);
+    }
     if !cx.external_ids.is_empty() {
         for s in &steps {
             declare_external_fields(&mut cx, s);
         }
+    }
+    for (&d, &n) in &estimate {
+        cx.model.reserve_dataset_fields(d, n);
     }
     declare_implicit_fields(&mut cx, &steps);
     let model: &Model = cx.model;
@@ -394,19 +398,25 @@ fn dataset_suggestion(model: &Model, name: &str) -> Option<String> {
     suggest::did_you_mean(name, datasets)
 }
 
-/// Gives each implicit dataset the fields its writers produce. Passthrough chains are
-/// followed with a worklist, so order of files and steps does not matter and cycles end.
-fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
-    let implicit = |m: &Model, d: Option<Dest>| match d {
+fn implicit_dataset(m: &Model, d: Option<Dest>) -> Option<DatasetId> {
+    match d {
         Some(Dest::Dataset(d)) if m.dataset(d).implicit => Some(d),
         _ => None,
-    };
-    // Size the field table once: growing a vector of hundreds of thousands of fields
-    // copies it and touches twice its memory. Passthrough chains are bounded by summing
-    // their inputs in step order; pages reserved but never used cost no memory.
+    }
+}
+
+/// An upper bound on the fields each implicit dataset will get, to size tables once:
+/// growing a vector of hundreds of thousands of fields copies it and touches twice its
+/// memory. Passthrough chains are bounded by summing their inputs in step order; room
+/// reserved but never used costs no memory.
+fn implicit_estimate(
+    model: &Model,
+    steps: &[StepWork],
+    declared: &FxHashMap<DatasetId, usize>,
+) -> FxHashMap<DatasetId, usize> {
     let mut estimate: FxHashMap<DatasetId, usize> = FxHashMap::default();
     for s in steps {
-        let Some(to) = implicit(cx.model, s.to) else {
+        let Some(to) = implicit_dataset(model, s.to) else {
             continue;
         };
         let n = match &s.raw.fields {
@@ -414,18 +424,18 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
             None => s
                 .from
                 .iter()
-                .map(|&d| match estimate.get(&d) {
-                    Some(&n) => n,
-                    None => cx.model.dataset(d).fields.len(),
-                })
+                .map(|d| estimate.get(d).or(declared.get(d)).copied().unwrap_or(0))
                 .sum(),
         };
         *estimate.entry(to).or_default() += n;
     }
-    cx.model.reserve_fields(estimate.values().sum());
-    for (&d, &n) in &estimate {
-        cx.model.reserve_dataset_fields(d, n);
-    }
+    estimate
+}
+
+/// Gives each implicit dataset the fields its writers produce. Passthrough chains are
+/// followed with a worklist, so order of files and steps does not matter and cycles end.
+fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
+    let implicit = implicit_dataset;
     let mut readers: HashMap<DatasetId, Vec<usize>> = HashMap::new();
     let mut queue = VecDeque::new();
     let mut queued = vec![false; steps.len()];
@@ -513,8 +523,9 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
         flows: &mut out,
     };
     let loc = |span| Loc { file, span };
-    // Output targets of this step, for indirect flows.
+    // Output targets of this step, for indirect flows; `listed` keeps adding them linear.
     let mut targets: Vec<Target> = Vec::new();
+    let mut listed: FxHashSet<Target> = FxHashSet::default();
     match (&s.raw.fields, dest) {
         (_, Dest::Sink(k)) => targets.push(Target::Sink(k)),
         (Some(fields), Dest::Dataset(d)) => {
@@ -536,6 +547,7 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
         }
         (None, Dest::Dataset(_)) => {}
     }
+    listed.extend(targets.iter().copied());
 
     match &s.raw.fields {
         Some(fields) => {
@@ -563,7 +575,7 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
                             None => continue,
                         },
                     };
-                    if !targets.contains(&t) {
+                    if listed.insert(t) {
                         targets.push(t);
                     }
                     let how = How {
