@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::FlowKind;
-use crate::source::Loc;
+use crate::source::{FileId, Loc, Span};
 
 #[derive(
     Debug,
@@ -212,4 +212,21 @@ pub fn fingerprint(rule: &str, source: &str, sink: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A link context that collects diagnostics; each adapter's contexts implement it.
+pub trait Diagnostics {
+    fn diagnostics(&mut self) -> &mut Vec<Finding>;
+
+    fn report(
+        &mut self,
+        check: Check,
+        file: FileId,
+        span: Span,
+        msg: String,
+        help: Option<String>,
+    ) {
+        let finding = Finding::check(check, Loc { file, span }, msg).with_help(help);
+        self.diagnostics().push(finding);
+    }
 }

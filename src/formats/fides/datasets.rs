@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::link::Cx;
 use super::parse::{RawDataset, RawReference};
-use crate::finding::Check;
+use crate::finding::{Check, Diagnostics};
 use crate::model::{DatasetId, FieldId, Flow, FlowKind, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::Tree;

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use super::parse::{RawPurpose, RawTaxon, Resource, Str};
 use super::{datasets, policies, systems, FidesOptions};
-use crate::finding::{Check, Finding};
+use crate::finding::{Check, Diagnostics, Finding};
 use crate::model::Model;
 use crate::rules::Rule;
-use crate::source::{FileId, Loc, Span};
+use crate::source::{FileId, Loc};
 use crate::taxonomy::{Taxonomy, Tree};
 
 pub(super) struct Cx<'a> {
@@ -20,19 +20,13 @@ pub(super) struct Cx<'a> {
     pub purposes: HashMap<String, String>,
 }
 
-impl Cx<'_> {
-    pub fn report(
-        &mut self,
-        check: Check,
-        file: FileId,
-        span: Span,
-        msg: String,
-        help: Option<String>,
-    ) {
-        self.diags
-            .push(Finding::check(check, Loc { file, span }, msg).with_help(help));
+impl Diagnostics for Cx<'_> {
+    fn diagnostics(&mut self) -> &mut Vec<Finding> {
+        &mut self.diags
     }
+}
 
+impl Cx<'_> {
     pub fn where_is(&self, loc: Loc) -> String {
         format!(
             "{}:{}",

@@ -16,7 +16,7 @@ use super::datasets::Index;
 use super::link::Cx;
 use super::parse::{FlowType, RawDataFlow, RawSystem, Str};
 use super::FidesOptions;
-use crate::finding::Check;
+use crate::finding::{Check, Diagnostics};
 use crate::model::{DatasetId, FieldId, Flow, FlowKind, StepId, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::{matches, Tree};

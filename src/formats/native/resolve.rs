@@ -8,7 +8,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::parse::{Doc, Expression, RawDataset, RawField, RawStep};
 use crate::config::ExternalDataset;
-use crate::finding::{Check, Finding};
+use crate::finding::{Check, Diagnostics, Finding};
 use crate::model::{
     Allow, DatasetId, Field, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
 };
@@ -23,19 +23,13 @@ struct Ctx<'a> {
     external_ids: HashSet<DatasetId>,
 }
 
-impl Ctx<'_> {
-    fn report(
-        &mut self,
-        check: Check,
-        file: FileId,
-        span: Span,
-        msg: String,
-        help: Option<String>,
-    ) {
+impl Diagnostics for Ctx<'_> {
+    fn diagnostics(&mut self) -> &mut Vec<Finding> {
         self.diags
-            .push(Finding::check(check, Loc { file, span }, msg).with_help(help));
     }
+}
 
+impl Ctx<'_> {
     fn where_is(&self, loc: Loc) -> String {
         format!(
             "{}:{}",
@@ -61,17 +55,9 @@ struct StepCx<'a> {
     diags: Vec<Finding>,
 }
 
-impl StepCx<'_> {
-    fn report(
-        &mut self,
-        check: Check,
-        file: FileId,
-        span: Span,
-        msg: String,
-        help: Option<String>,
-    ) {
-        self.diags
-            .push(Finding::check(check, Loc { file, span }, msg).with_help(help));
+impl Diagnostics for StepCx<'_> {
+    fn diagnostics(&mut self) -> &mut Vec<Finding> {
+        &mut self.diags
     }
 }
 
