@@ -8,25 +8,15 @@ use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use purposelint::lsp::{self, convert};
 use serde_json::{json, Value};
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tailored-audiences");
+mod support;
+use support::copy_tree;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tailored-audiences");
 
 fn workspace() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
-    copy_dir(Path::new(EXAMPLE), &root);
+    copy_tree(Path::new(EXAMPLE), &root);
     (dir, root)
 }
 
