@@ -200,10 +200,22 @@ impl<'d> Decoder<'d> {
         }
     }
 
-    /// Resolves aliases in taxonomy keys, then reports each key the taxonomy lacks as
-    /// `unknown-purpose` (with the closest key). Shared by every format's annotations.
-    pub fn taxonomy_keys(&mut self, keys: &mut [Spanned<String>], tree: Tree, tax: &Taxonomy) {
-        for key in keys {
+    /// Taxonomy keys in `node` (none when absent), read by `read`. Resolves aliases,
+    /// then reports each key the taxonomy lacks as `unknown-purpose` (with the closest
+    /// key). Shared by every format's annotations.
+    pub fn taxonomy_keys(
+        &mut self,
+        node: Option<&Node>,
+        what: &str,
+        read: impl FnOnce(&mut Self, &Node, &str) -> Vec<Spanned<String>>,
+        tree: Tree,
+        tax: &Taxonomy,
+    ) -> Vec<Spanned<String>> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        let mut keys = read(self, node, what);
+        for key in &mut keys {
             let canonical = tax.canonical(&key.value);
             if canonical != key.value {
                 key.value = canonical.to_string();
@@ -212,6 +224,7 @@ impl<'d> Decoder<'d> {
                 self.report(Check::UnknownPurpose, key.span, message, help);
             }
         }
+        keys
     }
 
     /// A list; each item is handed to `item`.

@@ -67,21 +67,6 @@ pub struct SchemaFile {
     pub exposures: Vec<ExposureDecl>,
 }
 
-fn keys(
-    dec: &mut Decoder,
-    node: Option<&Node>,
-    what: &str,
-    tree: Tree,
-    tax: &Taxonomy,
-) -> Vec<Str> {
-    let Some(node) = node else {
-        return Vec::new();
-    };
-    let mut list = dec.string_or_list(node, what);
-    dec.taxonomy_keys(&mut list, tree, tax);
-    list
-}
-
 /// `meta` and `config.meta` of a node or column.
 fn annot(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Annot {
     let mut out = Annot::default();
@@ -93,24 +78,24 @@ fn annot(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Annot {
         if meta.as_map().is_none() {
             continue;
         }
-        out.purposes.extend(keys(
-            dec,
+        out.purposes.extend(dec.taxonomy_keys(
             meta.get("purposes"),
             "`meta.purposes`",
+            Decoder::string_or_list,
             Tree::DataUse,
             tax,
         ));
-        out.categories.extend(keys(
-            dec,
+        out.categories.extend(dec.taxonomy_keys(
             meta.get("categories"),
             "`meta.categories`",
+            Decoder::string_or_list,
             Tree::DataCategory,
             tax,
         ));
-        out.uses.extend(keys(
-            dec,
+        out.uses.extend(dec.taxonomy_keys(
             meta.get("uses"),
             "`meta.uses`",
+            Decoder::string_or_list,
             Tree::DataUse,
             tax,
         ));

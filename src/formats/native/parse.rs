@@ -107,21 +107,6 @@ pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<
     (out, manifests)
 }
 
-fn keys(
-    dec: &mut Decoder,
-    node: Option<&Node>,
-    what: &str,
-    tree: Tree,
-    tax: &Taxonomy,
-) -> Vec<Str> {
-    let Some(node) = node else {
-        return Vec::new();
-    };
-    let mut list = dec.string_list(node, what);
-    dec.taxonomy_keys(&mut list, tree, tax);
-    list
-}
-
 fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> {
     let m = dec.map(
         doc,
@@ -140,15 +125,27 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
     }
-    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
-    let categories = keys(
-        dec,
+    let purposes = dec.taxonomy_keys(
+        m.get("purposes"),
+        "`purposes`",
+        Decoder::string_list,
+        Tree::DataUse,
+        tax,
+    );
+    let categories = dec.taxonomy_keys(
         m.get("categories"),
         "`categories`",
+        Decoder::string_list,
         Tree::DataCategory,
         tax,
     );
-    let uses = keys(dec, m.get("uses"), "`uses`", Tree::DataUse, tax);
+    let uses = dec.taxonomy_keys(
+        m.get("uses"),
+        "`uses`",
+        Decoder::string_list,
+        Tree::DataUse,
+        tax,
+    );
     let fields = match m.required(dec, "fields") {
         Some(node) => {
             let fields = dec.list(node, "`fields`", |dec, n| field(dec, n, tax));
@@ -178,14 +175,20 @@ fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<RawField> {
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
     }
-    let categories = keys(
-        dec,
+    let categories = dec.taxonomy_keys(
         m.get("categories"),
         "`categories`",
+        Decoder::string_list,
         Tree::DataCategory,
         tax,
     );
-    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let purposes = dec.taxonomy_keys(
+        m.get("purposes"),
+        "`purposes`",
+        Decoder::string_list,
+        Tree::DataUse,
+        tax,
+    );
     let name = name?;
     if name.value.contains('.') {
         dec.error(
@@ -214,7 +217,13 @@ fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
         }
     }
     let uses_node = m.required(dec, "uses");
-    let uses = keys(dec, uses_node, "`uses`", Tree::DataUse, tax);
+    let uses = dec.taxonomy_keys(
+        uses_node,
+        "`uses`",
+        Decoder::string_list,
+        Tree::DataUse,
+        tax,
+    );
     if let Some(node) = uses_node {
         if uses.is_empty() && matches!(node.value, Value::Seq(_)) {
             dec.error(node.span, "`uses` must not be empty");
