@@ -354,6 +354,19 @@ fn load_project(
         .enumerate()
         .map(|(i, d)| ((d.kind == Kind::Source, d.name.clone()), i))
         .collect();
+    // A seed's or model's property-file declaration, and where the dataset is located:
+    // at that declaration, else at the first line of its own file.
+    let declared = |name: &str, file: FileId, model: &Model| {
+        let decl = decl_of.get(&(false, name.to_string())).map(|&i| &decls[i]);
+        let loc = match decl {
+            Some(d) => Loc {
+                file: d.file,
+                span: d.name_span,
+            },
+            None => line_one(file, model.sources.get(file)),
+        };
+        (decl, loc)
+    };
 
     // Sources and YAML-only nodes first, then seeds, then models with SQL.
     for d in decls.iter().filter(|d| d.kind == Kind::Source) {
@@ -367,14 +380,7 @@ fn load_project(
         }
     }
     for s in &seeds {
-        let decl = decl_of.get(&(false, s.name.clone())).map(|&i| &decls[i]);
-        let loc = match decl {
-            Some(d) => Loc {
-                file: d.file,
-                span: d.name_span,
-            },
-            None => line_one(s.file, l.model.sources.get(s.file)),
-        };
+        let (decl, loc) = declared(&s.name, s.file, l.model);
         if let Some(ds) = l.dataset(&s.name, loc) {
             for (c, span) in &s.columns {
                 let _ = l.model.add_field(
@@ -394,14 +400,7 @@ fn load_project(
     }
     let mut model_ds: Vec<Option<DatasetId>> = Vec::new();
     for m in &sql_models {
-        let decl = decl_of.get(&(false, m.name.clone())).map(|&i| &decls[i]);
-        let loc = match decl {
-            Some(d) => Loc {
-                file: d.file,
-                span: d.name_span,
-            },
-            None => line_one(m.file, l.model.sources.get(m.file)),
-        };
+        let (decl, loc) = declared(&m.name, m.file, l.model);
         let ds = l.dataset(&m.name, loc);
         if let Some(ds) = ds {
             l.state.insert(ds, Columns::Open);
