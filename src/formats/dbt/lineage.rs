@@ -886,24 +886,10 @@ impl Cx<'_> {
                         Expr::Function(f) => object_parts(&f.name).pop().unwrap_or_default(),
                         _ => format!("_col{}", cols.len() + 1),
                     };
-                    let srcs = self.expr(e, &scope, item_span);
-                    let c = Col {
-                        name,
-                        span: item_span,
-                        srcs,
-                    };
-                    scope.aliases.push(c.clone());
-                    cols.push(c);
+                    self.named_item(e, name, item_span, &mut scope, &mut cols);
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    let srcs = self.expr(expr, &scope, item_span);
-                    let c = Col {
-                        name: lower(alias),
-                        span: item_span,
-                        srcs,
-                    };
-                    scope.aliases.push(c.clone());
-                    cols.push(c);
+                    self.named_item(expr, lower(alias), item_span, &mut scope, &mut cols);
                 }
                 SelectItem::ExprWithAliases { expr, aliases } => {
                     let srcs = self.expr(expr, &scope, item_span);
@@ -980,6 +966,21 @@ impl Cx<'_> {
             }
         }
         Rel { cols, open }
+    }
+
+    /// One named select item: an output column that later items may refer to by name.
+    fn named_item(
+        &mut self,
+        e: &Expr,
+        name: String,
+        span: Option<SqlSpan>,
+        scope: &mut Scope,
+        cols: &mut Vec<Col>,
+    ) {
+        let srcs = self.expr(e, scope, span);
+        let c = Col { name, span, srcs };
+        scope.aliases.push(c.clone());
+        cols.push(c);
     }
 
     fn star(
