@@ -2,20 +2,13 @@
 
 use std::io::{self, Write};
 
-use super::position;
+use super::{one_line, position};
 use crate::finding::{Dismissed, Finding};
 use crate::source::Sources;
 
 pub fn render(out: &mut dyn Write, sources: &Sources, findings: &[Finding]) -> io::Result<()> {
     for f in findings {
-        writeln!(
-            out,
-            "{}: {}[{}] {}",
-            position(sources, f.location),
-            f.severity.as_str(),
-            f.rule,
-            f.message
-        )?;
+        writeln!(out, "{}", one_line(sources, f))?;
     }
     Ok(())
 }

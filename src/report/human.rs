@@ -7,10 +7,10 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
 };
 
-use super::position;
+use super::{one_line, position};
 use crate::check::{counts, Summary};
 use crate::finding::{Dismissed, Finding, Severity, Suppression};
-use crate::source::{Loc, Sources};
+use crate::source::Sources;
 
 struct Report<'a> {
     finding: &'a Finding,
@@ -85,10 +85,6 @@ impl Paint {
     }
 }
 
-fn at(sources: &Sources, loc: Loc) -> String {
-    position(sources, loc)
-}
-
 pub fn render(
     out: &mut dyn Write,
     sources: &Sources,
@@ -112,14 +108,7 @@ pub fn render_dismissed(
     writeln!(out, "Suppressed ({}):", dismissed.len())?;
     for d in dismissed {
         let f = &d.finding;
-        writeln!(
-            out,
-            "  {}: {}[{}] {}",
-            at(sources, f.location),
-            f.severity.as_str(),
-            f.rule,
-            f.message
-        )?;
+        writeln!(out, "  {}", one_line(sources, f))?;
         for s in &d.suppressions {
             writeln!(out, "    {}", suppression_text(sources, s))?;
         }
@@ -130,7 +119,7 @@ pub fn render_dismissed(
 /// `allowed at file:line:col: reason`, or the baseline's justification.
 pub fn suppression_text(sources: &Sources, s: &Suppression) -> String {
     match s.location {
-        Some(loc) => format!("allowed at {}: {}", at(sources, loc), s.justification),
+        Some(loc) => format!("allowed at {}: {}", position(sources, loc), s.justification),
         None => s.justification.clone(),
     }
 }
@@ -195,13 +184,7 @@ pub fn render_findings(
         };
         let mut text = String::new();
         if handler.render_report(&mut text, &report).is_err() {
-            text = format!(
-                "{}: {}[{}] {}\n",
-                at(sources, f.location),
-                f.severity.as_str(),
-                f.rule,
-                f.message
-            );
+            text = one_line(sources, f);
         }
         out.write_all(text.trim_end().as_bytes())?;
         writeln!(out)?;
@@ -219,7 +202,7 @@ pub fn render_findings(
                     out,
                     "    {}. {}  {}  {}{via}",
                     i + 1,
-                    p.cyan(&at(sources, h.location)),
+                    p.cyan(&position(sources, h.location)),
                     p.bold(&h.step),
                     h.flow.as_str()
                 )?;
@@ -229,7 +212,7 @@ pub fn render_findings(
                 out,
                 "  {} {}  {} ({})",
                 p.bold("source:"),
-                p.cyan(&at(sources, flow.source.location)),
+                p.cyan(&position(sources, flow.source.location)),
                 flow.source.name,
                 flow.source.keys.join(", ")
             )?;
@@ -237,7 +220,7 @@ pub fn render_findings(
                 out,
                 "  {}   {}  {} ({})",
                 p.bold("sink:"),
-                p.cyan(&at(sources, flow.sink.location)),
+                p.cyan(&position(sources, flow.sink.location)),
                 flow.sink.name,
                 flow.sink.keys.join(", ")
             )?;

@@ -8,6 +8,7 @@ pub mod json;
 pub mod sarif;
 pub mod statistics;
 
+use crate::finding::Finding;
 use crate::source::{Loc, Sources};
 
 /// `file:line:column` of a location.
@@ -17,5 +18,17 @@ pub fn position(sources: &Sources, loc: Loc) -> String {
         sources.get(loc.file).display,
         loc.span.start_pos.line,
         loc.span.start_pos.column
+    )
+}
+
+/// `file:line:col: severity[rule] message`: the compact format's line, also used by the
+/// human format where it needs one line.
+pub fn one_line(sources: &Sources, f: &Finding) -> String {
+    format!(
+        "{}: {}[{}] {}",
+        position(sources, f.location),
+        f.severity.as_str(),
+        f.rule,
+        f.message
     )
 }
