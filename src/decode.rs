@@ -235,7 +235,13 @@ impl<'d> Decoder<'d> {
         mut item: impl FnMut(&mut Self, &'n Node) -> Option<T>,
     ) -> Vec<T> {
         match &node.value {
-            Value::Seq(items) => items.iter().filter_map(|n| item(self, n)).collect(),
+            Value::Seq(items) => {
+                // Sized for every item up front: most are valid, and growing by doubling
+                // would copy large lists and leave up to half their room unused.
+                let mut out = Vec::with_capacity(items.len());
+                out.extend(items.iter().filter_map(|n| item(self, n)));
+                out
+            }
             _ => {
                 self.error(
                     node.span,

@@ -37,6 +37,7 @@ impl FlowKind {
 
 #[derive(Debug, Clone)]
 pub struct Field {
+    /// Set when the field joins the model (a format may build fields before that).
     pub dataset: DatasetId,
     pub name: String,
     pub purposes: Vec<String>,
@@ -71,18 +72,35 @@ impl Dataset {
 
 /// The fields of one dataset, built apart from the model (so datasets can be built in
 /// parallel) and then attached to it with [`Model::attach_fields`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FieldTable {
     fields: Vec<Field>,
     index: FxHashMap<String, u32>,
 }
 
 impl FieldTable {
-    pub fn with_capacity(n: usize) -> Self {
-        FieldTable {
-            fields: Vec::with_capacity(n),
-            index: FxHashMap::with_capacity_and_hasher(n, Default::default()),
-        }
+    /// Indexes `fields` by name, in place. A field whose name an earlier one already
+    /// holds is left out, and returned with the location of that first one.
+    pub fn new(mut fields: Vec<Field>) -> (Self, Vec<(Field, Loc)>) {
+        let mut index = FxHashMap::with_capacity_and_hasher(fields.len(), Default::default());
+        let mut repeated = Vec::new();
+        let mut kept = 0u32;
+        fields.retain(|f| match index.entry(f.name.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(kept);
+                kept += 1;
+                true
+            }
+            Entry::Occupied(first) => {
+                repeated.push((f.clone(), *first.get()));
+                false
+            }
+        });
+        let repeated = repeated
+            .into_iter()
+            .map(|(f, first)| (f, fields[first as usize].loc))
+            .collect();
+        (FieldTable { fields, index }, repeated)
     }
 
     pub fn len(&self) -> usize {
@@ -91,18 +109,6 @@ impl FieldTable {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
-    }
-
-    /// Adds a field, or returns the one already holding its name.
-    pub fn insert(&mut self, field: Field) -> Result<(), &Field> {
-        match self.index.entry(field.name.clone()) {
-            Entry::Occupied(first) => Err(&self.fields[*first.get() as usize]),
-            Entry::Vacant(slot) => {
-                slot.insert(self.fields.len() as u32);
-                self.fields.push(field);
-                Ok(())
-            }
-        }
     }
 }
 
@@ -259,7 +265,10 @@ impl Model {
         let base = self.fields.len() as FieldId;
         ds.fields = (base..base + table.fields.len() as FieldId).collect();
         ds.field_index = table.index;
-        self.fields.extend(table.fields);
+        self.fields.extend(table.fields.into_iter().map(|mut f| {
+            f.dataset = dataset;
+            f
+        }));
     }
 
     /// Adds a field, or returns the one that already has the name.

@@ -1,5 +1,6 @@
-//! `PURPOSELINT_TIMINGS=1` prints how long each phase of a check took, to stderr: for
-//! performance reports from users' repositories, which we cannot profile ourselves.
+//! `PURPOSELINT_TIMINGS=1` prints how long each phase of a check took, and the resident
+//! memory after it, to stderr: for performance reports from users' repositories, which
+//! we cannot profile ourselves.
 
 use std::time::Instant;
 
@@ -20,8 +21,21 @@ impl Phases {
     pub fn mark(&mut self, phase: &str) {
         if self.enabled {
             let ms = self.last.elapsed().as_secs_f64() * 1e3;
-            eprintln!("timing: {phase:<8} {ms:>9.1} ms");
+            let rss = resident_mib()
+                .map(|(now, peak)| format!("  rss {now:>6.1} MiB  peak {peak:>6.1} MiB"))
+                .unwrap_or_default();
+            eprintln!("timing: {phase:<8} {ms:>9.1} ms{rss}");
             self.last = Instant::now();
         }
     }
+}
+
+/// Current and peak resident set size, where the OS reports them (Linux).
+fn resident_mib() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |key: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace().nth(1)?.parse::<f64>().ok()
+    };
+    Some((kib("VmRSS:")? / 1024.0, kib("VmHWM:")? / 1024.0))
 }

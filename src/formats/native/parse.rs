@@ -3,7 +3,8 @@
 use crate::decode::Decoder;
 use crate::expr::{self, ColumnRef};
 use crate::finding::Check;
-use crate::source::Spanned;
+use crate::model::{Field, FieldTable};
+use crate::source::{Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
 
@@ -12,19 +13,15 @@ pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
 type Str = Spanned<String>;
 
 #[derive(Debug, Clone)]
-pub struct RawField {
-    pub name: Str,
-    pub purposes: Vec<Str>,
-    pub categories: Vec<Str>,
-}
-
-#[derive(Debug, Clone)]
 pub struct RawDataset {
     pub name: Str,
     pub purposes: Vec<Str>,
     pub categories: Vec<Str>,
     pub uses: Vec<Str>,
-    pub fields: Vec<RawField>,
+    /// Built here, while files are read in parallel, rather than when linking.
+    pub fields: FieldTable,
+    /// Fields whose name an earlier field holds, with where that one is.
+    pub repeated_fields: Vec<(Field, Loc)>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,16 +153,18 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
         }
         None => Vec::new(),
     };
+    let (fields, repeated_fields) = FieldTable::new(fields);
     Some(RawDataset {
         name: name?,
         purposes,
         categories,
         uses,
         fields,
+        repeated_fields,
     })
 }
 
-fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<RawField> {
+fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<Field> {
     let m = dec.map(
         node,
         "a field",
@@ -197,10 +196,16 @@ fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<RawField> {
         );
         return None;
     }
-    Some(RawField {
-        name,
-        purposes,
-        categories,
+    let values = |keys: Vec<Str>| keys.into_iter().map(|k| k.value).collect();
+    Some(Field {
+        dataset: 0,
+        name: name.value,
+        purposes: values(purposes),
+        categories: values(categories),
+        loc: Loc {
+            file: dec.file,
+            span: name.span,
+        },
     })
 }
 

@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::parse::{Doc, Expression, RawDataset, RawField, RawStep};
+use super::parse::{Doc, Expression, RawDataset, RawStep};
 use crate::config::ExternalDataset;
 use crate::finding::{Check, Diagnostics, Finding};
 use crate::model::{
-    Allow, DatasetId, Field, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
+    Allow, DatasetId, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
 };
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
@@ -167,19 +167,15 @@ pub fn resolve(
     }
     // Declared fields are attached only now, once every dataset and step is known, so
     // that the model's field vector is sized once for them and the implicit ones.
-    let model: &Model = cx.model;
-    let built: Vec<_> = tables
-        .into_par_iter()
-        .map(|(id, file, fields)| (id, field_table(model, id, file, fields)))
+    let declared: FxHashMap<DatasetId, usize> = tables
+        .iter()
+        .map(|(id, table)| (*id, table.len()))
         .collect();
-    let declared: FxHashMap<DatasetId, usize> =
-        built.iter().map(|(id, (t, _))| (*id, t.len())).collect();
     let estimate = implicit_estimate(cx.model, &steps, &declared);
     let total = declared.values().sum::<usize>() + estimate.values().sum::<usize>();
     cx.model.reserve_fields(total);
-    for (id, (table, table_diags)) in built {
+    for (id, table) in tables {
         cx.model.attach_fields(id, table);
-        cx.diags.extend(table_diags);
     }
     if !cx.external_ids.is_empty() {
         for s in &steps {
@@ -221,12 +217,8 @@ fn claim(names: &mut HashMap<String, Loc>, name: &str, loc: Loc) -> Option<Loc> 
     }
 }
 
-/// Registers a dataset; its fields are returned to be built by [`field_table`].
-fn add_dataset(
-    cx: &mut Ctx,
-    file: FileId,
-    d: RawDataset,
-) -> Option<(DatasetId, FileId, Vec<RawField>)> {
+/// Registers a dataset; its fields are returned, to be attached once all are known.
+fn add_dataset(cx: &mut Ctx, file: FileId, d: RawDataset) -> Option<(DatasetId, FieldTable)> {
     let loc = Loc {
         file,
         span: d.name.span,
@@ -243,45 +235,14 @@ fn add_dataset(
     ds.purposes = d.purposes.into_iter().map(|k| k.value).collect();
     ds.categories = d.categories.into_iter().map(|k| k.value).collect();
     ds.uses = d.uses.into_iter().map(|k| k.value).collect();
-    Some((id, file, d.fields))
-}
-
-/// The fields of one declared dataset, and its duplicate-field diagnostics. Datasets are
-/// independent here, so this runs in parallel.
-fn field_table(
-    model: &Model,
-    dataset: DatasetId,
-    file: FileId,
-    fields: Vec<RawField>,
-) -> (FieldTable, Vec<Finding>) {
-    let mut table = FieldTable::with_capacity(fields.len());
-    let mut diags = Vec::new();
-    for f in fields {
-        let field = Field {
-            dataset,
-            name: f.name.value,
-            purposes: f.purposes.into_iter().map(|k| k.value).collect(),
-            categories: f.categories.into_iter().map(|k| k.value).collect(),
-            loc: Loc {
-                file,
-                span: f.name.span,
-            },
+    for (field, first) in d.repeated_fields {
+        let name = Spanned {
+            value: field.name,
+            span: field.loc.span,
         };
-        if let Err(first) = table.insert(field) {
-            let at = format!(
-                "{}:{}",
-                model.sources.get(first.loc.file).display,
-                first.loc.span.start_pos.line
-            );
-            let msg = format!("field `{}` is already defined at {at}", first.name);
-            let loc = Loc {
-                file,
-                span: f.name.span,
-            };
-            diags.push(Finding::check(Check::DuplicateDefinition, loc, msg));
-        }
+        cx.duplicate("field", &name, file, first);
     }
-    (table, diags)
+    Some((id, d.fields))
 }
 
 fn allows(cx: &mut Ctx, file: FileId, raw: &RawStep, rule_ids: &[&str]) -> Vec<Allow> {
