@@ -1,9 +1,10 @@
 //! The format-neutral model: datasets with fields, sinks, and the flows between them.
 //! Format adapters build it; the graph and the rules read it.
 
-use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 
-use rustc_hash::FxHashMap;
+use hashbrown::hash_table::{Entry, HashTable};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,16 +58,53 @@ pub struct Dataset {
     pub subjects: Vec<String>,
     pub fields: Vec<FieldId>,
     /// Field name → position in `fields`.
-    field_index: FxHashMap<String, u32>,
+    field_index: NameIndex,
     pub loc: Loc,
     /// Declared by a step writing to it rather than by a manifest.
     pub implicit: bool,
 }
 
-impl Dataset {
-    pub fn field(&self, name: &str) -> Option<FieldId> {
-        let &at = self.field_index.get(name)?;
-        Some(self.fields[at as usize])
+/// Positions of fields by name. The names stay in the fields themselves, so a model of a
+/// million fields holds each name once; lookups read them through `name_at`.
+#[derive(Debug, Default, Clone)]
+struct NameIndex(HashTable<u32>);
+
+fn name_hash(name: &str) -> u64 {
+    FxBuildHasher.hash_one(name)
+}
+
+impl NameIndex {
+    fn with_capacity(n: usize) -> Self {
+        NameIndex(HashTable::with_capacity(n))
+    }
+
+    fn get<'a>(&self, name: &str, name_at: impl Fn(u32) -> &'a str) -> Option<u32> {
+        let found = self.0.find(name_hash(name), |&at| name_at(at) == name);
+        found.copied()
+    }
+
+    /// Records that `name` is at `at`, unless it already is somewhere: then returns where.
+    fn insert<'a>(
+        &mut self,
+        name: &str,
+        at: u32,
+        name_at: impl Fn(u32) -> &'a str,
+    ) -> Result<(), u32> {
+        let eq = |&p: &u32| name_at(p) == name;
+        match self
+            .0
+            .entry(name_hash(name), eq, |&p| name_hash(name_at(p)))
+        {
+            Entry::Occupied(first) => Err(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(at);
+                Ok(())
+            }
+        }
+    }
+
+    fn reserve<'a>(&mut self, n: usize, name_at: impl Fn(u32) -> &'a str) {
+        self.0.reserve(n, |&p| name_hash(name_at(p)));
     }
 }
 
@@ -75,31 +113,35 @@ impl Dataset {
 #[derive(Debug, Default, Clone)]
 pub struct FieldTable {
     fields: Vec<Field>,
-    index: FxHashMap<String, u32>,
+    index: NameIndex,
 }
 
 impl FieldTable {
-    /// Indexes `fields` by name, in place. A field whose name an earlier one already
-    /// holds is left out, and returned with the location of that first one.
+    /// Indexes `fields` by name. A field whose name an earlier one already holds is left
+    /// out, and returned with the location of that first one.
     pub fn new(mut fields: Vec<Field>) -> (Self, Vec<(Field, Loc)>) {
-        let mut index = FxHashMap::with_capacity_and_hasher(fields.len(), Default::default());
+        let mut index = NameIndex::with_capacity(fields.len());
+        // Original positions of the fields kept: the index holds positions after removal.
+        let mut kept: Vec<u32> = Vec::with_capacity(fields.len());
         let mut repeated = Vec::new();
-        let mut kept = 0u32;
-        fields.retain(|f| match index.entry(f.name.clone()) {
-            Entry::Vacant(slot) => {
-                slot.insert(kept);
-                kept += 1;
-                true
+        for (i, f) in fields.iter().enumerate() {
+            let name_at = |p: u32| fields[kept[p as usize] as usize].name.as_str();
+            match index.insert(&f.name, kept.len() as u32, name_at) {
+                Ok(()) => kept.push(i as u32),
+                Err(first) => repeated.push((i, kept[first as usize])),
             }
-            Entry::Occupied(first) => {
-                repeated.push((f.clone(), *first.get()));
-                false
-            }
-        });
-        let repeated = repeated
+        }
+        let repeated: Vec<(Field, Loc)> = repeated
             .into_iter()
-            .map(|(f, first)| (f, fields[first as usize].loc))
+            .map(|(i, first)| (fields[i].clone(), fields[first as usize].loc))
             .collect();
+        if !repeated.is_empty() {
+            let mut i = 0;
+            fields.retain(|_| {
+                i += 1;
+                kept.binary_search(&(i as u32 - 1)).is_ok()
+            });
+        }
         (FieldTable { fields, index }, repeated)
     }
 
@@ -182,6 +224,14 @@ impl Model {
         self.names.get(name).copied()
     }
 
+    /// The field of dataset `d` named `name`.
+    pub fn field_in(&self, d: DatasetId, name: &str) -> Option<FieldId> {
+        let ds = &self.datasets[d as usize];
+        let name_at = |at: u32| self.fields[ds.fields[at as usize] as usize].name.as_str();
+        let at = ds.field_index.get(name, name_at)?;
+        Some(ds.fields[at as usize])
+    }
+
     pub fn dataset_id(&self, name: &str) -> Option<DatasetId> {
         match self.lookup(name)? {
             Named::Dataset(id) => Some(id),
@@ -224,7 +274,7 @@ impl Model {
             uses: Vec::new(),
             subjects: Vec::new(),
             fields: Vec::new(),
-            field_index: FxHashMap::default(),
+            field_index: NameIndex::default(),
             loc,
             implicit,
         });
@@ -255,7 +305,9 @@ impl Model {
     pub fn reserve_dataset_fields(&mut self, dataset: DatasetId, n: usize) {
         let ds = &mut self.datasets[dataset as usize];
         ds.fields.reserve(n);
-        ds.field_index.reserve(n);
+        let (ids, fields) = (&ds.fields, &self.fields);
+        ds.field_index
+            .reserve(n, |at| fields[ids[at as usize] as usize].name.as_str());
     }
 
     /// Gives a dataset that has no fields yet the fields of `table`.
@@ -279,11 +331,12 @@ impl Model {
         loc: Loc,
     ) -> Result<FieldId, FieldId> {
         let ds = &mut self.datasets[dataset as usize];
-        if let Some(&existing) = ds.field_index.get(&name) {
+        let (ids, fields) = (&ds.fields, &self.fields);
+        let name_at = |at: u32| fields[ids[at as usize] as usize].name.as_str();
+        if let Err(existing) = ds.field_index.insert(&name, ids.len() as u32, name_at) {
             return Err(ds.fields[existing as usize]);
         }
         let id = self.fields.len() as FieldId;
-        ds.field_index.insert(name.clone(), ds.fields.len() as u32);
         ds.fields.push(id);
         self.fields.push(Field {
             dataset,
@@ -332,5 +385,71 @@ impl Model {
             Target::Field(f) => self.field_name(f),
             Target::Sink(s) => self.sinks[s as usize].name.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(at: u32) -> Loc {
+        let span = Span {
+            start: at,
+            end: at + 1,
+            ..Span::default()
+        };
+        Loc { file: 0, span }
+    }
+
+    fn field(name: &str, at: u32) -> Field {
+        Field {
+            dataset: 0,
+            name: name.to_string(),
+            purposes: Vec::new(),
+            categories: Vec::new(),
+            loc: loc(at),
+        }
+    }
+
+    #[test]
+    fn field_table_keeps_first_of_each_name_and_indexes_what_remains() {
+        let names = ["a", "b", "a", "c", "b", "d"];
+        let fields = names.iter().enumerate().map(|(i, n)| field(n, i as u32));
+        let (table, repeated) = FieldTable::new(fields.collect());
+        let again: Vec<_> = repeated
+            .iter()
+            .map(|(f, first)| (f.name.as_str(), f.loc, *first))
+            .collect();
+        assert_eq!(again, [("a", loc(2), loc(0)), ("b", loc(4), loc(1))]);
+
+        let mut model = Model::default();
+        model.add_dataset("other".into(), loc(0), false).unwrap();
+        model.add_field(0, "z".into(), loc(0)).unwrap();
+        let d = model.add_dataset("t".into(), loc(0), false).unwrap();
+        model.attach_fields(d, table);
+        for (name, at) in [("a", 0), ("b", 1), ("c", 3), ("d", 5)] {
+            let id = model.field_in(d, name).unwrap();
+            assert_eq!(
+                (
+                    model.fields[id as usize].loc,
+                    model.fields[id as usize].dataset
+                ),
+                (loc(at), d)
+            );
+        }
+        assert_eq!(model.field_in(d, "z"), None);
+        // Fields added later, past the index's first capacity, are found; repeats are not added.
+        assert_eq!(
+            model.add_field(d, "c".into(), loc(7)),
+            Err(model.field_in(d, "c").unwrap())
+        );
+        for i in 0..100 {
+            model.add_field(d, format!("n{i}"), loc(i)).unwrap();
+        }
+        for i in 0..100 {
+            let id = model.field_in(d, &format!("n{i}")).unwrap();
+            assert_eq!(model.fields[id as usize].name, format!("n{i}"));
+        }
+        assert_eq!(model.dataset(d).fields.len(), 104);
     }
 }

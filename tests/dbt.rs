@@ -234,11 +234,7 @@ fn compiled_code_of_target_manifest_is_preferred() {
     let (models, incomplete) = coverage(&o);
     assert_eq!((models, incomplete), (5, 0), "{:#?}", o.findings);
     let ltv = o.model.dataset_id("customers").unwrap();
-    let f = o
-        .model
-        .dataset(ltv)
-        .field("customer_lifetime_value")
-        .unwrap();
+    let f = o.model.field_in(ltv, "customer_lifetime_value").unwrap();
     let from: Vec<String> = o
         .model
         .flows

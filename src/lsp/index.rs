@@ -212,7 +212,7 @@ pub enum Target {
 }
 
 pub fn field_of(model: &Model, dataset: &str, field: &str) -> Option<FieldId> {
-    model.dataset(model.dataset_id(dataset)?).field(field)
+    model.field_in(model.dataset_id(dataset)?, field)
 }
 
 /// `dataset.field` by the longest dataset prefix, or a bare field of exactly one `from`.
@@ -232,7 +232,7 @@ pub fn resolve_column(model: &Model, from: &[String], name: &str) -> Option<Fiel
         .rev()
         .find_map(|(i, _)| {
             let d: DatasetId = model.dataset_id(&name[..i])?;
-            Some(model.dataset(d).field(&name[i + 1..]))
+            Some(model.field_in(d, &name[i + 1..]))
         })
         .flatten()
 }

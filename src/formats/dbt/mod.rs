@@ -658,7 +658,7 @@ impl Loader<'_> {
 
     /// The field `col` of `ds`, created (with its own lineage) when the dataset allows it.
     fn demand(&mut self, ds: DatasetId, col: &str, depth: usize) -> Option<FieldId> {
-        if let Some(f) = self.model.dataset(ds).field(col) {
+        if let Some(f) = self.model.field_in(ds, col) {
             return Some(f);
         }
         if depth > 10_000 {

@@ -182,7 +182,7 @@ fn resolve_field(cx: &mut Cx, index: &Index, file: FileId, r: &RawReference) -> 
             }
         }
     }
-    let found = best.and_then(|(c, _, path)| cx.model.datasets[c as usize].field(path));
+    let found = best.and_then(|(c, _, path)| cx.model.field_in(c, path));
     if found.is_none() {
         let mut names: Vec<String> = ds
             .collections

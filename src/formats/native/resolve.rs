@@ -423,14 +423,13 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
         let mut grew = false;
         for &from in &s.from {
             // Re-visits are common and mostly find nothing new: copy only missing names.
-            let target = cx.model.dataset(to);
             let missing: Vec<String> = cx
                 .model
                 .dataset(from)
                 .fields
                 .iter()
                 .map(|&f| cx.model.fields[f as usize].name.as_str())
-                .filter(|name| target.field(name).is_none())
+                .filter(|name| cx.model.field_in(to, name).is_none())
                 .map(str::to_string)
                 .collect();
             for name in missing {
@@ -477,7 +476,7 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
         (_, Dest::Sink(k)) => targets.push(Target::Sink(k)),
         (Some(fields), Dest::Dataset(d)) => {
             for (key, _) in fields {
-                match cx.model.dataset(d).field(&key.value) {
+                match cx.model.field_in(d, &key.value) {
                     Some(f) => targets.push(Target::Field(f)),
                     None => {
                         let ds = cx.model.dataset(d);
@@ -501,7 +500,7 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
             for (key, value) in fields {
                 let target = match dest {
                     Dest::Sink(k) => Some(Target::Sink(k)),
-                    Dest::Dataset(d) => cx.model.dataset(d).field(&key.value).map(Target::Field),
+                    Dest::Dataset(d) => cx.model.field_in(d, &key.value).map(Target::Field),
                 };
                 for r in expression_refs(cx, s, value) {
                     if let Some(t) = target {
@@ -517,7 +516,7 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
                     let name = &cx.model.fields[f as usize].name;
                     let t = match dest {
                         Dest::Sink(k) => Target::Sink(k),
-                        Dest::Dataset(d) => match cx.model.dataset(d).field(name) {
+                        Dest::Dataset(d) => match cx.model.field_in(d, name) {
                             Some(out) => Target::Field(out),
                             None => continue,
                         },
@@ -676,10 +675,10 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
         let owners: Vec<DatasetId> = from
             .iter()
             .copied()
-            .filter(|&d| model.dataset(d).field(name).is_some())
+            .filter(|&d| model.field_in(d, name).is_some())
             .collect();
         return match owners.as_slice() {
-            [d] => Ok(model.dataset(*d).field(name).unwrap_or_default()),
+            [d] => Ok(model.field_in(*d, name).unwrap_or_default()),
             [] => {
                 let all: Vec<String> = from
                     .iter()
@@ -725,7 +724,7 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
                 )),
             ));
         }
-        return match model.dataset(d).field(field) {
+        return match model.field_in(d, field) {
             Some(f) => Ok(f),
             None => {
                 let help = suggest::did_you_mean(field, field_names(d));
