@@ -52,12 +52,7 @@ impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: &str) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut line_starts = vec![0u32];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
         SourceFile {
             path,
             display,
@@ -102,6 +97,27 @@ impl SourceFile {
             end_pos: Pos {
                 line: end.0,
                 column: end.1 + 1,
+            },
+        }
+    }
+
+    /// Span from positions given as (character index, 1-based line, 0-based character
+    /// column), as YAML parsers report them: in an ASCII file the index is the offset.
+    pub fn span_indexed(&self, start: (u32, u32, u32), end: (u32, u32, u32)) -> Span {
+        if !self.ascii {
+            return self.span((start.1, start.2), (end.1, end.2));
+        }
+        let len = self.text.len() as u32;
+        Span {
+            start: start.0.min(len),
+            end: end.0.min(len),
+            start_pos: Pos {
+                line: start.1,
+                column: start.2 + 1,
+            },
+            end_pos: Pos {
+                line: end.1,
+                column: end.2 + 1,
             },
         }
     }
@@ -220,6 +236,18 @@ mod tests {
         }
         for offset in 0..=text.len() as u32 {
             assert_eq!(ascii.pos(offset), wide.pos(offset), "{offset}");
+        }
+    }
+
+    #[test]
+    fn indexed_spans_of_ascii_text_match_line_and_column_spans() {
+        let text = "kind: sink\r\nname: a\n\n  x: [1, 2]\nlast";
+        let f = SourceFile::new("a".into(), "a".into(), text);
+        for offset in 0..=text.len() as u32 {
+            let p = f.pos(offset);
+            let at = (offset, p.line, p.column - 1);
+            let by_line = f.span((p.line, p.column - 1), (p.line, p.column - 1));
+            assert_eq!(f.span_indexed(at, at), by_line, "{offset}");
         }
     }
 

@@ -81,25 +81,19 @@ pub struct YamlError {
     pub span: Span,
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        start: Span,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-        start: Span,
-        anchor: usize,
-    },
+/// An open sequence or mapping. Its finished children wait on one stack shared by all
+/// frames, from `base` up, and move into a vector of exactly their number when it ends:
+/// no per-container growth and copying.
+struct Frame {
+    map: bool,
+    base: usize,
+    start: Span,
+    anchor: usize,
 }
 
 fn to_span(file: &SourceFile, s: &YamlSpan) -> Span {
-    file.span(
-        (s.start.line() as u32, s.start.col() as u32),
-        (s.end.line() as u32, s.end.col() as u32),
-    )
+    let at = |m: &saphyr_parser::Marker| (m.index() as u32, m.line() as u32, m.col() as u32);
+    file.span_indexed(at(&s.start), at(&s.end))
 }
 
 /// From the start of `a` to the end of whichever of `a` and `b` ends later.
@@ -116,6 +110,7 @@ fn join(a: Span, b: Span) -> Span {
 pub fn parse(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
+    let mut pending: Vec<Node> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut alias_nodes = 0usize;
     let mut root: Option<Node> = None;
@@ -187,56 +182,44 @@ pub fn parse(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
                         span,
                     });
                 }
-                stack.push(if matches!(event, Event::SequenceStart(..)) {
-                    Frame::Seq {
-                        items: Vec::new(),
-                        start: span,
-                        anchor,
-                    }
-                } else {
-                    Frame::Map {
-                        entries: Vec::new(),
-                        key: None,
-                        start: span,
-                        anchor,
-                    }
+                stack.push(Frame {
+                    map: matches!(event, Event::MappingStart(..)),
+                    base: pending.len(),
+                    start: span,
+                    anchor,
                 });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (value, start, anchor) = match stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        start,
-                        anchor,
-                    }) => (Value::Seq(items), start, anchor),
-                    Some(Frame::Map {
-                        entries,
-                        start,
-                        anchor,
-                        ..
-                    }) => (Value::Map(entries), start, anchor),
-                    None => continue,
+                let Some(frame) = stack.pop() else {
+                    continue;
+                };
+                let mut children = pending.drain(frame.base..);
+                let value = if frame.map {
+                    let mut entries = Vec::with_capacity(children.len() / 2);
+                    while let (Some(k), Some(v)) = (children.next(), children.next()) {
+                        entries.push((k, v));
+                    }
+                    Value::Map(entries)
+                } else {
+                    Value::Seq(children.collect())
                 };
                 let node = Node {
                     value,
-                    span: join(start, span),
+                    span: join(frame.start, span),
                 };
-                if anchor > 0 {
+                if frame.anchor > 0 {
                     let size = node.count();
-                    anchors.insert(anchor, (node.clone(), size));
+                    anchors.insert(frame.anchor, (node.clone(), size));
                 }
                 Some(node)
             }
         };
         if let Some(node) = completed {
-            match stack.last_mut() {
-                None => root = Some(node),
-                Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map { entries, key, .. }) => match key.take() {
-                    None => *key = Some(node),
-                    Some(k) => entries.push((k, node)),
-                },
+            if stack.is_empty() {
+                root = Some(node);
+            } else {
+                pending.push(node);
             }
         }
     }
