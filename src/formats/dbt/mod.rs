@@ -646,12 +646,13 @@ impl Loader<'_> {
             let f = match self.model.add_field(ds, name, loc) {
                 Ok(f) | Err(f) => f,
             };
-            let field = &mut self.model.fields[f as usize];
-            field
-                .purposes
+            if c.annot.purposes.is_empty() && c.annot.categories.is_empty() {
+                continue;
+            }
+            let tags = self.model.fields[f as usize].tags_mut();
+            tags.purposes
                 .extend(c.annot.purposes.iter().map(|p| p.value.clone()));
-            field
-                .categories
+            tags.categories
                 .extend(c.annot.categories.iter().map(|p| p.value.clone()));
         }
     }

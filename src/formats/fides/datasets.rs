@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::link::Cx;
 use super::parse::{RawDataset, RawReference};
 use crate::finding::{Check, Diagnostics};
-use crate::model::{DatasetId, FieldId, Flow, FlowKind, Target};
+use crate::model::{DatasetId, FieldId, Flow, FlowKind, Tags, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::Tree;
 
@@ -95,9 +95,8 @@ pub(super) fn add(cx: &mut Cx, raw: Vec<(FileId, RawDataset)>) -> Index {
                 };
                 cx.check_keys(file, Tree::DataCategory, &f.categories);
                 let purposes = cx.purposes_of(file, &f.purposes);
-                let field = &mut cx.model.fields[fid as usize];
-                field.categories = f.categories.iter().map(|k| k.value.clone()).collect();
-                field.purposes = purposes;
+                let categories = f.categories.iter().map(|k| k.value.clone()).collect();
+                cx.model.fields[fid as usize].tags = Tags::of(purposes, categories);
                 if !f.is_object {
                     entry.leaves.push(fid);
                 }

@@ -17,7 +17,7 @@ use super::link::Cx;
 use super::parse::{FlowType, RawDataFlow, RawSystem, Str};
 use super::FidesOptions;
 use crate::finding::{Check, Diagnostics};
-use crate::model::{DatasetId, FieldId, Flow, FlowKind, StepId, Target};
+use crate::model::{DatasetId, FieldId, Flow, FlowKind, StepId, Tags, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::{matches, Tree};
 
@@ -307,7 +307,7 @@ fn declarations(cx: &mut Cx, file: FileId, s: &RawSystem) {
         for c in &d.categories {
             let floc = Loc { file, span: c.span };
             if let Ok(fid) = cx.model.add_field(id, c.value.clone(), floc) {
-                cx.model.fields[fid as usize].categories = vec![c.value.clone()];
+                cx.model.fields[fid as usize].tags = Tags::of(Vec::new(), vec![c.value.clone()]);
             }
         }
     }

@@ -3,7 +3,7 @@
 use crate::decode::Decoder;
 use crate::expr::{self, ColumnRef};
 use crate::finding::Check;
-use crate::model::{Field, FieldTable};
+use crate::model::{Field, FieldTable, Tags};
 use crate::source::{Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
@@ -200,8 +200,7 @@ fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<Field> {
     Some(Field {
         dataset: 0,
         name: name.value,
-        purposes: values(purposes),
-        categories: values(categories),
+        tags: Tags::of(values(purposes), values(categories)),
         loc: Loc {
             file: dec.file,
             span: name.span,
