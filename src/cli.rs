@@ -421,6 +421,7 @@ fn run_check(args: CheckArgs) -> u8 {
     } else {
         &[]
     };
+    let mut report_phase = crate::timings::Phases::start();
     let written = if args.statistics {
         report::statistics::render(
             &mut out,
@@ -465,6 +466,7 @@ fn run_check(args: CheckArgs) -> u8 {
             return 2;
         }
     }
+    report_phase.mark("report");
     let failed = args
         .fail_on
         .threshold()
