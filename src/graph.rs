@@ -63,52 +63,25 @@ impl FlowGraph {
     pub fn build(model: &Model) -> Self {
         let field_count = model.fields.len() as u32;
         let node_count = model.fields.len() + model.sinks.len();
-        let mut graph = Graph::with_capacity(node_count, model.flows.len());
-        for _ in 0..node_count {
-            graph.add_node(());
-        }
         let node = |t: Target| match t {
             Target::Field(f) => f,
             Target::Sink(s) => field_count + s,
         };
-        for (id, flow) in model.flows.iter().enumerate() {
-            graph.add_edge(
-                NodeIndex::new(flow.from as usize),
-                NodeIndex::new(node(flow.to) as usize),
-                id as u32,
-            );
-        }
-        let kind_rank = |k: FlowKind| match k {
-            FlowKind::Direct => 0,
-            FlowKind::Passthrough => 1,
-            FlowKind::Indirect => 2,
-        };
-        let ends: Vec<(u32, u32)> = model.flows.iter().map(|f| (f.from, node(f.to))).collect();
-        let mut out = Adjacency::by(node_count, ends.iter().map(|&(from, _)| from));
-        // Only out-rows need an order: it makes BFS discovery order the lexicographic
-        // order of paths. Rows are short, so comparing names per row is cheaper than
-        // ranking every name in the graph, and rows sort independently in parallel.
-        let mut rows = Vec::with_capacity(node_count);
-        let mut rest = out.edges.as_mut_slice();
-        for n in 0..node_count {
-            let len = (out.offsets[n + 1] - out.offsets[n]) as usize;
-            let (row, tail) = rest.split_at_mut(len);
-            if len > 1 {
-                rows.push(row);
-            }
-            rest = tail;
-        }
-        rows.par_iter_mut().for_each(|row| {
-            row.sort_unstable_by(|&x, &y| {
-                let (fx, fy) = (&model.flows[x as usize], &model.flows[y as usize]);
-                let (tx, ty) = (node(fx.to), node(fy.to));
-                cmp_segments(&name_segments(model, tx), &name_segments(model, ty))
-                    .then(tx.cmp(&ty))
-                    .then(kind_rank(fx.kind).cmp(&kind_rank(fy.kind)))
-                    .then(x.cmp(&y))
-            })
-        });
-        let incoming = Adjacency::by(node_count, ends.iter().map(|&(_, to)| to));
+        let ends: Vec<(u32, u32)> = model
+            .flows
+            .par_iter()
+            .map(|f| (f.from, node(f.to)))
+            .collect();
+        // The three structures are independent: built side by side.
+        let ((graph, incoming), out) = rayon::join(
+            || {
+                rayon::join(
+                    || linked_graph(node_count, &ends),
+                    || Adjacency::by(node_count, ends.iter().map(|&(_, to)| to)),
+                )
+            },
+            || ordered_out_rows(model, node_count, &ends, node),
+        );
         FlowGraph {
             ends,
             graph,
@@ -133,6 +106,60 @@ impl FlowGraph {
     pub fn edge(&self, e: EdgeIndex<u32>) -> u32 {
         self.graph[e]
     }
+}
+
+fn linked_graph(node_count: usize, ends: &[(u32, u32)]) -> Graph<(), u32, petgraph::Directed, u32> {
+    let mut graph = Graph::with_capacity(node_count, ends.len());
+    for _ in 0..node_count {
+        graph.add_node(());
+    }
+    for (id, &(from, to)) in ends.iter().enumerate() {
+        graph.add_edge(
+            NodeIndex::new(from as usize),
+            NodeIndex::new(to as usize),
+            id as u32,
+        );
+    }
+    graph
+}
+
+/// Outgoing flows of each node, sorted by the target's name, then kind, then flow id.
+fn ordered_out_rows(
+    model: &Model,
+    node_count: usize,
+    ends: &[(u32, u32)],
+    node: impl Fn(Target) -> u32 + Sync,
+) -> Adjacency {
+    let kind_rank = |k: FlowKind| match k {
+        FlowKind::Direct => 0,
+        FlowKind::Passthrough => 1,
+        FlowKind::Indirect => 2,
+    };
+    let mut out = Adjacency::by(node_count, ends.iter().map(|&(from, _)| from));
+    // Only out-rows need an order: it makes BFS discovery order the lexicographic
+    // order of paths. Rows are short, so comparing names per row is cheaper than
+    // ranking every name in the graph, and rows sort independently in parallel.
+    let mut rows = Vec::with_capacity(node_count);
+    let mut rest = out.edges.as_mut_slice();
+    for n in 0..node_count {
+        let len = (out.offsets[n + 1] - out.offsets[n]) as usize;
+        let (row, tail) = rest.split_at_mut(len);
+        if len > 1 {
+            rows.push(row);
+        }
+        rest = tail;
+    }
+    rows.par_iter_mut().for_each(|row| {
+        row.sort_unstable_by(|&x, &y| {
+            let (fx, fy) = (&model.flows[x as usize], &model.flows[y as usize]);
+            let (tx, ty) = (node(fx.to), node(fy.to));
+            cmp_segments(&name_segments(model, tx), &name_segments(model, ty))
+                .then(tx.cmp(&ty))
+                .then(kind_rank(fx.kind).cmp(&kind_rank(fy.kind)))
+                .then(x.cmp(&y))
+        })
+    });
+    out
 }
 
 /// A node's name (`dataset.field` for fields, the name for sinks) as byte segments, so
