@@ -282,7 +282,10 @@ fn file_loc(file: FileId) -> Loc {
 
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata, as `std::fs::read` does: without it `read_to_end` starts
+    // with small probing reads and grows the buffer, eight read calls per file.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
