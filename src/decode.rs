@@ -4,6 +4,8 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+use smallvec::SmallVec;
+
 use crate::finding::{Check, Finding};
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
@@ -36,7 +38,9 @@ pub struct Decoder<'d> {
 /// The known keys of one mapping, after unknown and duplicate keys were reported.
 pub struct Fields<'n> {
     node: &'n Node,
-    entries: Vec<(&'n str, &'n Node)>,
+    /// Inline: most mappings hold a handful of keys, and a heap vector per mapping was
+    /// one allocation per field of every dataset.
+    entries: SmallVec<[(&'n str, &'n Node); 8]>,
     what: &'n str,
 }
 
@@ -99,7 +103,7 @@ impl<'d> Decoder<'d> {
             return None;
         };
         let mut seen = SeenKeys::default();
-        let mut out = Vec::with_capacity(entries.len());
+        let mut out = SmallVec::new();
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
                 self.error(k.span, format!("keys of {what} must be strings"));
@@ -299,7 +303,7 @@ mod tests {
 /// hostile mapping with thousands of keys switches to a map to stay linear.
 #[derive(Default)]
 struct SeenKeys<'n> {
-    few: Vec<(&'n str, u32)>,
+    few: SmallVec<[(&'n str, u32); 16]>,
     many: HashMap<&'n str, u32>,
 }
 
