@@ -87,39 +87,19 @@ impl SourceFile {
 
     /// Span from 1-based lines and 0-based character columns.
     pub fn span(&self, start: (u32, u32), end: (u32, u32)) -> Span {
-        Span {
-            start: self.offset(start.0, start.1),
-            end: self.offset(end.0, end.1),
-            start_pos: Pos {
-                line: start.0,
-                column: start.1 + 1,
-            },
-            end_pos: Pos {
-                line: end.0,
-                column: end.1 + 1,
-            },
-        }
+        let offsets = (self.offset(start.0, start.1), self.offset(end.0, end.1));
+        positioned(offsets, start, end)
     }
 
     /// Span from positions given as (character index, 1-based line, 0-based character
     /// column), as YAML parsers report them: in an ASCII file the index is the offset.
     pub fn span_indexed(&self, start: (u32, u32, u32), end: (u32, u32, u32)) -> Span {
+        let (from, to) = ((start.1, start.2), (end.1, end.2));
         if !self.ascii {
-            return self.span((start.1, start.2), (end.1, end.2));
+            return self.span(from, to);
         }
         let len = self.text.len() as u32;
-        Span {
-            start: start.0.min(len),
-            end: end.0.min(len),
-            start_pos: Pos {
-                line: start.1,
-                column: start.2 + 1,
-            },
-            end_pos: Pos {
-                line: end.1,
-                column: end.2 + 1,
-            },
-        }
+        positioned((start.0.min(len), end.0.min(len)), from, to)
     }
 
     /// Position of a byte offset (clamped to a character boundary).
@@ -175,6 +155,20 @@ impl SourceFile {
         let rest = &self.text[start as usize..];
         let l = rest.split('\n').next().unwrap_or("");
         l.strip_suffix('\r').unwrap_or(l)
+    }
+}
+
+/// A span of byte `offsets` from and to 1-based lines and 0-based character columns.
+fn positioned(offsets: (u32, u32), from: (u32, u32), to: (u32, u32)) -> Span {
+    let pos = |(line, column): (u32, u32)| Pos {
+        line,
+        column: column + 1,
+    };
+    Span {
+        start: offsets.0,
+        end: offsets.1,
+        start_pos: pos(from),
+        end_pos: pos(to),
     }
 }
 
