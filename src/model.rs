@@ -2,6 +2,7 @@
 //! Format adapters build it; the graph and the rules read it.
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use hashbrown::hash_table::{Entry, HashTable};
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -41,9 +42,10 @@ pub struct Field {
     /// Set when the field joins the model (a format may build fields before that).
     pub dataset: DatasetId,
     pub name: String,
-    /// What the field itself declares. Boxed and optional because most fields declare
-    /// nothing: a million fields then cost 64 bytes each rather than 104.
-    pub tags: Option<Box<Tags>>,
+    /// What the field itself declares. Behind a pointer and optional because most fields
+    /// declare nothing (a field is 64 bytes rather than 104), and shared because fields
+    /// that do declare something mostly repeat their neighbours' lists.
+    pub tags: Option<Arc<Tags>>,
     pub loc: Loc,
 }
 
@@ -56,14 +58,29 @@ pub struct Tags {
 
 impl Tags {
     /// `None` when both lists are empty.
-    pub fn of(purposes: Vec<String>, categories: Vec<String>) -> Option<Box<Tags>> {
+    pub fn of(purposes: Vec<String>, categories: Vec<String>) -> Option<Arc<Tags>> {
         let none = purposes.is_empty() && categories.is_empty();
-        (!none).then(|| {
-            Box::new(Tags {
-                purposes,
-                categories,
-            })
-        })
+        let tags = || Tags {
+            purposes,
+            categories,
+        };
+        (!none).then(|| Arc::new(tags()))
+    }
+
+    /// Like [`Tags::of`], but an equal list already in `seen` is shared, not stored again.
+    pub fn shared(
+        purposes: Vec<String>,
+        categories: Vec<String>,
+        seen: &mut Vec<Arc<Tags>>,
+    ) -> Option<Arc<Tags>> {
+        let tags = Tags::of(purposes, categories)?;
+        match seen.iter().find(|t| **t == tags) {
+            Some(same) => Some(Arc::clone(same)),
+            None => {
+                seen.push(Arc::clone(&tags));
+                Some(tags)
+            }
+        }
     }
 }
 
@@ -78,7 +95,7 @@ impl Field {
 
     /// The field's tags, to add to.
     pub fn tags_mut(&mut self) -> &mut Tags {
-        self.tags.get_or_insert_with(Box::default)
+        Arc::make_mut(self.tags.get_or_insert_with(Arc::default))
     }
 }
 

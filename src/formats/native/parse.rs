@@ -1,5 +1,7 @@
 //! Reading native manifest documents into raw, unresolved declarations.
 
+use std::sync::Arc;
+
 use crate::decode::Decoder;
 use crate::expr::{self, ColumnRef};
 use crate::finding::Check;
@@ -145,7 +147,8 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
     );
     let fields = match m.required(dec, "fields") {
         Some(node) => {
-            let fields = dec.list(node, "`fields`", |dec, n| field(dec, n, tax));
+            let mut tags = Vec::new();
+            let fields = dec.list(node, "`fields`", |dec, n| field(dec, n, tax, &mut tags));
             if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
                 dec.error(node.span, "`fields` must not be empty");
             }
@@ -164,7 +167,12 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
     })
 }
 
-fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<Field> {
+fn field(
+    dec: &mut Decoder,
+    node: &Node,
+    tax: &Taxonomy,
+    seen_tags: &mut Vec<Arc<Tags>>,
+) -> Option<Field> {
     let m = dec.map(
         node,
         "a field",
@@ -200,7 +208,7 @@ fn field(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Option<Field> {
     Some(Field {
         dataset: 0,
         name: name.value,
-        tags: Tags::of(values(purposes), values(categories)),
+        tags: Tags::shared(values(purposes), values(categories), seen_tags),
         loc: Loc {
             file: dec.file,
             span: name.span,
