@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::fmt::Display;
 
 use smallvec::SmallVec;
 
@@ -136,8 +137,11 @@ impl<'d> Decoder<'d> {
         })
     }
 
+    // `what` names the value in messages. It is formatted only when a message is written,
+    // so callers may pass `format_args!` for names built per item.
+
     /// A scalar as a string. Numbers and booleans are taken as their text.
-    pub fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+    pub fn string(&mut self, node: &Node, what: impl Display) -> Option<Spanned<String>> {
         let text = self.str(node, what)?;
         Some(Spanned {
             value: text.to_string(),
@@ -146,7 +150,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// A scalar's text, borrowed: for values that are checked but not kept.
-    pub fn str<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+    pub fn str<'n>(&mut self, node: &'n Node, what: impl Display) -> Option<&'n str> {
         match &node.value {
             Value::Scalar { text, .. } => Some(text),
             _ => {
@@ -160,8 +164,8 @@ impl<'d> Decoder<'d> {
     }
 
     /// A non-empty string.
-    pub fn name(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
-        let s = self.string(node, what)?;
+    pub fn name(&mut self, node: &Node, what: impl Display) -> Option<Spanned<String>> {
+        let s = self.string(node, &what)?;
         if s.value.trim().is_empty() {
             self.error(node.span, format!("{what} must not be empty"));
             return None;
@@ -174,13 +178,7 @@ impl<'d> Decoder<'d> {
         match &node.value {
             Value::Seq(items) => items
                 .iter()
-                .filter_map(|item| match item.as_str() {
-                    Some(text) => Some(Spanned {
-                        value: text.to_string(),
-                        span: item.span,
-                    }),
-                    None => self.string(item, &format!("each item of {what}")),
-                })
+                .filter_map(|item| self.string(item, format_args!("each item of {what}")))
                 .collect(),
             Value::Null => Vec::new(),
             _ => {

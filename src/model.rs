@@ -59,12 +59,13 @@ pub struct Tags {
 impl Tags {
     /// `None` when both lists are empty.
     pub fn of(purposes: Vec<String>, categories: Vec<String>) -> Option<Arc<Tags>> {
-        let none = purposes.is_empty() && categories.is_empty();
-        let tags = || Tags {
+        if purposes.is_empty() && categories.is_empty() {
+            return None;
+        }
+        Some(Arc::new(Tags {
             purposes,
             categories,
-        };
-        (!none).then(|| Arc::new(tags()))
+        }))
     }
 
     /// Like [`Tags::of`], but an equal list already in `seen` is shared, not stored again.
@@ -124,6 +125,11 @@ struct NameIndex(HashTable<u32>);
 
 fn name_hash(name: &str) -> u64 {
     FxBuildHasher.hash_one(name)
+}
+
+/// How a dataset's index reads the name at a position: `ids` are the dataset's fields.
+fn name_in<'a>(ids: &'a [FieldId], fields: &'a [Field]) -> impl Fn(u32) -> &'a str {
+    move |at| fields[ids[at as usize] as usize].name.as_str()
 }
 
 impl NameIndex {
@@ -280,8 +286,9 @@ impl Model {
     /// The field of dataset `d` named `name`.
     pub fn field_in(&self, d: DatasetId, name: &str) -> Option<FieldId> {
         let ds = &self.datasets[d as usize];
-        let name_at = |at: u32| self.fields[ds.fields[at as usize] as usize].name.as_str();
-        let at = ds.field_index.get(name, name_at)?;
+        let at = ds
+            .field_index
+            .get(name, name_in(&ds.fields, &self.fields))?;
         Some(ds.fields[at as usize])
     }
 
@@ -358,9 +365,7 @@ impl Model {
     pub fn reserve_dataset_fields(&mut self, dataset: DatasetId, n: usize) {
         let ds = &mut self.datasets[dataset as usize];
         ds.fields.reserve(n);
-        let (ids, fields) = (&ds.fields, &self.fields);
-        ds.field_index
-            .reserve(n, |at| fields[ids[at as usize] as usize].name.as_str());
+        ds.field_index.reserve(n, name_in(&ds.fields, &self.fields));
     }
 
     /// Gives a dataset that has no fields yet the fields of `table`.
@@ -384,9 +389,9 @@ impl Model {
         loc: Loc,
     ) -> Result<FieldId, FieldId> {
         let ds = &mut self.datasets[dataset as usize];
-        let (ids, fields) = (&ds.fields, &self.fields);
-        let name_at = |at: u32| fields[ids[at as usize] as usize].name.as_str();
-        if let Err(existing) = ds.field_index.insert(&name, ids.len() as u32, name_at) {
+        let at = ds.fields.len() as u32;
+        let name_at = name_in(&ds.fields, &self.fields);
+        if let Err(existing) = ds.field_index.insert(&name, at, name_at) {
             return Err(ds.fields[existing as usize]);
         }
         let id = self.fields.len() as FieldId;

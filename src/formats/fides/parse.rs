@@ -375,7 +375,8 @@ fn strings(dec: &mut Decoder, m: &Fields, key: &str) -> Vec<Str> {
 }
 
 fn opt_string(dec: &mut Decoder, m: &Fields, key: &str) -> Option<Str> {
-    m.get(key).and_then(|n| dec.string(n, &format!("`{key}`")))
+    m.get(key)
+        .and_then(|n| dec.string(n, format_args!("`{key}`")))
 }
 
 /// Checks that optional scalar keys are scalars.

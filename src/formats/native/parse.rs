@@ -106,6 +106,17 @@ pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<
     (out, manifests)
 }
 
+/// Taxonomy keys written as a list of strings, none when `node` is absent.
+fn keys(
+    dec: &mut Decoder,
+    node: Option<&Node>,
+    what: &str,
+    tree: Tree,
+    tax: &Taxonomy,
+) -> Vec<Str> {
+    dec.taxonomy_keys(node, what, Decoder::string_list, tree, tax)
+}
+
 fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> {
     let m = dec.map(
         doc,
@@ -124,27 +135,15 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
     }
-    let purposes = dec.taxonomy_keys(
-        m.get("purposes"),
-        "`purposes`",
-        Decoder::string_list,
-        Tree::DataUse,
-        tax,
-    );
-    let categories = dec.taxonomy_keys(
+    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let categories = keys(
+        dec,
         m.get("categories"),
         "`categories`",
-        Decoder::string_list,
         Tree::DataCategory,
         tax,
     );
-    let uses = dec.taxonomy_keys(
-        m.get("uses"),
-        "`uses`",
-        Decoder::string_list,
-        Tree::DataUse,
-        tax,
-    );
+    let uses = keys(dec, m.get("uses"), "`uses`", Tree::DataUse, tax);
     let fields = match m.required(dec, "fields") {
         Some(node) => {
             let mut tags = Vec::new();
@@ -182,20 +181,14 @@ fn field(
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
     }
-    let categories = dec.taxonomy_keys(
+    let categories = keys(
+        dec,
         m.get("categories"),
         "`categories`",
-        Decoder::string_list,
         Tree::DataCategory,
         tax,
     );
-    let purposes = dec.taxonomy_keys(
-        m.get("purposes"),
-        "`purposes`",
-        Decoder::string_list,
-        Tree::DataUse,
-        tax,
-    );
+    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
     let name = name?;
     if name.value.contains('.') {
         dec.error(
@@ -225,17 +218,11 @@ fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     for key in ["vendor", "description"] {
         if let Some(v) = m.get(key) {
-            dec.string(v, &format!("`{key}`"));
+            dec.string(v, format_args!("`{key}`"));
         }
     }
     let uses_node = m.required(dec, "uses");
-    let uses = dec.taxonomy_keys(
-        uses_node,
-        "`uses`",
-        Decoder::string_list,
-        Tree::DataUse,
-        tax,
-    );
+    let uses = keys(dec, uses_node, "`uses`", Tree::DataUse, tax);
     if let Some(node) = uses_node {
         if uses.is_empty() && matches!(node.value, Value::Seq(_)) {
             dec.error(node.span, "`uses` must not be empty");
@@ -346,16 +333,9 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)
             );
             continue;
         }
-        let expr = match v.as_str() {
-            Some(text) if !text.trim().is_empty() => Spanned {
-                value: text.to_string(),
-                span: v.span,
-            },
-            _ => {
-                // Not a string, or empty: `name` reports which.
-                dec.name(v, &format!("the expression of `{}`", key.value));
-                continue;
-            }
+        let what = format_args!("the expression of `{}`", key.value);
+        let Some(expr) = dec.name(v, what) else {
+            continue;
         };
         out.push((key, Expression::parse(expr)));
     }
