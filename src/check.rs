@@ -424,8 +424,9 @@ fn link(
         &mut model,
         &rule_ids,
         &opts.external_datasets,
+        phases,
     ));
-    phases.mark("resolve");
+    phases.mark("resolve: append flows");
     findings.extend(dbt::load(&mut model, &yaml_docs, &opts.taxonomy));
     phases.mark("dbt");
     let (diags, policy_rules) = fides::link(resources, &mut model, &opts.taxonomy, opts.fides);

@@ -24,7 +24,7 @@ impl Phases {
             let rss = resident_mib()
                 .map(|(now, peak)| format!("  rss {now:>6.1} MiB  peak {peak:>6.1} MiB"))
                 .unwrap_or_default();
-            eprintln!("timing: {phase:<8} {ms:>9.1} ms{rss}");
+            eprintln!("timing: {phase:<28} {ms:>9.1} ms{rss}");
             self.last = Instant::now();
         }
     }

@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
+use crate::timings::Phases;
 
 struct Ctx<'a> {
     model: &'a mut Model,
@@ -83,6 +84,7 @@ pub fn resolve(
     model: &mut Model,
     rule_ids: &[&str],
     externals: &[ExternalDataset],
+    phases: &mut Phases,
 ) -> Vec<Finding> {
     let mut diags = Vec::new();
     let mut cx = Ctx {
@@ -110,7 +112,9 @@ pub fn resolve(
             Doc::Pipeline(p) => pipelines.push((file, p)),
         }
     }
-    let mut steps = Vec::new();
+    phases.mark("resolve: datasets and sinks");
+    // Sized once: a step is a few hundred bytes and there may be tens of thousands.
+    let mut steps = Vec::with_capacity(pipelines.iter().map(|(_, p)| p.steps.len()).sum());
     let mut pipeline_names: HashMap<String, Loc> = HashMap::new();
     for (file, p) in pipelines {
         let loc = Loc {
@@ -145,6 +149,7 @@ pub fn resolve(
         }
     }
 
+    phases.mark("resolve: steps");
     // `to` may name a dataset that only steps declare; `from` may then read it.
     for s in &mut steps {
         let name = &s.raw.to;
@@ -165,6 +170,7 @@ pub fn resolve(
     for s in &mut steps {
         s.from = resolve_from(&mut cx, s.file, &s.raw.from);
     }
+    phases.mark("resolve: step ends");
     // Declared fields are attached only now, once every dataset and step is known, so
     // that the model's field vector is sized once for them and the implicit ones.
     let declared: FxHashMap<DatasetId, usize> = tables
@@ -185,7 +191,9 @@ pub fn resolve(
     for (&d, &n) in &estimate {
         cx.model.reserve_dataset_fields(d, n);
     }
+    phases.mark("resolve: declared fields");
     declare_implicit_fields(&mut cx, &steps);
+    phases.mark("resolve: implicit fields");
     let model: &Model = cx.model;
     let per_step: Vec<(Vec<Flow>, Vec<Finding>)> = steps
         .par_iter()
@@ -197,6 +205,7 @@ pub fn resolve(
             (step_flows(&mut scx, s), scx.diags)
         })
         .collect();
+    phases.mark("resolve: flows");
     let total = per_step.iter().map(|(f, _)| f.len()).sum();
     cx.model.flows.reserve(total);
     for (flows, step_diags) in per_step {
