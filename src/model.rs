@@ -356,6 +356,13 @@ impl Model {
         Ok(id)
     }
 
+    /// Room for `n` more datasets and sinks, which share one namespace.
+    pub fn reserve_names(&mut self, datasets: usize, sinks: usize) {
+        self.datasets.reserve(datasets);
+        self.sinks.reserve(sinks);
+        self.names.reserve(datasets + sinks);
+    }
+
     /// Room for `n` more fields: large models then grow without copying.
     pub fn reserve_fields(&mut self, n: usize) {
         self.fields.reserve(n);

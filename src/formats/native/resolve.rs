@@ -69,10 +69,12 @@ enum Dest {
     Sink(u32),
 }
 
-struct StepWork {
+struct StepWork<'a> {
     id: StepId,
     file: FileId,
-    raw: RawStep,
+    /// Borrowed from its pipeline: copying tens of thousands of steps touched as much
+    /// fresh memory again.
+    raw: &'a RawStep,
     from: Vec<DatasetId>,
     to: Option<Dest>,
 }
@@ -93,8 +95,17 @@ pub fn resolve(
         externals,
         external_ids: HashSet::new(),
     };
+    let count = |kind: fn(&Doc) -> usize| docs.iter().map(|(_, d)| kind(d)).sum::<usize>();
+    let declared = count(|d| matches!(d, Doc::Dataset(_)) as usize);
+    let sinks = count(|d| matches!(d, Doc::Sink(_)) as usize);
+    // A step may write to a dataset only it declares: at most one per step.
+    let steps = count(|d| match d {
+        Doc::Pipeline(p) => p.steps.len(),
+        _ => 0,
+    });
+    cx.model.reserve_names(declared + steps, sinks);
     let mut pipelines = Vec::new();
-    let mut tables = Vec::new();
+    let mut tables = Vec::with_capacity(declared);
     for (file, doc) in docs {
         match doc {
             Doc::Dataset(d) => tables.extend(add_dataset(&mut cx, file, d)),
@@ -116,7 +127,7 @@ pub fn resolve(
     // Sized once: a step is a few hundred bytes and there may be tens of thousands.
     let mut steps = Vec::with_capacity(pipelines.iter().map(|(_, p)| p.steps.len()).sum());
     let mut pipeline_names: HashMap<String, Loc> = HashMap::new();
-    for (file, p) in pipelines {
+    for &(file, ref p) in &pipelines {
         let loc = Loc {
             file,
             span: p.name.span,
@@ -126,7 +137,7 @@ pub fn resolve(
             continue;
         }
         let mut step_names: HashMap<String, Loc> = HashMap::new();
-        for raw in p.steps {
+        for raw in &p.steps {
             let loc = Loc {
                 file,
                 span: raw.name.span,
@@ -135,7 +146,7 @@ pub fn resolve(
                 cx.duplicate("step", &raw.name, file, first);
                 continue;
             }
-            let allows = allows(&mut cx, file, &raw, rule_ids);
+            let allows = allows(&mut cx, file, raw, rule_ids);
             let id = cx
                 .model
                 .add_step(format!("{}/{}", p.name.value, raw.name.value), loc, allows);
@@ -197,12 +208,12 @@ pub fn resolve(
     let model: &Model = cx.model;
     let per_step: Vec<(Vec<Flow>, Vec<Finding>)> = steps
         .par_iter()
-        .map(|s| {
+        .map_init(Scratch::default, |scratch, s| {
             let mut scx = StepCx {
                 model,
                 diags: Vec::new(),
             };
-            (step_flows(&mut scx, s), scx.diags)
+            (step_flows(&mut scx, s, scratch), scx.diags)
         })
         .collect();
     phases.mark("resolve: flows");
@@ -317,7 +328,7 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
 
 /// Gives external datasets the fields the step's expressions reference as
 /// `dataset.field`; bare names cannot be told apart from typos, so they stay errors.
-fn declare_external_fields(cx: &mut Ctx, s: &StepWork) {
+fn declare_external_fields(cx: &mut Ctx, s: &StepWork<'_>) {
     let values = s
         .raw
         .fields
@@ -458,29 +469,43 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
 
 /// A step's flows without duplicates. Same ends and kind but other functions is another
 /// flow (one may be sanitized), so flows with equal ends are chained and compared.
-struct FlowSink<'a> {
+#[derive(Default)]
+struct FlowSink {
     /// First flow (index into `flows`) with these ends and kind.
     first: FxHashMap<(FieldId, Target, FlowKind), u32>,
     /// Next flow with the same ends and kind, per flow.
     next: Vec<Option<u32>>,
-    flows: &'a mut Vec<Flow>,
+    flows: Vec<Flow>,
 }
 
-fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
+/// Working memory of one thread, reused from step to step: tens of thousands of steps
+/// each growing their own tables from empty touched far more fresh memory.
+#[derive(Default)]
+struct Scratch {
+    sink: FlowSink,
+    targets: Vec<Target>,
+    listed: FxHashSet<Target>,
+}
+
+/// The step's flows, in an exactly sized vector: every step's are held until all are
+/// appended to the model.
+fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow> {
     let Some(dest) = s.to else {
         return Vec::new();
     };
     let file = s.file;
-    let mut out = Vec::new();
-    let mut sink = FlowSink {
-        first: FxHashMap::default(),
-        next: Vec::new(),
-        flows: &mut out,
-    };
+    let Scratch {
+        sink,
+        targets,
+        listed,
+    } = scratch;
+    sink.first.clear();
+    sink.next.clear();
+    sink.flows.clear();
     let loc = |span| Loc { file, span };
     // Output targets of this step, for indirect flows; `listed` keeps adding them linear.
-    let mut targets: Vec<Target> = Vec::new();
-    let mut listed: FxHashSet<Target> = FxHashSet::default();
+    targets.clear();
+    listed.clear();
     match (&s.raw.fields, dest) {
         (_, Dest::Sink(k)) => targets.push(Target::Sink(k)),
         (Some(fields), Dest::Dataset(d)) => {
@@ -553,16 +578,16 @@ fn step_flows(cx: &mut StepCx, s: &StepWork) -> Vec<Flow> {
         .chain(&s.raw.group_by);
     for value in keys {
         for r in expression_refs(cx, s, value) {
-            for &t in &targets {
+            for &t in targets.iter() {
                 let at = loc(value.text.span);
                 sink.push(r.field, t, FlowKind::Indirect, r.how(s.id, at));
             }
         }
     }
-    out
+    sink.flows.drain(..).collect()
 }
 
-impl FlowSink<'_> {
+impl FlowSink {
     fn push(&mut self, from: FieldId, to: Target, kind: FlowKind, how: How) {
         let index = self.flows.len() as u32;
         match self.first.entry((from, to, kind)) {
