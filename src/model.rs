@@ -41,7 +41,7 @@ impl FlowKind {
 pub struct Field {
     /// Set when the field joins the model (a format may build fields before that).
     pub dataset: DatasetId,
-    pub name: String,
+    pub name: Box<str>,
     /// What the field itself declares. Behind a pointer and optional because most fields
     /// declare nothing (a field is 64 bytes rather than 104), and shared because fields
     /// that do declare something mostly repeat their neighbours' lists.
@@ -129,7 +129,7 @@ fn name_hash(name: &str) -> u64 {
 
 /// How a dataset's index reads the name at a position: `ids` are the dataset's fields.
 fn name_in<'a>(ids: &'a [FieldId], fields: &'a [Field]) -> impl Fn(u32) -> &'a str {
-    move |at| fields[ids[at as usize] as usize].name.as_str()
+    move |at| fields[ids[at as usize] as usize].name.as_ref()
 }
 
 impl NameIndex {
@@ -184,7 +184,7 @@ impl FieldTable {
         let mut kept: Vec<u32> = Vec::with_capacity(fields.len());
         let mut repeated = Vec::new();
         for (i, f) in fields.iter().enumerate() {
-            let name_at = |p: u32| fields[kept[p as usize] as usize].name.as_str();
+            let name_at = |p: u32| fields[kept[p as usize] as usize].name.as_ref();
             match index.insert(&f.name, kept.len() as u32, name_at) {
                 Ok(()) => kept.push(i as u32),
                 Err(first) => repeated.push((i, kept[first as usize])),
@@ -405,7 +405,7 @@ impl Model {
         ds.fields.push(id);
         self.fields.push(Field {
             dataset,
-            name,
+            name: name.into_boxed_str(),
             tags: None,
             loc,
         });
@@ -468,7 +468,7 @@ mod tests {
     fn field(name: &str, at: u32) -> Field {
         Field {
             dataset: 0,
-            name: name.to_string(),
+            name: name.into(),
             tags: None,
             loc: loc(at),
         }
@@ -481,7 +481,7 @@ mod tests {
         let (table, repeated) = FieldTable::new(fields.collect());
         let again: Vec<_> = repeated
             .iter()
-            .map(|(f, first)| (f.name.as_str(), f.loc, *first))
+            .map(|(f, first)| (&*f.name, f.loc, *first))
             .collect();
         assert_eq!(again, [("a", loc(2), loc(0)), ("b", loc(4), loc(1))]);
 
@@ -511,7 +511,7 @@ mod tests {
         }
         for i in 0..100 {
             let id = model.field_in(d, &format!("n{i}")).unwrap();
-            assert_eq!(model.fields[id as usize].name, format!("n{i}"));
+            assert_eq!(&*model.fields[id as usize].name, format!("n{i}"));
         }
         assert_eq!(model.dataset(d).fields.len(), 104);
     }

@@ -99,7 +99,7 @@ fn hover_named(outcome: &Outcome, named: Named) -> String {
             let fields: Vec<&str> = ds
                 .fields
                 .iter()
-                .map(|&f| model.fields[f as usize].name.as_str())
+                .map(|&f| model.fields[f as usize].name.as_ref())
                 .collect();
             let origin = if ds.implicit {
                 format!("written by the step at {}", place(model, ds.loc))

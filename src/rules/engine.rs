@@ -57,7 +57,10 @@ impl Search {
     fn new(nodes: usize) -> Self {
         Search {
             stamp: vec![0; nodes],
-            pred: vec![NO_PRED; nodes],
+            // Zeroed memory is mapped lazily: only the nodes a search reaches are touched.
+            // A node's entry is read only after that search has set it (`run` sets the
+            // start's to NO_PRED), so no other value needs writing up front.
+            pred: vec![0; nodes],
             queue: Vec::new(),
             run: 0,
         }

@@ -574,7 +574,7 @@ impl Catalog for Cat<'_> {
             columns: d
                 .fields
                 .iter()
-                .map(|&f| self.model.fields[f as usize].name.clone())
+                .map(|&f| self.model.fields[f as usize].name.to_string())
                 .collect(),
             open: !matches!(self.state.get(&ds), Some(Columns::Closed)),
             default_alias: alias,

@@ -200,7 +200,7 @@ fn field(
     let values = |keys: Vec<Str>| keys.into_iter().map(|k| k.value).collect();
     Some(Field {
         dataset: 0,
-        name: name.value,
+        name: name.value.into_boxed_str(),
         tags: Tags::shared(values(purposes), values(categories), seen_tags),
         loc: Loc {
             file: dec.file,

@@ -257,7 +257,7 @@ fn add_dataset(cx: &mut Ctx, file: FileId, d: RawDataset) -> Option<(DatasetId, 
     ds.uses = d.uses.into_iter().map(|k| k.value).collect();
     for (field, first) in d.repeated_fields {
         let name = Spanned {
-            value: field.name,
+            value: field.name.into_string(),
             span: field.loc.span,
         };
         cx.duplicate("field", &name, file, first);
@@ -448,7 +448,7 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
                 .dataset(from)
                 .fields
                 .iter()
-                .map(|&f| cx.model.fields[f as usize].name.as_str())
+                .map(|&f| cx.model.fields[f as usize].name.as_ref())
                 .filter(|name| cx.model.field_in(to, name).is_none())
                 .map(str::to_string)
                 .collect();
@@ -517,7 +517,7 @@ fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow>
                         let names = ds
                             .fields
                             .iter()
-                            .map(|&f| cx.model.fields[f as usize].name.as_str());
+                            .map(|&f| cx.model.fields[f as usize].name.as_ref());
                         let help = suggest::did_you_mean(&key.value, names);
                         let msg = format!("dataset `{}` has no field `{}`", ds.name, key.value);
                         cx.report(Check::UnknownReference, file, key.span, msg, help);
@@ -703,7 +703,7 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
             .dataset(d)
             .fields
             .iter()
-            .map(|&f| model.fields[f as usize].name.as_str())
+            .map(|&f| model.fields[f as usize].name.as_ref())
     };
     if !name.contains('.') {
         let owners: Vec<DatasetId> = from
