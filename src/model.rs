@@ -9,7 +9,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::{Loc, Sources, Span};
+use crate::source::{Loc, Sources};
 
 pub type DatasetId = u32;
 pub type FieldId = u32;
@@ -254,8 +254,10 @@ pub struct Flow {
     pub functions: Vec<String>,
     pub step: StepId,
     pub loc: Loc,
-    /// The exact reference inside `loc`, when it can be pinned down (same file).
-    pub focus: Option<Span>,
+    /// Byte range of the exact reference inside `loc` (same file), when it can be pinned
+    /// down. Bytes only (12 bytes, not 28): flows are many, and line and column are
+    /// worked out for the few that are reported.
+    pub focus: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,6 +457,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Span;
 
     fn loc(at: u32) -> Loc {
         let span = Span {

@@ -341,9 +341,9 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
         .collect();
     let focus = path.first().and_then(|&fid| {
         let f = &model.flows[fid as usize];
-        f.focus.map(|span| crate::source::Loc {
+        f.focus.map(|(start, end)| crate::source::Loc {
             file: f.loc.file,
-            span,
+            span: model.sources.get(f.loc.file).span_of_bytes(start, end),
         })
     });
     let (location, label) = match hops.first() {

@@ -663,7 +663,7 @@ impl ColumnFlow {
             functions: self.functions.clone(),
             step,
             loc,
-            focus: self.focus,
+            focus: self.focus.map(|span| (span.start, span.end)),
         }
     }
 }
@@ -673,7 +673,7 @@ struct How {
     functions: Vec<String>,
     step: StepId,
     loc: Loc,
-    focus: Option<Span>,
+    focus: Option<(u32, u32)>,
 }
 
 /// The file span of a range inside a scalar's value, when the scalar is written as-is
