@@ -1,7 +1,7 @@
 //! Source files and positions: byte spans plus 1-based line and character columns.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in [`Sources`].
 pub type FileId = u32;
@@ -43,7 +43,9 @@ pub struct SourceFile {
     /// Path as shown to users: relative to the working directory when below it.
     pub display: String,
     pub text: Arc<str>,
-    line_starts: Vec<u32>,
+    /// Offsets of line starts, found on first use: ASCII files take positions from the
+    /// parser, so most files of a large run never need them.
+    line_starts: OnceLock<Vec<u32>>,
     /// All ASCII: character columns are byte columns, so positions need no scan.
     ascii: bool,
 }
@@ -51,24 +53,31 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: &str) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut line_starts = vec![0u32];
-        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
         SourceFile {
             path,
             display,
             ascii: text.is_ascii(),
             text: Arc::from(text),
-            line_starts,
+            line_starts: OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let text = self.text.as_bytes();
+            let mut starts = vec![0u32];
+            starts.extend(memchr::memchr_iter(b'\n', text).map(|i| i as u32 + 1));
+            starts
+        })
     }
 
     /// Byte offset of a 1-based line and 0-based character column, clamped to the line.
     pub fn offset(&self, line: u32, char_col: u32) -> u32 {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1) as usize) else {
             return self.text.len() as u32;
         };
         if self.ascii {
-            let end = match self.line_starts.get(line as usize) {
+            let end = match self.line_starts().get(line as usize) {
                 Some(&next) => next - 1, // the '\n'
                 None => self.text.len() as u32,
             };
@@ -105,8 +114,11 @@ impl SourceFile {
     /// Position of a byte offset (clamped to a character boundary).
     pub fn pos(&self, offset: u32) -> Pos {
         let offset = (offset as usize).min(self.text.len());
-        let line_idx = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
-        let start = self.line_starts[line_idx] as usize;
+        let line_idx = self
+            .line_starts()
+            .partition_point(|&s| s as usize <= offset)
+            - 1;
+        let start = self.line_starts()[line_idx] as usize;
         if self.ascii {
             return Pos {
                 line: line_idx as u32 + 1,
@@ -149,7 +161,7 @@ impl SourceFile {
 
     /// The text of one 1-based line, without its line ending.
     pub fn line_text(&self, line: u32) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1) as usize) else {
             return "";
         };
         let rest = &self.text[start as usize..];

@@ -12,7 +12,7 @@ use crate::finding::{Check, Diagnostics, Finding};
 use crate::model::{
     Allow, DatasetId, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
 };
-use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
+use crate::source::{FileId, Loc, SourceFile, Spanned};
 use crate::suggest;
 use crate::timings::Phases;
 
@@ -633,8 +633,9 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
         }
     };
     let mut out = Vec::new();
+    let file = cx.model.sources.get(s.file);
     for r in refs {
-        let focus = ref_span(cx.model.sources.get(s.file), value, r.range);
+        let focus = ref_range(file, value, r.range);
         match resolve_column(cx.model, &s.from, &r.name) {
             Ok(field) => out.push(ColumnFlow {
                 field,
@@ -642,7 +643,7 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
                 focus,
             }),
             Err((msg, help)) => {
-                let span = focus.unwrap_or(value.span);
+                let span = focus.map_or(value.span, |(a, b)| file.span_of_bytes(a, b));
                 cx.report(Check::UnknownReference, s.file, span, msg, help)
             }
         }
@@ -654,7 +655,7 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
 struct ColumnFlow {
     field: FieldId,
     functions: Vec<String>,
-    focus: Option<Span>,
+    focus: Option<(u32, u32)>,
 }
 
 impl ColumnFlow {
@@ -663,7 +664,7 @@ impl ColumnFlow {
             functions: self.functions.clone(),
             step,
             loc,
-            focus: self.focus.map(|span| (span.start, span.end)),
+            focus: self.focus,
         }
     }
 }
@@ -676,9 +677,9 @@ struct How {
     focus: Option<(u32, u32)>,
 }
 
-/// The file span of a range inside a scalar's value, when the scalar is written as-is
+/// The file byte range of a range inside a scalar's value, when the scalar is written as-is
 /// (plain, or quoted without escapes); block scalars and escapes shift offsets, so None.
-fn ref_span(file: &SourceFile, value: &Spanned<String>, range: (u32, u32)) -> Option<Span> {
+fn ref_range(file: &SourceFile, value: &Spanned<String>, range: (u32, u32)) -> Option<(u32, u32)> {
     let raw = file
         .text
         .get(value.span.start as usize..value.span.end as usize)?;
@@ -691,7 +692,7 @@ fn ref_span(file: &SourceFile, value: &Spanned<String>, range: (u32, u32)) -> Op
         return None;
     };
     let start = value.span.start + inner;
-    Some(file.span_of_bytes(start + range.0, start + range.1))
+    Some((start + range.0, start + range.1))
 }
 
 type RefError = (String, Option<String>);
