@@ -429,7 +429,7 @@ fn link(
         &opts.external_datasets,
         phases,
     ));
-    phases.mark("resolve: append flows");
+    phases.mark("resolve: free manifests");
     findings.extend(dbt::load(&mut model, &yaml_docs, &opts.taxonomy));
     phases.mark("dbt");
     let (diags, policy_rules) = fides::link(resources, &mut model, &opts.taxonomy, opts.fides);

@@ -205,25 +205,80 @@ pub fn resolve(
     phases.mark("resolve: declared fields");
     declare_implicit_fields(&mut cx, &steps);
     phases.mark("resolve: implicit fields");
-    let model: &Model = cx.model;
-    let per_step: Vec<(Vec<Flow>, Vec<Finding>)> = steps
-        .par_iter()
-        .map_init(Scratch::default, |scratch, s| {
-            let mut scx = StepCx {
-                model,
-                diags: Vec::new(),
-            };
-            (step_flows(&mut scx, s, scratch), scx.diags)
-        })
-        .collect();
-    phases.mark("resolve: flows");
-    let total = per_step.iter().map(|(f, _)| f.len()).sum();
-    cx.model.flows.reserve(total);
-    for (flows, step_diags) in per_step {
-        cx.model.flows.extend(flows);
-        cx.diags.extend(step_diags);
+    // Room for every flow, so the model's vector never moves; a bound rather than a
+    // count, since room never written is never touched. Steps then run in chunks whose
+    // flows are appended before the next chunk runs: holding every step's flows until
+    // all were done touched as much fresh memory again as the flows themselves.
+    let bound = steps
+        .iter()
+        .fold(0usize, |n, s| n.saturating_add(flow_bound(cx.model, s)));
+    cx.model.flows.reserve(bound.min(MAX_FLOWS_RESERVED));
+    for chunk in steps.chunks(STEPS_PER_CHUNK) {
+        let model: &Model = cx.model;
+        let per_step: Vec<(Vec<Flow>, Vec<Finding>)> = chunk
+            .par_iter()
+            .map_init(Scratch::default, |scratch, s| {
+                let mut scx = StepCx {
+                    model,
+                    diags: Vec::new(),
+                };
+                let flows = step_flows(&mut scx, s, scratch);
+                // Checked on every test input, the property tests' random ones included.
+                debug_assert!(
+                    flows.len() <= flow_bound(model, s),
+                    "flow bound of {}",
+                    s.id
+                );
+                (flows, scx.diags)
+            })
+            .collect();
+        for (flows, step_diags) in per_step {
+            cx.model.flows.extend(flows);
+            cx.diags.extend(step_diags);
+        }
     }
+    phases.mark("resolve: flows");
     diags
+}
+
+/// Steps whose flows are computed (in parallel) before they are appended to the model.
+const STEPS_PER_CHUNK: usize = 512;
+/// Most flows reserved up front (88 MB of address space); past it the vector grows.
+const MAX_FLOWS_RESERVED: usize = 1 << 20;
+
+/// At least as many flows as [`step_flows`] gives the step, without resolving anything.
+fn flow_bound(model: &Model, s: &StepWork) -> usize {
+    let refs = |e: &Expression| e.refs.as_ref().map_or(0, Vec::len);
+    let keys: usize = s
+        .raw
+        .join
+        .iter()
+        .chain(&s.raw.where_)
+        .chain(&s.raw.group_by)
+        .map(refs)
+        .sum();
+    let (values, targets) = match (&s.raw.fields, s.to) {
+        (_, None) => return 0,
+        (Some(fields), to) => {
+            let direct = fields.iter().map(|(_, e)| refs(e)).sum::<usize>();
+            let targets = if matches!(to, Some(Dest::Sink(_))) {
+                1
+            } else {
+                fields.len()
+            };
+            (direct, targets)
+        }
+        (None, to) => {
+            let passed: usize = s.from.iter().map(|&d| model.dataset(d).fields.len()).sum();
+            let targets = if matches!(to, Some(Dest::Sink(_))) {
+                1
+            } else {
+                passed
+            };
+            (passed, targets)
+        }
+    };
+    values.saturating_add(keys.saturating_mul(targets))
 }
 
 /// Records where `name` is defined; if it already was, returns that first place.
