@@ -43,7 +43,7 @@ pub struct Field {
     pub dataset: DatasetId,
     pub name: Box<str>,
     /// What the field itself declares. Behind a pointer and optional because most fields
-    /// declare nothing (a field is 64 bytes rather than 104), and shared because fields
+    /// declare nothing (a field is 56 bytes rather than 104), and shared because fields
     /// that do declare something mostly repeat their neighbours' lists.
     pub tags: Option<Arc<Tags>>,
     pub loc: Loc,
@@ -358,7 +358,7 @@ impl Model {
         Ok(id)
     }
 
-    /// Room for `n` more datasets and sinks, which share one namespace.
+    /// Room for more datasets and sinks, which share one namespace.
     pub fn reserve_names(&mut self, datasets: usize, sinks: usize) {
         self.datasets.reserve(datasets);
         self.sinks.reserve(sinks);

@@ -99,11 +99,11 @@ pub fn resolve(
     let declared = count(|d| matches!(d, Doc::Dataset(_)) as usize);
     let sinks = count(|d| matches!(d, Doc::Sink(_)) as usize);
     // A step may write to a dataset only it declares: at most one per step.
-    let steps = count(|d| match d {
+    let step_count = count(|d| match d {
         Doc::Pipeline(p) => p.steps.len(),
         _ => 0,
     });
-    cx.model.reserve_names(declared + steps, sinks);
+    cx.model.reserve_names(declared + step_count, sinks);
     let mut pipelines = Vec::new();
     let mut tables = Vec::with_capacity(declared);
     for (file, doc) in docs {
@@ -124,8 +124,7 @@ pub fn resolve(
         }
     }
     phases.mark("resolve: datasets and sinks");
-    // Sized once: a step is a few hundred bytes and there may be tens of thousands.
-    let mut steps = Vec::with_capacity(pipelines.iter().map(|(_, p)| p.steps.len()).sum());
+    let mut steps = Vec::with_capacity(step_count);
     let mut pipeline_names: HashMap<String, Loc> = HashMap::new();
     for &(file, ref p) in &pipelines {
         let loc = Loc {
@@ -243,7 +242,7 @@ pub fn resolve(
 
 /// Steps whose flows are computed (in parallel) before they are appended to the model.
 const STEPS_PER_CHUNK: usize = 512;
-/// Most flows reserved up front (88 MB of address space); past it the vector grows.
+/// Most flows reserved up front (88 MiB of address space); past it the vector grows.
 const MAX_FLOWS_RESERVED: usize = 1 << 20;
 
 /// At least as many flows as [`step_flows`] gives the step, without resolving anything.
@@ -533,8 +532,8 @@ struct FlowSink {
     flows: Vec<Flow>,
 }
 
-/// Working memory of one thread, reused from step to step: tens of thousands of steps
-/// each growing their own tables from empty touched far more fresh memory.
+/// Working memory reused from step to step (one per rayon job): tens of thousands of
+/// steps each growing their own tables from empty touched far more fresh memory.
 #[derive(Default)]
 struct Scratch {
     sink: FlowSink,
