@@ -184,7 +184,7 @@ impl FieldTable {
         let mut kept: Vec<u32> = Vec::with_capacity(fields.len());
         let mut repeated = Vec::new();
         for (i, f) in fields.iter().enumerate() {
-            let name_at = |p: u32| fields[kept[p as usize] as usize].name.as_ref();
+            let name_at = name_in(&kept, &fields);
             match index.insert(&f.name, kept.len() as u32, name_at) {
                 Ok(()) => kept.push(i as u32),
                 Err(first) => repeated.push((i, kept[first as usize])),
@@ -303,6 +303,12 @@ impl Model {
 
     pub fn dataset(&self, id: DatasetId) -> &Dataset {
         &self.datasets[id as usize]
+    }
+
+    /// The names of dataset `d`'s fields, in field order.
+    pub fn field_names(&self, d: DatasetId) -> impl Iterator<Item = &str> + Clone {
+        let ids = &self.datasets[d as usize].fields;
+        ids.iter().map(|&f| &*self.fields[f as usize].name)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

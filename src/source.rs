@@ -73,11 +73,12 @@ impl SourceFile {
 
     /// Byte offset of a 1-based line and 0-based character column, clamped to the line.
     pub fn offset(&self, line: u32, char_col: u32) -> u32 {
-        let Some(&start) = self.line_starts().get(line.saturating_sub(1) as usize) else {
+        let starts = self.line_starts();
+        let Some(&start) = starts.get(line.saturating_sub(1) as usize) else {
             return self.text.len() as u32;
         };
         if self.ascii {
-            let end = match self.line_starts().get(line as usize) {
+            let end = match starts.get(line as usize) {
                 Some(&next) => next - 1, // the '\n'
                 None => self.text.len() as u32,
             };
@@ -114,11 +115,9 @@ impl SourceFile {
     /// Position of a byte offset (clamped to a character boundary).
     pub fn pos(&self, offset: u32) -> Pos {
         let offset = (offset as usize).min(self.text.len());
-        let line_idx = self
-            .line_starts()
-            .partition_point(|&s| s as usize <= offset)
-            - 1;
-        let start = self.line_starts()[line_idx] as usize;
+        let starts = self.line_starts();
+        let line_idx = starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = starts[line_idx] as usize;
         if self.ascii {
             return Pos {
                 line: line_idx as u32 + 1,

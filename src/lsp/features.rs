@@ -96,11 +96,7 @@ fn hover_named(outcome: &Outcome, named: Named) -> String {
     let (mut s, name) = match named {
         Named::Dataset(d) => {
             let ds = model.dataset(d);
-            let fields: Vec<&str> = ds
-                .fields
-                .iter()
-                .map(|&f| model.fields[f as usize].name.as_ref())
-                .collect();
+            let fields: Vec<&str> = model.field_names(d).collect();
             let origin = if ds.implicit {
                 format!("written by the step at {}", place(model, ds.loc))
             } else {

@@ -568,14 +568,9 @@ impl Catalog for Cat<'_> {
                 (self.ids.len() - 1) as u32
             }
         };
-        let d = self.model.dataset(ds);
         Some(Upstream {
             id,
-            columns: d
-                .fields
-                .iter()
-                .map(|&f| self.model.fields[f as usize].name.to_string())
-                .collect(),
+            columns: self.model.field_names(ds).map(str::to_string).collect(),
             open: !matches!(self.state.get(&ds), Some(Columns::Closed)),
             default_alias: alias,
         })

@@ -256,26 +256,17 @@ fn flow_bound(model: &Model, s: &StepWork) -> usize {
         .chain(&s.raw.group_by)
         .map(refs)
         .sum();
-    let (values, targets) = match (&s.raw.fields, s.to) {
-        (_, None) => return 0,
-        (Some(fields), to) => {
-            let direct = fields.iter().map(|(_, e)| refs(e)).sum::<usize>();
-            let targets = if matches!(to, Some(Dest::Sink(_))) {
-                1
-            } else {
-                fields.len()
-            };
-            (direct, targets)
+    let (values, outputs) = match &s.raw.fields {
+        Some(fields) => (fields.iter().map(|(_, e)| refs(e)).sum(), fields.len()),
+        None => {
+            let passed = s.from.iter().map(|&d| model.dataset(d).fields.len()).sum();
+            (passed, passed)
         }
-        (None, to) => {
-            let passed: usize = s.from.iter().map(|&d| model.dataset(d).fields.len()).sum();
-            let targets = if matches!(to, Some(Dest::Sink(_))) {
-                1
-            } else {
-                passed
-            };
-            (passed, targets)
-        }
+    };
+    let targets = match s.to {
+        None => return 0,
+        Some(Dest::Sink(_)) => 1,
+        Some(Dest::Dataset(_)) => outputs,
     };
     values.saturating_add(keys.saturating_mul(targets))
 }
@@ -499,10 +490,7 @@ fn declare_implicit_fields(cx: &mut Ctx, steps: &[StepWork]) {
             // Re-visits are common and mostly find nothing new: copy only missing names.
             let missing: Vec<String> = cx
                 .model
-                .dataset(from)
-                .fields
-                .iter()
-                .map(|&f| cx.model.fields[f as usize].name.as_ref())
+                .field_names(from)
                 .filter(|name| cx.model.field_in(to, name).is_none())
                 .map(str::to_string)
                 .collect();
@@ -541,8 +529,8 @@ struct Scratch {
     listed: FxHashSet<Target>,
 }
 
-/// The step's flows, in an exactly sized vector: every step's are held until all are
-/// appended to the model.
+/// The step's flows, in an exactly sized vector: a chunk's steps hold theirs until the
+/// chunk is appended to the model.
 fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow> {
     let Some(dest) = s.to else {
         return Vec::new();
@@ -567,13 +555,9 @@ fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow>
                 match cx.model.field_in(d, &key.value) {
                     Some(f) => targets.push(Target::Field(f)),
                     None => {
-                        let ds = cx.model.dataset(d);
-                        let names = ds
-                            .fields
-                            .iter()
-                            .map(|&f| cx.model.fields[f as usize].name.as_ref());
-                        let help = suggest::did_you_mean(&key.value, names);
-                        let msg = format!("dataset `{}` has no field `{}`", ds.name, key.value);
+                        let help = suggest::did_you_mean(&key.value, cx.model.field_names(d));
+                        let ds = &cx.model.dataset(d).name;
+                        let msg = format!("dataset `{ds}` has no field `{}`", key.value);
                         cx.report(Check::UnknownReference, file, key.span, msg, help);
                     }
                 }
@@ -753,13 +737,6 @@ type RefError = (String, Option<String>);
 
 /// `dataset.field` by the longest dataset prefix, or a bare field of exactly one `from`.
 fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<FieldId, RefError> {
-    let field_names = |d: DatasetId| {
-        model
-            .dataset(d)
-            .fields
-            .iter()
-            .map(|&f| model.fields[f as usize].name.as_ref())
-    };
     if !name.contains('.') {
         let owners: Vec<DatasetId> = from
             .iter()
@@ -771,8 +748,8 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
             [] => {
                 let all: Vec<String> = from
                     .iter()
-                    .flat_map(|&d| field_names(d).map(move |f| (d, f)))
-                    .map(|(_, f)| f.to_string())
+                    .flat_map(|&d| model.field_names(d))
+                    .map(str::to_string)
                     .collect();
                 let help = suggest::did_you_mean(name, all.iter().map(String::as_str));
                 Err((format!("no dataset in `from` has a field `{name}`"), help))
@@ -816,7 +793,7 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
         return match model.field_in(d, field) {
             Some(f) => Ok(f),
             None => {
-                let help = suggest::did_you_mean(field, field_names(d));
+                let help = suggest::did_you_mean(field, model.field_names(d));
                 Err((format!("dataset `{prefix}` has no field `{field}`"), help))
             }
         };
