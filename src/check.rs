@@ -355,6 +355,21 @@ fn parse_file(
     if dbt::is_dbt_resource(&source.path) {
         return FileResult::unparsed(source, diags);
     }
+    let mut dec = Decoder {
+        file: id,
+        diags: &mut diags,
+    };
+    // Well-formed native manifests are read from the parser's events, without a tree.
+    if let Some((docs, manifests)) = native::read_streamed(&mut dec, &source, &opts.taxonomy) {
+        return FileResult {
+            source,
+            yaml: None,
+            docs,
+            fides: Vec::new(),
+            diags,
+            manifests,
+        };
+    }
     let nodes = match yaml::parse(&source) {
         Ok(nodes) => nodes,
         Err(e) => {

@@ -216,7 +216,18 @@ impl<'d> Decoder<'d> {
         let Some(node) = node else {
             return Vec::new();
         };
-        let mut keys = read(self, node, what);
+        let keys = read(self, node, what);
+        self.canonical_keys(keys, tree, tax)
+    }
+
+    /// Keys made canonical (aliases resolved), each one the taxonomy lacks reported as
+    /// `unknown-purpose`.
+    pub fn canonical_keys(
+        &mut self,
+        mut keys: Vec<Spanned<String>>,
+        tree: Tree,
+        tax: &Taxonomy,
+    ) -> Vec<Spanned<String>> {
         for key in &mut keys {
             let canonical = tax.canonical(&key.value);
             if canonical != key.value {

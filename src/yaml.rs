@@ -91,19 +91,24 @@ struct Frame {
     anchor: usize,
 }
 
-fn to_span(file: &SourceFile, s: &YamlSpan) -> Span {
+pub(crate) fn to_span(file: &SourceFile, s: &YamlSpan) -> Span {
     let at = |m: &saphyr_parser::Marker| (m.index() as u32, m.line() as u32, m.col() as u32);
     file.span_indexed(at(&s.start), at(&s.end))
 }
 
 /// From the start of `a` to the end of whichever of `a` and `b` ends later.
-fn join(a: Span, b: Span) -> Span {
+pub(crate) fn join(a: Span, b: Span) -> Span {
     let last = if b.end >= a.end { b } else { a };
     Span {
         end: last.end,
         end_pos: last.end_pos,
         ..a
     }
+}
+
+/// The text of a plain scalar that reads as null.
+pub(crate) fn is_null_text(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
 /// Parses every document of a file.
@@ -143,7 +148,7 @@ pub fn parse(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
             }
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = style == ScalarStyle::Plain;
-                let value = if plain && matches!(&*text, "" | "~" | "null" | "Null" | "NULL") {
+                let value = if plain && is_null_text(&text) {
                     Value::Null
                 } else {
                     Value::Scalar {

@@ -2,9 +2,11 @@
 
 mod parse;
 mod resolve;
+mod stream;
 
 pub use parse::{read_documents, Doc, MANIFEST_KINDS};
 pub use resolve::resolve;
+pub use stream::read_file as read_streamed;
 
 /// True when the text declares a manifest kind on a line of its own, so that a file
 /// that fails to parse is reported rather than skipped as templated YAML.

@@ -41,7 +41,7 @@ pub struct Expression {
 }
 
 impl Expression {
-    fn parse(text: Str) -> Self {
+    pub(super) fn parse(text: Str) -> Self {
         let refs = expr::column_refs(&text.value);
         Expression { text, refs }
     }
@@ -89,7 +89,7 @@ pub fn manifest_kind(doc: &Node) -> Option<&str> {
 /// Reads the manifest documents of a file; other documents are skipped silently.
 /// Returns the documents read and how many manifests the file holds.
 pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<Doc>, usize) {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(docs.len());
     let mut manifests = 0;
     for doc in docs {
         let Some(kind) = manifest_kind(doc) else {
