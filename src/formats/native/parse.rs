@@ -6,7 +6,7 @@ use crate::decode::Decoder;
 use crate::expr::{self, ColumnRef};
 use crate::finding::Check;
 use crate::model::{Field, FieldTable, Tags};
-use crate::source::{Loc, Spanned};
+use crate::source::{FileId, Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
 
@@ -197,16 +197,30 @@ fn field(
         );
         return None;
     }
+    Some(declared_field(
+        dec.file, name, purposes, categories, seen_tags,
+    ))
+}
+
+/// A field from its checked name and canonical taxonomy keys; equal tags are shared
+/// through `seen_tags`.
+pub(super) fn declared_field(
+    file: FileId,
+    name: Str,
+    purposes: Vec<Str>,
+    categories: Vec<Str>,
+    seen_tags: &mut Vec<Arc<Tags>>,
+) -> Field {
     let values = |keys: Vec<Str>| keys.into_iter().map(|k| k.value).collect();
-    Some(Field {
+    Field {
         dataset: 0,
         name: name.value.into_boxed_str(),
         tags: Tags::shared(values(purposes), values(categories), seen_tags),
         loc: Loc {
-            file: dec.file,
+            file,
             span: name.span,
         },
-    })
+    }
 }
 
 fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
