@@ -1,6 +1,8 @@
 //! The field-level flow graph: one node per field and per sink, one edge per flow.
 
-use petgraph::graph::{EdgeIndex, Graph, NodeIndex};
+use petgraph::graph::{Graph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
 use rayon::prelude::*;
 
 use crate::model::{FlowKind, Model, Target};
@@ -42,14 +44,13 @@ impl Adjacency {
 
 /// Nodes `0..fields` are fields (index = field id); then one node per sink.
 pub struct FlowGraph {
-    pub graph: Graph<(), u32, petgraph::Directed, u32>,
+    /// One edge per flow, added in flow order: edge index = flow id. The reverse
+    /// searches walk its incoming lists; its edges give each flow's target.
+    pub graph: Graph<(), (), petgraph::Directed, u32>,
     pub field_count: u32,
-    /// Outgoing flows, sorted by the target's name, then kind, then flow id.
+    /// Outgoing flows of each node, sorted by the target's name, then kind, then flow
+    /// id: the order of the forward searches, which makes their paths deterministic.
     pub out: Adjacency,
-    /// Incoming flows, unordered (only used for reachability sets).
-    pub incoming: Adjacency,
-    /// Source and target node of each flow.
-    ends: Vec<(u32, u32)>,
 }
 
 impl FlowGraph {
@@ -67,58 +68,42 @@ impl FlowGraph {
             Target::Field(f) => f,
             Target::Sink(s) => field_count + s,
         };
-        let ends: Vec<(u32, u32)> = model
-            .flows
-            .par_iter()
-            .map(|f| (f.from, node(f.to)))
-            .collect();
-        // The three structures are independent: built side by side.
-        let ((graph, incoming), out) = rayon::join(
-            || {
-                rayon::join(
-                    || linked_graph(node_count, &ends),
-                    || Adjacency::by(node_count, ends.iter().map(|&(_, to)| to)),
-                )
-            },
-            || ordered_out_rows(model, node_count, &ends, node),
+        // Independent: built side by side.
+        let (graph, out) = rayon::join(
+            || linked_graph(model, node_count, node),
+            || ordered_out_rows(model, node_count, node),
         );
         FlowGraph {
-            ends,
             graph,
             field_count,
             out,
-            incoming,
         }
     }
 
-    pub fn source_node(&self, flow: u32) -> u32 {
-        self.ends[flow as usize].0
-    }
-
     pub fn target_node(&self, flow: u32) -> u32 {
-        self.ends[flow as usize].1
+        self.graph.raw_edges()[flow as usize].target().index() as u32
     }
 
-    pub fn edge_count(&self) -> usize {
-        self.graph.edge_count()
-    }
-
-    pub fn edge(&self, e: EdgeIndex<u32>) -> u32 {
-        self.graph[e]
+    /// The flows into `node` with their source nodes, in no particular order.
+    pub fn incoming(&self, node: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.graph
+            .edges_directed(NodeIndex::new(node as usize), Direction::Incoming)
+            .map(|e| (e.id().index() as u32, e.source().index() as u32))
     }
 }
 
-fn linked_graph(node_count: usize, ends: &[(u32, u32)]) -> Graph<(), u32, petgraph::Directed, u32> {
-    let mut graph = Graph::with_capacity(node_count, ends.len());
+fn linked_graph(
+    model: &Model,
+    node_count: usize,
+    node: impl Fn(Target) -> u32,
+) -> Graph<(), (), petgraph::Directed, u32> {
+    let mut graph = Graph::with_capacity(node_count, model.flows.len());
     for _ in 0..node_count {
         graph.add_node(());
     }
-    for (id, &(from, to)) in ends.iter().enumerate() {
-        graph.add_edge(
-            NodeIndex::new(from as usize),
-            NodeIndex::new(to as usize),
-            id as u32,
-        );
+    for f in &model.flows {
+        let (from, to) = (f.from as usize, node(f.to) as usize);
+        graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), ());
     }
     graph
 }
@@ -127,7 +112,6 @@ fn linked_graph(node_count: usize, ends: &[(u32, u32)]) -> Graph<(), u32, petgra
 fn ordered_out_rows(
     model: &Model,
     node_count: usize,
-    ends: &[(u32, u32)],
     node: impl Fn(Target) -> u32 + Sync,
 ) -> Adjacency {
     let kind_rank = |k: FlowKind| match k {
@@ -135,7 +119,7 @@ fn ordered_out_rows(
         FlowKind::Passthrough => 1,
         FlowKind::Indirect => 2,
     };
-    let mut out = Adjacency::by(node_count, ends.iter().map(|&(from, _)| from));
+    let mut out = Adjacency::by(node_count, model.flows.iter().map(|f| f.from));
     // Only out-rows need an order: it makes BFS discovery order the lexicographic
     // order of paths. Rows are short, so comparing names per row is cheaper than
     // ranking every name in the graph, and rows sort independently in parallel.

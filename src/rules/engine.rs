@@ -256,11 +256,10 @@ fn reverse_reach(
         seen[n as usize] = true;
     }
     while let Some(v) = stack.pop() {
-        for &fid in graph.incoming.of(v) {
+        for (fid, u) in graph.incoming(v) {
             if edges[fid as usize] == Edge::Skip {
                 continue;
             }
-            let u = graph.source_node(fid);
             if !seen[u as usize] {
                 seen[u as usize] = true;
                 stack.push(u);
