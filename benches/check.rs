@@ -8,7 +8,8 @@
 //! (VmHWM) belongs to that measurement alone. Floor and check alternate, one timed run
 //! per child after a warm-up, and the ratio is the median of the paired ratios: on a
 //! shared machine whose speed drifts over minutes, pairs taken seconds apart compare
-//! like with like. Environment:
+//! like with like. Each round runs every corpus size in turn, so scaling (10x the
+//! files) is a median of paired ratios as well. Environment:
 //! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
 //! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
 //! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip).
@@ -136,14 +137,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// `runs` rounds of floor then check; medians of each and the median paired ratio.
-fn paired(dir: &Path, threads: usize, runs: usize) -> (Measure, Measure, f64) {
-    let rounds: Vec<(Measure, Measure)> = (0..runs)
-        .map(|_| {
-            let f = measure("floor", dir, threads, 1);
-            (f, measure("check", dir, threads, 1))
-        })
-        .collect();
+/// Medians of a (floor, check) series and the median of its paired ratios.
+fn summarize(rounds: &[&(Measure, Measure)]) -> (Measure, Measure, f64) {
     let ratio = median(
         rounds
             .iter()
@@ -153,7 +148,7 @@ fn paired(dir: &Path, threads: usize, runs: usize) -> (Measure, Measure, f64) {
     let summary = |pick: fn(&(Measure, Measure)) -> &Measure| Measure {
         median_ms: median(rounds.iter().map(|r| pick(r).median_ms).collect()),
         peak_kib: rounds.iter().map(|r| pick(r).peak_kib).max().unwrap_or(0),
-        units: pick(&rounds[0]).units,
+        units: pick(rounds[0]).units,
     };
     (summary(|r| &r.0), summary(|r| &r.1), ratio)
 }
@@ -198,37 +193,63 @@ fn main() {
         "check MiB",
         "fields"
     );
-    let mut per_size: Vec<(usize, usize, f64)> = Vec::new();
-    for &files in &sizes {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = corpus::Config {
-            files,
-            seed: 1,
-            violating: 0.1,
-        };
-        corpus::generate(&cfg, dir.path()).unwrap();
-        for threads in [1, 2] {
-            let (f, c, ratio) = paired(dir.path(), threads, runs);
+    let corpora: Vec<(usize, tempfile::TempDir)> = sizes
+        .iter()
+        .map(|&files| {
+            let dir = tempfile::tempdir().unwrap();
+            let cfg = corpus::Config {
+                files,
+                seed: 1,
+                violating: 0.1,
+            };
+            corpus::generate(&cfg, dir.path()).unwrap();
+            (files, dir)
+        })
+        .collect();
+    for threads in [1, 2] {
+        // Each round measures every size in turn, floor then check, so that the sizes
+        // of a round meet the same machine state: scaling is then a median of paired
+        // ratios too, not a ratio of medians taken minutes apart.
+        let rounds: Vec<Vec<(Measure, Measure)>> = (0..runs)
+            .map(|_| {
+                corpora
+                    .iter()
+                    .map(|(_, dir)| {
+                        let f = measure("floor", dir.path(), threads, 1);
+                        (f, measure("check", dir.path(), threads, 1))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut check_medians = Vec::new();
+        for (i, (files, _)) in corpora.iter().enumerate() {
+            let series: Vec<&(Measure, Measure)> = rounds.iter().map(|r| &r[i]).collect();
+            let (f, c, ratio) = summarize(&series);
             println!(
                 "{files:>6} {threads:>3} {:>10.1} {:>10.1} {:>6.2} {:>9.1} {:>9.1} {:>9.1} {:>8}",
                 f.median_ms,
                 c.median_ms,
                 ratio,
-                c.median_ms * 1e3 / files as f64,
+                c.median_ms * 1e3 / *files as f64,
                 f.peak_kib as f64 / 1024.0,
                 c.peak_kib as f64 / 1024.0,
                 c.units
             );
-            per_size.push((files, threads, c.median_ms));
+            check_medians.push(c.median_ms);
         }
-    }
-    for &(n0, threads, t0) in &per_size {
-        let next = per_size.iter().find(|&&(n, t, _)| n > n0 && t == threads);
-        if let Some(&(n1, _, t1)) = next {
+        for i in 1..corpora.len() {
+            let (n0, n1) = (corpora[i - 1].0, corpora[i].0);
+            let paired = median(
+                rounds
+                    .iter()
+                    .map(|r| r[i].1.median_ms / r[i - 1].1.median_ms)
+                    .collect(),
+            );
             println!(
-                "scaling {n0} -> {n1} files ({:.1}x), {threads} thr: check time x{:.2}",
+                "scaling {n0} -> {n1} files ({:.1}x), {threads} thr: check time x{paired:.2} \
+                 (median of {runs} paired rounds; x{:.2} from the medians)",
                 n1 as f64 / n0 as f64,
-                t1 / t0
+                check_medians[i] / check_medians[i - 1],
             );
         }
     }
