@@ -77,6 +77,11 @@ impl Search {
         edges: &[Edge],
         with_allowed: bool,
     ) -> &[u32] {
+        if self.run == u32::MAX {
+            // Stamps of earlier runs would match again after wrapping.
+            self.stamp.fill(0);
+            self.run = 0;
+        }
         self.run += 1;
         self.queue.clear();
         self.queue.push(start);
@@ -117,9 +122,14 @@ impl Search {
 }
 
 pub fn run(model: &Model, graph: &FlowGraph, rules: &[Rule]) -> Outcome {
+    let node_count = model.fields.len() + model.sinks.len();
+    // One search state per thread, not per rule: its arrays are as long as the graph.
     let per_rule: Vec<Outcome> = rules
         .par_iter()
-        .map(|rule| run_rule(model, graph, rule))
+        .map_init(
+            || Search::new(node_count),
+            |search, rule| run_rule(model, graph, rule, search),
+        )
         .collect();
     let mut out = Outcome::default();
     for o in per_rule {
@@ -129,7 +139,7 @@ pub fn run(model: &Model, graph: &FlowGraph, rules: &[Rule]) -> Outcome {
     out
 }
 
-fn run_rule(model: &Model, graph: &FlowGraph, rule: &Rule) -> Outcome {
+fn run_rule(model: &Model, graph: &FlowGraph, rule: &Rule, search: &mut Search) -> Outcome {
     let mut out = Outcome::default();
     let sink_datasets: Vec<bool> = model
         .datasets
@@ -176,7 +186,6 @@ fn run_rule(model: &Model, graph: &FlowGraph, rule: &Rule) -> Outcome {
     let node_count = model.fields.len() + model.sinks.len();
     let reaches_sink = reverse_reach(graph, node_count, &edges, |n| sink_at(n).is_some());
 
-    let mut search = Search::new(node_count);
     for s in 0..model.fields.len() as FieldId {
         if !reaches_sink[s as usize] || !is_source(model, rule, s) {
             continue;
