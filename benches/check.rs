@@ -6,10 +6,11 @@
 //!
 //! Each measurement runs in a child process (this binary re-executed), so peak RSS
 //! (VmHWM) belongs to that measurement alone. Floor and check alternate, one timed run
-//! per child after a warm-up, and the ratio is the median of the paired ratios: on a
-//! shared machine whose speed drifts over minutes, pairs taken seconds apart compare
-//! like with like. Each round runs every corpus size in turn, so scaling (10x the
-//! files) is a median of paired ratios as well. Environment:
+//! per child after a warm-up (the median of up to ten for corpora under 10k files), and
+//! the ratio is the median of the paired ratios: on a shared machine whose speed drifts
+//! over minutes, pairs taken seconds apart compare like with like. Each round runs every
+//! corpus size in turn, so scaling (10x the files) is a median of paired ratios as
+//! well. Environment:
 //! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
 //! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
 //! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip).
@@ -137,6 +138,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Timed runs per child: the median of several for small corpora, whose single runs
+/// (a tenth of a second) are the ones a burst on the machine skews most.
+fn timed_runs(files: usize) -> usize {
+    (10_000 / files.max(1)).clamp(1, 10)
+}
+
 /// Medians of a (floor, check) series and the median of its paired ratios.
 fn summarize(rounds: &[&(Measure, Measure)]) -> (Measure, Measure, f64) {
     let ratio = median(
@@ -214,9 +221,10 @@ fn main() {
             .map(|_| {
                 corpora
                     .iter()
-                    .map(|(_, dir)| {
-                        let f = measure("floor", dir.path(), threads, 1);
-                        (f, measure("check", dir.path(), threads, 1))
+                    .map(|(files, dir)| {
+                        let inner = timed_runs(*files);
+                        let f = measure("floor", dir.path(), threads, inner);
+                        (f, measure("check", dir.path(), threads, inner))
                     })
                     .collect()
             })
