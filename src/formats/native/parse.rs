@@ -14,6 +14,32 @@ pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
 
 type Str = Spanned<String>;
 
+/// The keys each kind of mapping accepts, shared by the tree and stream readers.
+pub(super) const DATASET_KEYS: [&str; 7] = [
+    "kind",
+    "name",
+    "description",
+    "purposes",
+    "categories",
+    "uses",
+    "fields",
+];
+pub(super) const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
+pub(super) const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
+pub(super) const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
+pub(super) const STEP_KEYS: [&str; 9] = [
+    "name",
+    "description",
+    "from",
+    "to",
+    "join",
+    "where",
+    "group_by",
+    "fields",
+    "allow",
+];
+pub(super) const ALLOW_KEYS: [&str; 2] = ["rule", "reason"];
+
 #[derive(Debug, Clone)]
 pub struct RawDataset {
     pub name: Str,
@@ -118,19 +144,7 @@ fn keys(
 }
 
 fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> {
-    let m = dec.map(
-        doc,
-        "a dataset",
-        &[
-            "kind",
-            "name",
-            "description",
-            "purposes",
-            "categories",
-            "uses",
-            "fields",
-        ],
-    )?;
+    let m = dec.map(doc, "a dataset", &DATASET_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
@@ -172,11 +186,7 @@ fn field(
     tax: &Taxonomy,
     seen_tags: &mut Vec<Arc<Tags>>,
 ) -> Option<Field> {
-    let m = dec.map(
-        node,
-        "a field",
-        &["name", "description", "categories", "purposes"],
-    )?;
+    let m = dec.map(node, "a field", &FIELD_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
@@ -224,11 +234,7 @@ pub(super) fn declared_field(
 }
 
 fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
-    let m = dec.map(
-        doc,
-        "a sink",
-        &["kind", "name", "uses", "vendor", "description"],
-    )?;
+    let m = dec.map(doc, "a sink", &SINK_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     for key in ["vendor", "description"] {
         if let Some(v) = m.get(key) {
@@ -246,7 +252,7 @@ fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
 }
 
 fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
-    let m = dec.map(doc, "a pipeline", &["kind", "name", "description", "steps"])?;
+    let m = dec.map(doc, "a pipeline", &PIPELINE_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
@@ -264,21 +270,7 @@ fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
 }
 
 fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
-    let m = dec.map(
-        node,
-        "a step",
-        &[
-            "name",
-            "description",
-            "from",
-            "to",
-            "join",
-            "where",
-            "group_by",
-            "fields",
-            "allow",
-        ],
-    )?;
+    let m = dec.map(node, "a step", &STEP_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
@@ -357,7 +349,7 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)
 }
 
 fn allow(dec: &mut Decoder, node: &Node) -> Option<RawAllow> {
-    let m = dec.map(node, "an allow entry", &["rule", "reason"])?;
+    let m = dec.map(node, "an allow entry", &ALLOW_KEYS)?;
     let rule = m.required(dec, "rule").and_then(|n| dec.name(n, "`rule`"));
     let reason = match m.get("reason") {
         Some(n) => dec.name(n, "`reason`"),

@@ -17,6 +17,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 
 use super::parse::{
     declared_field, Doc, Expression, RawAllow, RawDataset, RawPipeline, RawSink, RawStep,
+    ALLOW_KEYS, DATASET_KEYS, FIELD_KEYS, PIPELINE_KEYS, SINK_KEYS, STEP_KEYS,
 };
 use crate::decode::Decoder;
 use crate::model::{Field, FieldTable, Tags};
@@ -138,15 +139,17 @@ impl<'t> Reader<'t, '_, '_> {
         self.scalar()?.ok_or(GiveUp)
     }
 
-    /// The keys of an open mapping, each one of `known` and at most once, until its
-    /// end; `value` reads the value of key number `i`. Returns the mapping's last span.
+    /// The keys of an open mapping, each one of `known` and at most once (`read` were
+    /// read before), until its end; `value` reads the value of each. Returns the
+    /// mapping's last span.
     fn entries(
         &mut self,
-        known: &[&str],
-        seen_first: u32,
-        mut value: impl FnMut(&mut Self, usize) -> Read<()>,
+        known: &[&'static str],
+        read: &[&str],
+        mut value: impl FnMut(&mut Self, &'static str) -> Read<()>,
     ) -> Read<Span> {
-        let mut seen = seen_first;
+        let bit = |key: &str| known.iter().position(|k| *k == key).map(|i| 1u32 << i);
+        let mut seen = read.iter().filter_map(|k| bit(k)).fold(0, |a, b| a | b);
         loop {
             let (event, span) = self.next()?;
             let key = match event {
@@ -159,7 +162,7 @@ impl<'t> Reader<'t, '_, '_> {
                 return Err(GiveUp);
             }
             seen |= 1 << i;
-            value(self, i)?;
+            value(self, known[i])?;
         }
     }
 
@@ -250,25 +253,17 @@ impl<'t> Reader<'t, '_, '_> {
     }
 
     fn dataset(&mut self) -> Read<RawDataset> {
-        let known = [
-            "kind",
-            "name",
-            "description",
-            "purposes",
-            "categories",
-            "uses",
-            "fields",
-        ];
         let (mut name, mut purposes, mut categories, mut uses) = (None, None, None, None);
         let mut fields = None;
-        self.entries(&known, 1, |r, i| {
-            match i {
-                1 => name = r.string()?,
-                2 => r.skip_scalar()?,
-                3 => purposes = Some(r.string_list()?),
-                4 => categories = Some(r.string_list()?),
-                5 => uses = Some(r.string_list()?),
-                _ => fields = r.fields()?,
+        self.entries(&DATASET_KEYS, &["kind"], |r, key| {
+            match key {
+                "name" => name = r.string()?,
+                "purposes" => purposes = Some(r.string_list()?),
+                "categories" => categories = Some(r.string_list()?),
+                "uses" => uses = Some(r.string_list()?),
+                "fields" => fields = r.fields()?,
+                "description" => r.skip_scalar()?,
+                _ => return Err(GiveUp), // a key this reader does not know yet
             }
             Ok(())
         })?;
@@ -314,19 +309,16 @@ impl<'t> Reader<'t, '_, '_> {
 
     fn field(&mut self, seen_tags: &mut Vec<Arc<Tags>>) -> Read<Field> {
         let (mut name, mut categories, mut purposes) = (None, None, None);
-        self.entries(
-            &["name", "description", "categories", "purposes"],
-            0,
-            |r, i| {
-                match i {
-                    0 => name = r.string()?,
-                    1 => r.skip_scalar()?,
-                    2 => categories = Some(r.string_list()?),
-                    _ => purposes = Some(r.string_list()?),
-                }
-                Ok(())
-            },
-        )?;
+        self.entries(&FIELD_KEYS, &[], |r, key| {
+            match key {
+                "name" => name = r.string()?,
+                "categories" => categories = Some(r.string_list()?),
+                "purposes" => purposes = Some(r.string_list()?),
+                "description" => r.skip_scalar()?,
+                _ => return Err(GiveUp), // a key this reader does not know yet
+            }
+            Ok(())
+        })?;
         let name = self::name(name)?;
         if name.value.contains('.') {
             return Err(GiveUp);
@@ -338,13 +330,13 @@ impl<'t> Reader<'t, '_, '_> {
     }
 
     fn sink(&mut self) -> Read<RawSink> {
-        let known = ["kind", "name", "uses", "vendor", "description"];
         let (mut name, mut uses) = (None, Vec::new());
-        self.entries(&known, 1, |r, i| {
-            match i {
-                1 => name = r.string()?,
-                2 => uses = r.string_list()?,
-                _ => r.skip_scalar()?,
+        self.entries(&SINK_KEYS, &["kind"], |r, key| {
+            match key {
+                "name" => name = r.string()?,
+                "uses" => uses = r.string_list()?,
+                "vendor" | "description" => r.skip_scalar()?,
+                _ => return Err(GiveUp),
             }
             Ok(())
         })?;
@@ -358,13 +350,13 @@ impl<'t> Reader<'t, '_, '_> {
     }
 
     fn pipeline(&mut self) -> Read<RawPipeline> {
-        let known = ["kind", "name", "description", "steps"];
         let (mut name, mut steps) = (None, None);
-        self.entries(&known, 1, |r, i| {
-            match i {
-                1 => name = r.string()?,
-                2 => r.skip_scalar()?,
-                _ => steps = r.list(|r, event, _| r.step(event))?,
+        self.entries(&PIPELINE_KEYS, &["kind"], |r, key| {
+            match key {
+                "name" => name = r.string()?,
+                "steps" => steps = r.list(|r, event, _| r.step(event))?,
+                "description" => r.skip_scalar()?,
+                _ => return Err(GiveUp), // a key this reader does not know yet
             }
             Ok(())
         })?;
@@ -377,30 +369,20 @@ impl<'t> Reader<'t, '_, '_> {
         if !matches!(first, Event::MappingStart(0, None)) {
             return Err(GiveUp);
         }
-        let known = [
-            "name",
-            "description",
-            "from",
-            "to",
-            "join",
-            "where",
-            "group_by",
-            "fields",
-            "allow",
-        ];
         let (mut name, mut from, mut to, mut join, mut where_) = (None, None, None, None, None);
         let (mut group_by, mut fields, mut allow) = (Vec::new(), None, None);
-        self.entries(&known, 0, |r, i| {
-            match i {
-                0 => name = r.string()?,
-                1 => r.skip_scalar()?,
-                2 => from = Some(r.string_or_list()?),
-                3 => to = r.string()?,
-                4 => join = r.string()?,
-                5 => where_ = r.string()?,
-                6 => group_by = r.string_or_list()?,
-                7 => fields = r.output_fields()?,
-                _ => allow = r.list(|r, event, span| r.allow(event, span))?,
+        self.entries(&STEP_KEYS, &[], |r, key| {
+            match key {
+                "name" => name = r.string()?,
+                "from" => from = Some(r.string_or_list()?),
+                "to" => to = r.string()?,
+                "join" => join = r.string()?,
+                "where" => where_ = r.string()?,
+                "group_by" => group_by = r.string_or_list()?,
+                "fields" => fields = r.output_fields()?,
+                "allow" => allow = r.list(|r, event, span| r.allow(event, span))?,
+                "description" => r.skip_scalar()?,
+                _ => return Err(GiveUp), // a key this reader does not know yet
             }
             Ok(())
         })?;
@@ -452,10 +434,11 @@ impl<'t> Reader<'t, '_, '_> {
             return Err(GiveUp);
         }
         let (mut rule, mut reason) = (None, None);
-        let end = self.entries(&["rule", "reason"], 0, |r, i| {
-            match i {
-                0 => rule = r.string()?,
-                _ => reason = r.string()?,
+        let end = self.entries(&ALLOW_KEYS, &[], |r, key| {
+            match key {
+                "rule" => rule = r.string()?,
+                "reason" => reason = r.string()?,
+                _ => return Err(GiveUp),
             }
             Ok(())
         })?;
