@@ -360,14 +360,14 @@ fn parse_file(
         diags: &mut diags,
     };
     // Well-formed native manifests are read from the parser's events, without a tree.
-    if let Some((docs, manifests)) = native::read_streamed(&mut dec, &source, &opts.taxonomy) {
+    if let Some(docs) = native::read_streamed(&mut dec, &source, &opts.taxonomy) {
         return FileResult {
             source,
             yaml: None,
+            manifests: docs.len(),
             docs,
             fides: Vec::new(),
             diags,
-            manifests,
         };
     }
     let nodes = match yaml::parse(&source) {
@@ -380,7 +380,7 @@ fn parse_file(
                     file: id,
                     span: e.span,
                 };
-                diags.push(Finding::check(
+                dec.diags.push(Finding::check(
                     Check::InvalidManifest,
                     loc,
                     format!("invalid YAML: {}", e.message),
@@ -388,10 +388,6 @@ fn parse_file(
             }
             return FileResult::unparsed(source, diags);
         }
-    };
-    let mut dec = Decoder {
-        file: id,
-        diags: &mut diags,
     };
     let (docs, mut manifests) = native::read_documents(&mut dec, &nodes, &opts.taxonomy);
     let mut resources = Vec::new();

@@ -55,19 +55,13 @@ pub struct FlowGraph {
 
 impl FlowGraph {
     pub fn node_of(&self, t: Target) -> u32 {
-        match t {
-            Target::Field(f) => f,
-            Target::Sink(s) => self.field_count + s,
-        }
+        node_index(self.field_count, t)
     }
 
     pub fn build(model: &Model) -> Self {
         let field_count = model.fields.len() as u32;
         let node_count = model.fields.len() + model.sinks.len();
-        let node = |t: Target| match t {
-            Target::Field(f) => f,
-            Target::Sink(s) => field_count + s,
-        };
+        let node = |t: Target| node_index(field_count, t);
         // Independent: built side by side.
         let (graph, out) = rayon::join(
             || linked_graph(model, node_count, node),
@@ -89,6 +83,14 @@ impl FlowGraph {
         self.graph
             .edges_directed(NodeIndex::new(node as usize), Direction::Incoming)
             .map(|e| (e.id().index() as u32, e.source().index() as u32))
+    }
+}
+
+/// A flow target's node: fields first, then sinks.
+fn node_index(field_count: u32, t: Target) -> u32 {
+    match t {
+        Target::Field(f) => f,
+        Target::Sink(s) => field_count + s,
     }
 }
 

@@ -746,12 +746,8 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
         return match owners.as_slice() {
             [d] => Ok(model.field_in(*d, name).unwrap_or_default()),
             [] => {
-                let all: Vec<String> = from
-                    .iter()
-                    .flat_map(|&d| model.field_names(d))
-                    .map(str::to_string)
-                    .collect();
-                let help = suggest::did_you_mean(name, all.iter().map(String::as_str));
+                let all = from.iter().flat_map(|&d| model.field_names(d));
+                let help = suggest::did_you_mean(name, all);
                 Err((format!("no dataset in `from` has a field `{name}`"), help))
             }
             many => {

@@ -38,13 +38,9 @@ struct GiveUp;
 
 type Read<T> = Result<T, GiveUp>;
 
-/// Reads the native manifests of a file; `None` when the file needs the tree path.
-/// Diagnostics are only added when the whole file was read.
-pub fn read_file(
-    dec: &mut Decoder,
-    file: &SourceFile,
-    tax: &Taxonomy,
-) -> Option<(Vec<Doc>, usize)> {
+/// Reads the native manifests of a file (every document is one); `None` when the file
+/// needs the tree path. Diagnostics are only added when the whole file was read.
+pub fn read_file(dec: &mut Decoder, file: &SourceFile, tax: &Taxonomy) -> Option<Vec<Doc>> {
     let reported = dec.diags.len();
     let mut reader = Reader {
         events: Parser::new_from_str(&file.text),
@@ -53,10 +49,7 @@ pub fn read_file(
         tax,
     };
     match reader.documents() {
-        Ok(docs) if !docs.is_empty() => {
-            let n = docs.len();
-            Some((docs, n))
-        }
+        Ok(docs) if !docs.is_empty() => Some(docs),
         _ => {
             dec.diags.truncate(reported);
             None
@@ -148,8 +141,11 @@ impl<'t> Reader<'t, '_, '_> {
         read: &[&str],
         mut value: impl FnMut(&mut Self, &'static str) -> Read<()>,
     ) -> Read<Span> {
-        let bit = |key: &str| known.iter().position(|k| *k == key).map(|i| 1u32 << i);
-        let mut seen = read.iter().filter_map(|k| bit(k)).fold(0, |a, b| a | b);
+        let position = |key: &str| known.iter().position(|k| *k == key);
+        let mut seen = read
+            .iter()
+            .filter_map(|k| position(k))
+            .fold(0u32, |a, i| a | 1 << i);
         loop {
             let (event, span) = self.next()?;
             let key = match event {
@@ -157,7 +153,7 @@ impl<'t> Reader<'t, '_, '_> {
                 Event::Scalar(text, style, 0, None) if !is_null(&text, style) => text,
                 _ => return Err(GiveUp),
             };
-            let i = known.iter().position(|k| *k == key).ok_or(GiveUp)?;
+            let i = position(&key).ok_or(GiveUp)?;
             if seen & (1 << i) != 0 {
                 return Err(GiveUp);
             }
@@ -180,12 +176,22 @@ impl<'t> Reader<'t, '_, '_> {
         Ok(self.scalar()?.map(owned))
     }
 
+    /// Opens the collection a value must be: true when it starts (a sequence, or a
+    /// mapping when `map`), false for a null, which reads as absent.
+    fn opens(&mut self, map: bool) -> Read<bool> {
+        match self.next()? {
+            (Event::SequenceStart(0, None), _) if !map => Ok(true),
+            (Event::MappingStart(0, None), _) if map => Ok(true),
+            (Event::Scalar(text, style, 0, None), _) if is_null(&text, style) => Ok(false),
+            _ => Err(GiveUp),
+        }
+    }
+
     /// A list of strings; null is an empty list.
     fn string_list(&mut self) -> Read<Vec<Str>> {
-        match self.next()? {
-            (Event::SequenceStart(0, None), _) => self.list_items(),
-            (Event::Scalar(text, style, 0, None), _) if is_null(&text, style) => Ok(Vec::new()),
-            _ => Err(GiveUp),
+        match self.opens(false)? {
+            true => self.list_items(),
+            false => Ok(Vec::new()),
         }
     }
 
@@ -224,10 +230,8 @@ impl<'t> Reader<'t, '_, '_> {
         &mut self,
         mut item: impl FnMut(&mut Self, Event<'t>, Span) -> Read<T>,
     ) -> Read<Option<Vec<T>>> {
-        match self.next()? {
-            (Event::SequenceStart(0, None), _) => {}
-            (Event::Scalar(text, style, 0, None), _) if is_null(&text, style) => return Ok(None),
-            _ => return Err(GiveUp),
+        if !self.opens(false)? {
+            return Ok(None);
         }
         let mut out = Vec::new();
         loop {
@@ -285,10 +289,8 @@ impl<'t> Reader<'t, '_, '_> {
 
     /// A dataset's `fields`; `None` for null.
     fn fields(&mut self) -> Read<Option<Vec<Field>>> {
-        match self.next()? {
-            (Event::SequenceStart(0, None), _) => {}
-            (Event::Scalar(text, style, 0, None), _) if is_null(&text, style) => return Ok(None),
-            _ => return Err(GiveUp),
+        if !self.opens(false)? {
+            return Ok(None);
         }
         FIELDS.with_borrow_mut(|read| {
             read.clear();
@@ -402,10 +404,8 @@ impl<'t> Reader<'t, '_, '_> {
 
     /// Output field name → expression; `None` for null (a passthrough step).
     fn output_fields(&mut self) -> Read<Option<Vec<(Str, Expression)>>> {
-        match self.next()? {
-            (Event::MappingStart(0, None), _) => {}
-            (Event::Scalar(text, style, 0, None), _) if is_null(&text, style) => return Ok(None),
-            _ => return Err(GiveUp),
+        if !self.opens(true)? {
+            return Ok(None);
         }
         let mut out: Vec<(Str, Expression)> = Vec::new();
         loop {

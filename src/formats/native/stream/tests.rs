@@ -26,7 +26,7 @@ fn both(text: &str) -> (Option<Reading>, Reading) {
     };
     let streamed = read_file(&mut dec, &file, &tax);
     let streamed = match streamed {
-        Some((docs, n)) => Some(shown(&docs, n, &diags)),
+        Some(docs) => Some(shown(&docs, docs.len(), &diags)),
         None => {
             assert!(diags.is_empty(), "giving up must leave no diagnostics");
             None
