@@ -8,11 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-use crate::check::{self, Options};
-use crate::config::{self, Config};
+use crate::check;
 use crate::finding::{Check, Severity};
 use crate::report;
-use crate::rules::{self, Rule};
+use crate::rules::{Entry, Registry};
+use crate::session::{ConfigChoice, Failure, Session, Settings};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,8 +29,11 @@ pub struct Cli {
 pub enum Command {
     /// Lint files and directories (default: the current directory).
     Check(CheckArgs),
-    /// List every rule and built-in check.
+    /// List every rule and built-in check, with the rules that files under PATH define
+    /// (Fides policies).
     Rules {
+        /// Files or directories whose rules to list too.
+        paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
         /// Directory of extra rules (repeatable).
@@ -40,6 +43,8 @@ pub enum Command {
     /// Print the full description of one rule or check.
     Rule {
         id: String,
+        /// Files or directories that define the rule (Fides policies).
+        paths: Vec<PathBuf>,
         /// Directory of extra rules (repeatable).
         #[arg(long = "rules", value_name = "DIR")]
         rules: Vec<PathBuf>,
@@ -197,8 +202,12 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => run_check(args),
-        Command::Rules { format, rules } => with_rules(rules, |r| list_rules(r, format)),
-        Command::Rule { id, rules } => with_rules(rules, |r| show_rule(r, &id)),
+        Command::Rules {
+            paths,
+            format,
+            rules,
+        } => with_registry(paths, rules, |r| list_rules(r, format)),
+        Command::Rule { id, paths, rules } => with_registry(paths, rules, |r| show_rule(r, &id)),
         Command::Baseline { file, run } => write_baseline(&file, run),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
@@ -206,35 +215,17 @@ pub fn main() -> ExitCode {
                 0
             }
         },
-        Command::Lsp { debounce_ms, rules } => with_rules(rules, |r| {
-            crate::lsp::run_stdio(crate::lsp::Config {
-                debounce: std::time::Duration::from_millis(debounce_ms),
-                rules: r.to_vec(),
-            })
+        Command::Lsp { debounce_ms, rules } => crate::lsp::run_stdio(crate::lsp::Config {
+            debounce: std::time::Duration::from_millis(debounce_ms),
+            rule_dirs: rules,
         }),
     };
     ExitCode::from(code)
 }
 
-fn load_rules(dirs: &[PathBuf]) -> Result<Vec<Rule>, u8> {
-    rules::load(dirs).map_err(|e| {
-        print_diags(&e.message, &e.sources, &e.diags);
-        2
-    })
-}
-
-/// Loads the configuration's rule folders, then `dirs`, and hands the rules to `f`.
-fn with_rules(dirs: Vec<PathBuf>, f: impl FnOnce(&[Rule]) -> u8) -> u8 {
-    let config = match load_config(None, false) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let mut all = config.map(|c| c.rule_dirs).unwrap_or_default();
-    all.extend(dirs);
-    match load_rules(&all) {
-        Ok(rules) => f(&rules),
-        Err(code) => code,
-    }
+fn print_failure(f: &Failure) -> u8 {
+    print_diags(&f.message, &f.sources, &f.diags);
+    2
 }
 
 fn print_diags(message: &str, sources: &crate::source::Sources, diags: &[crate::finding::Finding]) {
@@ -244,104 +235,70 @@ fn print_diags(message: &str, sources: &crate::source::Sources, diags: &[crate::
     let _ = report::human::render_findings(&mut err, sources, diags, color);
 }
 
-/// The configuration to use, if any; errors are printed and become exit code 2.
-fn load_config(explicit: Option<&PathBuf>, no_config: bool) -> Result<Option<Config>, u8> {
-    if no_config {
-        return Ok(None);
-    }
-    let path = match explicit {
-        Some(p) => Some(p.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|cwd| config::find(&cwd)),
-    };
-    let Some(path) = path else {
-        return Ok(None);
-    };
-    config::load(&path).map(Some).map_err(|e| {
-        print_diags(&e.message, &e.sources, &e.diags);
-        2
-    })
+fn cwd() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
 }
 
-/// Builds the options of a run from the arguments and the configuration.
-fn options(run: &RunArgs) -> Result<Options, u8> {
-    let config = load_config(run.config.as_ref(), run.no_config)?;
-    let mut dirs = config
-        .as_ref()
-        .map(|c| c.rule_dirs.clone())
-        .unwrap_or_default();
-    dirs.extend(run.rules.iter().cloned());
-    let rules = load_rules(&dirs)?;
-    let known: Vec<&str> = rules
-        .iter()
-        .map(|r| r.id.as_str())
-        .chain(Check::ALL.iter().map(|c| c.id()))
-        .collect();
-    for id in run.select.iter().chain(&run.ignore) {
-        if !known.contains(&id.as_str()) {
-            let hint = crate::suggest::did_you_mean(id, known.iter().copied())
-                .map(|s| format!("; {s}"))
-                .unwrap_or_default();
-            eprintln!("error: no rule or check `{id}`{hint} (see `purposelint rules`)");
-            return Err(2);
+impl RunArgs {
+    fn settings(&self) -> Settings {
+        let config = match (&self.config, self.no_config) {
+            (_, true) => ConfigChoice::Ignore,
+            (Some(file), false) => ConfigChoice::File(file.clone()),
+            (None, false) => ConfigChoice::Search(cwd()),
+        };
+        Settings {
+            paths: self.paths.clone(),
+            config,
+            rule_dirs: self.rules.clone(),
+            select: self.select.clone(),
+            ignore: self.ignore.clone(),
+            max_file_size: self.max_file_size,
         }
     }
-    let mut opts = Options::new(run.paths.clone());
-    if let Some(c) = &config {
-        if let Err(e) = c.check_rule_ids(&known) {
-            print_diags(&e.message, &e.sources, &e.diags);
-            return Err(2);
-        }
-        opts.taxonomy = c.taxonomy();
-        opts.filter = Some(c.filter.clone());
-        opts.severity = c
-            .severity
-            .iter()
-            .map(|(id, level)| (id.value.clone(), *level))
-            .collect();
-        opts.external_datasets = c.external_datasets.clone();
-        if let Some(n) = c.max_file_size {
-            opts.max_file_size = n;
-        }
-        opts.fides.infer_purposes_from_systems = c.fides_infer_purposes;
-    }
-    opts.rules = rules;
-    opts.select = run.select.clone();
-    opts.ignore = run.ignore.clone();
-    if let Some(n) = run.max_file_size {
-        opts.max_file_size = n;
-    }
-    Ok(opts)
 }
 
-fn execute(opts: &Options, threads: Option<usize>) -> Result<check::Outcome, u8> {
-    let run = || check::run(opts);
-    let result = match threads {
+/// Configures a session as `run` says and checks its paths on `threads` threads.
+fn execute(run: &RunArgs) -> Result<(Session, check::Outcome), u8> {
+    let mut session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
+    let result = match run.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
         {
-            Ok(pool) => pool.install(run),
+            Ok(pool) => pool.install(|| session.check()),
             Err(e) => {
                 eprintln!("error: cannot start {n} threads: {e}");
                 return Err(2);
             }
         },
-        None => run(),
+        None => session.check(),
     };
-    result.map_err(|e| {
-        eprintln!("error: cannot read {}: {}", e.path.display(), e.message);
-        2
-    })
+    let outcome = result.map_err(|f| print_failure(&f))?;
+    Ok((session, outcome))
+}
+
+/// The rules of a run over `paths` (the configuration's and `--rules` folders' rules, and
+/// those the files define, such as Fides policies), handed to `f`.
+fn with_registry(paths: Vec<PathBuf>, dirs: Vec<PathBuf>, f: impl FnOnce(&Registry) -> u8) -> u8 {
+    let mut settings = Settings::new(paths.clone(), cwd());
+    settings.rule_dirs = dirs;
+    let mut session = match Session::configure(&settings) {
+        Ok(s) => s,
+        Err(failure) => return print_failure(&failure),
+    };
+    let rules = if paths.is_empty() {
+        session.options().rules.clone()
+    } else {
+        match session.check() {
+            Ok(outcome) => outcome.rules,
+            Err(failure) => return print_failure(&failure),
+        }
+    };
+    f(&Registry::new(rules, Vec::new()))
 }
 
 fn write_baseline(file: &std::path::Path, run: RunArgs) -> u8 {
-    let opts = match options(&run) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let outcome = match execute(&opts, run.threads) {
+    let (_, outcome) = match execute(&run) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -370,10 +327,6 @@ fn write_baseline(file: &std::path::Path, run: RunArgs) -> u8 {
 }
 
 fn run_check(args: CheckArgs) -> u8 {
-    let opts = match options(&args.run) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
     let baseline = match &args.baseline {
         Some(path) => match Baseline::load(path) {
             Ok(b) => Some(b),
@@ -384,10 +337,11 @@ fn run_check(args: CheckArgs) -> u8 {
         },
         None => None,
     };
-    let mut outcome = match execute(&opts, args.run.threads) {
+    let (session, mut outcome) = match execute(&args.run) {
         Ok(o) => o,
         Err(code) => return code,
     };
+    let opts = session.options();
     let stale = match &baseline {
         Some(b) => {
             let stale = b.apply(&mut outcome.findings, &mut outcome.dismissed);
@@ -427,7 +381,7 @@ fn run_check(args: CheckArgs) -> u8 {
     let written = if args.statistics {
         report::statistics::render(
             &mut out,
-            &opts,
+            opts,
             &outcome.findings,
             args.format == Format::Json,
         )
@@ -454,7 +408,7 @@ fn run_check(args: CheckArgs) -> u8 {
             Format::Sarif => report::sarif::render(
                 &mut out,
                 sources,
-                &report::sarif::descriptors(&opts.rules, |id, s| opts.severity_of(id, s)),
+                &report::sarif::descriptors(&outcome.rules, |id, s| opts.severity_of(id, s)),
                 &outcome.findings,
                 &outcome.dismissed,
             ),
@@ -495,8 +449,9 @@ struct RuleEntry<'a> {
     origin: &'a str,
 }
 
-fn list_rules(rules: &[Rule], format: ListFormat) -> u8 {
-    let mut entries: Vec<RuleEntry> = rules
+fn list_rules(registry: &Registry, format: ListFormat) -> u8 {
+    let mut entries: Vec<RuleEntry> = registry
+        .rules
         .iter()
         .map(|r| RuleEntry {
             id: &r.id,
@@ -550,28 +505,21 @@ fn list_rules(rules: &[Rule], format: ListFormat) -> u8 {
     u8::from(written.is_err()) * 2
 }
 
-fn show_rule(rules: &[Rule], id: &str) -> u8 {
-    let text = if let Some(r) = rules.iter().find(|r| r.id == id) {
-        format!(
+fn show_rule(registry: &Registry, id: &str) -> u8 {
+    let text = match registry.find(id) {
+        Some(Entry::Rule(r)) => format!(
             "# {}\n\n{} (severity: {}, {})\n\n{}",
             r.id,
             r.summary,
             r.severity.as_str(),
             r.origin,
             r.description.trim_end()
-        )
-    } else if let Some(c) = Check::ALL.iter().find(|c| c.id() == id) {
-        c.description().trim_end().to_string()
-    } else {
-        let ids = rules
-            .iter()
-            .map(|r| r.id.as_str())
-            .chain(Check::ALL.iter().map(|c| c.id()));
-        let hint = crate::suggest::did_you_mean(id, ids)
-            .map(|s| format!("; {s}"))
-            .unwrap_or_default();
-        eprintln!("error: no rule or check `{id}`{hint} (see `purposelint rules`)");
-        return 2;
+        ),
+        Some(Entry::Check(c)) => c.description().trim_end().to_string(),
+        None => {
+            eprintln!("error: {}", registry.unknown(id));
+            return 2;
+        }
     };
     println!("{text}");
     0

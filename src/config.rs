@@ -9,7 +9,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::decode::{parse_alone, Decoder};
 use crate::finding::{Finding, Severity};
-use crate::source::{Loc, SourceFile, Sources, Spanned};
+use crate::source::{SourceFile, Sources, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
 
@@ -528,37 +528,6 @@ impl Config {
         }
         t
     }
-
-    /// Checks that every configured id names a rule or check.
-    pub fn check_rule_ids(&self, known: &[&str]) -> Result<(), ConfigError> {
-        let mut diags = Vec::new();
-        for (id, _) in &self.severity {
-            if !known.contains(&id.value.as_str()) {
-                let help = crate::suggest::did_you_mean(&id.value, known.iter().copied());
-                diags.push(
-                    Finding::check(
-                        crate::finding::Check::InvalidManifest,
-                        Loc {
-                            file: 0,
-                            span: id.span,
-                        },
-                        format!("`severity` names an unknown rule `{}`", id.value),
-                    )
-                    .with_help(help),
-                );
-            }
-        }
-        if diags.is_empty() {
-            return Ok(());
-        }
-        Err(ConfigError {
-            message: format!("invalid configuration {}", self.file.display),
-            sources: Sources {
-                files: vec![self.file.clone()],
-            },
-            diags,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -606,10 +575,15 @@ mod tests {
         let (line, msg) = error_line("severity:\n  x: fatal\n");
         assert_eq!(line, 2);
         assert!(msg.contains("error, warning, info or off"));
-        assert!(c
-            .check_rule_ids(&["security-to-marketing", "unknown-purpose"])
-            .is_ok());
-        let e = c.check_rule_ids(&["security-to-marketing"]).unwrap_err();
+        // Ids are checked against the rule registry once the files are read.
+        let mut opts = crate::check::Options::new(Vec::new());
+        opts.configured_ids = c.severity.iter().map(|(id, _)| id.clone()).collect();
+        opts.config_file = Some(c.file.clone());
+        let registry = crate::rules::Registry::new(crate::rules::builtin(), Vec::new());
+        assert!(registry.check_ids(&opts).is_ok());
+        let typo = ok("severity:\n  security-to-marketing: warning\n  security-to-ads: off\n");
+        opts.configured_ids = typo.severity.iter().map(|(id, _)| id.clone()).collect();
+        let e = registry.check_ids(&opts).unwrap_err();
         assert_eq!(e.diags[0].location.span.start_pos.line, 3);
     }
 

@@ -15,47 +15,16 @@ pub struct DiscoverError {
 /// Problems met while walking that do not stop the run.
 #[derive(Debug, Default)]
 pub struct Discovered {
+    /// Every file found, sorted and without repeats; the formats choose theirs.
     pub files: Vec<PathBuf>,
+    /// The files named on the command line, which are read whatever their extension.
+    pub explicit: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 
-fn is_yaml(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
-}
-
-/// Inside a dbt project, models' SQL and seeds' CSV are read too (not under the
-/// project's `target/`, `dbt_packages/` or `logs/`).
-fn keep_dbt_resources(files: &mut Vec<PathBuf>, resources: Vec<PathBuf>) {
-    let roots: Vec<PathBuf> = files
-        .iter()
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()) == Some(crate::formats::dbt::PROJECT_FILE)
-        })
-        .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .collect();
-    for r in resources {
-        let inside = roots.iter().any(|root| {
-            r.strip_prefix(root).is_ok_and(|rel| {
-                !matches!(
-                    rel.components().next().and_then(|c| c.as_os_str().to_str()),
-                    Some("target" | "dbt_packages" | "dbt_modules" | "logs")
-                )
-            })
-        });
-        if inside {
-            files.push(r);
-        }
-    }
-}
-
-/// YAML files under `paths` (and SQL and CSV files of dbt projects), sorted and without
-/// repeats. Files named explicitly are taken whatever their extension.
+/// The files under `paths`, sorted and without repeats.
 pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
     let mut out = Discovered::default();
-    let mut resources = Vec::new();
     for root in paths {
         let meta = std::fs::metadata(root).map_err(|e| DiscoverError {
             path: root.clone(),
@@ -63,6 +32,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
         })?;
         if meta.is_file() {
             out.files.push(root.clone());
+            out.explicit.push(root.clone());
             continue;
         }
         let walker = WalkBuilder::new(root)
@@ -78,21 +48,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
             .build();
         for entry in walker {
             match entry {
-                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_yaml(e.path()) => {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                     out.files.push(e.into_path());
-                }
-                Ok(e)
-                    if e.file_type().is_some_and(|t| t.is_file())
-                        && crate::formats::dbt::is_dbt_resource(e.path()) =>
-                {
-                    resources.push(e.into_path());
                 }
                 Ok(_) => {}
                 Err(err) => out.warnings.push(err.to_string()),
             }
         }
     }
-    keep_dbt_resources(&mut out.files, resources);
     out.files.sort();
     out.files.dedup();
     Ok(out)
@@ -139,7 +102,10 @@ mod tests {
             .iter()
             .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(rel, vec![".github/w.yml", "a/b.yaml"]);
+        assert_eq!(
+            rel,
+            vec![".github/w.yml", ".gitignore", "a/b.yaml", "d.txt"]
+        );
     }
 
     #[test]

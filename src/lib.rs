@@ -1,6 +1,7 @@
 //! purposelint: a static linter for data-flow configuration.
 //!
-//! discover → parse (YAML with spans) → formats → model → graph → rules → findings → report
+//! discover → formats (read, declare, link) → model → graph → rules → findings → report,
+//! all run by one [`session::Session`] for the command line and the language server.
 
 pub mod baseline;
 pub mod check;
@@ -18,6 +19,7 @@ pub mod lsp;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod session;
 pub mod source;
 pub mod suggest;
 pub mod suppress;

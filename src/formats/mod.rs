@@ -1,5 +1,248 @@
-//! Input formats. Each adapter turns files of one format into the shared [`crate::model`].
+//! Input formats, each behind the one [`Format`] trait. A format claims files, reads each
+//! claimed file on its own (in parallel) into pieces of its own type, declares its
+//! datasets, fields and sinks, and links its references and flows once every format has
+//! declared, so that one namespace spans all of them (spec §3.1).
+//!
+//! A new format is a folder of its own and one line in [`FORMATS`].
 
 pub mod dbt;
 pub mod fides;
 pub mod native;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::decode::Decoder;
+use crate::finding::Finding;
+use crate::rules::Rule;
+use crate::session::LinkCx;
+use crate::source::{FileId, SourceFile};
+use crate::taxonomy::Taxonomy;
+use crate::yaml;
+
+/// Every format of a run, in link order: a format may read the fields that the formats
+/// before it derived while linking (native steps read dbt models' columns).
+pub(crate) static FORMATS: &[&dyn AnyFormat] = &[&fides::Fides, &dbt::Dbt, &native::Native];
+
+/// One input family.
+pub(crate) trait Format: Send + Sync + 'static {
+    /// What one file gives this format. Kept between editor runs for unchanged files.
+    type File: Clone + Send + Sync + 'static;
+    /// What [`Format::declare`] hands to [`Format::link`].
+    type Declared: 'static;
+
+    /// A short name for listings (`--show-files`).
+    fn name(&self) -> &'static str;
+
+    /// Whether this format reads `path`, one of the files discovery found.
+    fn claims(&self, path: &Path, layout: &Layout) -> bool;
+
+    /// Reads one claimed file; `None` when it holds nothing of this format. Runs in
+    /// parallel with the other files; reports problems through `input.decoder()`.
+    fn read(&self, input: &mut ReadInput<'_>) -> Option<Self::File>;
+
+    /// For a claimed file that is not valid YAML (or not UTF-8): whether its text shows it
+    /// was meant for this format, so that the error is reported instead of skipped.
+    fn declares(&self, _text: &str) -> bool {
+        false
+    }
+
+    /// Rules that the file defines (Fides policies), known before anything is linked.
+    fn rules(&self, _file: &Self::File, _source: &SourceFile) -> Vec<Rule> {
+        Vec::new()
+    }
+
+    /// Adds the datasets (with their declared fields) and sinks of these files, in file
+    /// order. Every format declares before any format links.
+    fn declare(&self, files: Vec<(FileId, Self::File)>, cx: &mut LinkCx<'_>) -> Self::Declared;
+
+    /// Resolves references and adds flows.
+    fn link(&self, declared: Self::Declared, cx: &mut LinkCx<'_>);
+}
+
+/// What one format read from one file, shared between runs of an editor session.
+pub(crate) type Piece = Arc<dyn Any + Send + Sync>;
+
+/// [`Format`] without its types, so that formats can sit in one list.
+pub(crate) trait AnyFormat: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn claims(&self, path: &Path, layout: &Layout) -> bool;
+    fn read(&self, input: &mut ReadInput<'_>) -> Option<Piece>;
+    fn declares(&self, text: &str) -> bool;
+    fn rules(&self, piece: &Piece, source: &SourceFile) -> Vec<Rule>;
+    fn declare(&self, files: Vec<(FileId, Piece)>, cx: &mut LinkCx<'_>) -> Box<dyn Any>;
+    fn link(&self, declared: Box<dyn Any>, cx: &mut LinkCx<'_>);
+}
+
+fn downcast<T: Clone + Send + Sync + 'static>(piece: Piece) -> T {
+    match piece.downcast::<T>() {
+        // Only this format made pieces of this type; a cached piece is cloned, a fresh
+        // one (every piece of a command-line run) is moved.
+        Ok(arc) => Arc::try_unwrap(arc).unwrap_or_else(|shared| (*shared).clone()),
+        Err(_) => unreachable!("a piece read by another format"),
+    }
+}
+
+impl<F: Format> AnyFormat for F {
+    fn name(&self) -> &'static str {
+        Format::name(self)
+    }
+
+    fn claims(&self, path: &Path, layout: &Layout) -> bool {
+        Format::claims(self, path, layout)
+    }
+
+    fn read(&self, input: &mut ReadInput<'_>) -> Option<Piece> {
+        Format::read(self, input).map(|f| Arc::new(f) as Piece)
+    }
+
+    fn declares(&self, text: &str) -> bool {
+        Format::declares(self, text)
+    }
+
+    fn rules(&self, piece: &Piece, source: &SourceFile) -> Vec<Rule> {
+        match piece.downcast_ref::<F::File>() {
+            Some(file) => Format::rules(self, file, source),
+            None => Vec::new(),
+        }
+    }
+
+    fn declare(&self, files: Vec<(FileId, Piece)>, cx: &mut LinkCx<'_>) -> Box<dyn Any> {
+        let files = files
+            .into_iter()
+            .map(|(id, piece)| (id, downcast::<F::File>(piece)))
+            .collect();
+        Box::new(Format::declare(self, files, cx))
+    }
+
+    fn link(&self, declared: Box<dyn Any>, cx: &mut LinkCx<'_>) {
+        if let Ok(declared) = declared.downcast::<F::Declared>() {
+            Format::link(self, *declared, cx);
+        }
+    }
+}
+
+/// The files a run found, for formats whose claim depends on other files (dbt reads SQL
+/// only inside a project).
+pub(crate) struct Layout {
+    files: Vec<PathBuf>,
+    /// Named on the command line: read whatever their extension. Sorted.
+    explicit: Vec<PathBuf>,
+    /// The files by file name, made on first use.
+    by_name: OnceLock<HashMap<String, Vec<PathBuf>>>,
+}
+
+impl Layout {
+    pub(crate) fn new(files: Vec<PathBuf>, mut explicit: Vec<PathBuf>) -> Self {
+        explicit.sort();
+        Layout {
+            files,
+            explicit,
+            by_name: OnceLock::new(),
+        }
+    }
+
+    /// The found files whose name is `name`, in the order found.
+    pub(crate) fn named(&self, name: &str) -> &[PathBuf] {
+        let by_name = self.by_name.get_or_init(|| {
+            let mut map: HashMap<String, Vec<PathBuf>> = HashMap::new();
+            for p in &self.files {
+                if let Some(n) = p.file_name().and_then(|n| n.to_str()) {
+                    map.entry(n.to_string()).or_default().push(p.clone());
+                }
+            }
+            map
+        });
+        by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn is_explicit(&self, path: &Path) -> bool {
+        self.explicit
+            .binary_search_by(|p| p.as_path().cmp(path))
+            .is_ok()
+    }
+}
+
+/// `*.yaml` and `*.yml`.
+pub(crate) fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+/// One file being read, with its YAML documents parsed once for every format that asks.
+pub(crate) struct ReadInput<'a> {
+    pub(crate) file: FileId,
+    pub(crate) source: &'a SourceFile,
+    pub(crate) taxonomy: &'a Taxonomy,
+    yaml: &'a OnceLock<Result<Vec<yaml::Node>, yaml::YamlError>>,
+    diags: &'a mut Vec<Finding>,
+    /// Manifest documents (or resources) read, for the summary.
+    pub(crate) manifests: usize,
+}
+
+impl<'a> ReadInput<'a> {
+    pub(crate) fn new(
+        file: FileId,
+        source: &'a SourceFile,
+        taxonomy: &'a Taxonomy,
+        yaml: &'a OnceLock<Result<Vec<yaml::Node>, yaml::YamlError>>,
+        diags: &'a mut Vec<Finding>,
+    ) -> Self {
+        ReadInput {
+            file,
+            source,
+            taxonomy,
+            yaml,
+            diags,
+            manifests: 0,
+        }
+    }
+
+    /// The file's YAML documents; an error is reported once by the session, for the
+    /// formats whose [`Format::declares`] recognises the text.
+    pub(crate) fn yaml(&self) -> Result<&'a [yaml::Node], &'a yaml::YamlError> {
+        let parsed = self.yaml.get_or_init(|| yaml::parse(self.source));
+        match parsed {
+            Ok(docs) => Ok(docs),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn decoder(&mut self) -> Decoder<'_> {
+        Decoder {
+            file: self.file,
+            diags: self.diags,
+        }
+    }
+}
+
+/// The claim of the YAML formats: YAML files, and files named on the command line that
+/// no other format reads by extension.
+pub(crate) fn yaml_claim(path: &Path, layout: &Layout) -> bool {
+    is_yaml(path) || (layout.is_explicit(path) && !dbt::is_dbt_resource(path))
+}
+
+/// Whether a line of `text` starts (at column 0) with one of `keys` as a mapping key, or a
+/// document is a flow mapping: a cheap test before parsing a file for a format whose
+/// documents are mappings with one of these keys at the top.
+pub(crate) fn top_level_key_in(text: &str, keys: &[&str]) -> bool {
+    text.lines().any(|line| {
+        if line.starts_with('{') {
+            return true;
+        }
+        let line = line
+            .strip_prefix('"')
+            .or_else(|| line.strip_prefix('\''))
+            .unwrap_or(line);
+        keys.iter().any(|k| {
+            line.strip_prefix(k).is_some_and(|rest| {
+                let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+                rest.trim_start_matches([' ', '\t']).starts_with(':')
+            })
+        })
+    })
+}

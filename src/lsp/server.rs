@@ -26,10 +26,10 @@ use super::convert::{self, Encoding};
 use super::diagnostics::{self, UriOf};
 use super::features;
 use super::transport;
-use crate::check::{self, Input, Options, Outcome, ParseCache};
-use crate::discover;
+use crate::check::{Options, Outcome};
+use crate::config;
 use crate::model::Model;
-use crate::rules::Rule;
+use crate::session::{ConfigChoice, Failure, Session, Settings};
 use crate::source::FileId;
 
 /// How the server behaves; tests use a zero debounce.
@@ -37,14 +37,15 @@ use crate::source::FileId;
 pub struct Config {
     /// Quiet time after the last edit before re-linting; zero lints after every change.
     pub debounce: Duration,
-    pub rules: Vec<Rule>,
+    /// `--rules` folders, after those the workspace's configuration names.
+    pub rule_dirs: Vec<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             debounce: Duration::from_millis(150),
-            rules: crate::rules::builtin(),
+            rule_dirs: Vec::new(),
         }
     }
 }
@@ -91,12 +92,12 @@ struct Server<'c> {
     enc: Encoding,
     docs_base: String,
     roots: Vec<PathBuf>,
-    opts: Options,
+    rule_dirs: Vec<PathBuf>,
+    /// The run over the workspace, configured as `purposelint check` in its first folder.
+    session: Session,
+    /// Why the workspace's configuration or rules cannot be used, while they cannot.
+    config_failure: Option<Failure>,
     docs: HashMap<PathBuf, Doc>,
-    files: Vec<PathBuf>,
-    walk_warnings: Vec<String>,
-    disk: HashMap<PathBuf, Arc<str>>,
-    cache: ParseCache,
     outcome: Option<Outcome>,
     published: BTreeMap<String, Vec<Diagnostic>>,
     /// Publish for these even if nothing changed (just opened).
@@ -107,11 +108,10 @@ struct Server<'c> {
     pub last_lint: Duration,
 }
 
-fn is_yaml(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
+/// A configuration file's name: a change to it reloads the configuration.
+fn is_config(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str());
+    name.is_some_and(|n| config::FILE_NAMES.contains(&n))
 }
 
 /// What went wrong with a request, as a JSON-RPC error.
@@ -123,20 +123,16 @@ fn params<P: serde::de::DeserializeOwned>(v: Value) -> Result<P, Fail> {
 
 /// Runs the server until `exit`. Returns the process exit code: 0 after `shutdown`, else 1.
 pub fn serve(conn: &Connection, config: Config) -> i32 {
-    let mut opts = Options::new(Vec::new());
-    opts.rules = config.rules;
     let mut s = Server {
         conn,
         debounce: config.debounce,
         enc: Encoding::Utf16,
         docs_base: diagnostics::DEFAULT_DOCS_BASE.to_string(),
         roots: Vec::new(),
-        opts,
+        rule_dirs: config.rule_dirs,
+        session: Session::new(Options::new(Vec::new())).keep_between_runs(),
+        config_failure: None,
         docs: HashMap::new(),
-        files: Vec::new(),
-        walk_warnings: Vec::new(),
-        disk: HashMap::new(),
-        cache: ParseCache::default(),
         outcome: None,
         published: BTreeMap::new(),
         force: BTreeMap::new(),
@@ -329,17 +325,28 @@ impl Server<'_> {
         .unwrap_or(Value::Null)
     }
 
-    fn rediscover(&mut self) {
+    /// (Re)loads the configuration of the workspace's first folder, as `purposelint
+    /// check` would find it from there, and the rules it names.
+    fn configure(&mut self) {
         let roots: Vec<PathBuf> = self.roots.iter().filter(|r| r.is_dir()).cloned().collect();
-        match discover::discover(&roots) {
-            Ok(found) => {
-                self.files = found.files;
-                self.walk_warnings = found.warnings;
+        let from = roots.first().cloned().unwrap_or_default();
+        let mut settings = Settings::new(roots, from.clone());
+        settings.rule_dirs = self.rule_dirs.clone();
+        if from.as_os_str().is_empty() {
+            settings.config = ConfigChoice::Ignore;
+        }
+        match crate::session::Session::configure(&settings) {
+            Ok(configured) => {
+                let file = configured.config_file().map(Path::to_path_buf);
+                let opts = configured.options().clone();
+                self.session.set_options(opts, file);
+                self.config_failure = None;
             }
-            Err(e) => {
-                self.files.clear();
-                self.walk_warnings =
-                    vec![format!("cannot read {}: {}", e.path.display(), e.message)];
+            Err(failure) => {
+                eprintln!("purposelint lsp: {}", failure.message);
+                // Lint on with what was there before, and show what is wrong.
+                self.session.rediscover();
+                self.config_failure = Some(failure);
             }
         }
     }
@@ -358,64 +365,28 @@ impl Server<'_> {
         }
     }
 
-    fn disk_text(&mut self, path: &Path) -> Result<Option<Arc<str>>, ()> {
-        if let Some(t) = self.disk.get(path) {
-            return Ok(Some(t.clone()));
-        }
-        match std::fs::read(path) {
-            Ok(bytes) if bytes.len() as u64 <= self.opts.max_file_size => {
-                match String::from_utf8(bytes) {
-                    Ok(s) => {
-                        let t: Arc<str> = Arc::from(s);
-                        self.disk.insert(path.to_path_buf(), t.clone());
-                        Ok(Some(t))
-                    }
-                    Err(_) => Ok(None),
-                }
-            }
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(()),
-            Err(_) => Ok(None),
-        }
-    }
-
-    /// Re-lints everything (unchanged files come from the cache) and publishes the differences.
+    /// Re-lints the workspace (files read before come from the session's cache) and
+    /// publishes the differences.
     fn lint(&mut self) {
         self.pending = None;
         let started = Instant::now();
-        let mut paths: BTreeSet<PathBuf> = self.files.iter().cloned().collect();
-        paths.extend(self.docs.keys().filter(|p| is_yaml(p)).cloned());
-        let mut inputs = Vec::with_capacity(paths.len());
-        for path in paths {
-            let text = match self.docs.get(&path) {
-                Some(d) => Some(d.text.clone()),
-                None => match self.disk_text(&path) {
-                    Ok(t) => t,
-                    Err(()) => continue, // deleted on disk
-                },
-            };
-            let display = discover::display_path(&path);
-            inputs.push(Input {
-                path,
-                display,
-                text,
-            });
-        }
-        let t_inputs = started.elapsed();
-        let outcome = check::run_cached(
-            &self.opts,
-            inputs,
-            self.walk_warnings.clone(),
-            &mut self.cache,
-        );
+        let outcome = match self.session.check() {
+            Ok(o) => o,
+            Err(failure) => {
+                eprintln!("purposelint lsp: {}", failure.message);
+                self.config_failure.get_or_insert(failure);
+                let outcome = self.session.check_files(Vec::new()).ok();
+                let Some(outcome) = outcome else { return };
+                outcome
+            }
+        };
         let t_check = started.elapsed();
         self.publish(&outcome);
         self.outcome = Some(outcome);
         self.last_lint = started.elapsed();
         if std::env::var_os("PURPOSELINT_LSP_TIMING").is_some() {
             eprintln!(
-                "purposelint lsp: read {t_inputs:?}, linted {:?}, published {:?}",
-                t_check - t_inputs,
+                "purposelint lsp: linted {t_check:?}, published {:?}",
                 self.last_lint - t_check
             );
         }
@@ -423,13 +394,25 @@ impl Server<'_> {
 
     fn publish(&mut self, outcome: &Outcome) {
         let uris = Uris::new(&self.docs);
-        let fresh = diagnostics::by_file(
+        let mut fresh = diagnostics::by_file(
             &outcome.model,
             &uris,
             &outcome.findings,
             self.enc,
             &self.docs_base,
         );
+        // A configuration or rule file that cannot be used: its problems, at their place.
+        if let Some(failure) = &self.config_failure {
+            let mut model = Model::default();
+            model.sources = failure.sources.clone();
+            let uris = Uris::new(&self.docs);
+            let diags =
+                diagnostics::by_file(&model, &uris, &failure.diags, self.enc, &self.docs_base);
+            for (key, (uri, mut list)) in diags {
+                let entry = fresh.entry(key).or_insert_with(|| (uri, Vec::new()));
+                entry.1.append(&mut list);
+            }
+        }
         let versions: HashMap<&str, i32> = self
             .docs
             .values()
@@ -477,7 +460,7 @@ impl Server<'_> {
                 id: "purposelint-watch-yaml".into(),
                 method: "workspace/didChangeWatchedFiles".into(),
                 register_options: Some(serde_json::json!({
-                    "watchers": [{"globPattern": "**/*.{yaml,yml}"}]
+                    "watchers": [{"globPattern": "**/*.{yaml,yml,sql,csv,json,tf}"}]
                 })),
             }],
         };
@@ -493,7 +476,7 @@ impl Server<'_> {
         match n.method.as_str() {
             "initialized" => {
                 self.register_watchers();
-                self.rediscover();
+                self.configure();
                 self.lint();
             }
             "textDocument/didOpen" => {
@@ -507,11 +490,13 @@ impl Server<'_> {
                     p.text_document.uri.as_str().to_string(),
                     p.text_document.uri.clone(),
                 );
+                let text: Arc<str> = Arc::from(p.text_document.text);
+                self.session.set_overlay(path.clone(), text.clone());
                 self.docs.insert(
                     path,
                     Doc {
                         uri: p.text_document.uri,
-                        text: Arc::from(p.text_document.text),
+                        text,
                         version: p.text_document.version,
                     },
                 );
@@ -542,6 +527,7 @@ impl Server<'_> {
                 }
                 doc.text = Arc::from(text);
                 doc.version = p.text_document.version;
+                self.session.set_overlay(path, doc.text.clone());
                 self.schedule();
             }
             "textDocument/didSave" => {
@@ -549,7 +535,10 @@ impl Server<'_> {
                     return;
                 };
                 if let Some(path) = convert::uri_to_path(&p.text_document.uri) {
-                    self.disk.remove(&path);
+                    self.session.forget_disk(&path);
+                    if is_config(&path) {
+                        self.configure();
+                    }
                 }
                 self.schedule();
             }
@@ -559,7 +548,7 @@ impl Server<'_> {
                 };
                 if let Some(path) = convert::uri_to_path(&p.text_document.uri) {
                     self.docs.remove(&path);
-                    self.disk.remove(&path);
+                    self.session.remove_overlay(&path);
                 }
                 self.schedule();
             }
@@ -567,12 +556,17 @@ impl Server<'_> {
                 let Ok(p) = params::<DidChangeWatchedFilesParams>(p) else {
                     return;
                 };
+                let mut reconfigure = false;
                 for c in &p.changes {
                     if let Some(path) = convert::uri_to_path(&c.uri) {
-                        self.disk.remove(&path);
+                        self.session.forget_disk(&path);
+                        reconfigure |= is_config(&path);
                     }
                 }
-                self.rediscover();
+                if reconfigure {
+                    self.configure();
+                }
+                self.session.rediscover();
                 self.schedule();
             }
             "workspace/didChangeWorkspaceFolders" => {
@@ -591,7 +585,7 @@ impl Server<'_> {
                         }
                     }
                 }
-                self.rediscover();
+                self.configure();
                 self.schedule();
             }
             _ => {}
@@ -616,7 +610,7 @@ impl Server<'_> {
         }
         self.flush();
         let enc = self.enc;
-        let tax = self.opts.taxonomy.clone();
+        let tax = self.session.options().taxonomy.clone();
         let uris = Uris::new(&self.docs);
         let to_json = |v: Option<Value>| Ok(v.unwrap_or(Value::Null));
         match r.method.as_str() {

@@ -2,6 +2,9 @@
 //! rules with `--rules DIR`.
 
 pub mod engine;
+mod registry;
+
+pub use registry::{Entry, Registry};
 
 use std::path::{Path, PathBuf};
 

@@ -20,17 +20,20 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
+use super::{Format, Layout, ReadInput};
 use crate::decode::Decoder;
 use crate::finding::{Check, Finding};
-use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, Named, StepId, Target};
+use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, Target};
+use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
-use crate::taxonomy::Taxonomy;
 use crate::yaml::Node;
 
 use lineage::{Catalog, Lineage, SqlSpan, Upstream};
 use linemap::LineMap;
 use project::{Area, Project};
-use schema::{Kind, NodeDecl};
+use schema::{ExposureDecl, Kind, NodeDecl, SchemaFile};
 
 pub const PROJECT_FILE: &str = "dbt_project.yml";
 
@@ -144,13 +147,13 @@ fn csv_header(src: &SourceFile) -> Vec<(String, Span)> {
 }
 
 /// `target/manifest.json`: compiled SQL by original file path, when the project was compiled.
-fn manifest_compiled(root: &Path) -> HashMap<PathBuf, String> {
+fn manifest_compiled(root: &Path, cx: &LinkCx<'_>) -> HashMap<PathBuf, String> {
     let mut out = HashMap::new();
     let path = root.join("target").join("manifest.json");
-    let Ok(bytes) = std::fs::read(&path) else {
+    let Some(text) = cx.read_file(&path) else {
         return out;
     };
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
         return out;
     };
     // Relations as dbt compiled them (`"db"."schema"."orders"`) back to what the
@@ -201,92 +204,192 @@ fn manifest_compiled(root: &Path) -> HashMap<PathBuf, String> {
     out
 }
 
-/// Reads every dbt project among the run's files into `model`. `docs[i]` holds the YAML
-/// documents of file `i` when it parsed as YAML.
-pub fn load(model: &mut Model, docs: &[Option<Vec<Node>>], tax: &Taxonomy) -> Vec<Finding> {
-    let mut diags = Vec::new();
-    let mut projects: Vec<(Project, FileId)> = Vec::new();
-    for (id, f) in model.sources.files.iter().enumerate() {
-        if f.path.file_name().and_then(|n| n.to_str()) == Some(PROJECT_FILE) {
-            let root = f.path.parent().unwrap_or(Path::new("")).to_path_buf();
-            let doc = docs
-                .get(id)
-                .and_then(|d| d.as_ref())
-                .and_then(|d| d.first());
-            projects.push((Project::read(&root, doc), id as FileId));
+/// What the dbt format reads from one file.
+#[derive(Debug, Clone)]
+pub(crate) enum DbtFile {
+    /// `dbt_project.yml`.
+    Project(Project),
+    /// A property file, with the problems found in it: reported only when the file turns
+    /// out to sit in a project's resource folders.
+    Properties(SchemaFile, Vec<Finding>),
+    /// A model's, analysis's or snapshot's SQL; its text is the file's.
+    Sql,
+    /// A seed's CSV.
+    Seed(Vec<(String, Span)>),
+}
+
+/// The dbt format.
+pub(crate) struct Dbt;
+
+/// Top-level keys of property files.
+const PROPERTY_KEYS: [&str; 6] = [
+    "models",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "sources",
+    "exposures",
+];
+
+impl Format for Dbt {
+    type File = DbtFile;
+    type Declared = Vec<ProjectState>;
+
+    fn name(&self) -> &'static str {
+        "dbt"
+    }
+
+    fn claims(&self, path: &Path, layout: &Layout) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str());
+        if name == Some(PROJECT_FILE) {
+            return true;
+        }
+        if !(is_dbt_resource(path) || super::is_yaml(path)) {
+            return false;
+        }
+        if is_dbt_resource(path) && layout.is_explicit(path) {
+            return true;
+        }
+        // Inside a project, but not under its `target/`, `dbt_packages/` or `logs/`.
+        layout.named(PROJECT_FILE).iter().any(|project| {
+            let root = project.parent().unwrap_or(Path::new(""));
+            path.strip_prefix(root).is_ok_and(|rel| {
+                !matches!(
+                    rel.components().next().and_then(|c| c.as_os_str().to_str()),
+                    Some("target" | "dbt_packages" | "dbt_modules" | "logs")
+                )
+            })
+        })
+    }
+
+    fn read(&self, input: &mut ReadInput<'_>) -> Option<DbtFile> {
+        let path = &input.source.path;
+        let name = path.file_name().and_then(|n| n.to_str());
+        if name == Some(PROJECT_FILE) {
+            let root = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            let doc = input.yaml().ok().and_then(|d| d.first());
+            return Some(DbtFile::Project(Project::read(&root, doc)));
+        }
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("sql") => return Some(DbtFile::Sql),
+            Some("csv") => return Some(DbtFile::Seed(csv_header(input.source))),
+            _ => {}
+        }
+        if !super::top_level_key_in(&input.source.text, &PROPERTY_KEYS) {
+            return None;
+        }
+        let docs = input.yaml().ok()?;
+        // A file holding native or Fides manifests is theirs, not a property file.
+        let theirs =
+            |d: &Node| super::native::read_kind(d).is_some() || super::fides::is_fides_document(d);
+        if docs.iter().any(theirs) {
+            return None;
+        }
+        let mut diags = Vec::new();
+        let mut dec = Decoder {
+            file: input.file,
+            diags: &mut diags,
+        };
+        let schema = schema::read(&mut dec, docs, input.taxonomy);
+        let empty = schema.nodes.is_empty() && schema.exposures.is_empty() && diags.is_empty();
+        (!empty).then_some(DbtFile::Properties(schema, diags))
+    }
+
+    fn declare(&self, files: Vec<(FileId, DbtFile)>, cx: &mut LinkCx<'_>) -> Vec<ProjectState> {
+        declare(files, cx)
+    }
+
+    fn link(&self, projects: Vec<ProjectState>, cx: &mut LinkCx<'_>) {
+        for p in projects {
+            link_project(p, cx);
+        }
+    }
+}
+
+/// One project between declaring and linking.
+pub(crate) struct ProjectState {
+    project: Project,
+    index: usize,
+    sql_models: Vec<SqlModel>,
+    /// The dataset of each SQL model, when it could be declared.
+    model_ds: Vec<Option<DatasetId>>,
+    local: HashMap<String, DatasetId>,
+    state: HashMap<DatasetId, Columns>,
+    /// Exposures with uses, and the sink each became.
+    exposures: Vec<(ExposureDecl, SinkId)>,
+    /// Which project declared each dataset, across projects.
+    owner: Arc<HashMap<DatasetId, usize>>,
+}
+
+/// Reads every dbt project among the files: its datasets, declared columns and
+/// exposures, and its models rendered (in parallel), ready for lineage.
+fn declare(files: Vec<(FileId, DbtFile)>, cx: &mut LinkCx<'_>) -> Vec<ProjectState> {
+    let mut projects: Vec<Project> = Vec::new();
+    let mut rest = Vec::new();
+    for (id, f) in files {
+        match f {
+            DbtFile::Project(p) => projects.push(p),
+            other => rest.push((id, other)),
         }
     }
     if projects.is_empty() {
-        return diags;
+        return Vec::new();
     }
     // Each file belongs to the deepest project root above it.
-    let mut by_project: Vec<Vec<FileId>> = vec![Vec::new(); projects.len()];
-    for (id, f) in model.sources.files.iter().enumerate() {
+    let mut by_project: Vec<Vec<(FileId, DbtFile)>> = vec![Vec::new(); projects.len()];
+    for (id, f) in rest {
+        let path = &cx.model.sources.get(id).path;
         let owner = projects
             .iter()
             .enumerate()
-            .filter(|(_, (p, _))| f.path.starts_with(&p.root))
-            .max_by_key(|(_, (p, _))| p.root.components().count())
+            .filter(|(_, p)| path.starts_with(&p.root))
+            .max_by_key(|(_, p)| p.root.components().count())
             .map(|(i, _)| i);
         if let Some(i) = owner {
-            by_project[i].push(id as FileId);
+            by_project[i].push((id, f));
         }
     }
     let mut owner: HashMap<DatasetId, usize> = HashMap::new();
-    for (i, ((project, _), files)) in projects.iter().zip(by_project).enumerate() {
-        load_project(model, project, i, &mut owner, &files, docs, tax, &mut diags);
+    let mut out = Vec::new();
+    for (i, (project, files)) in projects.into_iter().zip(by_project).enumerate() {
+        out.push(declare_project(project, i, &mut owner, files, cx));
     }
-    diags
+    let owner = Arc::new(owner);
+    for p in &mut out {
+        p.owner = owner.clone();
+    }
+    out
 }
 
-struct Loader<'m> {
-    model: &'m mut Model,
-    project: &'m Project,
-    /// This project's names, which take precedence over other projects' datasets.
-    local: HashMap<String, DatasetId>,
-    owner: &'m mut HashMap<DatasetId, usize>,
-    index: usize,
-    state: HashMap<DatasetId, Columns>,
-    diags: &'m mut Vec<Finding>,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn load_project(
-    model: &mut Model,
-    project: &Project,
+fn declare_project(
+    project: Project,
     index: usize,
     owner: &mut HashMap<DatasetId, usize>,
-    files: &[FileId],
-    docs: &[Option<Vec<Node>>],
-    tax: &Taxonomy,
-    diags: &mut Vec<Finding>,
-) {
+    files: Vec<(FileId, DbtFile)>,
+    cx: &mut LinkCx<'_>,
+) -> ProjectState {
     let mut decls: Vec<NodeDecl> = Vec::new();
     let mut exposures = Vec::new();
     let mut sql_files: Vec<(Kind, FileId)> = Vec::new();
     let mut seeds: Vec<Seed> = Vec::new();
-    for &id in files {
-        let src = model.sources.get(id);
+    for (id, f) in files {
+        let src = cx.model.sources.get(id);
         let Some(area) = project.area(&src.path) else {
             continue;
         };
-        let ext = src.path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        match ext {
-            "yml" | "yaml" => {
-                if let Some(d) = docs.get(id as usize).and_then(|d| d.as_ref()) {
-                    let mut dec = Decoder { file: id, diags };
-                    let s = schema::read(&mut dec, d, tax);
-                    decls.extend(s.nodes);
-                    exposures.extend(s.exposures);
-                }
+        match f {
+            DbtFile::Properties(schema, diags) => {
+                cx.diags.extend(diags);
+                decls.extend(schema.nodes);
+                exposures.extend(schema.exposures);
             }
-            "sql" => match area {
+            DbtFile::Sql => match area {
                 Area::Models => sql_files.push((Kind::Model, id)),
                 Area::Analyses => sql_files.push((Kind::Analysis, id)),
                 Area::Snapshots => sql_files.push((Kind::Snapshot, id)),
                 Area::Seeds => {}
             },
-            "csv" if area == Area::Seeds => {
+            DbtFile::Seed(columns) if area == Area::Seeds => {
                 let name = src
                     .path
                     .file_stem()
@@ -296,7 +399,7 @@ fn load_project(
                 seeds.push(Seed {
                     name,
                     file: id,
-                    columns: csv_header(src),
+                    columns,
                 });
             }
             _ => {}
@@ -304,9 +407,9 @@ fn load_project(
     }
 
     // Render every model in parallel.
-    let compiled = manifest_compiled(&project.root);
+    let compiled = manifest_compiled(&project.root, cx);
     let renderer = render::Renderer::new(&project.name, project.vars.clone());
-    let sources = &model.sources;
+    let sources = &cx.model.sources;
     let mut sql_models: Vec<SqlModel> = sql_files
         .par_iter()
         .map(|&(kind, id)| {
@@ -340,14 +443,16 @@ fn load_project(
         .collect();
     sql_models.sort_by(|a, b| a.name.cmp(&b.name).then(a.file.cmp(&b.file)));
 
+    let mut local = HashMap::new();
+    let mut state = HashMap::new();
     let mut l = Loader {
-        model,
-        project,
-        local: HashMap::new(),
+        model: cx.model,
+        project: &project,
+        local: &mut local,
         owner,
         index,
-        state: HashMap::new(),
-        diags,
+        state: &mut state,
+        diags: &mut cx.diags,
     };
     let decl_of: HashMap<(bool, String), usize> = decls
         .iter()
@@ -423,21 +528,10 @@ fn load_project(
         }
     }
 
-    // Lineage in dependency order.
-    let index: HashMap<&str, usize> = sql_models
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.name.as_str(), i))
-        .collect();
-    let order = topo_order(&sql_models, &index);
-    for i in order {
-        if let Some(ds) = model_ds[i] {
-            l.model_lineage(&sql_models[i], ds);
-        }
-    }
-
-    // Exposures with uses are sinks fed by every column of what they depend on.
-    for e in &exposures {
+    // Exposures with uses are sinks, fed once their dependencies' columns are known.
+    let mut sinks = Vec::new();
+    let exposure_count = exposures.len();
+    for e in exposures {
         if e.uses.is_empty() {
             continue;
         }
@@ -446,12 +540,61 @@ fn load_project(
             span: e.name.span,
         };
         let uses: Vec<String> = e.uses.iter().map(|u| u.value.clone()).collect();
-        let sink = match l.model.add_sink(e.name.value.clone(), uses, loc) {
-            Ok(s) => s,
-            Err(existing) => {
-                l.duplicate(&e.name.value, loc, existing);
-                continue;
-            }
+        match l.model.add_sink(e.name.value.clone(), uses, loc) {
+            Ok(s) => sinks.push((e, s)),
+            Err(existing) => l.duplicate(&e.name.value, loc, existing),
+        }
+    }
+    l.model.manifests += decls.len() + seeds.len() + sql_models.len() + exposure_count;
+    ProjectState {
+        project,
+        index,
+        sql_models,
+        model_ds,
+        local,
+        state,
+        exposures: sinks,
+        owner: Arc::default(),
+    }
+}
+
+/// Column lineage of the project's models in dependency order, then the exposures' flows.
+fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
+    let ProjectState {
+        project,
+        index,
+        sql_models,
+        model_ds,
+        mut local,
+        mut state,
+        exposures,
+        owner,
+    } = p;
+    let mut owner = (*owner).clone();
+    let mut l = Loader {
+        model: cx.model,
+        project: &project,
+        local: &mut local,
+        owner: &mut owner,
+        index,
+        state: &mut state,
+        diags: &mut cx.diags,
+    };
+    let by_name: HashMap<&str, usize> = sql_models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    let order = topo_order(&sql_models, &by_name);
+    for i in order {
+        if let Some(ds) = model_ds[i] {
+            l.model_lineage(&sql_models[i], ds);
+        }
+    }
+    for (e, sink) in &exposures {
+        let loc = Loc {
+            file: e.file,
+            span: e.name.span,
         };
         let step = l.model.add_step(
             format!("{}/{}", project.name, e.name.value),
@@ -479,7 +622,7 @@ fn load_project(
             for f in fields {
                 l.model.flows.push(Flow {
                     from: f,
-                    to: Target::Sink(sink),
+                    to: Target::Sink(*sink),
                     kind: FlowKind::Passthrough,
                     functions: Vec::new(),
                     step,
@@ -489,7 +632,17 @@ fn load_project(
             }
         }
     }
-    l.model.manifests += decls.len() + seeds.len() + sql_models.len() + exposures.len();
+}
+
+struct Loader<'m> {
+    model: &'m mut Model,
+    project: &'m Project,
+    /// This project's names, which take precedence over other projects' datasets.
+    local: &'m mut HashMap<String, DatasetId>,
+    owner: &'m mut HashMap<DatasetId, usize>,
+    index: usize,
+    state: &'m mut HashMap<DatasetId, Columns>,
+    diags: &'m mut Vec<Finding>,
 }
 
 fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
@@ -741,8 +894,8 @@ impl Loader<'_> {
             Ok(sql) => {
                 let mut cat = Cat {
                     model: self.model,
-                    local: &self.local,
-                    state: &self.state,
+                    local: &*self.local,
+                    state: &*self.state,
                     ids: Vec::new(),
                 };
                 let lin = lineage::lineage(sql, &mut cat);

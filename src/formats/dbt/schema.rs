@@ -61,7 +61,7 @@ pub struct ExposureDecl {
     pub file: FileId,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SchemaFile {
     pub nodes: Vec<NodeDecl>,
     pub exposures: Vec<ExposureDecl>,

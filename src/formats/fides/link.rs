@@ -7,7 +7,6 @@ use super::parse::{RawPurpose, RawTaxon, Resource, Str};
 use super::{datasets, policies, systems, FidesOptions};
 use crate::finding::{Check, Diagnostics, Finding};
 use crate::model::Model;
-use crate::rules::Rule;
 use crate::source::{FileId, Loc};
 use crate::taxonomy::{Taxonomy, Tree};
 
@@ -83,14 +82,15 @@ impl Cx<'_> {
     }
 }
 
-/// Adds the Fides resources of a run (in file order) to the model. Returns the
-/// diagnostics and the flow rules derived from Fides policies.
-pub fn link(
+/// Adds the Fides resources of a run (in file order) to the model and returns the
+/// diagnostics. The rules of Fides policies are made from each file on its own
+/// ([`policies::rules_of`]), before linking.
+pub(super) fn link(
     resources: Vec<(FileId, Resource)>,
     model: &mut Model,
     taxonomy: &Taxonomy,
     opts: FidesOptions,
-) -> (Vec<Finding>, Vec<Rule>) {
+) -> Vec<Finding> {
     let mut cx = Cx {
         model,
         diags: Vec::new(),
@@ -142,6 +142,6 @@ pub fn link(
 
     let index = datasets::add(&mut cx, raw_datasets);
     systems::add(&mut cx, &index, raw_systems, opts);
-    let rules = policies::rules(&mut cx, raw_policies);
-    (cx.diags, rules)
+    policies::check(&mut cx, raw_policies);
+    cx.diags
 }

@@ -14,8 +14,64 @@ mod parse;
 mod policies;
 mod systems;
 
-pub use link::link;
+use std::path::Path;
+
 pub use parse::{is_fides_document, read_document, Resource, RESOURCE_KEYS};
+
+use super::{Format, Layout, ReadInput};
+use crate::rules::Rule;
+use crate::session::LinkCx;
+use crate::source::{FileId, SourceFile};
+
+/// The Fides format.
+pub(crate) struct Fides;
+
+impl Format for Fides {
+    type File = Vec<Resource>;
+    type Declared = ();
+
+    fn name(&self) -> &'static str {
+        "fides"
+    }
+
+    fn claims(&self, path: &Path, layout: &Layout) -> bool {
+        super::yaml_claim(path, layout)
+    }
+
+    fn read(&self, input: &mut ReadInput<'_>) -> Option<Vec<Resource>> {
+        let text = &input.source.text;
+        if !super::top_level_key_in(text, &RESOURCE_KEYS) {
+            return None;
+        }
+        let nodes = input.yaml().ok()?;
+        let mut resources = Vec::new();
+        for doc in nodes.iter().filter(|d| is_fides_document(d)) {
+            let (read, count) = read_document(&mut input.decoder(), doc);
+            resources.extend(read);
+            input.manifests += count;
+        }
+        (!resources.is_empty()).then_some(resources)
+    }
+
+    fn declares(&self, text: &str) -> bool {
+        declares_resources(text)
+    }
+
+    fn rules(&self, file: &Vec<Resource>, source: &SourceFile) -> Vec<Rule> {
+        policies::rules_of(file, &source.display)
+    }
+
+    fn declare(&self, files: Vec<(FileId, Vec<Resource>)>, cx: &mut LinkCx<'_>) {
+        let resources = files
+            .into_iter()
+            .flat_map(|(file, rs)| rs.into_iter().map(move |r| (file, r)))
+            .collect();
+        let diags = link::link(resources, cx.model, &cx.opts.taxonomy, cx.opts.fides);
+        cx.diags.extend(diags);
+    }
+
+    fn link(&self, _declared: (), _cx: &mut LinkCx<'_>) {}
+}
 
 /// Options of the Fides adapter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

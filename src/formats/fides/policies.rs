@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::link::Cx;
-use super::parse::{Matches, RawMatch, RawPolicy};
+use super::parse::{Matches, RawMatch, RawPolicy, Resource};
 use crate::finding::Severity;
 use crate::model::FlowKind;
 use crate::rules::{KeyCondition, KeyMatches, PolicyCondition, Rule};
@@ -50,9 +50,10 @@ fn describe(what: &str, m: &RawMatch) -> String {
     format!("{what} {how} [{}]", values.join(", "))
 }
 
-pub(super) fn rules(cx: &mut Cx, raw: Vec<(FileId, RawPolicy)>) -> Vec<Rule> {
-    let mut out: Vec<Rule> = Vec::new();
+/// Reports policies and policy rules defined twice, and unknown taxonomy keys.
+pub(super) fn check(cx: &mut Cx, raw: Vec<(FileId, RawPolicy)>) {
     let mut seen: HashMap<String, Loc> = HashMap::new();
+    let mut ids: Vec<String> = Vec::new();
     for (file, p) in raw {
         let loc = Loc {
             file,
@@ -63,14 +64,35 @@ pub(super) fn rules(cx: &mut Cx, raw: Vec<(FileId, RawPolicy)>) -> Vec<Rule> {
             continue;
         }
         seen.insert(p.key.value.clone(), loc);
-        let origin = cx.model.sources.get(file).display.clone();
         for r in &p.rules {
             cx.check_keys(file, Tree::DataCategory, &r.categories.values);
             cx.check_keys(file, Tree::DataUse, &r.uses.values);
             let id = rule_id(&p.key.value, &r.name.value);
-            if out.iter().any(|o| o.id == id) {
+            if ids.contains(&id) {
                 let first = seen[&p.key.value];
                 cx.duplicate("policy rule", &r.name, file, first);
+                continue;
+            }
+            ids.push(id);
+        }
+    }
+}
+
+/// The flow rules of the policies of one file (`origin` is its path as shown).
+pub(super) fn rules_of(resources: &[Resource], origin: &str) -> Vec<Rule> {
+    let mut out: Vec<Rule> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
+    for p in resources.iter().filter_map(|r| match r {
+        Resource::Policy(p) => Some(p),
+        _ => None,
+    }) {
+        if keys.contains(&p.key.value.as_str()) {
+            continue;
+        }
+        keys.push(&p.key.value);
+        for r in &p.rules {
+            let id = rule_id(&p.key.value, &r.name.value);
+            if out.iter().any(|o| o.id == id) {
                 continue;
             }
             let description = format!(
@@ -96,7 +118,7 @@ pub(super) fn rules(cx: &mut Cx, raw: Vec<(FileId, RawPolicy)>) -> Vec<Rule> {
                 sink_uses: Vec::new(),
                 flows: vec![FlowKind::Direct, FlowKind::Indirect],
                 sanitizers: Vec::new(),
-                origin: origin.clone(),
+                origin: origin.to_string(),
                 condition: Some(PolicyCondition {
                     categories: condition(&r.categories),
                     uses: condition(&r.uses),

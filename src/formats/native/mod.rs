@@ -4,9 +4,58 @@ mod parse;
 mod resolve;
 mod stream;
 
-pub use parse::{read_documents, Doc, MANIFEST_KINDS};
-pub use resolve::resolve;
-pub use stream::read_file as read_streamed;
+use std::path::Path;
+
+pub use parse::{manifest_kind as read_kind, read_documents, Doc, MANIFEST_KINDS};
+
+use super::{Format, Layout, ReadInput};
+use crate::session::LinkCx;
+use crate::source::FileId;
+
+/// The native format.
+pub(crate) struct Native;
+
+impl Format for Native {
+    type File = Vec<Doc>;
+    type Declared = resolve::Declared;
+
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn claims(&self, path: &Path, layout: &Layout) -> bool {
+        super::yaml_claim(path, layout)
+    }
+
+    fn read(&self, input: &mut ReadInput<'_>) -> Option<Vec<Doc>> {
+        let (source, taxonomy) = (input.source, input.taxonomy);
+        // Well-formed native manifests are read from the parser's events, without a tree.
+        if let Some(docs) = stream::read_file(&mut input.decoder(), source, taxonomy) {
+            input.manifests += docs.len();
+            return (!docs.is_empty()).then_some(docs);
+        }
+        let nodes = input.yaml().ok()?;
+        let (docs, manifests) = read_documents(&mut input.decoder(), nodes, taxonomy);
+        input.manifests += manifests;
+        (!docs.is_empty()).then_some(docs)
+    }
+
+    fn declares(&self, text: &str) -> bool {
+        declares_manifest_kind(text)
+    }
+
+    fn declare(&self, files: Vec<(FileId, Vec<Doc>)>, cx: &mut LinkCx<'_>) -> resolve::Declared {
+        let docs = files
+            .into_iter()
+            .flat_map(|(file, docs)| docs.into_iter().map(move |d| (file, d)))
+            .collect();
+        resolve::declare(docs, cx)
+    }
+
+    fn link(&self, declared: resolve::Declared, cx: &mut LinkCx<'_>) {
+        resolve::link(declared, cx);
+    }
+}
 
 /// True when the text declares a manifest kind on a line of its own, so that a file
 /// that fails to parse is reported rather than skipped as templated YAML.

@@ -6,15 +6,15 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::parse::{Doc, Expression, RawDataset, RawStep};
+use super::parse::{Doc, Expression, RawDataset, RawPipeline, RawStep};
 use crate::config::ExternalDataset;
 use crate::finding::{Check, Diagnostics, Finding};
 use crate::model::{
     Allow, DatasetId, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
 };
+use crate::session::LinkCx;
 use crate::source::{FileId, Loc, SourceFile, Spanned};
 use crate::suggest;
-use crate::timings::Phases;
 
 struct Ctx<'a> {
     model: &'a mut Model,
@@ -79,20 +79,18 @@ struct StepWork<'a> {
     to: Option<Dest>,
 }
 
-/// Adds the documents (in file order) to the model and returns its diagnostics.
-/// Names matching `externals` may be read without a declaration.
-pub fn resolve(
-    docs: Vec<(FileId, Doc)>,
-    model: &mut Model,
-    rule_ids: &[&str],
-    externals: &[ExternalDataset],
-    phases: &mut Phases,
-) -> Vec<Finding> {
-    let mut diags = Vec::new();
+/// What [`declare`] leaves for [`link`]: the pipelines, whose steps are resolved once
+/// every format has declared its datasets and sinks.
+pub(crate) struct Declared {
+    pipelines: Vec<(FileId, RawPipeline)>,
+}
+
+/// Adds the datasets (with their fields) and sinks of the documents, in file order.
+pub(crate) fn declare(docs: Vec<(FileId, Doc)>, lcx: &mut LinkCx<'_>) -> Declared {
     let mut cx = Ctx {
-        model,
-        diags: &mut diags,
-        externals,
+        model: &mut *lcx.model,
+        diags: &mut lcx.diags,
+        externals: &lcx.opts.external_datasets,
         external_ids: HashSet::new(),
     };
     let count = |kind: fn(&Doc) -> usize| docs.iter().map(|(_, d)| kind(d)).sum::<usize>();
@@ -104,11 +102,23 @@ pub fn resolve(
         _ => 0,
     });
     cx.model.reserve_names(declared + step_count, sinks);
+    // Sized once for the declared fields and those steps will declare: growing a vector
+    // of hundreds of thousands of fields copies it and touches twice its memory.
+    let fields = docs.iter().map(|(_, d)| match d {
+        Doc::Dataset(d) => d.fields.len(),
+        _ => 0,
+    });
+    let declared_fields: usize = fields.sum();
+    cx.model
+        .reserve_fields(declared_fields + implicit_estimate_by_name(&docs));
     let mut pipelines = Vec::new();
-    let mut tables = Vec::with_capacity(declared);
     for (file, doc) in docs {
         match doc {
-            Doc::Dataset(d) => tables.extend(add_dataset(&mut cx, file, d)),
+            Doc::Dataset(d) => {
+                if let Some((id, table)) = add_dataset(&mut cx, file, d) {
+                    cx.model.attach_fields(id, table);
+                }
+            }
             Doc::Sink(s) => {
                 let loc = Loc {
                     file,
@@ -123,7 +133,22 @@ pub fn resolve(
             Doc::Pipeline(p) => pipelines.push((file, p)),
         }
     }
-    phases.mark("resolve: datasets and sinks");
+    lcx.phases.mark("resolve: datasets and sinks");
+    Declared { pipelines }
+}
+
+/// Resolves the steps of the pipelines: their ends, the datasets they declare, and their
+/// flows. Names of every format are known by now.
+pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
+    let pipelines = declared.pipelines;
+    let rule_ids = lcx.rule_ids;
+    let mut cx = Ctx {
+        model: &mut *lcx.model,
+        diags: &mut lcx.diags,
+        externals: &lcx.opts.external_datasets,
+        external_ids: HashSet::new(),
+    };
+    let step_count = pipelines.iter().map(|(_, p)| p.steps.len()).sum();
     let mut steps = Vec::with_capacity(step_count);
     let mut pipeline_names: HashMap<String, Loc> = HashMap::new();
     for &(file, ref p) in &pipelines {
@@ -159,7 +184,7 @@ pub fn resolve(
         }
     }
 
-    phases.mark("resolve: steps");
+    lcx.phases.mark("resolve: steps");
     // `to` may name a dataset that only steps declare; `from` may then read it.
     for s in &mut steps {
         let name = &s.raw.to;
@@ -180,19 +205,9 @@ pub fn resolve(
     for s in &mut steps {
         s.from = resolve_from(&mut cx, s.file, &s.raw.from);
     }
-    phases.mark("resolve: step ends");
-    // Declared fields are attached only now, once every dataset and step is known, so
-    // that the model's field vector is sized once for them and the implicit ones.
-    let declared: FxHashMap<DatasetId, usize> = tables
-        .iter()
-        .map(|(id, table)| (*id, table.len()))
-        .collect();
-    let estimate = implicit_estimate(cx.model, &steps, &declared);
-    let total = declared.values().sum::<usize>() + estimate.values().sum::<usize>();
-    cx.model.reserve_fields(total);
-    for (id, table) in tables {
-        cx.model.attach_fields(id, table);
-    }
+    lcx.phases.mark("resolve: step ends");
+    let estimate = implicit_estimate(cx.model, &steps);
+    cx.model.reserve_fields(estimate.values().sum());
     if !cx.external_ids.is_empty() {
         for s in &steps {
             declare_external_fields(&mut cx, s);
@@ -201,9 +216,9 @@ pub fn resolve(
     for (&d, &n) in &estimate {
         cx.model.reserve_dataset_fields(d, n);
     }
-    phases.mark("resolve: declared fields");
+    lcx.phases.mark("resolve: declared fields");
     declare_implicit_fields(&mut cx, &steps);
-    phases.mark("resolve: implicit fields");
+    lcx.phases.mark("resolve: implicit fields");
     // Room for every flow, so the model's vector never moves; a bound rather than a
     // count, since room never written is never touched. Steps then run in chunks whose
     // flows are appended before the next chunk runs: holding every step's flows until
@@ -236,8 +251,7 @@ pub fn resolve(
             cx.diags.extend(step_diags);
         }
     }
-    phases.mark("resolve: flows");
-    diags
+    lcx.phases.mark("resolve: flows");
 }
 
 /// Steps whose flows are computed (in parallel) before they are appended to the model.
@@ -421,11 +435,7 @@ fn implicit_dataset(m: &Model, d: Option<Dest>) -> Option<DatasetId> {
 /// growing a vector of hundreds of thousands of fields copies it and touches twice its
 /// memory. Passthrough chains are bounded by summing their inputs in step order; room
 /// reserved but never used costs no memory.
-fn implicit_estimate(
-    model: &Model,
-    steps: &[StepWork],
-    declared: &FxHashMap<DatasetId, usize>,
-) -> FxHashMap<DatasetId, usize> {
+fn implicit_estimate(model: &Model, steps: &[StepWork]) -> FxHashMap<DatasetId, usize> {
     let mut estimate: FxHashMap<DatasetId, usize> = FxHashMap::default();
     for s in steps {
         let Some(to) = implicit_dataset(model, s.to) else {
@@ -436,12 +446,48 @@ fn implicit_estimate(
             None => s
                 .from
                 .iter()
-                .map(|d| estimate.get(d).or(declared.get(d)).copied().unwrap_or(0))
+                .map(|&d| {
+                    let declared = model.dataset(d).fields.len();
+                    estimate.get(&d).copied().unwrap_or(declared)
+                })
                 .sum(),
         };
         *estimate.entry(to).or_default() += n;
     }
     estimate
+}
+
+/// Like [`implicit_estimate`], before any step is resolved: by name, over the native
+/// documents alone (datasets of other formats count as empty).
+fn implicit_estimate_by_name(docs: &[(FileId, Doc)]) -> usize {
+    let mut sizes: FxHashMap<&str, usize> = FxHashMap::default();
+    for (_, d) in docs {
+        if let Doc::Dataset(d) = d {
+            sizes.insert(&d.name.value, d.fields.len());
+        }
+    }
+    let mut implicit: FxHashMap<&str, usize> = FxHashMap::default();
+    for (_, d) in docs {
+        let Doc::Pipeline(p) = d else { continue };
+        for s in &p.steps {
+            if sizes.contains_key(s.to.value.as_str()) {
+                continue;
+            }
+            let n = match &s.fields {
+                Some(fields) => fields.len(),
+                None => s
+                    .from
+                    .iter()
+                    .map(|f| {
+                        let name = f.value.as_str();
+                        implicit.get(name).or(sizes.get(name)).copied().unwrap_or(0)
+                    })
+                    .sum(),
+            };
+            *implicit.entry(&s.to.value).or_default() += n;
+        }
+    }
+    implicit.values().sum()
 }
 
 /// Gives each implicit dataset the fields its writers produce. Passthrough chains are

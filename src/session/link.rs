@@ -1,0 +1,169 @@
+//! Linking a run: every format declares, then every format links, then the rules run
+//! over the graph and suppressions are applied.
+
+use std::any::Any;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::read::FileRead;
+use super::FileAccess;
+use crate::check::{sort_dismissed, sort_findings, Options, Outcome, Summary};
+use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
+use crate::formats::{Piece, FORMATS};
+use crate::graph::FlowGraph;
+use crate::model::Model;
+use crate::rules::{self, Registry};
+use crate::source::FileId;
+use crate::suppress;
+use crate::timings::Phases;
+
+/// What a format sees while it declares and links.
+pub(crate) struct LinkCx<'a> {
+    pub(crate) model: &'a mut Model,
+    pub(crate) diags: Vec<Finding>,
+    pub(crate) opts: &'a Options,
+    /// Every rule id of the run, enabled or not (an `allow` may name any of them).
+    pub(crate) rule_ids: &'a [&'a str],
+    pub(crate) phases: &'a mut Phases,
+    files: &'a FileAccess<'a>,
+}
+
+impl LinkCx<'_> {
+    /// Reads a file that is not one of the run's inputs (dbt's `target/manifest.json`)
+    /// through the session, so that editor buffers count and nothing else reads the disk.
+    pub(crate) fn read_file(&self, path: &Path) -> Option<Arc<str>> {
+        self.files.read(path)
+    }
+}
+
+pub(super) fn link(
+    opts: &Options,
+    registry: &Registry,
+    reads: Vec<FileRead>,
+    warnings: Vec<String>,
+    files: &FileAccess<'_>,
+    phases: &mut Phases,
+) -> Outcome {
+    let mut model = Model::default();
+    let mut findings = Vec::new();
+    let mut pieces: Vec<Vec<(FileId, Piece)>> = vec![Vec::new(); FORMATS.len()];
+    model.sources.files.reserve_exact(reads.len());
+    for (id, r) in reads.into_iter().enumerate() {
+        model.sources.files.push(r.source);
+        model.manifests += r.manifests;
+        findings.extend(r.diags);
+        for (format, piece) in r.pieces {
+            pieces[format].push((id as FileId, piece));
+        }
+    }
+    phases.mark("gather");
+    let rule_ids: Vec<&str> = registry.rules.iter().map(|r| r.id.as_str()).collect();
+    {
+        let mut cx = LinkCx {
+            model: &mut model,
+            diags: Vec::new(),
+            opts,
+            rule_ids: &rule_ids,
+            phases: &mut *phases,
+            files,
+        };
+        let declared: Vec<Box<dyn Any>> = FORMATS
+            .iter()
+            .zip(pieces)
+            .map(|(format, pieces)| {
+                let d = format.declare(pieces, &mut cx);
+                cx.phases.mark(&format!("declare: {}", format.name()));
+                d
+            })
+            .collect();
+        for (format, declared) in FORMATS.iter().zip(declared) {
+            format.link(declared, &mut cx);
+            cx.phases.mark(&format!("link: {}", format.name()));
+        }
+        findings.append(&mut cx.diags);
+    }
+
+    findings.retain(|f| opts.enabled(&f.rule));
+    for f in &mut findings {
+        f.severity = opts.severity_of(&f.rule, f.severity);
+    }
+    let run_rules: Vec<rules::Rule> = registry
+        .rules
+        .iter()
+        .filter(|r| opts.enabled(&r.id))
+        .map(|r| rules::Rule {
+            severity: opts.severity_of(&r.id, r.severity),
+            ..r.clone()
+        })
+        .collect();
+    let graph = FlowGraph::build(&model);
+    phases.mark("graph");
+    let engine = rules::engine::run(&model, &graph, &run_rules);
+    phases.mark("engine");
+    findings.extend(engine.findings);
+    let mut dismissed = dismissed_by_allows(&model, &engine.suppressed);
+
+    let known: Vec<&str> = rule_ids
+        .iter()
+        .copied()
+        .chain(Check::ALL.iter().map(|c| c.id()))
+        .collect();
+    let mut ignores = Vec::new();
+    for (id, file) in model.sources.files.iter().enumerate() {
+        let (found, diags) = suppress::scan(id as FileId, file, &known);
+        ignores.extend(found);
+        findings.extend(diags.into_iter().filter(|d| opts.enabled(&d.rule)));
+    }
+    let unused_ignores = suppress::apply(&model, &ignores, &mut findings, &mut dismissed);
+    if opts.enabled(Check::UnusedSuppression.id()) {
+        let unused = suppress::unused(
+            &model,
+            &engine.suppressed,
+            |id| opts.enabled(id),
+            &ignores,
+            &unused_ignores,
+        );
+        let severity = opts.severity_of(Check::UnusedSuppression.id(), Severity::Warning);
+        findings.extend(unused.into_iter().map(|f| Finding { severity, ..f }));
+    }
+    phases.mark("suppress");
+    sort_findings(&model, &mut findings);
+    phases.mark("sort");
+    let summary = Summary {
+        files: model.sources.files.len(),
+        manifests: model.manifests,
+        fields: model.fields.len(),
+        flows: model.flows.len(),
+    };
+    sort_dismissed(&model, &mut dismissed);
+    Outcome {
+        model,
+        findings,
+        suppressed: engine.suppressed,
+        dismissed,
+        summary,
+        warnings,
+        rules: registry.rules.clone(),
+    }
+}
+
+fn dismissed_by_allows(model: &Model, suppressed: &[rules::engine::Suppressed]) -> Vec<Dismissed> {
+    suppressed
+        .iter()
+        .map(|s| Dismissed {
+            finding: s.finding.clone(),
+            suppressions: s
+                .allows
+                .iter()
+                .map(|&(step, i)| {
+                    let a = &model.steps[step as usize].allows[i];
+                    Suppression {
+                        kind: SuppressionKind::InSource,
+                        justification: a.reason.clone(),
+                        location: Some(a.loc),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
