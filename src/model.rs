@@ -276,11 +276,82 @@ pub struct Model {
     pub flows: Vec<Flow>,
     /// Datasets and sinks share one namespace.
     names: FxHashMap<String, Named>,
+    /// Warehouse relation names of datasets (`db.schema.table`), for links by relation.
+    relations: Relations,
     /// Manifest documents read, over all formats.
     pub manifests: usize,
 }
 
+/// Datasets by warehouse relation name, split into unquoted, lower-cased parts and kept
+/// by their last part.
+#[derive(Debug, Default, Clone)]
+struct Relations(FxHashMap<String, Vec<(Vec<String>, DatasetId)>>);
+
+/// `db."My.Schema".[table]` → `["db", "my.schema", "table"]`. Quotes (`"`, `` ` ``, `[]`)
+/// keep dots; unquoted parts compare case-insensitively, like warehouses compare
+/// unquoted identifiers (and dbt projects rarely rely on quoted case).
+pub fn relation_parts(relation: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut close: Option<char> = None;
+    for c in relation.trim().chars() {
+        match close {
+            Some(q) if c == q => close = None,
+            Some(_) => part.push(c),
+            None => match c {
+                '"' | '`' => close = Some(c),
+                '[' => close = Some(']'),
+                '.' => parts.push(std::mem::take(&mut part)),
+                c if c.is_whitespace() => {}
+                c => part.push(c),
+            },
+        }
+    }
+    parts.push(part);
+    parts.iter().map(|p| p.to_lowercase()).collect()
+}
+
 impl Model {
+    /// Records that dataset `d` is the warehouse relation `relation` (`schema.table`,
+    /// `db.schema.table`). A dataset may have several relation names.
+    pub fn add_relation(&mut self, relation: &str, d: DatasetId) {
+        let parts = relation_parts(relation);
+        let Some(last) = parts.last().filter(|p| !p.is_empty()).cloned() else {
+            return;
+        };
+        let list = self.relations.0.entry(last).or_default();
+        if !list.iter().any(|(p, id)| *p == parts && *id == d) {
+            list.push((parts, d));
+        }
+    }
+
+    /// The datasets a relation names: a candidate matches when the shorter of the two
+    /// names equals the trailing parts of the longer (`analytics.public.users` matches
+    /// `public.users` and `users`), and those with the most matching parts win. Several
+    /// winners are ambiguous; none means the relation is not declared.
+    pub fn match_relation(&self, relation: &str) -> Vec<DatasetId> {
+        let parts = relation_parts(relation);
+        let Some(candidates) = parts.last().and_then(|l| self.relations.0.get(l)) else {
+            return Vec::new();
+        };
+        let mut best = 0;
+        let mut out: Vec<DatasetId> = Vec::new();
+        for (cand, id) in candidates {
+            let n = cand.len().min(parts.len());
+            if cand[cand.len() - n..] != parts[parts.len() - n..] {
+                continue;
+            }
+            if n > best {
+                best = n;
+                out.clear();
+            }
+            if n == best && !out.contains(id) {
+                out.push(*id);
+            }
+        }
+        out
+    }
+
     pub fn lookup(&self, name: &str) -> Option<Named> {
         self.names.get(name).copied()
     }
@@ -481,6 +552,31 @@ mod tests {
             tags: None,
             loc: loc(at),
         }
+    }
+
+    #[test]
+    fn relations_match_by_their_longest_trailing_parts() {
+        assert_eq!(
+            relation_parts("db.\"My.Schema\".[T]"),
+            ["db", "my.schema", "t"]
+        );
+        let mut model = Model::default();
+        let a = model.add_dataset("a".into(), loc(0), false).unwrap();
+        let b = model.add_dataset("b".into(), loc(0), false).unwrap();
+        let c = model.add_dataset("c".into(), loc(0), false).unwrap();
+        model.add_relation("analytics.public.users", a);
+        model.add_relation("auth.contacts", b);
+        model.add_relation("CRM.Contacts", c);
+        assert_eq!(model.match_relation("public.users"), [a]);
+        assert_eq!(model.match_relation("USERS"), [a]);
+        assert_eq!(
+            model.match_relation("warehouse.analytics.public.users"),
+            [a]
+        );
+        assert!(model.match_relation("dev.public.users").is_empty());
+        assert_eq!(model.match_relation("contacts"), [b, c]);
+        assert_eq!(model.match_relation("crm.contacts"), [c]);
+        assert!(model.match_relation("orders").is_empty());
     }
 
     #[test]
