@@ -655,7 +655,10 @@ mod tests {
     fn unknown_key_points_at_its_line() {
         let (line, msg) = error_line("include: []\nexlcude: []\n");
         assert_eq!(line, 2);
-        assert_eq!(msg, "unknown key `exlcude` in the configuration");
+        assert_eq!(
+            msg,
+            "unknown key `exlcude` in the configuration; did you mean `exclude`?"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::fmt::Display;
 
 use smallvec::SmallVec;
 
-use crate::finding::{Check, Finding};
+use crate::diagnostic::Diag;
+use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
 use crate::taxonomy::{Taxonomy, Tree};
@@ -23,8 +24,7 @@ pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Vec<No
                 file: 0,
                 span: e.span,
             };
-            let message = format!("invalid YAML: {}", e.message);
-            diags.push(Finding::check(Check::InvalidManifest, loc, message));
+            diags.push(Diag::InvalidYaml(e.message).at(loc));
             None
         }
     }
@@ -78,20 +78,14 @@ impl<'d> Decoder<'d> {
         }
     }
 
+    /// An `invalid-manifest` diagnostic at `span`.
     pub fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.report(Check::InvalidManifest, span, message, None);
+        self.report(Diag::Invalid(message.into()), span);
     }
 
-    pub fn report(
-        &mut self,
-        check: Check,
-        span: Span,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) {
+    pub(crate) fn report(&mut self, diag: Diag, span: Span) {
         let loc = self.loc(span);
-        self.diags
-            .push(Finding::check(check, loc, message).with_help(help));
+        self.diags.push(diag.at(loc));
     }
 
     /// Reads a mapping that may hold only `known` keys. `what` names it in messages.
@@ -118,14 +112,13 @@ impl<'d> Decoder<'d> {
                 continue;
             }
             if !known.contains(&key) {
-                let help = suggest::did_you_mean(key, known.iter().copied())
-                    .or_else(|| Some(format!("{what} accepts: {}", known.join(", "))));
-                self.report(
-                    Check::InvalidManifest,
-                    k.span,
-                    format!("unknown key `{key}` in {what}"),
-                    help,
-                );
+                let diag = Diag::UnknownKey {
+                    key: key.to_string(),
+                    what: what.to_string(),
+                    suggestion: suggest::closest(key, known.iter().copied()).map(Into::into),
+                    known: known.iter().map(|k| k.to_string()).collect(),
+                };
+                self.report(diag, k.span);
                 continue;
             }
             out.push((key, v));
@@ -233,8 +226,8 @@ impl<'d> Decoder<'d> {
             if canonical != key.value {
                 key.value = canonical.to_string();
             }
-            if let Some((message, help)) = tax.unknown(tree, &key.value) {
-                self.report(Check::UnknownPurpose, key.span, message, help);
+            if let Some(diag) = tax.unknown(tree, &key.value) {
+                self.report(diag, key.span);
             }
         }
         keys
@@ -293,8 +286,11 @@ mod tests {
     fn unknown_key_with_suggestion_at_its_line() {
         let d = decode("kind: sink\nname: a\nusse: [x]\n");
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0].message, "unknown key `usse` in a sink");
-        assert_eq!(d[0].help.as_deref(), Some("did you mean `uses`?"));
+        assert_eq!(
+            d[0].message,
+            "unknown key `usse` in a sink; did you mean `uses`?"
+        );
+        assert_eq!(d[0].help, None);
         assert_eq!(d[0].location.span.start_pos.line, 3);
         assert!(d[1].message.contains("missing the required key `uses`"));
     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostic::Diag;
 use crate::model::FlowKind;
 use crate::source::{FileId, Loc, Span};
 
@@ -35,7 +36,7 @@ impl Severity {
     }
 }
 
-/// The built-in checks with fixed ids (spec §4).
+/// The built-in checks with fixed ids (spec §4). Each is one row of [`CHECKS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
     InvalidManifest,
@@ -50,6 +51,75 @@ pub enum Check {
     IncompleteLineage,
 }
 
+/// What users see of a built-in check: its id, default severity, one-line summary and
+/// the Markdown page that `purposelint rule ID` prints.
+#[derive(Debug)]
+pub struct CheckInfo {
+    pub check: Check,
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub description: &'static str,
+}
+
+macro_rules! check_row {
+    ($check:ident, $id:literal, $severity:ident, $summary:literal) => {
+        CheckInfo {
+            check: Check::$check,
+            id: $id,
+            severity: Severity::$severity,
+            summary: $summary,
+            description: include_str!(concat!("../rules/checks/", $id, ".md")),
+        }
+    };
+}
+
+/// Every built-in check, in the order of [`Check`].
+pub static CHECKS: [CheckInfo; 7] = [
+    check_row!(
+        InvalidManifest,
+        "invalid-manifest",
+        Error,
+        "A manifest is not valid YAML or does not follow the manifest format"
+    ),
+    check_row!(
+        UnknownReference,
+        "unknown-reference",
+        Error,
+        "A reference names a dataset or field that does not exist"
+    ),
+    check_row!(
+        DuplicateDefinition,
+        "duplicate-definition",
+        Error,
+        "A name is defined twice"
+    ),
+    check_row!(
+        UnknownPurpose,
+        "unknown-purpose",
+        Warning,
+        "A purpose, use or category is not in the taxonomy"
+    ),
+    check_row!(
+        SkippedFile,
+        "skipped-file",
+        Warning,
+        "A file was found but could not be read"
+    ),
+    check_row!(
+        UnusedSuppression,
+        "unused-suppression",
+        Warning,
+        "An allow entry or ignore comment suppresses nothing"
+    ),
+    check_row!(
+        IncompleteLineage,
+        "incomplete-lineage",
+        Info,
+        "Column lineage of a model could not be derived; every column is assumed to flow"
+    ),
+];
+
 impl Check {
     pub const ALL: [Check; 7] = [
         Check::InvalidManifest,
@@ -61,54 +131,26 @@ impl Check {
         Check::IncompleteLineage,
     ];
 
+    pub fn info(self) -> &'static CheckInfo {
+        let row = &CHECKS[self as usize];
+        debug_assert_eq!(row.check, self);
+        row
+    }
+
     pub fn id(self) -> &'static str {
-        match self {
-            Check::InvalidManifest => "invalid-manifest",
-            Check::UnknownReference => "unknown-reference",
-            Check::DuplicateDefinition => "duplicate-definition",
-            Check::UnknownPurpose => "unknown-purpose",
-            Check::SkippedFile => "skipped-file",
-            Check::UnusedSuppression => "unused-suppression",
-            Check::IncompleteLineage => "incomplete-lineage",
-        }
+        self.info().id
     }
 
     pub fn severity(self) -> Severity {
-        match self {
-            Check::UnknownPurpose | Check::SkippedFile | Check::UnusedSuppression => {
-                Severity::Warning
-            }
-            Check::IncompleteLineage => Severity::Info,
-            _ => Severity::Error,
-        }
+        self.info().severity
     }
 
     pub fn summary(self) -> &'static str {
-        match self {
-            Check::InvalidManifest => {
-                "A manifest is not valid YAML or does not follow the manifest format"
-            }
-            Check::UnknownReference => "A reference names a dataset or field that does not exist",
-            Check::DuplicateDefinition => "A name is defined twice",
-            Check::UnknownPurpose => "A purpose, use or category is not in the taxonomy",
-            Check::SkippedFile => "A file was found but could not be read",
-            Check::UnusedSuppression => "An allow entry or ignore comment suppresses nothing",
-            Check::IncompleteLineage => {
-                "Column lineage of a model could not be derived; every column is assumed to flow"
-            }
-        }
+        self.info().summary
     }
 
     pub fn description(self) -> &'static str {
-        match self {
-            Check::InvalidManifest => include_str!("../rules/checks/invalid-manifest.md"),
-            Check::UnknownReference => include_str!("../rules/checks/unknown-reference.md"),
-            Check::DuplicateDefinition => include_str!("../rules/checks/duplicate-definition.md"),
-            Check::UnknownPurpose => include_str!("../rules/checks/unknown-purpose.md"),
-            Check::SkippedFile => include_str!("../rules/checks/skipped-file.md"),
-            Check::UnusedSuppression => include_str!("../rules/checks/unused-suppression.md"),
-            Check::IncompleteLineage => include_str!("../rules/checks/incomplete-lineage.md"),
-        }
+        self.info().description
     }
 }
 
@@ -215,18 +257,24 @@ pub fn fingerprint(rule: &str, source: &str, sink: &str) -> String {
 }
 
 /// A link context that collects diagnostics; each adapter's contexts implement it.
-pub trait Diagnostics {
+pub(crate) trait Diagnostics {
     fn diagnostics(&mut self) -> &mut Vec<Finding>;
 
-    fn report(
-        &mut self,
-        check: Check,
-        file: FileId,
-        span: Span,
-        msg: String,
-        help: Option<String>,
-    ) {
-        let finding = Finding::check(check, Loc { file, span }, msg).with_help(help);
-        self.diagnostics().push(finding);
+    fn report(&mut self, diag: Diag, file: FileId, span: Span) {
+        self.diagnostics().push(diag.at(Loc { file, span }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_its_row() {
+        for (i, c) in Check::ALL.iter().enumerate() {
+            assert_eq!(CHECKS[i].check, *c);
+            assert_eq!(*c as usize, i);
+            assert!(CHECKS[i].description.starts_with(&format!("# {}", c.id())));
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod decode;
+mod diagnostic;
 pub mod discover;
 pub mod expr;
 pub mod finding;

@@ -7,7 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::finding::{Check, Dismissed, Finding, Suppression, SuppressionKind};
+use crate::diagnostic::Diag;
+use crate::finding::{Dismissed, Finding, Suppression, SuppressionKind};
 use crate::model::Model;
 use crate::rules::engine::Suppressed;
 use crate::source::{FileId, Loc, SourceFile};
@@ -69,7 +70,7 @@ pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<
             file: id,
             span: file.span((line_no, col), (line_no, end)),
         };
-        let bad = |msg: &str| Finding::check(Check::InvalidManifest, loc, msg.to_string());
+        let bad = |msg: &str| Diag::BadIgnore(msg.to_string()).at(loc);
         let Some(rest) = rest.trim_start().strip_prefix("ignore[") else {
             diags.push(bad(
                 "a purposelint comment must read `# purposelint: ignore[rule-id] reason`",
@@ -92,26 +93,24 @@ pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<
             continue;
         }
         if reason.is_empty() {
-            diags.push(
-                bad("an ignore comment needs a reason: record why this flow was approved")
-                    .with_help(Some(format!(
-                        "e.g. `# purposelint: ignore[{}] DPIA-2024-17 approved`",
-                        rules[0]
-                    ))),
+            let diag = Diag::InvalidWithHelp(
+                "an ignore comment needs a reason: record why this flow was approved".into(),
+                format!(
+                    "e.g. `# purposelint: ignore[{}] DPIA-2024-17 approved`",
+                    rules[0]
+                ),
             );
+            diags.push(diag.at(loc));
             continue;
         }
         for r in &rules {
             if !known.contains(&r.as_str()) {
-                let help = crate::suggest::did_you_mean(r, known.iter().copied());
-                diags.push(
-                    Finding::check(
-                        Check::UnknownReference,
-                        loc,
-                        format!("the ignore comment names an unknown rule `{r}`"),
-                    )
-                    .with_help(help),
-                );
+                let diag = Diag::UnknownRule {
+                    place: "the ignore comment".into(),
+                    rule: r.clone(),
+                    suggestion: crate::suggest::closest(r, known.iter().copied()).map(Into::into),
+                };
+                diags.push(diag.at(loc));
             }
         }
         ignores.push(Ignore {
@@ -210,34 +209,21 @@ pub fn unused(
     for (sid, step) in model.steps.iter().enumerate() {
         for (i, a) in step.allows.iter().enumerate() {
             if enabled(&a.rule) && !used.contains(&(sid as u32, i)) {
-                out.push(
-                    Finding::check(
-                        Check::UnusedSuppression,
-                        a.loc,
-                        format!(
-                            "this `allow` for `{}` suppresses nothing: no finding of the rule passes through step {}",
-                            a.rule, step.name
-                        ),
-                    )
-                    .with_help(Some("remove the entry, so that a future flow is not approved in advance".into())),
-                );
+                let diag = Diag::UnusedAllow {
+                    rule: a.rule.clone(),
+                    step: step.name.clone(),
+                };
+                out.push(diag.at(a.loc));
             }
         }
     }
     for &i in unused_ignores {
         let ig = &ignores[i];
         if ig.rules.iter().any(|r| enabled(r)) {
-            out.push(
-                Finding::check(
-                    Check::UnusedSuppression,
-                    ig.loc,
-                    format!(
-                        "this ignore comment for `{}` suppresses nothing on this line",
-                        ig.rules.join(", ")
-                    ),
-                )
-                .with_help(Some("remove the comment".into())),
-            );
+            let diag = Diag::UnusedIgnore {
+                rules: ig.rules.clone(),
+            };
+            out.push(diag.at(ig.loc));
         }
     }
     out

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::diagnostic::Diag;
 use crate::suggest;
 
 const DATA_USES: &str = include_str!("../taxonomy/data_uses.tsv");
@@ -94,15 +95,16 @@ impl Taxonomy {
         self.tree(tree).keys().map(String::as_str)
     }
 
-    /// The `unknown-purpose` message and did-you-mean for a key outside the tree.
-    pub fn unknown(&self, tree: Tree, key: &str) -> Option<(String, Option<String>)> {
+    /// The `unknown-purpose` diagnostic for a key outside the tree.
+    pub(crate) fn unknown(&self, tree: Tree, key: &str) -> Option<Diag> {
         if self.contains(tree, key) {
             return None;
         }
-        let help = self
-            .suggest(tree, key)
-            .map(|s| format!("did you mean `{s}`?"));
-        Some((format!("`{key}` is not a known {}", tree.noun()), help))
+        Some(Diag::UnknownTaxonomyKey {
+            tree,
+            key: key.to_string(),
+            suggestion: self.suggest(tree, key).map(Into::into),
+        })
     }
 
     /// The closest known key to an unknown one.

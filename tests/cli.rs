@@ -211,7 +211,10 @@ fn diagnostics_omit_source_sink_and_path() {
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &v["findings"][1];
-    assert_eq!(f["message"], "unknown key `usez` in a sink");
+    assert_eq!(
+        f["message"],
+        "unknown key `usez` in a sink; did you mean `uses`?"
+    );
     let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, vec!["rule", "severity", "message", "location"]);
     assert_eq!(f["location"]["line"], 3);

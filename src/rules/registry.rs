@@ -4,7 +4,8 @@
 
 use super::Rule;
 use crate::check::Options;
-use crate::finding::{Check, Finding};
+use crate::diagnostic::Diag;
+use crate::finding::Check;
 use crate::session::Failure;
 use crate::source::{Loc, Sources};
 use crate::suggest;
@@ -68,13 +69,16 @@ impl Registry {
         let mut diags = Vec::new();
         for id in &opts.configured_ids {
             if self.find(&id.value).is_none() {
-                let help = suggest::did_you_mean(&id.value, self.ids());
                 let loc = Loc {
                     file: 0,
                     span: id.span,
                 };
-                let msg = format!("`severity` names an unknown rule `{}`", id.value);
-                diags.push(Finding::check(Check::InvalidManifest, loc, msg).with_help(help));
+                let diag = Diag::UnknownRule {
+                    place: "`severity`".into(),
+                    rule: id.value.clone(),
+                    suggestion: suggest::closest(&id.value, self.ids()).map(Into::into),
+                };
+                diags.push(diag.at(loc));
             }
         }
         match (&opts.config_file, diags.is_empty()) {

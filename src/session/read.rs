@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use super::Input;
 use crate::check::Options;
-use crate::finding::{Check, Finding};
+use crate::diagnostic::Diag;
+use crate::finding::Finding;
 use crate::formats::{Layout, Piece, ReadInput, FORMATS};
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 
@@ -111,17 +112,13 @@ pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layo
                     let at = (e.utf8_error().valid_up_to() - bom) as u32;
                     let span = source.span_of_bytes(at, at);
                     let loc = Loc { file: id, span };
-                    diags.push(Finding::check(
-                        Check::InvalidManifest,
-                        loc,
-                        "the file is not valid UTF-8",
-                    ));
+                    diags.push(Diag::NotUtf8.at(loc));
                 }
                 return FileRead::unparsed(source, diags);
             }
         },
         Err(message) => {
-            diags.push(Finding::check(Check::SkippedFile, line_one(id), message));
+            diags.push(Diag::Skipped(message).at(line_one(id)));
             return FileRead::unparsed(SourceFile::new(path, display, ""), diags);
         }
     };
@@ -139,14 +136,11 @@ pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layo
     }
     if let Some(Err(e)) = yaml.get() {
         if declared_by_any(&source.text) {
-            diags.push(Finding::check(
-                Check::InvalidManifest,
-                Loc {
-                    file: id,
-                    span: e.span,
-                },
-                format!("invalid YAML: {}", e.message),
-            ));
+            let loc = Loc {
+                file: id,
+                span: e.span,
+            };
+            diags.push(Diag::InvalidYaml(e.message.clone()).at(loc));
         }
     }
     FileRead {

@@ -24,7 +24,8 @@ use std::sync::Arc;
 
 use super::{Format, Layout, ReadInput};
 use crate::decode::Decoder;
-use crate::finding::{Check, Finding};
+use crate::diagnostic::Diag;
+use crate::finding::Finding;
 use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, Target};
 use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
@@ -608,14 +609,11 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
             };
             let target = schema::parse_dependency(&dep.value).map(|(_, n)| n);
             let Some(ds) = target.as_deref().and_then(|n| l.lookup(n)) else {
-                l.diags.push(Finding::check(
-                    Check::UnknownReference,
-                    dloc,
-                    format!(
-                        "exposure `{}` depends on `{}`, which is not a model, seed, snapshot or source of the project",
-                        e.name.value, dep.value
-                    ),
-                ));
+                let diag = Diag::UnknownDependency {
+                    exposure: e.name.value.clone(),
+                    dependency: dep.value.clone(),
+                };
+                l.diags.push(diag.at(dloc));
                 continue;
             };
             let fields = l.model.dataset(ds).fields.clone();
@@ -734,12 +732,12 @@ impl Loader<'_> {
     fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
         let first = self.model.loc_of(existing);
         let file = &self.model.sources.get(first.file).display;
-        let msg = format!(
-            "`{name}` is already defined at {file}:{}",
-            first.span.start_pos.line
-        );
-        self.diags
-            .push(Finding::check(Check::DuplicateDefinition, loc, msg));
+        let diag = Diag::Duplicate {
+            what: None,
+            name: name.to_string(),
+            first: format!("{file}:{}", first.span.start_pos.line),
+        };
+        self.diags.push(diag.at(loc));
     }
 
     fn lookup(&self, name: &str) -> Option<DatasetId> {
@@ -1014,17 +1012,11 @@ impl Loader<'_> {
         if problems.len() > 1 {
             reason.push_str(&format!(" (and {} more)", problems.len() - 1));
         }
-        let mut f = Finding::check(
-            Check::IncompleteLineage,
-            model_loc,
-            format!(
-                "column lineage of dbt model `{}` is incomplete: {reason}",
-                m.name
-            ),
-        );
-        f.help =
-            Some("every upstream column is assumed to flow into every column of this model".into());
-        self.diags.push(f);
+        let diag = Diag::IncompleteLineage {
+            model: m.name.clone(),
+            reason,
+        };
+        self.diags.push(diag.at(model_loc));
     }
 }
 

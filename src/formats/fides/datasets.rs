@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use super::link::Cx;
 use super::parse::{RawDataset, RawReference};
-use crate::finding::{Check, Diagnostics};
+use crate::diagnostic::Diag;
+use crate::finding::Diagnostics;
 use crate::model::{DatasetId, FieldId, Flow, FlowKind, Tags, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::Tree;
@@ -161,9 +162,12 @@ fn resolve_field(cx: &mut Cx, index: &Index, file: FileId, r: &RawReference) -> 
     let Some(ds) = index.get(&r.dataset.value) else {
         let mut keys: Vec<&str> = index.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        let help = crate::suggest::did_you_mean(&r.dataset.value, keys);
-        let msg = format!("no Fides dataset `{}`", r.dataset.value);
-        cx.report(Check::UnknownReference, file, r.dataset.span, msg, help);
+        let diag = Diag::UnknownNamed {
+            what: "Fides dataset".into(),
+            name: r.dataset.value.clone(),
+            suggestion: crate::suggest::closest(&r.dataset.value, keys).map(Into::into),
+        };
+        cx.report(diag, file, r.dataset.span);
         return None;
     };
     // The collection is the longest prefix of `field` that names one of the dataset's.
@@ -196,12 +200,13 @@ fn resolve_field(cx: &mut Cx, index: &Index, file: FileId, r: &RawReference) -> 
             })
             .collect();
         names.sort();
-        let help = crate::suggest::did_you_mean(&r.field.value, names.iter().map(String::as_str));
-        let msg = format!(
-            "no field `{}` in Fides dataset `{}`",
-            r.field.value, r.dataset.value
-        );
-        cx.report(Check::UnknownReference, file, r.field.span, msg, help);
+        let suggestion = crate::suggest::closest(&r.field.value, names.iter().map(String::as_str));
+        let diag = Diag::NoFieldIn {
+            field: r.field.value.clone(),
+            owner: format!("Fides dataset `{}`", r.dataset.value),
+            suggestion: suggestion.map(Into::into),
+        };
+        cx.report(diag, file, r.field.span);
     }
     found
 }

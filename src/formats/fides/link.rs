@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use super::parse::{RawPurpose, RawTaxon, Resource, Str};
 use super::{datasets, policies, systems, FidesOptions};
-use crate::finding::{Check, Diagnostics, Finding};
+use crate::diagnostic::Diag;
+use crate::finding::{Diagnostics, Finding};
 use crate::model::Model;
 use crate::source::{FileId, Loc};
 use crate::taxonomy::{Taxonomy, Tree};
@@ -35,19 +36,19 @@ impl Cx<'_> {
     }
 
     pub fn duplicate(&mut self, what: &str, name: &Str, file: FileId, first: Loc) {
-        let msg = format!(
-            "{what} `{}` is already defined at {}",
-            name.value,
-            self.where_is(first)
-        );
-        self.report(Check::DuplicateDefinition, file, name.span, msg, None);
+        let diag = Diag::Duplicate {
+            what: Some(what.to_string()),
+            name: name.value.clone(),
+            first: self.where_is(first),
+        };
+        self.report(diag, file, name.span);
     }
 
     /// Reports `unknown-purpose` for keys that are not in the run's taxonomy.
     pub fn check_keys(&mut self, file: FileId, tree: Tree, keys: &[Str]) {
         for key in keys {
-            if let Some((msg, help)) = self.tax.unknown(tree, &key.value) {
-                self.report(Check::UnknownPurpose, file, key.span, msg, help);
+            if let Some(diag) = self.tax.unknown(tree, &key.value) {
+                self.report(diag, file, key.span);
             }
         }
     }
@@ -64,14 +65,13 @@ impl Cx<'_> {
             } else {
                 let mut names: Vec<&str> = self.purposes.keys().map(String::as_str).collect();
                 names.sort_unstable();
-                let help = crate::suggest::closest(&v.value, names)
-                    .or_else(|| self.tax.suggest(Tree::DataUse, &v.value))
-                    .map(|s| format!("did you mean `{s}`?"));
-                let msg = format!(
-                    "`{}` is neither a Fides `purpose` nor a known data use",
-                    v.value
-                );
-                self.report(Check::UnknownPurpose, file, v.span, msg, help);
+                let suggestion = crate::suggest::closest(&v.value, names)
+                    .or_else(|| self.tax.suggest(Tree::DataUse, &v.value));
+                let diag = Diag::NotAPurpose {
+                    value: v.value.clone(),
+                    suggestion: suggestion.map(Into::into),
+                };
+                self.report(diag, file, v.span);
                 continue;
             };
             if !out.contains(&use_) {

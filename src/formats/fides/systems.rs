@@ -16,7 +16,8 @@ use super::datasets::Index;
 use super::link::Cx;
 use super::parse::{FlowType, RawDataFlow, RawSystem, Str};
 use super::FidesOptions;
-use crate::finding::{Check, Diagnostics};
+use crate::diagnostic::Diag;
+use crate::finding::Diagnostics;
 use crate::model::{DatasetId, FieldId, Flow, FlowKind, StepId, Tags, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::{matches, Tree};
@@ -404,7 +405,10 @@ fn unknown<'k>(
 ) {
     let mut names: Vec<&str> = known.map(String::as_str).collect();
     names.sort_unstable();
-    let help = crate::suggest::did_you_mean(&key.value, names);
-    let msg = format!("no {what} `{}`", key.value);
-    cx.report(Check::UnknownReference, file, key.span, msg, help);
+    let diag = Diag::UnknownNamed {
+        what: what.to_string(),
+        name: key.value.clone(),
+        suggestion: crate::suggest::closest(&key.value, names).map(Into::into),
+    };
+    cx.report(diag, file, key.span);
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::decode::Decoder;
+use crate::diagnostic::Diag;
 use crate::expr::{self, ColumnRef};
-use crate::finding::Check;
 use crate::model::{Field, FieldTable, Tags};
 use crate::source::{FileId, Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
@@ -354,12 +354,11 @@ fn allow(dec: &mut Decoder, node: &Node) -> Option<RawAllow> {
     let reason = match m.get("reason") {
         Some(n) => dec.name(n, "`reason`"),
         None => {
-            dec.report(
-                Check::InvalidManifest,
-                m.span(),
-                "an allow entry needs a `reason`: record why this flow was approved",
-                Some("add e.g. `reason: DPIA-2024-17 approved; counts only`".into()),
+            let diag = Diag::InvalidWithHelp(
+                "an allow entry needs a `reason`: record why this flow was approved".into(),
+                "add e.g. `reason: DPIA-2024-17 approved; counts only`".into(),
             );
+            dec.report(diag, m.span());
             None
         }
     };

@@ -8,7 +8,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::parse::{Doc, Expression, RawDataset, RawPipeline, RawStep};
 use crate::config::ExternalDataset;
-use crate::finding::{Check, Diagnostics, Finding};
+use crate::diagnostic::Diag;
+use crate::finding::{Diagnostics, Finding};
 use crate::model::{
     Allow, DatasetId, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
 };
@@ -40,12 +41,12 @@ impl Ctx<'_> {
     }
 
     fn duplicate(&mut self, what: &str, name: &Spanned<String>, file: FileId, first: Loc) {
-        let msg = format!(
-            "{what} `{}` is already defined at {}",
-            name.value,
-            self.where_is(first)
-        );
-        self.report(Check::DuplicateDefinition, file, name.span, msg, None);
+        let diag = Diag::Duplicate {
+            what: Some(what.to_string()),
+            name: name.value.clone(),
+            first: self.where_is(first),
+        };
+        self.report(diag, file, name.span);
     }
 }
 
@@ -328,9 +329,13 @@ fn allows(cx: &mut Ctx, file: FileId, raw: &RawStep, rule_ids: &[&str]) -> Vec<A
     let mut out = Vec::new();
     for a in &raw.allow {
         if !rule_ids.contains(&a.rule.value.as_str()) {
-            let help = suggest::did_you_mean(&a.rule.value, rule_ids.iter().copied());
-            let msg = format!("`allow` names an unknown rule `{}`", a.rule.value);
-            cx.report(Check::UnknownReference, file, a.rule.span, msg, help);
+            let diag = Diag::UnknownRule {
+                place: "`allow`".into(),
+                rule: a.rule.value.clone(),
+                suggestion: suggest::closest(&a.rule.value, rule_ids.iter().copied())
+                    .map(Into::into),
+            };
+            cx.report(diag, file, a.rule.span);
         }
         out.push(Allow {
             rule: a.rule.value.clone(),
@@ -351,8 +356,10 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
                 }
             }
             Some(Named::Sink(_)) => {
-                let msg = format!("`{}` is a sink; `from` names datasets only", name.value);
-                cx.report(Check::UnknownReference, file, name.span, msg, None);
+                let diag = Diag::SinkInFrom {
+                    name: name.value.clone(),
+                };
+                cx.report(diag, file, name.span);
             }
             None if cx.externals.iter().any(|e| e.matcher.is_match(&name.value)) => {
                 let loc = Loc {
@@ -376,9 +383,11 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
                 }
             }
             None => {
-                let help = dataset_suggestion(cx.model, &name.value);
-                let msg = format!("unknown dataset `{}`", name.value);
-                cx.report(Check::UnknownReference, file, name.span, msg, help);
+                let diag = Diag::UnknownDataset {
+                    name: name.value.clone(),
+                    suggestion: dataset_suggestion(cx.model, &name.value),
+                };
+                cx.report(diag, file, name.span);
             }
         }
     }
@@ -421,7 +430,7 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork<'_>) {
 
 fn dataset_suggestion(model: &Model, name: &str) -> Option<String> {
     let datasets = model.datasets.iter().map(|d| d.name.as_str());
-    suggest::did_you_mean(name, datasets)
+    suggest::closest(name, datasets).map(Into::into)
 }
 
 fn implicit_dataset(m: &Model, d: Option<Dest>) -> Option<DatasetId> {
@@ -601,10 +610,13 @@ fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow>
                 match cx.model.field_in(d, &key.value) {
                     Some(f) => targets.push(Target::Field(f)),
                     None => {
-                        let help = suggest::did_you_mean(&key.value, cx.model.field_names(d));
-                        let ds = &cx.model.dataset(d).name;
-                        let msg = format!("dataset `{ds}` has no field `{}`", key.value);
-                        cx.report(Check::UnknownReference, file, key.span, msg, help);
+                        let diag = Diag::NoField {
+                            owner: format!("dataset `{}`", cx.model.dataset(d).name),
+                            field: key.value.clone(),
+                            suggestion: suggest::closest(&key.value, cx.model.field_names(d))
+                                .map(Into::into),
+                        };
+                        cx.report(diag, file, key.span);
                     }
                 }
             }
@@ -711,8 +723,11 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
     let refs = match &expression.refs {
         Ok(refs) => refs,
         Err(e) => {
-            let msg = format!("cannot parse the expression `{}`: {e}", value.value);
-            cx.report(Check::InvalidManifest, s.file, value.span, msg, None);
+            let diag = Diag::BadExpression {
+                text: value.value.clone(),
+                error: e.to_string(),
+            };
+            cx.report(diag, s.file, value.span);
             return Vec::new();
         }
     };
@@ -726,9 +741,9 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
                 functions: r.functions.clone(),
                 focus,
             }),
-            Err((msg, help)) => {
+            Err(diag) => {
                 let span = focus.map_or(value.span, |(a, b)| file.span_of_bytes(a, b));
-                cx.report(Check::UnknownReference, s.file, span, msg, help)
+                cx.report(diag, s.file, span)
             }
         }
     }
@@ -779,10 +794,8 @@ fn ref_range(file: &SourceFile, value: &Spanned<String>, range: (u32, u32)) -> O
     Some((start + range.0, start + range.1))
 }
 
-type RefError = (String, Option<String>);
-
 /// `dataset.field` by the longest dataset prefix, or a bare field of exactly one `from`.
-fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<FieldId, RefError> {
+fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<FieldId, Diag> {
     if !name.contains('.') {
         let owners: Vec<DatasetId> = from
             .iter()
@@ -793,25 +806,18 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
             [d] => Ok(model.field_in(*d, name).unwrap_or_default()),
             [] => {
                 let all = from.iter().flat_map(|&d| model.field_names(d));
-                let help = suggest::did_you_mean(name, all);
-                Err((format!("no dataset in `from` has a field `{name}`"), help))
+                Err(Diag::NoFieldInFrom {
+                    field: name.to_string(),
+                    suggestion: suggest::closest(name, all).map(Into::into),
+                })
             }
-            many => {
-                let names: Vec<String> = many
+            many => Err(Diag::AmbiguousField {
+                field: name.to_string(),
+                owners: many
                     .iter()
-                    .map(|&d| format!("`{}`", model.dataset(d).name))
-                    .collect();
-                Err((
-                    format!(
-                        "`{name}` is ambiguous: it is a field of {}",
-                        names.join(" and ")
-                    ),
-                    Some(format!(
-                        "qualify it, e.g. `{}.{name}`",
-                        model.dataset(many[0]).name
-                    )),
-                ))
-            }
+                    .map(|&d| model.dataset(d).name.clone())
+                    .collect(),
+            }),
         };
     }
     // Longest prefix at a dot boundary that names a dataset.
@@ -825,24 +831,23 @@ fn resolve_column(model: &Model, from: &[DatasetId], name: &str) -> Result<Field
             continue;
         };
         if !from.contains(&d) {
-            return Err((
-                format!("`{prefix}` is not in this step's `from`"),
-                Some(format!(
-                    "add `{prefix}` to `from`, or reference a dataset it lists"
-                )),
-            ));
+            return Err(Diag::NotInFrom {
+                dataset: prefix.to_string(),
+            });
         }
         return match model.field_in(d, field) {
             Some(f) => Ok(f),
-            None => {
-                let help = suggest::did_you_mean(field, model.field_names(d));
-                Err((format!("dataset `{prefix}` has no field `{field}`"), help))
-            }
+            None => Err(Diag::NoField {
+                owner: format!("dataset `{prefix}`"),
+                field: field.to_string(),
+                suggestion: suggest::closest(field, model.field_names(d)).map(Into::into),
+            }),
         };
     }
     let table = name.rsplit_once('.').map_or(name, |(t, _)| t);
-    Err((
-        format!("unknown dataset `{table}` in `{name}`"),
-        dataset_suggestion(model, table),
-    ))
+    Err(Diag::UnknownDatasetOf {
+        dataset: table.to_string(),
+        reference: name.to_string(),
+        suggestion: dataset_suggestion(model, table),
+    })
 }

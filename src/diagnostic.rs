@@ -1,0 +1,301 @@
+//! The diagnostics of the built-in checks. Each is built here, from its arguments, so
+//! that its check, message, suggestion and help read the same in every format and every
+//! output: a suggestion is part of the message (`…; did you mean `x`?`, spec §4).
+
+use crate::finding::{Check, Finding};
+use crate::source::Loc;
+use crate::taxonomy::Tree;
+
+/// A diagnostic of a built-in check, before it has a place.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Diag {
+    // invalid-manifest
+    /// A manifest that breaks its format's rules; the message says which.
+    Invalid(String),
+    /// Like `Invalid`, with a hint on how to fix it.
+    InvalidWithHelp(String, String),
+    /// A key its mapping does not accept.
+    UnknownKey {
+        key: String,
+        /// The mapping, e.g. "a dataset".
+        what: String,
+        suggestion: Option<String>,
+        /// Every key the mapping accepts, shown when nothing is close.
+        known: Vec<String>,
+    },
+    InvalidYaml(String),
+    NotUtf8,
+    BadExpression {
+        text: String,
+        error: String,
+    },
+    /// A malformed `# purposelint: ignore[…]` comment.
+    BadIgnore(String),
+
+    // unknown-reference
+    UnknownDataset {
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// `dataset.field` whose dataset is unknown.
+    UnknownDatasetOf {
+        dataset: String,
+        reference: String,
+        suggestion: Option<String>,
+    },
+    /// A reference to something of another format or kind, e.g. "Fides dataset".
+    UnknownNamed {
+        what: String,
+        name: String,
+        suggestion: Option<String>,
+    },
+    NoField {
+        /// e.g. "dataset `ads.members`", "Fides dataset `shop`"
+        owner: String,
+        field: String,
+        suggestion: Option<String>,
+    },
+    /// Like `NoField`, worded from the field: "no field `x` in Fides dataset `y`".
+    NoFieldIn {
+        field: String,
+        owner: String,
+        suggestion: Option<String>,
+    },
+    NoFieldInFrom {
+        field: String,
+        suggestion: Option<String>,
+    },
+    AmbiguousField {
+        field: String,
+        owners: Vec<String>,
+    },
+    NotInFrom {
+        dataset: String,
+    },
+    SinkInFrom {
+        name: String,
+    },
+    UnknownRule {
+        /// Where the id is written: "`allow`", "the ignore comment".
+        place: String,
+        rule: String,
+        suggestion: Option<String>,
+    },
+    UnknownDependency {
+        exposure: String,
+        dependency: String,
+    },
+
+    // duplicate-definition
+    Duplicate {
+        /// "dataset", "sink", …; `None` for a name of any kind.
+        what: Option<String>,
+        name: String,
+        /// `file:line` of the first definition.
+        first: String,
+    },
+
+    // unknown-purpose
+    UnknownTaxonomyKey {
+        tree: Tree,
+        key: String,
+        suggestion: Option<String>,
+    },
+    /// A Fides `data_purposes` value that is neither a `purpose` nor a data use.
+    NotAPurpose {
+        value: String,
+        suggestion: Option<String>,
+    },
+
+    // skipped-file
+    Skipped(String),
+
+    // incomplete-lineage
+    IncompleteLineage {
+        model: String,
+        reason: String,
+    },
+
+    // unused-suppression
+    UnusedAllow {
+        rule: String,
+        step: String,
+    },
+    UnusedIgnore {
+        rules: Vec<String>,
+    },
+}
+
+/// `; did you mean `x`?` when there is a suggestion.
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+fn code_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    quoted.join(" and ")
+}
+
+impl Diag {
+    pub(crate) fn check(&self) -> Check {
+        use Diag::*;
+        match self {
+            Invalid(_)
+            | InvalidWithHelp(..)
+            | UnknownKey { .. }
+            | InvalidYaml(_)
+            | NotUtf8
+            | BadExpression { .. }
+            | BadIgnore(_) => Check::InvalidManifest,
+            UnknownDataset { .. }
+            | UnknownDatasetOf { .. }
+            | UnknownNamed { .. }
+            | NoField { .. }
+            | NoFieldIn { .. }
+            | NoFieldInFrom { .. }
+            | AmbiguousField { .. }
+            | NotInFrom { .. }
+            | SinkInFrom { .. }
+            | UnknownRule { .. }
+            | UnknownDependency { .. } => Check::UnknownReference,
+            Duplicate { .. } => Check::DuplicateDefinition,
+            UnknownTaxonomyKey { .. } | NotAPurpose { .. } => Check::UnknownPurpose,
+            Skipped(_) => Check::SkippedFile,
+            IncompleteLineage { .. } => Check::IncompleteLineage,
+            UnusedAllow { .. } | UnusedIgnore { .. } => Check::UnusedSuppression,
+        }
+    }
+
+    pub(crate) fn message(&self) -> String {
+        use Diag::*;
+        match self {
+            Invalid(m) | InvalidWithHelp(m, _) | BadIgnore(m) | Skipped(m) => m.clone(),
+            UnknownKey {
+                key,
+                what,
+                suggestion,
+                ..
+            } => format!("unknown key `{key}` in {what}{}", did_you_mean(suggestion)),
+            InvalidYaml(m) => format!("invalid YAML: {m}"),
+            NotUtf8 => "the file is not valid UTF-8".into(),
+            BadExpression { text, error } => {
+                format!("cannot parse the expression `{text}`: {error}")
+            }
+            UnknownDataset { name, suggestion } => {
+                format!("unknown dataset `{name}`{}", did_you_mean(suggestion))
+            }
+            UnknownDatasetOf {
+                dataset,
+                reference,
+                suggestion,
+            } => format!(
+                "unknown dataset `{dataset}` in `{reference}`{}",
+                did_you_mean(suggestion)
+            ),
+            UnknownNamed {
+                what,
+                name,
+                suggestion,
+            } => format!("no {what} `{name}`{}", did_you_mean(suggestion)),
+            NoField {
+                owner,
+                field,
+                suggestion,
+            } => format!("{owner} has no field `{field}`{}", did_you_mean(suggestion)),
+            NoFieldIn {
+                field,
+                owner,
+                suggestion,
+            } => format!("no field `{field}` in {owner}{}", did_you_mean(suggestion)),
+            NoFieldInFrom { field, suggestion } => format!(
+                "no dataset in `from` has a field `{field}`{}",
+                did_you_mean(suggestion)
+            ),
+            AmbiguousField { field, owners } => format!(
+                "`{field}` is ambiguous: it is a field of {}",
+                code_list(owners)
+            ),
+            NotInFrom { dataset } => format!("`{dataset}` is not in this step's `from`"),
+            SinkInFrom { name } => format!("`{name}` is a sink; `from` names datasets only"),
+            UnknownRule {
+                place,
+                rule,
+                suggestion,
+            } => format!(
+                "{place} names an unknown rule `{rule}`{}",
+                did_you_mean(suggestion)
+            ),
+            UnknownDependency {
+                exposure,
+                dependency,
+            } => format!(
+                "exposure `{exposure}` depends on `{dependency}`, which is not a model, seed, snapshot or source of the project"
+            ),
+            Duplicate { what, name, first } => match what {
+                Some(what) => format!("{what} `{name}` is already defined at {first}"),
+                None => format!("`{name}` is already defined at {first}"),
+            },
+            UnknownTaxonomyKey {
+                tree,
+                key,
+                suggestion,
+            } => format!(
+                "`{key}` is not a known {}{}",
+                tree.noun(),
+                did_you_mean(suggestion)
+            ),
+            NotAPurpose { value, suggestion } => format!(
+                "`{value}` is neither a Fides `purpose` nor a known data use{}",
+                did_you_mean(suggestion)
+            ),
+            IncompleteLineage { model, reason } => {
+                format!("column lineage of dbt model `{model}` is incomplete: {reason}")
+            }
+            UnusedAllow { rule, step } => format!(
+                "this `allow` for `{rule}` suppresses nothing: no finding of the rule passes through step {step}"
+            ),
+            UnusedIgnore { rules } => format!(
+                "this ignore comment for `{}` suppresses nothing on this line",
+                rules.join(", ")
+            ),
+        }
+    }
+
+    /// How to fix it, beyond the suggestion the message already carries.
+    pub(crate) fn help(&self) -> Option<String> {
+        use Diag::*;
+        match self {
+            InvalidWithHelp(_, help) => Some(help.clone()),
+            UnknownKey {
+                suggestion: None,
+                what,
+                known,
+                ..
+            } => Some(format!("{what} accepts: {}", known.join(", "))),
+            AmbiguousField { field, owners } => owners
+                .first()
+                .map(|o| format!("qualify it, e.g. `{o}.{field}`")),
+            NotInFrom { dataset } => Some(format!(
+                "add `{dataset}` to `from`, or reference a dataset it lists"
+            )),
+            IncompleteLineage { .. } => Some(
+                "every upstream column is assumed to flow into every column of this model".into(),
+            ),
+            UnusedAllow { .. } => {
+                Some("remove the entry, so that a future flow is not approved in advance".into())
+            }
+            UnusedIgnore { .. } => Some("remove the comment".into()),
+            _ => None,
+        }
+    }
+
+    /// The diagnostic at `loc`, with its check's default severity.
+    pub(crate) fn at(self, loc: Loc) -> Finding {
+        let mut f = Finding::check(self.check(), loc, self.message());
+        f.help = self.help();
+        f
+    }
+}
