@@ -39,6 +39,8 @@ pub struct Options {
     pub configured_ids: Vec<Spanned<String>>,
     /// The configuration file, for diagnostics about it.
     pub config_file: Option<SourceFile>,
+    /// Record every declaration and reference in the model (for editors).
+    pub symbols: bool,
 }
 
 impl Options {
@@ -56,6 +58,7 @@ impl Options {
             external_datasets: Vec::new(),
             configured_ids: Vec::new(),
             config_file: None,
+            symbols: false,
         }
     }
 

@@ -9,7 +9,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::{Loc, Sources};
+use crate::source::{FileId, Loc, Sources, Span};
 
 pub type DatasetId = u32;
 pub type FieldId = u32;
@@ -260,6 +260,27 @@ pub struct Flow {
     pub focus: Option<(u32, u32)>,
 }
 
+/// What a name in a file stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolTarget {
+    Dataset(DatasetId),
+    Sink(SinkId),
+    Field(FieldId),
+    Step(StepId),
+}
+
+/// A declaration or reference in a file, as the formats resolved it: what the editor's
+/// hover, go-to-definition and completion read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Symbol {
+    pub file: FileId,
+    /// Byte range in the file.
+    pub start: u32,
+    pub end: u32,
+    pub target: SymbolTarget,
+    pub declaration: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Named {
     Dataset(DatasetId),
@@ -280,6 +301,9 @@ pub struct Model {
     relations: Relations,
     /// Manifest documents read, over all formats.
     pub manifests: usize,
+    /// Declarations and references, recorded only when asked for (editors): `None`
+    /// costs a command-line run nothing. Sorted by file and position once linked.
+    symbols: Option<Vec<Symbol>>,
 }
 
 /// Datasets by warehouse relation name, split into unquoted, lower-cased parts and kept
@@ -312,6 +336,88 @@ pub fn relation_parts(relation: &str) -> Vec<String> {
 }
 
 impl Model {
+    /// Starts recording symbols (see [`Model::symbols_in`]).
+    pub fn record_symbols(&mut self) {
+        self.symbols.get_or_insert_with(Vec::new);
+    }
+
+    pub fn records_symbols(&self) -> bool {
+        self.symbols.is_some()
+    }
+
+    /// Records a declaration or reference at bytes `start..end` of `file`.
+    pub fn note(&mut self, file: FileId, span: Span, target: SymbolTarget, declaration: bool) {
+        if let Some(symbols) = &mut self.symbols {
+            symbols.push(Symbol {
+                file,
+                start: span.start,
+                end: span.end,
+                target,
+                declaration,
+            });
+        }
+    }
+
+    /// Symbols recorded elsewhere (a parallel step), in the order they were found.
+    pub fn add_symbols(&mut self, found: Vec<Symbol>) {
+        if let Some(symbols) = &mut self.symbols {
+            symbols.extend(found);
+        }
+    }
+
+    /// Adds the declaration of every dataset, sink, field and step at its location, then
+    /// sorts the symbols by file and position; done once every format has linked.
+    pub fn finish_symbols(&mut self) {
+        let Some(mut symbols) = self.symbols.take() else {
+            return;
+        };
+        let datasets = (0..self.datasets.len() as u32).map(SymbolTarget::Dataset);
+        let sinks = (0..self.sinks.len() as u32).map(SymbolTarget::Sink);
+        let fields = (0..self.fields.len() as u32).map(SymbolTarget::Field);
+        let steps = (0..self.steps.len() as u32).map(SymbolTarget::Step);
+        for target in datasets.chain(sinks).chain(fields).chain(steps) {
+            let loc = self.declaration_of(target);
+            symbols.push(Symbol {
+                file: loc.file,
+                start: loc.span.start,
+                end: loc.span.end,
+                target,
+                declaration: true,
+            });
+        }
+        symbols.sort_by_key(|s| (s.file, s.start, s.end, !s.declaration));
+        symbols.dedup();
+        self.symbols = Some(symbols);
+    }
+
+    /// The symbols of `file`, by position.
+    pub fn symbols_in(&self, file: FileId) -> &[Symbol] {
+        let Some(symbols) = &self.symbols else {
+            return &[];
+        };
+        let from = symbols.partition_point(|s| s.file < file);
+        let to = symbols.partition_point(|s| s.file <= file);
+        &symbols[from..to]
+    }
+
+    /// The innermost symbol at byte `offset` of `file` (an offset just after it counts).
+    pub fn symbol_at(&self, file: FileId, offset: u32) -> Option<&Symbol> {
+        self.symbols_in(file)
+            .iter()
+            .filter(|s| s.start <= offset && offset <= s.end)
+            .min_by_key(|s| (s.end - s.start, !s.declaration))
+    }
+
+    /// Where a symbol's target is declared.
+    pub fn declaration_of(&self, target: SymbolTarget) -> Loc {
+        match target {
+            SymbolTarget::Dataset(d) => self.datasets[d as usize].loc,
+            SymbolTarget::Sink(k) => self.sinks[k as usize].loc,
+            SymbolTarget::Field(f) => self.fields[f as usize].loc,
+            SymbolTarget::Step(s) => self.steps[s as usize].loc,
+        }
+    }
+
     /// Records that dataset `d` is the warehouse relation `relation` (`schema.table`,
     /// `db.schema.table`). A dataset may have several relation names.
     pub fn add_relation(&mut self, relation: &str, d: DatasetId) {

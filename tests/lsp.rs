@@ -809,3 +809,75 @@ fn arbitrary_text_and_positions_never_fail_internally() {
         .unwrap();
     assert_eq!(c.into_inner().shutdown(), 0);
 }
+
+/// dbt and Fides files get the editor features of native manifests: they come from the
+/// symbol table the formats fill, not from a second reader.
+#[test]
+fn hover_and_definition_in_dbt_and_fides_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cross-format");
+    copy_tree(&fixture, &root);
+    let (mut c, _) = Client::init(&root, &["utf-8"]);
+    let sql = root.join("warehouse/models/customers.sql");
+    let sources = root.join("warehouse/models/sources.yml");
+    let fides = root.join("fides/auth.yml");
+    let export = root.join("pipelines/export.yaml");
+    let pos = |line: u32, character: u32, path: &Path| json!({"textDocument": {"uri": uri(path)}, "position": {"line": line, "character": character}});
+    let text = |path: &Path| std::fs::read_to_string(path).unwrap();
+
+    // Go to definition from `source('app', 'contacts')` in the model's SQL.
+    let (l, col) = line_of(&text(&sql), "source('app'");
+    let d = c
+        .request("textDocument/definition", pos(l, col + 2, &sql))
+        .unwrap();
+    assert_eq!(d["uri"], uri(&sources), "{d}");
+    let (table, _) = line_of(&text(&sources), "- name: contacts");
+    assert_eq!(d["range"]["start"]["line"], table);
+
+    // A dbt column's hover shows its purposes and what it reaches.
+    let (l, col) = line_of(&text(&sources), "- name: phone");
+    let h = c
+        .request("textDocument/hover", pos(l, col + 9, &sources))
+        .unwrap();
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.starts_with("**field** `app.contacts.phone`"),
+        "{value}"
+    );
+
+    // The native step's reference to the model opens the model's declaration.
+    let (l, col) = line_of(&text(&export), "from: customers");
+    let d = c
+        .request("textDocument/definition", pos(l, col + 7, &export))
+        .unwrap();
+    assert_eq!(d["uri"], uri(&sources), "{d}");
+
+    // A Fides field shows its purposes, and the sink it reaches under which rule.
+    let (l, col) = line_of(&text(&fides), "- name: phone");
+    let h = c
+        .request("textDocument/hover", pos(l, col + 9, &fides))
+        .unwrap();
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.contains("essential.service.authentication"),
+        "{value}"
+    );
+    assert!(
+        value.contains("`ads_upload` under `security-to-advertising`"),
+        "{value}"
+    );
+    // A purpose key anywhere hovers with its taxonomy label.
+    let (l, col) = line_of(&text(&fides), "essential.service.authentication");
+    let h = c
+        .request("textDocument/hover", pos(l, col + 3, &fides))
+        .unwrap();
+    assert!(
+        h["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("`essential.service.authentication` —"),
+        "{h}"
+    );
+    assert_eq!(c.shutdown(), 0);
+}

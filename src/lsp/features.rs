@@ -10,10 +10,9 @@ use lsp_types::{
 
 use super::convert::{self, Encoding};
 use super::diagnostics::UriOf;
-use super::index::{self, Symbol, Target};
 use crate::check::Outcome;
 use crate::finding::Finding;
-use crate::model::{FieldId, Model, Named};
+use crate::model::{FieldId, Model, Named, SymbolTarget};
 use crate::source::{FileId, Loc, SourceFile};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{self, Node, Value};
@@ -156,6 +155,45 @@ pub fn file_of(model: &Model, path: &std::path::Path) -> Option<FileId> {
         .map(|i| i as FileId)
 }
 
+/// The taxonomy key under the cursor, if the word there is one.
+fn key_at<'t>(
+    text: &'t str,
+    offset: usize,
+    tax: &Taxonomy,
+) -> Option<(usize, usize, Tree, &'t str)> {
+    let is_key_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let offset = offset.min(text.len());
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_key_char(c))
+        .last()
+        .map_or(offset, |(i, _)| i);
+    let end = text[offset..]
+        .char_indices()
+        .find(|&(_, c)| !is_key_char(c))
+        .map_or(text.len(), |(i, _)| offset + i);
+    let word = text.get(start..end)?;
+    [Tree::DataUse, Tree::DataCategory]
+        .into_iter()
+        .find(|&tree| tax.contains(tree, word))
+        .map(|tree| (start, end, tree, word))
+}
+
+fn hover_step(outcome: &Outcome, step: u32) -> String {
+    let model = &outcome.model;
+    let s = &model.steps[step as usize];
+    let mut text = format!(
+        "**step** `{}`\n\n- declared at {}\n",
+        s.name,
+        place(model, s.loc)
+    );
+    for a in &s.allows {
+        text.push_str(&format!("- allows `{}`: {}\n", a.rule, a.reason));
+    }
+    text
+}
+
 pub fn hover(
     outcome: &Outcome,
     tax: &Taxonomy,
@@ -165,13 +203,21 @@ pub fn hover(
 ) -> Option<Hover> {
     let model = &outcome.model;
     let src = model.sources.get(file);
-    let item = index::at(src, convert::file_offset(src, pos, enc))?;
-    let text = match &item.symbol {
-        Symbol::Key(tree, key) => hover_key(tax, *tree, key),
-        sym => match index::resolve(model, sym)? {
-            Target::Field(f) => hover_field(outcome, f),
-            Target::Named(n) => hover_named(outcome, n),
-        },
+    let offset = convert::file_offset(src, pos, enc);
+    let (start, end, text) = match model.symbol_at(file, offset) {
+        Some(sym) => {
+            let text = match sym.target {
+                SymbolTarget::Field(f) => hover_field(outcome, f),
+                SymbolTarget::Dataset(d) => hover_named(outcome, Named::Dataset(d)),
+                SymbolTarget::Sink(k) => hover_named(outcome, Named::Sink(k)),
+                SymbolTarget::Step(s) => hover_step(outcome, s),
+            };
+            (sym.start, sym.end, text)
+        }
+        None => {
+            let (start, end, tree, key) = key_at(&src.text, offset as usize, tax)?;
+            (start as u32, end as u32, hover_key(tax, tree, key))
+        }
     };
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent {
@@ -179,8 +225,8 @@ pub fn hover(
             value: text,
         }),
         range: Some(Range {
-            start: convert::position(src, item.start, enc),
-            end: convert::position(src, item.end, enc),
+            start: convert::position(src, start, enc),
+            end: convert::position(src, end, enc),
         }),
     })
 }
@@ -194,11 +240,8 @@ pub fn definition(
 ) -> Option<Location> {
     let model = &outcome.model;
     let src = model.sources.get(file);
-    let item = index::at(src, convert::file_offset(src, pos, enc))?;
-    let loc = match index::resolve(model, &item.symbol)? {
-        Target::Field(f) => model.fields[f as usize].loc,
-        Target::Named(n) => model.loc_of(n),
-    };
+    let symbol = model.symbol_at(file, convert::file_offset(src, pos, enc))?;
+    let loc = model.declaration_of(symbol.target);
     Some(Location {
         uri: uris.uri_of(model, loc.file),
         range: convert::range(model.sources.get(loc.file), loc.span, enc),

@@ -3,13 +3,13 @@
 //! - [`server`]: lifecycle, documents, debounced re-linting, publishing only what changed;
 //! - [`convert`]: positions in the negotiated encoding (UTF-8 or UTF-16) and `file:` URIs;
 //! - [`diagnostics`]: findings → diagnostics with related information for every hop;
-//! - [`index`] and [`features`]: hover, go-to-definition, the `allow` quick fix, completion;
+//! - [`features`]: hover, go-to-definition, the `allow` quick fix and completion, read from the
+//!   symbol table the formats fill while linking;
 //! - [`transport`]: stdio framing that answers malformed JSON instead of dying.
 
 pub mod convert;
 pub mod diagnostics;
 pub mod features;
-pub mod index;
 pub mod server;
 pub mod transport;
 

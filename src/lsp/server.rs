@@ -130,7 +130,11 @@ pub fn serve(conn: &Connection, config: Config) -> i32 {
         docs_base: diagnostics::DEFAULT_DOCS_BASE.to_string(),
         roots: Vec::new(),
         rule_dirs: config.rule_dirs,
-        session: Session::new(Options::new(Vec::new())).keep_between_runs(),
+        session: Session::new(Options {
+            symbols: true,
+            ..Options::new(Vec::new())
+        })
+        .keep_between_runs(),
         config_failure: None,
         docs: HashMap::new(),
         outcome: None,
@@ -338,7 +342,10 @@ impl Server<'_> {
         match crate::session::Session::configure(&settings) {
             Ok(configured) => {
                 let file = configured.config_file().map(Path::to_path_buf);
-                let opts = configured.options().clone();
+                let opts = Options {
+                    symbols: true,
+                    ..configured.options().clone()
+                };
                 self.session.set_options(opts, file);
                 self.config_failure = None;
             }

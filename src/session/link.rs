@@ -56,6 +56,9 @@ pub(super) fn link(
             pieces[format].push((id as FileId, piece));
         }
     }
+    if opts.symbols {
+        model.record_symbols();
+    }
     phases.mark("gather");
     let rule_ids: Vec<&str> = registry.rules.iter().map(|r| r.id.as_str()).collect();
     {
@@ -82,6 +85,7 @@ pub(super) fn link(
         }
         findings.append(&mut cx.diags);
     }
+    model.finish_symbols();
 
     findings.retain(|f| opts.enabled(&f.rule));
     for f in &mut findings {

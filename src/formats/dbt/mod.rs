@@ -26,7 +26,9 @@ use super::{Format, Layout, ReadInput};
 use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
-use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, Target};
+use crate::model::{
+    DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, SymbolTarget, Target,
+};
 use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 use crate::yaml::Node;
@@ -592,6 +594,21 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
             l.model_lineage(&sql_models[i], ds);
         }
     }
+    if l.model.records_symbols() {
+        for m in &sql_models {
+            let text = l.model.sources.get(m.file).text.clone();
+            for (start, end, name) in jinja_refs(&text) {
+                if let Some(ds) = l.lookup(&name) {
+                    let span = Span {
+                        start,
+                        end,
+                        ..Span::default()
+                    };
+                    l.model.note(m.file, span, SymbolTarget::Dataset(ds), false);
+                }
+            }
+        }
+    }
     for (e, sink) in &exposures {
         let loc = Loc {
             file: e.file,
@@ -608,7 +625,12 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
                 span: dep.span,
             };
             let target = schema::parse_dependency(&dep.value).map(|(_, n)| n);
-            let Some(ds) = target.as_deref().and_then(|n| l.lookup(n)) else {
+            let found = target.as_deref().and_then(|n| l.lookup(n));
+            if let Some(ds) = found {
+                l.model
+                    .note(e.file, dep.span, SymbolTarget::Dataset(ds), false);
+            }
+            let Some(ds) = found else {
                 let diag = Diag::UnknownDependency {
                     exposure: e.name.value.clone(),
                     dependency: dep.value.clone(),
@@ -1020,6 +1042,34 @@ impl Loader<'_> {
     }
 }
 
+/// `ref(...)` and `source(...)` calls in a model's own text: their byte ranges and the
+/// dataset names they give (`x`, `a.b`), for the editor.
+fn jinja_refs(text: &str) -> Vec<(u32, u32, String)> {
+    let mut out = Vec::new();
+    for pat in ["ref(", "source("] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(pat) {
+            let start = from + i;
+            let word_before = text[..start]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+            let Some(close) = text[start..].find(')') else {
+                break;
+            };
+            let end = start + close + 1;
+            from = end;
+            if word_before {
+                continue;
+            }
+            if let Some((_, name)) = schema::parse_dependency(&text[start..end]) {
+                out.push((start as u32, end as u32, name));
+            }
+        }
+    }
+    out
+}
+
 /// `ref('x')` and `source('a', 'b')` calls in unrendered Jinja, for the fallback.
 fn raw_deps(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -1062,6 +1112,24 @@ mod tests {
         );
         assert!(snapshot_body("{%}").is_none());
         assert!(snapshot_body("select 1").is_none());
+    }
+
+    #[test]
+    fn references_in_model_text() {
+        let text =
+            "select * from {{ ref('orders') }} join {{ source('app', 'users') }} u on x.pref(1)";
+        let refs = jinja_refs(text);
+        let found: Vec<(&str, &str)> = refs
+            .iter()
+            .map(|(s, e, n)| (&text[*s as usize..*e as usize], n.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("ref('orders')", "orders"),
+                ("source('app', 'users')", "app.users")
+            ]
+        );
     }
 
     #[test]

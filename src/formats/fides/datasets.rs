@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use super::link::Cx;
-use super::parse::{RawDataset, RawReference};
+use super::parse::{RawDataset, RawReference, Str};
 use crate::diagnostic::Diag;
 use crate::finding::Diagnostics;
-use crate::model::{DatasetId, FieldId, Flow, FlowKind, Tags, Target};
+use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, SymbolTarget, Tags, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::Tree;
 
@@ -157,6 +157,13 @@ fn references(cx: &mut Cx, index: &Index, p: PendingRefs) {
     }
 }
 
+/// Records a reference to a Fides dataset, which stands for its first collection.
+pub(super) fn note_dataset(model: &mut Model, file: FileId, key: &Str, ds: &FidesDataset) {
+    if let Some(&c) = ds.collections.first() {
+        model.note(file, key.span, SymbolTarget::Dataset(c), false);
+    }
+}
+
 /// Resolves `dataset` + `collection.field.path` to a field, or reports `unknown-reference`.
 fn resolve_field(cx: &mut Cx, index: &Index, file: FileId, r: &RawReference) -> Option<FieldId> {
     let Some(ds) = index.get(&r.dataset.value) else {
@@ -186,6 +193,11 @@ fn resolve_field(cx: &mut Cx, index: &Index, file: FileId, r: &RawReference) -> 
         }
     }
     let found = best.and_then(|(c, _, path)| cx.model.field_in(c, path));
+    note_dataset(cx.model, file, &r.dataset, ds);
+    if let Some(f) = found {
+        cx.model
+            .note(file, r.field.span, SymbolTarget::Field(f), false);
+    }
     if found.is_none() {
         let mut names: Vec<String> = ds
             .collections

@@ -110,10 +110,11 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
         let file = *file;
         let all_uses = cx.model.datasets[systems[i].dataset as usize].uses.clone();
         let read = |cx: &mut Cx, key: &Str, step: StepId, filter: Vec<String>| {
-            let Some((k, _)) = index.get_key_value(&key.value) else {
+            let Some((k, ds)) = index.get_key_value(&key.value) else {
                 unknown(cx, file, key, "Fides dataset", index.keys());
                 return None;
             };
+            super::datasets::note_dataset(cx.model, file, key, ds);
             Some(Edge {
                 from: End::Dataset(k.as_str()),
                 to: End::System(i),
@@ -387,7 +388,10 @@ fn endpoint<'i>(
             }
         },
         FlowType::Dataset => match index.get_key_value(&f.key.value) {
-            Some((k, _)) => Some(End::Dataset(k.as_str())),
+            Some((k, ds)) => {
+                super::datasets::note_dataset(cx.model, file, &f.key, ds);
+                Some(End::Dataset(k.as_str()))
+            }
             None => {
                 unknown(cx, file, &f.key, "Fides dataset", index.keys());
                 None

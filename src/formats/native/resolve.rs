@@ -11,7 +11,8 @@ use crate::config::ExternalDataset;
 use crate::diagnostic::Diag;
 use crate::finding::{Diagnostics, Finding};
 use crate::model::{
-    Allow, DatasetId, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Target,
+    Allow, DatasetId, FieldId, FieldTable, Flow, FlowKind, Model, Named, StepId, Symbol,
+    SymbolTarget, Target,
 };
 use crate::session::LinkCx;
 use crate::source::{FileId, Loc, SourceFile, Spanned};
@@ -55,6 +56,22 @@ impl Ctx<'_> {
 struct StepCx<'a> {
     model: &'a Model,
     diags: Vec<Finding>,
+    /// Column and output references, when the model records symbols.
+    symbols: Option<Vec<Symbol>>,
+}
+
+impl StepCx<'_> {
+    fn note(&mut self, file: FileId, (start, end): (u32, u32), target: FieldId) {
+        if let Some(symbols) = &mut self.symbols {
+            symbols.push(Symbol {
+                file,
+                start,
+                end,
+                target: SymbolTarget::Field(target),
+                declaration: false,
+            });
+        }
+    }
 }
 
 impl Diagnostics for StepCx<'_> {
@@ -193,7 +210,7 @@ pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
             file: s.file,
             span: name.span,
         };
-        s.to = Some(match cx.model.lookup(&name.value) {
+        let to = match cx.model.lookup(&name.value) {
             Some(Named::Dataset(d)) => Dest::Dataset(d),
             Some(Named::Sink(k)) => Dest::Sink(k),
             None => Dest::Dataset(
@@ -201,7 +218,13 @@ pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
                     .add_dataset(name.value.clone(), loc, true)
                     .unwrap_or(0),
             ),
-        });
+        };
+        let target = match to {
+            Dest::Dataset(d) => SymbolTarget::Dataset(d),
+            Dest::Sink(k) => SymbolTarget::Sink(k),
+        };
+        cx.model.note(s.file, name.span, target, false);
+        s.to = Some(to);
     }
     for s in &mut steps {
         s.from = resolve_from(&mut cx, s.file, &s.raw.from);
@@ -228,14 +251,16 @@ pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
         .iter()
         .fold(0usize, |n, s| n.saturating_add(flow_bound(cx.model, s)));
     cx.model.flows.reserve(bound.min(MAX_FLOWS_RESERVED));
+    let record = cx.model.records_symbols();
     for chunk in steps.chunks(STEPS_PER_CHUNK) {
         let model: &Model = cx.model;
-        let per_step: Vec<(Vec<Flow>, Vec<Finding>)> = chunk
+        let per_step: Vec<StepResult> = chunk
             .par_iter()
             .map_init(Scratch::default, |scratch, s| {
                 let mut scx = StepCx {
                     model,
                     diags: Vec::new(),
+                    symbols: record.then(Vec::new),
                 };
                 let flows = step_flows(&mut scx, s, scratch);
                 // Checked on every test input, the property tests' random ones included.
@@ -244,16 +269,20 @@ pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
                     "flow bound of {}",
                     s.id
                 );
-                (flows, scx.diags)
+                (flows, scx.diags, scx.symbols)
             })
             .collect();
-        for (flows, step_diags) in per_step {
+        for (flows, step_diags, symbols) in per_step {
             cx.model.flows.extend(flows);
             cx.diags.extend(step_diags);
+            cx.model.add_symbols(symbols.unwrap_or_default());
         }
     }
     lcx.phases.mark("resolve: flows");
 }
+
+/// What one step adds: its flows, diagnostics and (for editors) references.
+type StepResult = (Vec<Flow>, Vec<Finding>, Option<Vec<Symbol>>);
 
 /// Steps whose flows are computed (in parallel) before they are appended to the model.
 const STEPS_PER_CHUNK: usize = 512;
@@ -351,6 +380,8 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
     for name in names {
         match cx.model.lookup(&name.value) {
             Some(Named::Dataset(d)) => {
+                cx.model
+                    .note(file, name.span, SymbolTarget::Dataset(d), false);
                 if !out.contains(&d) {
                     out.push(d);
                 }
@@ -379,6 +410,8 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
                         }
                     }
                     cx.external_ids.insert(d);
+                    cx.model
+                        .note(file, name.span, SymbolTarget::Dataset(d), false);
                     out.push(d);
                 }
             }
@@ -608,7 +641,10 @@ fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow>
         (Some(fields), Dest::Dataset(d)) => {
             for (key, _) in fields {
                 match cx.model.field_in(d, &key.value) {
-                    Some(f) => targets.push(Target::Field(f)),
+                    Some(f) => {
+                        cx.note(file, (key.span.start, key.span.end), f);
+                        targets.push(Target::Field(f));
+                    }
                     None => {
                         let diag = Diag::NoField {
                             owner: format!("dataset `{}`", cx.model.dataset(d).name),
@@ -736,11 +772,15 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
     for r in refs {
         let focus = ref_range(file, value, r.range);
         match resolve_column(cx.model, &s.from, &r.name) {
-            Ok(field) => out.push(ColumnFlow {
-                field,
-                functions: r.functions.clone(),
-                focus,
-            }),
+            Ok(field) => {
+                let at = focus.unwrap_or((value.span.start, value.span.end));
+                cx.note(s.file, at, field);
+                out.push(ColumnFlow {
+                    field,
+                    functions: r.functions.clone(),
+                    focus,
+                })
+            }
             Err(diag) => {
                 let span = focus.map_or(value.span, |(a, b)| file.span_of_bytes(a, b));
                 cx.report(diag, s.file, span)
