@@ -112,7 +112,7 @@ impl Baseline {
             Some(b) if diags.is_empty() => Ok(b),
             _ => Err(BaselineError {
                 message: format!("invalid baseline {display}"),
-                sources: Sources { files: vec![file] },
+                sources: Sources::one(file),
                 diags,
             }),
         }

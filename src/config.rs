@@ -157,7 +157,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Some(c) if diags.is_empty() => Ok(c),
         _ => Err(ConfigError {
             message: format!("invalid configuration {display}"),
-            sources: Sources { files: vec![file] },
+            sources: Sources::one(file),
             diags,
         }),
     }

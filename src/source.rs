@@ -183,13 +183,21 @@ fn positioned(offsets: (u32, u32), from: (u32, u32), to: (u32, u32)) -> Span {
     }
 }
 
-/// All files of a run, indexed by [`FileId`].
+/// All files of a run, indexed by [`FileId`]. Shared: an editor session's runs over parts
+/// of a workspace all index the same files.
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
-    pub files: Vec<SourceFile>,
+    pub files: Vec<Arc<SourceFile>>,
 }
 
 impl Sources {
+    /// The sources of a file read on its own (a configuration, a rule file).
+    pub fn one(file: SourceFile) -> Self {
+        Sources {
+            files: vec![Arc::new(file)],
+        }
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id as usize]
     }

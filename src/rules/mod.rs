@@ -331,7 +331,7 @@ fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
             (None, _) => {
                 return Err(RuleError {
                     message: format!("invalid rule file {display}"),
-                    sources: Sources { files: vec![file] },
+                    sources: Sources::one(file),
                     diags,
                 })
             }

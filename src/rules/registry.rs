@@ -84,9 +84,7 @@ impl Registry {
         match (&opts.config_file, diags.is_empty()) {
             (Some(file), false) => Err(Failure {
                 message: format!("invalid configuration {}", file.display),
-                sources: Sources {
-                    files: vec![file.clone()],
-                },
+                sources: Sources::one(file.clone()),
                 diags,
             }),
             _ => Ok(()),

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::Input;
 use crate::check::Options;
@@ -15,7 +15,7 @@ use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 /// What the formats read from one file.
 #[derive(Clone)]
 pub(crate) struct FileRead {
-    pub(crate) source: SourceFile,
+    pub(crate) source: Arc<SourceFile>,
     /// (index in [`FORMATS`], what that format read)
     pub(crate) pieces: Vec<(usize, Piece)>,
     pub(crate) diags: Vec<Finding>,
@@ -25,7 +25,7 @@ pub(crate) struct FileRead {
 impl FileRead {
     fn unparsed(source: SourceFile, diags: Vec<Finding>) -> Self {
         FileRead {
-            source,
+            source: Arc::new(source),
             pieces: Vec::new(),
             diags,
             manifests: 0,
@@ -144,7 +144,7 @@ pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layo
         }
     }
     FileRead {
-        source,
+        source: Arc::new(source),
         pieces,
         diags,
         manifests,
