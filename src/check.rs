@@ -12,7 +12,7 @@ use crate::formats::fides;
 use crate::model::Model;
 use crate::rules::{self, Rule};
 use crate::session::{Failure, Input, Session};
-use crate::source::{SourceFile, Spanned};
+use crate::source::{SourceFile, Sources, Spanned};
 use crate::taxonomy::Taxonomy;
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -128,16 +128,20 @@ pub fn run_bytes(opts: &Options, files: Vec<(String, Vec<u8>)>) -> Outcome {
 
 /// By file, line, column, rule; then by message, so that output never depends on timing.
 pub fn sort_findings(model: &Model, findings: &mut [Finding]) {
-    findings.sort_by(|a, b| order(model, a, b));
+    sort_findings_in(&model.sources, findings);
+}
+
+pub fn sort_findings_in(sources: &Sources, findings: &mut [Finding]) {
+    findings.sort_by(|a, b| order(sources, a, b));
 }
 
 pub fn sort_dismissed(model: &Model, dismissed: &mut [Dismissed]) {
-    dismissed.sort_by(|a, b| order(model, &a.finding, &b.finding));
+    dismissed.sort_by(|a, b| order(&model.sources, &a.finding, &b.finding));
 }
 
-fn order(model: &Model, a: &Finding, b: &Finding) -> std::cmp::Ordering {
-    let fa = &model.sources.get(a.location.file).display;
-    let fb = &model.sources.get(b.location.file).display;
+fn order(sources: &Sources, a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    let fa = &sources.get(a.location.file).display;
+    let fb = &sources.get(b.location.file).display;
     fa.cmp(fb)
         .then(a.location.span.start_pos.cmp(&b.location.span.start_pos))
         .then(a.rule.cmp(&b.rule))

@@ -301,6 +301,9 @@ pub struct Model {
     relations: Relations,
     /// Manifest documents read, over all formats.
     pub manifests: usize,
+    /// The names of every dataset of the workspace, when this model links only part of
+    /// it (an editor's partial run): did-you-mean suggestions choose among all of them.
+    workspace_datasets: Option<Arc<Vec<String>>>,
     /// Declarations and references, recorded only when asked for (editors): `None`
     /// costs a command-line run nothing. Sorted by file and position once linked.
     symbols: Option<Vec<Symbol>>,
@@ -336,6 +339,20 @@ pub fn relation_parts(relation: &str) -> Vec<String> {
 }
 
 impl Model {
+    /// Suggestions for unknown dataset names are to choose among `names`, the datasets of
+    /// the whole workspace, though this model links only part of it.
+    pub fn suggest_among(&mut self, names: Arc<Vec<String>>) {
+        self.workspace_datasets = Some(names);
+    }
+
+    /// The dataset names a did-you-mean may suggest.
+    pub fn dataset_names(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.workspace_datasets {
+            Some(names) => Box::new(names.iter().map(String::as_str)),
+            None => Box::new(self.datasets.iter().map(|d| d.name.as_str())),
+        }
+    }
+
     /// Starts recording symbols (see [`Model::symbols_in`]).
     pub fn record_symbols(&mut self) {
         self.symbols.get_or_insert_with(Vec::new);

@@ -47,6 +47,11 @@ fn comment_start(line: &str) -> Option<usize> {
     None
 }
 
+/// Whether a file may hold ignore comments.
+pub(crate) fn mentions_marker(text: &str) -> bool {
+    text.contains(MARKER)
+}
+
 /// Reads the ignore comments of one file; malformed ones become diagnostics.
 pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<Finding>) {
     let mut ignores = Vec::new();

@@ -54,12 +54,36 @@ pub(crate) trait Format: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The names the file declares and refers to, so that an editor session can re-link
+    /// only what an edit can affect. `None` (the default): the format does not say, and
+    /// a run that holds such a file is always linked whole.
+    fn names(&self, _file: &Self::File) -> Option<Names> {
+        None
+    }
+
     /// Adds the datasets (with their declared fields) and sinks of these files, in file
     /// order. Every format declares before any format links.
     fn declare(&self, files: Vec<(FileId, Self::File)>, cx: &mut LinkCx<'_>) -> Self::Declared;
 
     /// Resolves references and adds flows.
     fn link(&self, declared: Self::Declared, cx: &mut LinkCx<'_>);
+}
+
+/// The names one file declares and refers to (see [`Format::names`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Names {
+    /// Datasets and sinks declared.
+    pub(crate) declares: Vec<String>,
+    /// Those of `declares` that are sinks.
+    pub(crate) sinks: Vec<String>,
+    /// Other names whose definitions must be unique across files (pipelines).
+    pub(crate) unique: Vec<String>,
+    /// Each step: the names it reads and the name it writes.
+    pub(crate) steps: Vec<(Vec<String>, String)>,
+    /// Names mentioned otherwise (dataset prefixes of column references).
+    pub(crate) mentions: Vec<String>,
+    /// Holds reviewed exceptions (`allow` entries), whose use depends on every path.
+    pub(crate) exceptions: bool,
 }
 
 /// What one format read from one file, shared between runs of an editor session.
@@ -72,6 +96,7 @@ pub(crate) trait AnyFormat: Send + Sync {
     fn read(&self, input: &mut ReadInput<'_>) -> Option<Piece>;
     fn declares(&self, text: &str) -> bool;
     fn rules(&self, piece: &Piece, source: &SourceFile) -> Vec<Rule>;
+    fn names(&self, piece: &Piece) -> Option<Names>;
     fn declare(&self, files: Vec<(FileId, Piece)>, cx: &mut LinkCx<'_>) -> Box<dyn Any>;
     fn link(&self, declared: Box<dyn Any>, cx: &mut LinkCx<'_>);
 }
@@ -107,6 +132,10 @@ impl<F: Format> AnyFormat for F {
             Some(file) => Format::rules(self, file, source),
             None => Vec::new(),
         }
+    }
+
+    fn names(&self, piece: &Piece) -> Option<Names> {
+        Format::names(self, piece.downcast_ref::<F::File>()?)
     }
 
     fn declare(&self, files: Vec<(FileId, Piece)>, cx: &mut LinkCx<'_>) -> Box<dyn Any> {

@@ -10,8 +10,7 @@ use lsp_types::{
 
 use super::convert::{self, Encoding};
 use crate::finding::{Finding, Severity};
-use crate::model::Model;
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, Sources};
 
 /// Where `codeDescription.href` points unless the client configures `docsBaseUrl`.
 pub const DEFAULT_DOCS_BASE: &str = "https://purposelint.dev/rules/";
@@ -26,25 +25,25 @@ pub fn severity(s: Severity) -> DiagnosticSeverity {
 
 /// Maps files of a run to the URIs the client knows them by.
 pub trait UriOf {
-    fn uri_of(&self, model: &Model, file: FileId) -> Uri;
+    fn uri_of(&self, sources: &Sources, file: FileId) -> Uri;
 }
 
-fn location(model: &Model, uris: &impl UriOf, loc: Loc, enc: Encoding) -> Location {
-    let file = model.sources.get(loc.file);
+fn location(sources: &Sources, uris: &impl UriOf, loc: Loc, enc: Encoding) -> Location {
+    let file = sources.get(loc.file);
     Location {
-        uri: uris.uri_of(model, loc.file),
+        uri: uris.uri_of(sources, loc.file),
         range: convert::range(file, loc.span, enc),
     }
 }
 
 pub fn diagnostic(
-    model: &Model,
+    sources: &Sources,
     uris: &impl UriOf,
     f: &Finding,
     enc: Encoding,
     docs_base: &str,
 ) -> Diagnostic {
-    let file = model.sources.get(f.location.file);
+    let file = sources.get(f.location.file);
     let mut message = f.message.clone();
     if let Some(help) = &f.help {
         message.push_str("\nhelp: ");
@@ -53,7 +52,7 @@ pub fn diagnostic(
     let related = f.flow.as_ref().map(|flow| {
         let mut out = Vec::with_capacity(flow.path.len() + 2);
         out.push(DiagnosticRelatedInformation {
-            location: location(model, uris, flow.source.location, enc),
+            location: location(sources, uris, flow.source.location, enc),
             message: format!(
                 "source: {}, collected for {}",
                 flow.source.name,
@@ -67,7 +66,7 @@ pub fn diagnostic(
                 format!(" through {}", hop.functions.join(", "))
             };
             out.push(DiagnosticRelatedInformation {
-                location: location(model, uris, hop.location, enc),
+                location: location(sources, uris, hop.location, enc),
                 message: format!(
                     "hop {}: {} -> {} ({} flow{through}) in step {}",
                     i + 1,
@@ -79,7 +78,7 @@ pub fn diagnostic(
             });
         }
         out.push(DiagnosticRelatedInformation {
-            location: location(model, uris, flow.sink.location, enc),
+            location: location(sources, uris, flow.sink.location, enc),
             message: format!("sink: {} ({})", flow.sink.name, flow.sink.keys.join(", ")),
         });
         out
@@ -104,7 +103,7 @@ pub fn diagnostic(
 
 /// Diagnostics of a run keyed by URI string (sorted, so publishing order is deterministic).
 pub fn by_file(
-    model: &Model,
+    sources: &Sources,
     uris: &impl UriOf,
     findings: &[Finding],
     enc: Encoding,
@@ -112,8 +111,8 @@ pub fn by_file(
 ) -> BTreeMap<String, (Uri, Vec<Diagnostic>)> {
     let mut out: BTreeMap<String, (Uri, Vec<Diagnostic>)> = BTreeMap::new();
     for f in findings {
-        let uri = uris.uri_of(model, f.location.file);
-        let d = diagnostic(model, uris, f, enc, docs_base);
+        let uri = uris.uri_of(sources, f.location.file);
+        let d = diagnostic(sources, uris, f, enc, docs_base);
         out.entry(uri.as_str().to_string())
             .or_insert_with(|| (uri, Vec::new()))
             .1

@@ -10,9 +10,9 @@ use lsp_types::{
 
 use super::convert::{self, Encoding};
 use super::diagnostics::UriOf;
-use crate::check::Outcome;
 use crate::finding::Finding;
 use crate::model::{FieldId, Model, Named, SymbolTarget};
+use crate::session::View;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{self, Node, Value};
@@ -37,16 +37,11 @@ fn place(model: &Model, loc: Loc) -> String {
 }
 
 /// Findings and suppressed findings, with how each was allowed.
-fn all_findings(outcome: &Outcome) -> Vec<(&Finding, Option<String>)> {
+fn all_findings(view: &View) -> Vec<(&Finding, Option<String>)> {
     let mut out: Vec<(&Finding, Option<String>)> =
-        outcome.findings.iter().map(|f| (f, None)).collect();
-    for s in &outcome.suppressed {
-        let steps: Vec<&str> = s
-            .allows
-            .iter()
-            .map(|(step, _)| outcome.model.steps[*step as usize].name.as_str())
-            .collect();
-        out.push((&s.finding, Some(steps.join(", "))));
+        view.findings.iter().map(|f| (f, None)).collect();
+    for (f, steps) in &view.allowed {
+        out.push((f, Some(steps.join(", "))));
     }
     out
 }
@@ -65,8 +60,7 @@ fn flow_line(f: &Finding, allowed: &Option<String>, other: &str) -> String {
     )
 }
 
-fn hover_field(outcome: &Outcome, id: FieldId) -> String {
-    let model = &outcome.model;
+fn hover_field(view: &View, model: &Model, id: FieldId) -> String {
     let f = &model.fields[id as usize];
     let name = model.field_name(id);
     let cats: Vec<&str> = model.effective_categories(id).collect();
@@ -76,7 +70,7 @@ fn hover_field(outcome: &Outcome, id: FieldId) -> String {
         code_list(&model.effective_purposes(id)),
         place(model, f.loc)
     );
-    let reaches: Vec<String> = all_findings(outcome)
+    let reaches: Vec<String> = all_findings(view)
         .into_iter()
         .filter_map(|(fd, allowed)| {
             let flow = fd.flow.as_ref()?;
@@ -90,8 +84,7 @@ fn hover_field(outcome: &Outcome, id: FieldId) -> String {
     s
 }
 
-fn hover_named(outcome: &Outcome, named: Named) -> String {
-    let model = &outcome.model;
+fn hover_named(view: &View, model: &Model, named: Named) -> String {
     let (mut s, name) = match named {
         Named::Dataset(d) => {
             let ds = model.dataset(d);
@@ -124,7 +117,7 @@ fn hover_named(outcome: &Outcome, named: Named) -> String {
             (s, sink.name.clone())
         }
     };
-    let reached: Vec<String> = all_findings(outcome)
+    let reached: Vec<String> = all_findings(view)
         .into_iter()
         .filter_map(|(fd, allowed)| {
             let flow = fd.flow.as_ref()?;
@@ -143,16 +136,6 @@ fn hover_key(tax: &Taxonomy, tree: Tree, key: &str) -> String {
         Some(label) => format!("`{key}` — {label} ({})", tree.noun()),
         None => format!("`{key}` is not a known {}", tree.noun()),
     }
-}
-
-/// The file of a run holding `path`.
-pub fn file_of(model: &Model, path: &std::path::Path) -> Option<FileId> {
-    model
-        .sources
-        .files
-        .iter()
-        .position(|f| f.path == path)
-        .map(|i| i as FileId)
 }
 
 /// The taxonomy key under the cursor, if the word there is one.
@@ -180,8 +163,7 @@ fn key_at<'t>(
         .map(|tree| (start, end, tree, word))
 }
 
-fn hover_step(outcome: &Outcome, step: u32) -> String {
-    let model = &outcome.model;
+fn hover_step(model: &Model, step: u32) -> String {
     let s = &model.steps[step as usize];
     let mut text = format!(
         "**step** `{}`\n\n- declared at {}\n",
@@ -195,22 +177,22 @@ fn hover_step(outcome: &Outcome, step: u32) -> String {
 }
 
 pub fn hover(
-    outcome: &Outcome,
+    view: &View,
     tax: &Taxonomy,
     file: FileId,
     pos: Position,
     enc: Encoding,
 ) -> Option<Hover> {
-    let model = &outcome.model;
+    let model = view.model_of(file);
     let src = model.sources.get(file);
     let offset = convert::file_offset(src, pos, enc);
     let (start, end, text) = match model.symbol_at(file, offset) {
         Some(sym) => {
             let text = match sym.target {
-                SymbolTarget::Field(f) => hover_field(outcome, f),
-                SymbolTarget::Dataset(d) => hover_named(outcome, Named::Dataset(d)),
-                SymbolTarget::Sink(k) => hover_named(outcome, Named::Sink(k)),
-                SymbolTarget::Step(s) => hover_step(outcome, s),
+                SymbolTarget::Field(f) => hover_field(view, model, f),
+                SymbolTarget::Dataset(d) => hover_named(view, model, Named::Dataset(d)),
+                SymbolTarget::Sink(k) => hover_named(view, model, Named::Sink(k)),
+                SymbolTarget::Step(s) => hover_step(model, s),
             };
             (sym.start, sym.end, text)
         }
@@ -232,18 +214,18 @@ pub fn hover(
 }
 
 pub fn definition(
-    outcome: &Outcome,
+    view: &View,
     uris: &impl UriOf,
     file: FileId,
     pos: Position,
     enc: Encoding,
 ) -> Option<Location> {
-    let model = &outcome.model;
+    let model = view.model_of(file);
     let src = model.sources.get(file);
     let symbol = model.symbol_at(file, convert::file_offset(src, pos, enc))?;
     let loc = model.declaration_of(symbol.target);
     Some(Location {
-        uri: uris.uri_of(model, loc.file),
+        uri: uris.uri_of(&model.sources, loc.file),
         range: convert::range(model.sources.get(loc.file), loc.span, enc),
     })
 }
@@ -350,21 +332,20 @@ pub fn allow_insertion(
 
 /// Quick fixes for the flow findings of `file` that touch `range`.
 pub fn code_actions(
-    outcome: &Outcome,
+    view: &View,
     uris: &impl UriOf,
     file: FileId,
     range: Range,
     context: &[Diagnostic],
     enc: Encoding,
 ) -> Vec<CodeAction> {
-    let model = &outcome.model;
-    let src = model.sources.get(file);
+    let src = view.sources.get(file);
     let (start, end) = (
         convert::file_offset(src, range.start, enc),
         convert::file_offset(src, range.end, enc),
     );
     let mut out = Vec::new();
-    for f in &outcome.findings {
+    for f in &view.findings {
         let Some(flow) = &f.flow else { continue };
         let sp = f.location.span;
         if f.location.file != file || sp.start > end || sp.end < start {
@@ -385,17 +366,17 @@ pub fn code_actions(
                 continue;
             }
             seen.push(hop.step.clone());
-            let Some(step) = model.steps.iter().find(|s| s.name == hop.step) else {
+            let Some((_, step)) = view.step(&hop.step) else {
                 continue;
             };
-            let step_src = model.sources.get(step.loc.file);
+            let step_src = view.sources.get(step.loc.file);
             let Some((s, e, new_text)) = allow_insertion(step_src, step.loc.span.start, &f.rule)
             else {
                 continue;
             };
             let edit_range =
                 convert::range(step_src, step_src.span_of_bytes(s as u32, e as u32), enc);
-            let uri: Uri = uris.uri_of(model, step.loc.file);
+            let uri: Uri = uris.uri_of(&view.sources, step.loc.file);
             // lsp-types keys `changes` by `Uri`, whose parsed form caches lazily.
             #[allow(clippy::mutable_key_type)]
             let mut changes = HashMap::new();
@@ -471,14 +452,13 @@ fn context_key(src: &SourceFile, line: u32, prefix: &str) -> Option<String> {
 }
 
 pub fn completion(
-    outcome: &Outcome,
+    view: &View,
     tax: &Taxonomy,
     file: FileId,
     pos: Position,
     enc: Encoding,
 ) -> Vec<CompletionItem> {
-    let model = &outcome.model;
-    let src = model.sources.get(file);
+    let src = view.sources.get(file);
     let offset = convert::file_offset(src, pos, enc) as usize;
     let line = src.pos(offset as u32).line;
     let line_start = src.offset(line, 0) as usize;
@@ -499,23 +479,26 @@ pub fn completion(
     let mut labels: Vec<(String, CompletionItemKind, String)> = Vec::new();
     match key.as_str() {
         "from" | "to" => {
-            for (i, d) in model.datasets.iter().enumerate() {
-                let _ = i;
-                labels.push((d.name.clone(), CompletionItemKind::MODULE, "dataset".into()));
-            }
-            if key == "to" {
-                for s in &model.sinks {
-                    labels.push((s.name.clone(), CompletionItemKind::INTERFACE, "sink".into()));
+            for model in view.models() {
+                for d in &model.datasets {
+                    labels.push((d.name.clone(), CompletionItemKind::MODULE, "dataset".into()));
+                }
+                if key == "to" {
+                    for s in &model.sinks {
+                        labels.push((s.name.clone(), CompletionItemKind::INTERFACE, "sink".into()));
+                    }
                 }
             }
         }
         "expr" => {
-            for id in 0..model.fields.len() as FieldId {
-                labels.push((
-                    model.field_name(id),
-                    CompletionItemKind::FIELD,
-                    "field".into(),
-                ));
+            for model in view.models() {
+                for id in 0..model.fields.len() as FieldId {
+                    labels.push((
+                        model.field_name(id),
+                        CompletionItemKind::FIELD,
+                        "field".into(),
+                    ));
+                }
             }
         }
         "purposes" | "uses" => {

@@ -26,11 +26,10 @@ use super::convert::{self, Encoding};
 use super::diagnostics::{self, UriOf};
 use super::features;
 use super::transport;
-use crate::check::{Options, Outcome};
+use crate::check::Options;
 use crate::config;
-use crate::model::Model;
-use crate::session::{ConfigChoice, Failure, Session, Settings};
-use crate::source::FileId;
+use crate::session::{ConfigChoice, Failure, Session, Settings, View};
+use crate::source::{FileId, Sources};
 
 /// How the server behaves; tests use a zero debounce.
 #[derive(Debug, Clone)]
@@ -72,11 +71,11 @@ impl<'a> Uris<'a> {
 }
 
 impl UriOf for Uris<'_> {
-    fn uri_of(&self, model: &Model, file: FileId) -> Uri {
+    fn uri_of(&self, sources: &Sources, file: FileId) -> Uri {
         if let Some(u) = self.memo.borrow().get(&file) {
             return u.clone();
         }
-        let path = &model.sources.get(file).path;
+        let path = &sources.get(file).path;
         let uri = match self.docs.get(path) {
             Some(d) => d.uri.clone(),
             None => convert::path_to_uri(path),
@@ -98,7 +97,7 @@ struct Server<'c> {
     /// Why the workspace's configuration or rules cannot be used, while they cannot.
     config_failure: Option<Failure>,
     docs: HashMap<PathBuf, Doc>,
-    outcome: Option<Outcome>,
+    view: Option<Arc<View>>,
     published: BTreeMap<String, Vec<Diagnostic>>,
     /// Publish for these even if nothing changed (just opened).
     force: BTreeMap<String, Uri>,
@@ -137,7 +136,7 @@ pub fn serve(conn: &Connection, config: Config) -> i32 {
         .keep_between_runs(),
         config_failure: None,
         docs: HashMap::new(),
-        outcome: None,
+        view: None,
         published: BTreeMap::new(),
         force: BTreeMap::new(),
         pending: None,
@@ -377,19 +376,20 @@ impl Server<'_> {
     fn lint(&mut self) {
         self.pending = None;
         let started = Instant::now();
-        let outcome = match self.session.check() {
-            Ok(o) => o,
+        let view = match self.session.check_view() {
+            Ok(v) => v,
             Err(failure) => {
                 eprintln!("purposelint lsp: {}", failure.message);
                 self.config_failure.get_or_insert(failure);
-                let outcome = self.session.check_files(Vec::new()).ok();
-                let Some(outcome) = outcome else { return };
-                outcome
+                let Ok(outcome) = self.session.check_files(Vec::new()) else {
+                    return;
+                };
+                Arc::new(View::of(outcome))
             }
         };
         let t_check = started.elapsed();
-        self.publish(&outcome);
-        self.outcome = Some(outcome);
+        self.publish(&view);
+        self.view = Some(view);
         self.last_lint = started.elapsed();
         if std::env::var_os("PURPOSELINT_LSP_TIMING").is_some() {
             eprintln!(
@@ -399,22 +399,25 @@ impl Server<'_> {
         }
     }
 
-    fn publish(&mut self, outcome: &Outcome) {
+    fn publish(&mut self, view: &View) {
         let uris = Uris::new(&self.docs);
         let mut fresh = diagnostics::by_file(
-            &outcome.model,
+            &view.sources,
             &uris,
-            &outcome.findings,
+            &view.findings,
             self.enc,
             &self.docs_base,
         );
         // A configuration or rule file that cannot be used: its problems, at their place.
         if let Some(failure) = &self.config_failure {
-            let mut model = Model::default();
-            model.sources = failure.sources.clone();
             let uris = Uris::new(&self.docs);
-            let diags =
-                diagnostics::by_file(&model, &uris, &failure.diags, self.enc, &self.docs_base);
+            let diags = diagnostics::by_file(
+                &failure.sources,
+                &uris,
+                &failure.diags,
+                self.enc,
+                &self.docs_base,
+            );
             for (key, (uri, mut list)) in diags {
                 let entry = fresh.entry(key).or_insert_with(|| (uri, Vec::new()));
                 entry.1.append(&mut list);
@@ -601,7 +604,7 @@ impl Server<'_> {
 
     fn file_for(&self, uri: &Uri) -> Option<FileId> {
         let path = convert::uri_to_path(uri)?;
-        features::file_of(&self.outcome.as_ref()?.model, &path)
+        self.view.as_ref()?.file_of(&path)
     }
 
     fn request(&mut self, r: Request) -> Result<Value, Fail> {
@@ -625,7 +628,7 @@ impl Server<'_> {
                 let p: HoverParams = params(r.params)?;
                 let pp = p.text_document_position_params;
                 let (Some(outcome), Some(file)) =
-                    (&self.outcome, self.file_for(&pp.text_document.uri))
+                    (&self.view, self.file_for(&pp.text_document.uri))
                 else {
                     return Ok(Value::Null);
                 };
@@ -636,7 +639,7 @@ impl Server<'_> {
                 let p: GotoDefinitionParams = params(r.params)?;
                 let pp = p.text_document_position_params;
                 let (Some(outcome), Some(file)) =
-                    (&self.outcome, self.file_for(&pp.text_document.uri))
+                    (&self.view, self.file_for(&pp.text_document.uri))
                 else {
                     return Ok(Value::Null);
                 };
@@ -645,8 +648,7 @@ impl Server<'_> {
             }
             "textDocument/codeAction" => {
                 let p: CodeActionParams = params(r.params)?;
-                let (Some(outcome), Some(file)) =
-                    (&self.outcome, self.file_for(&p.text_document.uri))
+                let (Some(outcome), Some(file)) = (&self.view, self.file_for(&p.text_document.uri))
                 else {
                     return Ok(Value::Array(Vec::new()));
                 };
@@ -664,7 +666,7 @@ impl Server<'_> {
                 let p: CompletionParams = params(r.params)?;
                 let pp = p.text_document_position;
                 let (Some(outcome), Some(file)) =
-                    (&self.outcome, self.file_for(&pp.text_document.uri))
+                    (&self.view, self.file_for(&pp.text_document.uri))
                 else {
                     return Ok(Value::Null);
                 };

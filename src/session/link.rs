@@ -36,6 +36,13 @@ impl LinkCx<'_> {
     }
 }
 
+/// A run over part of a workspace: it knows every file but links only some.
+pub(super) struct Part<'a> {
+    pub(super) linked: &'a [bool],
+    /// The datasets of the whole workspace, for suggestions.
+    pub(super) datasets: Arc<Vec<String>>,
+}
+
 pub(super) fn link(
     opts: &Options,
     registry: &Registry,
@@ -43,13 +50,19 @@ pub(super) fn link(
     warnings: Vec<String>,
     files: &FileAccess<'_>,
     phases: &mut Phases,
+    part: Option<Part<'_>>,
 ) -> Outcome {
+    let linked = part.as_ref().map(|p| p.linked);
     let mut model = Model::default();
     let mut findings = Vec::new();
     let mut pieces: Vec<Vec<(FileId, Piece)>> = vec![Vec::new(); FORMATS.len()];
     model.sources.files.reserve_exact(reads.len());
     for (id, r) in reads.into_iter().enumerate() {
         model.sources.files.push(r.source);
+        // A run over part of a workspace knows every file but links only those.
+        if linked.is_some_and(|l| !l[id]) {
+            continue;
+        }
         model.manifests += r.manifests;
         findings.extend(r.diags);
         for (format, piece) in r.pieces {
@@ -58,6 +71,9 @@ pub(super) fn link(
     }
     if opts.symbols {
         model.record_symbols();
+    }
+    if let Some(p) = &part {
+        model.suggest_among(p.datasets.clone());
     }
     phases.mark("gather");
     let rule_ids: Vec<&str> = registry.rules.iter().map(|r| r.id.as_str()).collect();
@@ -114,6 +130,9 @@ pub(super) fn link(
         .collect();
     let mut ignores = Vec::new();
     for (id, file) in model.sources.files.iter().enumerate() {
+        if linked.is_some_and(|l| !l[id]) {
+            continue;
+        }
         let (found, diags) = suppress::scan(id as FileId, file, &known);
         ignores.extend(found);
         findings.extend(diags.into_iter().filter(|d| opts.enabled(&d.rule)));

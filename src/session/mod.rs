@@ -9,6 +9,8 @@
 mod link;
 mod read;
 mod settings;
+mod slice;
+mod view;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,10 +20,11 @@ use rayon::prelude::*;
 
 pub(crate) use link::LinkCx;
 pub use settings::{ConfigChoice, Failure, Settings};
+pub use view::View;
 
 use crate::check::{Options, Outcome};
 use crate::discover::{self, Discovered};
-use crate::formats::{Layout, FORMATS};
+use crate::formats::{Layout, Names, FORMATS};
 use crate::rules::Registry;
 use crate::source::FileId;
 use crate::timings::Phases;
@@ -36,6 +39,18 @@ pub struct Input {
     pub text: Option<Arc<str>>,
     /// Raw contents, which need not be UTF-8 (the fuzz target), when `text` is `None`.
     pub bytes: Option<Arc<[u8]>>,
+}
+
+impl Input {
+    /// A file to read from disk, shown by its path relative to the working directory.
+    pub fn from_disk(path: PathBuf) -> Self {
+        Input {
+            display: discover::display_path(&path),
+            path,
+            text: None,
+            bytes: None,
+        }
+    }
 }
 
 /// A file read in an earlier run, valid while its text and place in the run are unchanged.
@@ -58,7 +73,20 @@ pub struct Session {
     cache: HashMap<PathBuf, Cached>,
     /// Keep what was read for the next run (editors); the command line reads once.
     keep: bool,
-    found: Option<Discovered>,
+    /// What discovery found, and the inputs claimed among it, until it is run again.
+    found: Option<(Discovered, Vec<Input>)>,
+    /// The last editor run, for the next: see [`Session::check_view`].
+    last: Option<Last>,
+}
+
+/// What an editor run leaves for the next one.
+struct Last {
+    /// The run's files, by [`FileId`].
+    paths: Vec<PathBuf>,
+    names: Vec<Option<Arc<Names>>>,
+    /// The names' index, when every file says its names.
+    index: Option<slice::Index>,
+    view: Arc<View>,
 }
 
 impl Session {
@@ -72,6 +100,7 @@ impl Session {
             cache: HashMap::new(),
             keep: false,
             found: None,
+            last: None,
         }
     }
 
@@ -102,6 +131,7 @@ impl Session {
     pub fn set_options(&mut self, opts: Options, config_file: Option<PathBuf>) {
         self.cache.clear();
         self.found = None;
+        self.last = None;
         self.opts = opts;
         self.config_file = config_file;
     }
@@ -128,42 +158,121 @@ impl Session {
 
     /// Discovers, reads and checks the files under the options' paths.
     pub fn check(&mut self) -> Result<Outcome, Failure> {
-        let found = match self.found.take() {
-            Some(found) => found,
-            None => discover::discover(&self.opts.paths).map_err(|e| {
-                Failure::plain(format!("cannot read {}: {}", e.path.display(), e.message))
-            })?,
-        };
-        let layout = Layout::new(found.files.clone(), found.explicit.clone());
-        let mut inputs = Vec::new();
-        for path in &found.files {
-            let claimed = FORMATS.iter().any(|f| f.claims(path, &layout));
-            let included = self.opts.filter.as_ref().is_none_or(|f| f.accepts(path));
-            if claimed && included {
-                inputs.push(Input {
-                    display: discover::display_path(path),
-                    path: path.clone(),
-                    text: None,
-                    bytes: None,
-                });
-            }
-        }
-        // Editor buffers of claimed files not yet on disk are linted too.
-        for path in self.overlays.keys() {
-            let known = found.files.binary_search(path).is_ok();
-            if !known && FORMATS.iter().any(|f| f.claims(path, &layout)) {
-                inputs.push(Input {
-                    display: discover::display_path(path),
-                    path: path.clone(),
-                    text: None,
-                    bytes: None,
-                });
-            }
-        }
-        inputs.sort_by(|a, b| a.path.cmp(&b.path));
-        let warnings = found.warnings.clone();
-        self.found = Some(found);
+        let (inputs, warnings, layout) = self.inputs()?;
         self.check_inputs(inputs, warnings, &layout)
+    }
+
+    /// Like [`Session::check`], for an editor: after the first run, an edit of one file
+    /// links again only what it can affect, and the view keeps the rest. Results are
+    /// those of a whole run (a test holds the two to the same output).
+    pub fn check_view(&mut self) -> Result<Arc<View>, Failure> {
+        let (inputs, warnings, layout) = self.inputs()?;
+        let mut phases = Phases::start();
+        let inputs = self.with_texts(inputs);
+        let (reads, fresh) = self.read_all(&inputs, &layout);
+        phases.mark("parse");
+        let registry = registry(&self.opts, &reads);
+        registry.check_ids(&self.opts)?;
+        let paths: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
+        let mut last = self.last.take().filter(|l| l.paths == paths);
+        let names: Vec<Option<Arc<Names>>> = match &last {
+            Some(l) => reads
+                .iter()
+                .zip(&fresh)
+                .zip(&l.names)
+                .map(|((r, &fresh), old)| if fresh { names_of(r) } else { old.clone() })
+                .collect(),
+            None => reads.iter().map(names_of).collect(),
+        };
+        let changed: Vec<usize> = (0..reads.len()).filter(|&i| fresh[i]).collect();
+        let access = FileAccess {
+            overlays: &self.overlays,
+            limit: self.opts.max_file_size,
+        };
+        let all: Option<Vec<&Names>> = names.iter().map(|n| n.as_deref()).collect();
+        let mut index: Option<slice::Index> = None;
+        let mut partial: Option<Arc<View>> = None;
+        if let (Some(l), Some(all)) = (last.as_mut(), &all) {
+            match changed.as_slice() {
+                [] => {
+                    index = l.index.take();
+                    partial = Some(l.view.clone());
+                }
+                &[e] => {
+                    let before = l.names[e].clone();
+                    let mut ix = match l.index.take() {
+                        Some(mut ix) => {
+                            if let Some(b) = &before {
+                                ix.replace(e as u32, b, all[e]);
+                            }
+                            ix
+                        }
+                        None => slice::Index::new(all),
+                    };
+                    if incremental(&self.opts, &names, &before) && ix.unambiguous() {
+                        let before = before.as_deref().unwrap_or(all[e]);
+                        let slice = ix.slice(all, e as u32, before);
+                        let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
+                        phases.mark(&format!(
+                            "slice: {} files linked, {} exact",
+                            count(&slice.linked),
+                            count(&slice.exact)
+                        ));
+                        let part = link::Part {
+                            linked: &slice.linked,
+                            datasets: ix.datasets(),
+                        };
+                        // Files outside the slice are only known, not linked.
+                        let part_reads = reads
+                            .iter()
+                            .zip(&slice.linked)
+                            .map(|(r, &linked)| match linked {
+                                true => r.clone(),
+                                false => r.known_only(),
+                            })
+                            .collect();
+                        let outcome = link::link(
+                            &self.opts,
+                            &registry,
+                            part_reads,
+                            warnings.clone(),
+                            &access,
+                            &mut phases,
+                            Some(part),
+                        );
+                        partial = Some(Arc::new(l.view.updated(outcome, &slice)));
+                    }
+                    index = Some(ix);
+                }
+                _ => {}
+            }
+        }
+        let view = match partial {
+            Some(v) => v,
+            None => {
+                let outcome = link::link(
+                    &self.opts,
+                    &registry,
+                    reads,
+                    warnings,
+                    &access,
+                    &mut phases,
+                    None,
+                );
+                // Ready for the next edit, while the user reads this run's results.
+                if index.is_none() {
+                    index = all.as_ref().map(|all| slice::Index::new(all));
+                }
+                Arc::new(View::of(outcome))
+            }
+        };
+        self.last = Some(Last {
+            paths,
+            names,
+            index,
+            view: view.clone(),
+        });
+        Ok(view)
     }
 
     /// Checks exactly these files (tests, the fuzz target, editors' own file lists).
@@ -173,20 +282,51 @@ impl Session {
         self.check_inputs(inputs, Vec::new(), &layout)
     }
 
-    fn check_inputs(
-        &mut self,
-        mut inputs: Vec<Input>,
-        warnings: Vec<String>,
-        layout: &Layout,
-    ) -> Result<Outcome, Failure> {
-        let mut phases = Phases::start();
+    /// The files of a run, claimed by some format and accepted by the filters.
+    fn inputs(&mut self) -> Result<(Vec<Input>, Vec<String>, Layout), Failure> {
+        let (found, claimed) = match self.found.take() {
+            Some(found) => found,
+            None => {
+                let found = discover::discover(&self.opts.paths).map_err(|e| {
+                    Failure::plain(format!("cannot read {}: {}", e.path.display(), e.message))
+                })?;
+                let layout = Layout::new(found.files.clone(), found.explicit.clone());
+                let claimed = found
+                    .files
+                    .iter()
+                    .filter(|path| {
+                        FORMATS.iter().any(|f| f.claims(path, &layout))
+                            && self.opts.filter.as_ref().is_none_or(|f| f.accepts(path))
+                    })
+                    .map(|path| Input::from_disk(path.clone()))
+                    .collect();
+                (found, claimed)
+            }
+        };
+        let layout = Layout::new(found.files.clone(), found.explicit.clone());
+        let mut inputs = claimed.clone();
+        // Editor buffers of claimed files not yet on disk are linted too.
+        for path in self.overlays.keys() {
+            let known = found.files.binary_search(path).is_ok();
+            if !known && FORMATS.iter().any(|f| f.claims(path, &layout)) {
+                inputs.push(Input::from_disk(path.clone()));
+            }
+        }
+        inputs.sort_by(|a, b| a.path.cmp(&b.path));
+        let warnings = found.warnings.clone();
+        self.found = Some((found, claimed));
+        Ok((inputs, warnings, layout))
+    }
+
+    /// The inputs with their texts: editor buffers, and in an editor session what was
+    /// read from disk before; files deleted since the folders were walked are dropped.
+    fn with_texts(&mut self, mut inputs: Vec<Input>) -> Vec<Input> {
         if self.keep {
             for input in &mut inputs {
                 if input.text.is_none() {
                     input.text = self.text_of(&input.path);
                 }
             }
-            // Deleted since the folders were walked.
             inputs.retain(|i| i.text.is_some() || i.bytes.is_some() || i.path.exists());
         } else {
             for input in &mut inputs {
@@ -195,7 +335,18 @@ impl Session {
                 }
             }
         }
-        let reads = self.read_all(&inputs, layout);
+        inputs
+    }
+
+    fn check_inputs(
+        &mut self,
+        inputs: Vec<Input>,
+        warnings: Vec<String>,
+        layout: &Layout,
+    ) -> Result<Outcome, Failure> {
+        let mut phases = Phases::start();
+        let inputs = self.with_texts(inputs);
+        let (reads, _) = self.read_all(&inputs, layout);
         phases.mark("parse");
         let registry = registry(&self.opts, &reads);
         registry.check_ids(&self.opts)?;
@@ -210,6 +361,7 @@ impl Session {
             warnings,
             &access,
             &mut phases,
+            None,
         ))
     }
 
@@ -228,7 +380,9 @@ impl Session {
         Some(text)
     }
 
-    fn read_all(&mut self, inputs: &[Input], layout: &Layout) -> Vec<FileRead> {
+    /// Reads every input, from the cache when its text did not change; also says which
+    /// were read afresh.
+    fn read_all(&mut self, inputs: &[Input], layout: &Layout) -> (Vec<FileRead>, Vec<bool>) {
         let opts = &self.opts;
         let cache = &self.cache;
         let reads: Vec<(FileRead, bool)> = inputs
@@ -250,24 +404,50 @@ impl Session {
             })
             .collect();
         if self.keep {
-            let mut keep = HashMap::with_capacity(inputs.len());
             for (id, (input, (r, fresh))) in inputs.iter().zip(&reads).enumerate() {
                 let Some(text) = &input.text else { continue };
-                let cached = match (fresh, self.cache.remove(&input.path)) {
-                    (false, Some(old)) => old,
-                    _ => Cached {
+                if *fresh {
+                    let cached = Cached {
                         text: text.clone(),
                         display: input.display.clone(),
                         id: id as FileId,
                         read: r.clone(),
-                    },
-                };
-                keep.insert(input.path.clone(), cached);
+                    };
+                    self.cache.insert(input.path.clone(), cached);
+                }
             }
-            self.cache = keep;
+            if self.cache.len() > inputs.len() {
+                let now: std::collections::HashSet<&Path> =
+                    inputs.iter().map(|i| i.path.as_path()).collect();
+                self.cache.retain(|p, _| now.contains(p.as_path()));
+            }
         }
-        reads.into_iter().map(|(r, _)| r).collect()
+        reads.into_iter().unzip()
     }
+}
+
+/// The names a file gives, if every format that read something from it says them.
+fn names_of(read: &FileRead) -> Option<Arc<Names>> {
+    let mut all = Names::default();
+    for (format, piece) in &read.pieces {
+        let n = FORMATS[*format].names(piece)?;
+        all.declares.extend(n.declares);
+        all.sinks.extend(n.sinks);
+        all.unique.extend(n.unique);
+        all.steps.extend(n.steps);
+        all.mentions.extend(n.mentions);
+        all.exceptions |= n.exceptions;
+    }
+    all.exceptions |= read.ignores;
+    Some(Arc::new(all))
+}
+
+/// Whether an edit can be linked in part: every file says its names, none holds
+/// reviewed exceptions or ignore comments (whose use depends on every path), and no
+/// dataset is made from the configuration's `external_datasets`.
+fn incremental(opts: &Options, names: &[Option<Arc<Names>>], before: &Option<Arc<Names>>) -> bool {
+    let plain = |n: &Option<Arc<Names>>| n.as_ref().is_some_and(|n| !n.exceptions);
+    opts.external_datasets.is_empty() && plain(before) && names.iter().all(plain)
 }
 
 /// The configured rules and those the files define.

@@ -20,16 +20,28 @@ pub(crate) struct FileRead {
     pub(crate) pieces: Vec<(usize, Piece)>,
     pub(crate) diags: Vec<Finding>,
     pub(crate) manifests: usize,
+    /// Holds `purposelint:` comments (inline suppressions).
+    pub(crate) ignores: bool,
 }
 
 impl FileRead {
-    fn unparsed(source: SourceFile, diags: Vec<Finding>) -> Self {
+    /// The file of a run that knows it but does not link it.
+    pub(super) fn known_only(&self) -> Self {
+        FileRead::unparsed_shared(self.source.clone(), Vec::new())
+    }
+
+    fn unparsed_shared(source: Arc<SourceFile>, diags: Vec<Finding>) -> Self {
         FileRead {
-            source: Arc::new(source),
+            source,
             pieces: Vec::new(),
             diags,
             manifests: 0,
+            ignores: false,
         }
+    }
+
+    fn unparsed(source: SourceFile, diags: Vec<Finding>) -> Self {
+        FileRead::unparsed_shared(Arc::new(source), diags)
     }
 }
 
@@ -144,6 +156,7 @@ pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layo
         }
     }
     FileRead {
+        ignores: crate::suppress::mentions_marker(&source.text),
         source: Arc::new(source),
         pieces,
         diags,

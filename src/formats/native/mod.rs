@@ -8,7 +8,7 @@ use std::path::Path;
 
 pub use parse::{manifest_kind as read_kind, read_documents, Doc, MANIFEST_KINDS};
 
-use super::{Format, Layout, ReadInput};
+use super::{Format, Layout, Names, ReadInput};
 use crate::session::LinkCx;
 use crate::source::FileId;
 
@@ -42,6 +42,36 @@ impl Format for Native {
 
     fn declares(&self, text: &str) -> bool {
         declares_manifest_kind(text)
+    }
+
+    fn names(&self, docs: &Vec<Doc>) -> Option<Names> {
+        let mut n = Names::default();
+        for doc in docs {
+            match doc {
+                Doc::Dataset(d) => n.declares.push(d.name.value.clone()),
+                Doc::Sink(s) => {
+                    n.declares.push(s.name.value.clone());
+                    n.sinks.push(s.name.value.clone());
+                }
+                Doc::Pipeline(p) => {
+                    n.unique.push(format!("pipeline {}", p.name.value));
+                    for s in &p.steps {
+                        let from = s.from.iter().map(|f| f.value.clone()).collect();
+                        n.steps.push((from, s.to.value.clone()));
+                        n.exceptions |= !s.allow.is_empty();
+                        let values = s.fields.iter().flatten().map(|(_, v)| v);
+                        let exprs = values.chain(&s.join).chain(&s.where_).chain(&s.group_by);
+                        for r in exprs.flat_map(|e| e.refs.iter().flatten()) {
+                            let dots = r.name.match_indices('.').map(|(i, _)| i);
+                            n.mentions.extend(dots.map(|i| r.name[..i].to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        n.mentions.sort();
+        n.mentions.dedup();
+        Some(n)
     }
 
     fn declare(&self, files: Vec<(FileId, Vec<Doc>)>, cx: &mut LinkCx<'_>) -> resolve::Declared {

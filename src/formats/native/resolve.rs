@@ -462,8 +462,7 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork<'_>) {
 }
 
 fn dataset_suggestion(model: &Model, name: &str) -> Option<String> {
-    let datasets = model.datasets.iter().map(|d| d.name.as_str());
-    suggest::closest(name, datasets).map(Into::into)
+    suggest::closest(name, model.dataset_names()).map(Into::into)
 }
 
 fn implicit_dataset(m: &Model, d: Option<Dest>) -> Option<DatasetId> {
