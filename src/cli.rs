@@ -11,7 +11,7 @@ use crate::baseline::Baseline;
 use crate::check;
 use crate::finding::{Check, Severity};
 use crate::report;
-use crate::rules::{Entry, Registry};
+use crate::rules::{Entry, Registry, Rule};
 use crate::session::{ConfigChoice, Failure, Session, Settings};
 
 #[derive(Parser, Debug)]
@@ -57,6 +57,9 @@ pub enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Show every sink a field or dataset reaches, hop by hop, or (for a sink, or with
+    /// --reverse) every source field that reaches it.
+    Trace(TraceArgs),
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -108,6 +111,20 @@ pub struct RunArgs {
     /// (default: `max_file_size` of the configuration, else 10MiB).
     #[arg(long, value_name = "SIZE", value_parser = crate::config::parse_size)]
     pub max_file_size: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TraceArgs {
+    /// A field (`dataset.field`), a dataset or a sink.
+    pub name: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Every source field that reaches NAME, instead of where NAME goes (the default
+    /// for a sink).
+    #[arg(long)]
+    pub reverse: bool,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -209,6 +226,7 @@ pub fn main() -> ExitCode {
         } => with_registry(paths, rules, |r| list_rules(r, format)),
         Command::Rule { id, paths, rules } => with_registry(paths, rules, |r| show_rule(r, &id)),
         Command::Baseline { file, run } => write_baseline(&file, run),
+        Command::Trace(args) => crate::explain::trace::command(&args),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
                 print!("{}", crate::config::SCHEMA);
@@ -295,6 +313,40 @@ fn with_registry(paths: Vec<PathBuf>, dirs: Vec<PathBuf>, f: impl FnOnce(&Regist
         }
     };
     f(&Registry::new(rules, Vec::new()))
+}
+
+/// The run behind `trace`, `graph` and `coverage`: warnings go to stderr, failures are
+/// printed and become exit code 2. Returns the outcome and the rules that ran, with their
+/// configured severities.
+pub(crate) fn run_for_explain(run: &RunArgs) -> Result<(check::Outcome, Vec<Rule>), u8> {
+    let (session, outcome) = execute(run)?;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let opts = session.options();
+    let rules = outcome
+        .rules
+        .iter()
+        .filter(|r| opts.enabled(&r.id))
+        .map(|r| Rule {
+            severity: opts.severity_of(&r.id, r.severity),
+            ..r.clone()
+        })
+        .collect();
+    Ok((outcome, rules))
+}
+
+/// Writes a report to the standard output, buffered; returns the exit code (2 when the
+/// output cannot be written, but not for a closed pipe).
+pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> u8 {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match f(&mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write output: {e}");
+            2
+        }
+        _ => 0,
+    }
 }
 
 fn write_baseline(file: &std::path::Path, run: RunArgs) -> u8 {

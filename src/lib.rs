@@ -10,6 +10,7 @@ pub mod config;
 pub mod decode;
 mod diagnostic;
 pub mod discover;
+pub mod explain;
 pub mod expr;
 pub mod finding;
 pub mod formats;
