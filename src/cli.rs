@@ -60,6 +60,9 @@ pub enum Command {
     /// Show every sink a field or dataset reaches, hop by hop, or (for a sink, or with
     /// --reverse) every source field that reaches it.
     Trace(TraceArgs),
+    /// Print the data-flow graph (datasets and sinks, or fields) as Graphviz DOT or
+    /// Mermaid, with the flows on reported paths highlighted.
+    Graph(GraphArgs),
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -125,6 +128,31 @@ pub struct TraceArgs {
     pub reverse: bool,
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// One node per field (grouped by dataset) instead of one per dataset.
+    #[arg(long)]
+    pub fields: bool,
+    /// Keep only what reaches, or is reached from, this field, dataset or sink.
+    #[arg(long, value_name = "NAME")]
+    pub focus: Option<String>,
+    /// Write to FILE instead of the standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
 }
 
 #[derive(clap::Args, Debug)]
@@ -227,6 +255,7 @@ pub fn main() -> ExitCode {
         Command::Rule { id, paths, rules } => with_registry(paths, rules, |r| show_rule(r, &id)),
         Command::Baseline { file, run } => write_baseline(&file, run),
         Command::Trace(args) => crate::explain::trace::command(&args),
+        Command::Graph(args) => crate::explain::graph::command(&args),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
                 print!("{}", crate::config::SCHEMA);
@@ -346,6 +375,28 @@ pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>
             2
         }
         _ => 0,
+    }
+}
+
+/// Writes a report to `path`, or to the standard output when there is none.
+pub(crate) fn write_output(
+    path: Option<&std::path::Path>,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> u8 {
+    let Some(path) = path else {
+        return write_stdout(f);
+    };
+    let written = std::fs::File::create(path).and_then(|file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        f(&mut out)?;
+        out.flush()
+    });
+    match written {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            2
+        }
     }
 }
 

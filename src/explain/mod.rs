@@ -1,6 +1,7 @@
 //! Explanations over the one model and flow graph of a run: `trace` (where a field goes,
 //! or what reaches a sink) and `graph` (the flow graph as DOT or Mermaid).
 
+pub mod graph;
 pub mod trace;
 
 use crate::graph::FlowGraph;
