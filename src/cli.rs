@@ -178,6 +178,9 @@ pub struct CheckArgs {
     /// Print the findings and nothing else: no summary, no warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write the report to FILE instead of the standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -470,10 +473,20 @@ fn run_check(args: CheckArgs) -> u8 {
         }
     }
     let stdout = std::io::stdout();
-    let color = args.color.enabled(stdout.is_terminal());
+    let color = args.output_file.is_none() && args.color.enabled(stdout.is_terminal());
     // Buffered: the standard output is line-buffered, and pretty JSON or SARIF would
     // otherwise cost one write call per line (56,000 for 550 findings).
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let sink: Box<dyn Write> = match &args.output_file {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return 2;
+            }
+        },
+        None => Box::new(stdout.lock()),
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
     let sources = &outcome.model.sources;
     let dismissed: &[crate::finding::Dismissed] = if args.show_suppressed {
         &outcome.dismissed
