@@ -194,6 +194,9 @@ pub enum Format {
     Github,
     /// GitLab code-quality report (JSON).
     Gitlab,
+    /// One self-contained HTML page (use with -o FILE): summary, findings with their
+    /// code, a picture of the violating paths; it loads nothing from the network.
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -530,6 +533,22 @@ fn run_check(args: CheckArgs) -> u8 {
             ),
             Format::Github => report::github::render(&mut out, sources, &outcome.findings),
             Format::Gitlab => report::gitlab::render(&mut out, sources, &outcome.findings),
+            Format::Html => {
+                let graph = crate::graph::FlowGraph::build(&outcome.model);
+                // Only the rules that ran cut flows with their sanitizers.
+                let rules: Vec<Rule> = (outcome.rules.iter())
+                    .filter(|r| session.options().enabled(&r.id))
+                    .cloned()
+                    .collect();
+                let input = report::html::Input {
+                    model: &outcome.model,
+                    graph: &graph,
+                    rules: &rules,
+                    summary: &outcome.summary,
+                    findings: &outcome.findings,
+                };
+                report::html::render(&mut out, &input)
+            }
         }
     };
     if let Err(e) = written.and_then(|_| out.flush()) {
