@@ -63,6 +63,9 @@ pub enum Command {
     /// Print the data-flow graph (datasets and sinks, or fields) as Graphviz DOT or
     /// Mermaid, with the flows on reported paths highlighted.
     Graph(GraphArgs),
+    /// Report what a clean run covers: fields with and without purposes, unlabelled
+    /// contact and identifier fields, sinks without uses, lineage fallbacks, label reach.
+    Coverage(CoverageArgs),
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -145,6 +148,17 @@ pub struct GraphArgs {
     /// Write to FILE instead of the standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Exit with 1 when fewer than PERCENT of the declared fields have a purpose.
+    #[arg(long, value_name = "PERCENT")]
+    pub fail_under: Option<f64>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,6 +276,7 @@ pub fn main() -> ExitCode {
         Command::Baseline { file, run } => write_baseline(&file, run),
         Command::Trace(args) => crate::explain::trace::command(&args),
         Command::Graph(args) => crate::explain::graph::command(&args),
+        Command::Coverage(args) => crate::coverage::command(&args),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
                 print!("{}", crate::config::SCHEMA);
@@ -312,8 +327,13 @@ impl RunArgs {
 
 /// Configures a session as `run` says and checks its paths on `threads` threads.
 fn execute(run: &RunArgs) -> Result<(Session, check::Outcome), u8> {
-    let mut session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
-    let result = match run.threads {
+    let session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
+    check_on(session, run.threads)
+}
+
+/// Checks a session's paths on `threads` threads.
+fn check_on(mut session: Session, threads: Option<usize>) -> Result<(Session, check::Outcome), u8> {
+    let result = match threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
@@ -354,7 +374,20 @@ fn with_registry(paths: Vec<PathBuf>, dirs: Vec<PathBuf>, f: impl FnOnce(&Regist
 /// printed and become exit code 2. Returns the outcome and the rules that ran, with their
 /// configured severities.
 pub(crate) fn run_for_explain(run: &RunArgs) -> Result<(check::Outcome, Vec<Rule>), u8> {
-    let (session, outcome) = execute(run)?;
+    run_for_explain_with(run, |_| {})
+}
+
+/// Like [`run_for_explain`], with the session's options adjusted by `adjust` first.
+pub(crate) fn run_for_explain_with(
+    run: &RunArgs,
+    adjust: impl FnOnce(&mut check::Options),
+) -> Result<(check::Outcome, Vec<Rule>), u8> {
+    let mut session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
+    let mut opts = session.options().clone();
+    adjust(&mut opts);
+    let config_file = session.config_file().map(PathBuf::from);
+    session.set_options(opts, config_file);
+    let (session, outcome) = check_on(session, run.threads)?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod decode;
 mod diagnostic;
 pub mod discover;
