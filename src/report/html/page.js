@@ -1,38 +1,67 @@
-// Filters findings by text and rule. Everything it needs is in the page: no request.
+// Filters findings by words and rule, and puts deferred details in place when a group
+// opens. Everything it needs is in the page: it makes no request.
 (function () {
   var q = document.getElementById("q");
   var rule = document.getElementById("rule");
   var shown = document.getElementById("shown");
   if (!q || !rule) return;
-  var items = Array.prototype.slice.call(document.querySelectorAll(".finding"));
-  var texts = items.map(function (el) { return el.getAttribute("data-q"); });
   var subs = Array.prototype.slice.call(document.querySelectorAll("details.sub"));
   var groups = Array.prototype.slice.call(document.querySelectorAll("details.group"));
-  var timer = 0;
-  function apply() {
-    var words = q.value.toLowerCase().split(/\s+/).filter(Boolean);
-    var r = rule.value;
-    var n = 0;
-    for (var i = 0; i < items.length; i++) {
-      var el = items[i];
-      var ok = (!r || el.getAttribute("data-rule") === r) &&
-        words.every(function (w) { return texts[i].indexOf(w) >= 0; });
-      el.hidden = !ok;
-      if (ok) n++;
-    }
-    var filtering = words.length > 0 || r !== "";
-    [subs, groups].forEach(function (list) {
-      list.forEach(function (d) {
-        var visible = d.querySelectorAll(".finding:not([hidden])").length;
-        d.hidden = visible === 0;
-        var c = d.querySelector(":scope > summary .count");
-        if (c) c.textContent = filtering ? visible + " / " + c.getAttribute("data-total") : c.getAttribute("data-total");
-        if (filtering && visible > 0 && n <= 200) d.open = true;
+  var items = null; // [{el, q, rule, sub, group}], built on first use
+  function fill(sub) {
+    var store = sub.querySelector(":scope > script.bodies");
+    if (!store) return;
+    var parts = store.textContent.split("<!--end-->");
+    var arts = sub.querySelectorAll(":scope > article.finding");
+    for (var i = 0; i < arts.length; i++) arts[i].insertAdjacentHTML("beforeend", parts[i]);
+    store.remove();
+  }
+  subs.forEach(function (sub) {
+    if (sub.open) fill(sub);
+    sub.addEventListener("toggle", function () { if (sub.open) fill(sub); });
+  });
+  function index() {
+    if (items) return items;
+    items = [];
+    subs.forEach(function (sub, s) {
+      var g = groups.indexOf(sub.closest("details.group"));
+      sub.querySelectorAll(":scope > article.finding").forEach(function (el) {
+        items.push({ el: el, q: el.getAttribute("data-q"), rule: el.getAttribute("data-rule"), sub: s, group: g });
       });
     });
-    shown.textContent = filtering ? n + " of " + items.length + " shown" : items.length + " in all";
+    return items;
   }
-  q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 120); });
+  function count(d, visible, filtering) {
+    var c = d.querySelector(":scope > summary .count");
+    if (c) c.textContent = filtering ? visible + " / " + c.getAttribute("data-total") : c.getAttribute("data-total");
+  }
+  function apply() {
+    var list = index();
+    var words = q.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var r = rule.value;
+    var filtering = words.length > 0 || r !== "";
+    var perSub = subs.map(function () { return 0; });
+    var perGroup = groups.map(function () { return 0; });
+    var n = 0;
+    list.forEach(function (it) {
+      var ok = (!r || it.rule === r) && words.every(function (w) { return it.q.indexOf(w) >= 0; });
+      it.el.hidden = !ok;
+      if (ok) { n++; perSub[it.sub]++; perGroup[it.group]++; }
+    });
+    subs.forEach(function (d, i) {
+      d.hidden = perSub[i] === 0;
+      count(d, perSub[i], filtering);
+      if (filtering && perSub[i] > 0 && n <= 200) d.open = true;
+    });
+    groups.forEach(function (d, i) {
+      d.hidden = perGroup[i] === 0;
+      count(d, perGroup[i], filtering);
+      if (filtering && perGroup[i] > 0 && n <= 200) d.open = true;
+    });
+    shown.textContent = filtering ? n + " of " + list.length + " shown" : list.length + " in all";
+  }
+  var timer = 0;
+  q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 150); });
   rule.addEventListener("change", apply);
   document.getElementById("expand").addEventListener("click", function () {
     groups.concat(subs).forEach(function (d) { if (!d.hidden) d.open = true; });
@@ -40,5 +69,5 @@
   document.getElementById("collapse").addEventListener("click", function () {
     groups.concat(subs).forEach(function (d) { d.open = false; });
   });
-  shown.textContent = items.length + " in all";
+  shown.textContent = document.querySelectorAll("article.finding").length + " in all";
 })();
