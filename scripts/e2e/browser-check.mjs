@@ -16,6 +16,10 @@ const expectFindings = opt("--findings");
 const maxMs = Number(opt("--max-ms") ?? 2000);
 const darkPng = opt("--dark");
 const url = pathToFileURL(pagePath).href;
+if (!pagePath) {
+  console.error("usage: node browser-check.mjs PAGE.html [OUT.png] [--findings N] [--max-ms MS] [--dark OUT.png]");
+  process.exit(2);
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -63,7 +67,28 @@ if (findings > 0) {
   await page.fill("#q", "");
   await page.waitForTimeout(300);
 }
-if (pngPath) await page.screenshot({ path: pngPath, fullPage: true });
+// Every finding shown has its details: for a large page, open the first group and
+// check that its packed details were inflated into place.
+if (findings > 0) {
+  const group = page.locator("details.group").first();
+  if (!(await group.evaluate((d) => d.open))) await group.locator("summary").first().click();
+  const sub = page.locator("details.sub").first();
+  if (!(await sub.evaluate((d) => d.open))) await sub.locator("summary").first().click();
+  try {
+    await page.locator("details.sub").first().locator("article.finding .ends").first().waitFor({ timeout: 10000 });
+    const opened = await page.locator("details.sub").first().locator("article.finding").count();
+    const detailed = await page.locator("details.sub").first().locator("article.finding ol.path").count();
+    console.log(JSON.stringify({ first_group_findings: opened, with_path: detailed }));
+    if (opened !== detailed) problems.push(`${opened - detailed} findings of the first group have no path`);
+  } catch (e) {
+    problems.push(`the first group's details did not appear: ${e.message}`);
+  }
+}
+if (pngPath) {
+  // A small report whole; a large one at its first opened group.
+  if (findings > 50) await page.locator("details.sub").first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: pngPath, fullPage: findings <= 50 });
+}
 if (darkPng) {
   const dark = await open("dark");
   await dark.page.screenshot({ path: darkPng, fullPage: true });

@@ -467,3 +467,69 @@ pub fn outline(shape: Shape, x: f64, y: f64, w: f64, h: f64) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::graph::{Edge, Node};
+
+    fn node(name: &str, shape: Shape) -> Node {
+        Node {
+            key: name.to_string(),
+            name: name.to_string(),
+            shape,
+            uses: Vec::new(),
+            violating: true,
+            cluster: None,
+        }
+    }
+
+    fn edge(from: usize, to: usize) -> Edge {
+        Edge {
+            from,
+            to,
+            kinds: [1, 0, 0],
+            violating: true,
+            ..Edge::default()
+        }
+    }
+
+    #[test]
+    fn long_edges_get_dummies_and_sinks_go_last() {
+        let p = Picture {
+            nodes: vec![
+                node("a", Shape::Dataset),
+                node("b", Shape::Dataset),
+                node("ads", Shape::Advertising),
+                node("c", Shape::Dataset),
+            ],
+            edges: vec![edge(0, 1), edge(1, 3), edge(0, 2)],
+            ..Picture::default()
+        };
+        let mut laid = layer(&p);
+        assert_eq!(&laid.layer[..4], &[0, 1, 2, 2]);
+        // a → ads skips layer 1: one dummy there.
+        assert_eq!(laid.chains[2], vec![0, 4, 2]);
+        assert_eq!(laid.layer[4], 1);
+        assert_eq!(order(&mut laid), 0);
+        let (svg, crossings) = render(&p);
+        assert_eq!(crossings, 0);
+        assert_eq!(render(&p).0, svg);
+        assert_eq!(svg.matches("<g class=\"node").count(), 4);
+        assert_eq!(svg.matches("<path class=\"edge hot\"").count(), 3);
+        assert!(!svg.contains("NaN") && !svg.contains("http"), "{svg}");
+    }
+
+    #[test]
+    fn cycles_and_self_loops_are_drawn() {
+        let p = Picture {
+            nodes: vec![node("a", Shape::Dataset), node("b", Shape::Dataset)],
+            edges: vec![edge(0, 1), edge(1, 0), edge(1, 1)],
+            ..Picture::default()
+        };
+        let laid = layer(&p);
+        assert_eq!(&laid.layer[..2], &[0, 1]);
+        let (svg, _) = render(&p);
+        assert_eq!(svg.matches("<path class=\"edge").count(), 3);
+    }
+}
