@@ -396,7 +396,8 @@ fn reach<'a>(model: &'a Model, graph: &FlowGraph) -> Vec<Reach<'a>> {
         }
         let own = !field.purposes().is_empty();
         let inherited = !model.dataset(d).purposes.is_empty();
-        if !own && !(inherited && graph.incoming(f).next().is_none()) {
+        let enters = inherited && graph.incoming(f).next().is_none();
+        if !(own || enters) {
             continue;
         }
         let (down, total) = downstream_of.entry(d).or_insert_with(|| {

@@ -201,6 +201,23 @@ pub fn violating_flows(model: &Model, findings: &[Finding]) -> Vec<bool> {
         .collect()
 }
 
+/// A node's (name, key): the order nodes are drawn in.
+type NodeKey = (String, String);
+/// A node's shape, uses and (field level) dataset.
+type NodeInfo = (Shape, Vec<String>, Option<String>);
+
+/// What the flows between two nodes add up to.
+#[derive(Default)]
+struct Acc {
+    /// Per kind, the source fields (collapsed counts) and the flows (field level).
+    sources: [BTreeSet<u32>; 3],
+    flows: [u32; 3],
+    cut_sources: BTreeSet<u32>,
+    cut_flows: u32,
+    functions: BTreeSet<String>,
+    violating: bool,
+}
+
 /// Builds the picture of `model` that `select` asks for.
 pub fn picture(
     model: &Model,
@@ -236,8 +253,7 @@ pub fn picture(
     let keep = |fid: usize| keep_flow[fid] && (!select.violating_only || violating[fid]);
 
     // Node keys, each with what it is; a BTreeMap keeps them sorted by name.
-    let mut nodes: BTreeMap<(String, String), (Shape, Vec<String>, Option<String>)> =
-        BTreeMap::new();
+    let mut nodes: BTreeMap<NodeKey, NodeInfo> = BTreeMap::new();
     let dataset_node = |d: u32| {
         let ds = model.dataset(d);
         let shape = match ds.uses.is_empty() {
@@ -269,7 +285,7 @@ pub fn picture(
         )
     };
     // The node key of a flow end.
-    let key_of = |t: Target| -> (String, String) {
+    let key_of = |t: Target| -> NodeKey {
         match (t, select.fields) {
             (Target::Sink(s), _) => sink_node(s).0,
             (Target::Field(f), true) => field_node(f).0,
@@ -317,16 +333,7 @@ pub fn picture(
         }
     }
 
-    // Edge accumulators keyed by (from key, to key), with the source fields seen per kind.
-    type Acc = (
-        [BTreeSet<u32>; 3],
-        BTreeSet<u32>,
-        BTreeSet<String>,
-        bool,
-        [u32; 3],
-        u32,
-    );
-    let mut acc: BTreeMap<((String, String), (String, String)), Acc> = BTreeMap::new();
+    let mut acc: BTreeMap<(NodeKey, NodeKey), Acc> = BTreeMap::new();
     for (fid, f) in model.flows.iter().enumerate() {
         if !keep(fid) {
             continue;
@@ -336,27 +343,19 @@ pub fn picture(
         let key = (key_of(Target::Field(f.from)), key_of(f.to));
         let entry = acc.entry(key).or_default();
         let k = kind_index(f.kind);
-        entry.0[k].insert(f.from);
-        entry.4[k] += 1;
-        let cut = cut_by(rules, f);
-        if !cut.is_empty() {
-            entry.1.insert(f.from);
-            entry.5 += 1;
-            if select.fields {
-                let sanitizers = rules.iter().flat_map(|r| &r.sanitizers);
-                for s in sanitizers.filter(|s| f.functions.contains(s)) {
-                    entry.2.insert(s.clone());
-                }
-            }
+        entry.sources[k].insert(f.from);
+        entry.flows[k] += 1;
+        if !cut_by(rules, f).is_empty() {
+            entry.cut_sources.insert(f.from);
+            entry.cut_flows += 1;
         }
         if select.fields {
-            entry.2.extend(f.functions.iter().cloned());
+            entry.functions.extend(f.functions.iter().cloned());
         }
-        entry.3 |= violating[fid];
+        entry.violating |= violating[fid];
     }
 
-    let index: HashMap<&(String, String), usize> =
-        nodes.keys().enumerate().map(|(i, k)| (k, i)).collect();
+    let index: HashMap<&NodeKey, usize> = nodes.keys().enumerate().map(|(i, k)| (k, i)).collect();
     let mut clusters: Vec<(String, Shape)> = Vec::new();
     let mut cluster_of: HashMap<String, usize> = HashMap::new();
     let mut out_nodes: Vec<Node> = Vec::with_capacity(nodes.len());
@@ -382,12 +381,16 @@ pub fn picture(
         });
     }
     let mut out_edges = Vec::with_capacity(acc.len());
-    for ((from, to), (per_kind, cut_fields, functions, violating, flows, cut_flows)) in acc {
+    for ((from, to), a) in acc {
         let (from, to) = (index[&from], index[&to]);
         let (kinds, cut) = match select.fields {
-            true => (flows, cut_flows),
-            false => (per_kind.map(|s| s.len() as u32), cut_fields.len() as u32),
+            true => (a.flows, a.cut_flows),
+            false => (
+                a.sources.map(|s| s.len() as u32),
+                a.cut_sources.len() as u32,
+            ),
         };
+        let (functions, violating) = (a.functions, a.violating);
         if violating {
             out_nodes[from].violating = true;
             out_nodes[to].violating = true;
@@ -478,7 +481,7 @@ pub fn dot(p: &Picture) -> String {
         let _ = writeln!(out, "  subgraph cluster_{c} {{");
         let style = match shape {
             Shape::Dataset => String::new(),
-            _ => format!(" style=dashed;"),
+            _ => " style=dashed;".to_string(),
         };
         let _ = writeln!(out, "    label={};{style}", dot_quote(name));
         for n in p.nodes.iter().filter(|n| n.cluster == Some(c)) {
@@ -625,8 +628,8 @@ pub fn mermaid(p: &Picture) -> String {
         let (open, close) = s.mermaid();
         let _ = writeln!(out, "    legend{i}{open}\"{}\"{close}", s.legend());
     }
-    let mut link = p.edges.len();
     for (i, (label, violating, cut)) in edge_styles(p).into_iter().enumerate() {
+        let link = p.edges.len() + i;
         let arrow = if cut { "-.->" } else { "-->" };
         let _ = writeln!(
             out,
@@ -637,7 +640,6 @@ pub fn mermaid(p: &Picture) -> String {
         } else if cut {
             grey.push(link);
         }
-        link += 1;
     }
     out.push_str("  end\n");
     let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");

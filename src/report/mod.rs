@@ -33,3 +33,17 @@ pub fn one_line(sources: &Sources, f: &Finding) -> String {
         f.message
     )
 }
+
+/// The summary of a rule or built-in check.
+pub fn rule_summary<'a>(rules: &'a [crate::rules::Rule], id: &str) -> Option<&'a str> {
+    rules
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.summary.as_str())
+        .or_else(|| {
+            crate::finding::Check::ALL
+                .iter()
+                .find(|c| c.id() == id)
+                .map(|c| c.summary())
+        })
+}

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use crate::check::{counts, Summary};
 use crate::explain::graph::{picture, Picture, Select, Shape};
-use crate::finding::{Check, Finding, Severity};
+use crate::finding::{Finding, Severity};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::Rule;
@@ -73,19 +73,6 @@ fn snippet(out: &mut String, sources: &Sources, loc: Loc) {
         part(start, end),
         part(end, chars.len())
     );
-}
-
-fn summary_of<'a>(rules: &'a [Rule], id: &str) -> Option<&'a str> {
-    rules
-        .iter()
-        .find(|r| r.id == id)
-        .map(|r| r.summary.as_str())
-        .or_else(|| {
-            Check::ALL
-                .iter()
-                .find(|c| c.id() == id)
-                .map(|c| c.summary())
-        })
 }
 
 /// A finding's heading: severity, message, location, and the words the filter matches.
@@ -207,11 +194,12 @@ fn base64(bytes: &[u8]) -> String {
 /// Separates the deferred details of consecutive findings.
 const BODY_END: &str = "<!--end-->";
 
+/// Findings by (severity, rule), then by sink or file.
+type Groups<'a> =
+    BTreeMap<(std::cmp::Reverse<Severity>, &'a str), BTreeMap<String, Vec<&'a Finding>>>;
+
 /// Findings by rule, then by sink (flow findings) or file (diagnostics), both sorted.
-fn groups<'a>(
-    sources: &Sources,
-    findings: &'a [Finding],
-) -> BTreeMap<(std::cmp::Reverse<Severity>, &'a str), BTreeMap<String, Vec<&'a Finding>>> {
+fn groups<'a>(sources: &Sources, findings: &'a [Finding]) -> Groups<'a> {
     let mut out: BTreeMap<_, BTreeMap<String, Vec<&Finding>>> = BTreeMap::new();
     for f in findings {
         let sub = match &f.flow {
@@ -366,7 +354,7 @@ pub fn render(out: &mut dyn Write, input: &Input) -> io::Result<()> {
                 "<details class=\"group\"{open}><summary><span class=\"sev-{}\">{}</span> <span class=\"muted\">{}</span><span class=\"count\" data-total=\"{n}\">{n}</span></summary><div class=\"body\">",
                 sev.0.as_str(),
                 escape(rule),
-                escape(summary_of(input.rules, rule).unwrap_or("")),
+                escape(super::rule_summary(input.rules, rule).unwrap_or("")),
             );
             for (sub, list) in subs {
                 let _ = write!(
@@ -381,9 +369,9 @@ pub fn render(out: &mut dyn Write, input: &Input) -> io::Result<()> {
             page.push_str("</div></details>");
         }
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<footer>Made by purposelint {} from the files above; this page makes no network request.</footer></main><script>{}</script></body></html>\n",
+        "<footer>Made by purposelint {} from the files above; this page makes no network request.</footer></main><script>{}</script></body></html>",
         env!("CARGO_PKG_VERSION"),
         include_str!("page.js")
     );
