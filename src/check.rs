@@ -97,6 +97,27 @@ pub struct Outcome {
     /// Every rule of the run: built-in, `--rules` and those read from the files (Fides
     /// policies), with their configured severities not yet applied.
     pub rules: Vec<Rule>,
+    /// Which format added which datasets and sinks: one span per declare and link call.
+    pub formats: Vec<FormatSpan>,
+}
+
+/// The datasets and sinks that one format added in one call, as ranges of ids: formats
+/// declare, then link, one after the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatSpan {
+    pub name: &'static str,
+    pub datasets: std::ops::Range<u32>,
+    pub sinks: std::ops::Range<u32>,
+}
+
+impl FormatSpan {
+    /// The format that added dataset `d`.
+    pub fn of_dataset(spans: &[FormatSpan], d: u32) -> Option<&'static str> {
+        spans
+            .iter()
+            .find(|s| s.datasets.contains(&d))
+            .map(|s| s.name)
+    }
 }
 
 /// Lints the files under `opts.paths`.

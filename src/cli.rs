@@ -11,7 +11,7 @@ use crate::baseline::Baseline;
 use crate::check;
 use crate::finding::{Check, Severity};
 use crate::report;
-use crate::rules::{Entry, Registry};
+use crate::rules::{Entry, Registry, Rule};
 use crate::session::{ConfigChoice, Failure, Session, Settings};
 
 #[derive(Parser, Debug)]
@@ -57,6 +57,15 @@ pub enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Show every sink a field or dataset reaches, hop by hop, or (for a sink, or with
+    /// --reverse) every source field that reaches it.
+    Trace(TraceArgs),
+    /// Print the data-flow graph (datasets and sinks, or fields) as Graphviz DOT or
+    /// Mermaid, with the flows on reported paths highlighted.
+    Graph(GraphArgs),
+    /// Report what a clean run covers: fields with and without purposes, unlabelled
+    /// contact and identifier fields, sinks without uses, lineage fallbacks, label reach.
+    Coverage(CoverageArgs),
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -111,6 +120,56 @@ pub struct RunArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct TraceArgs {
+    /// A field (`dataset.field`), a dataset or a sink.
+    pub name: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Every source field that reaches NAME, instead of where NAME goes (the default
+    /// for a sink).
+    #[arg(long)]
+    pub reverse: bool,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// One node per field (grouped by dataset) instead of one per dataset.
+    #[arg(long)]
+    pub fields: bool,
+    /// Keep only what reaches, or is reached from, this field, dataset or sink.
+    #[arg(long, value_name = "NAME")]
+    pub focus: Option<String>,
+    /// Write to FILE instead of the standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+    /// Exit with 1 when fewer than PERCENT of the declared fields have a purpose.
+    #[arg(long, value_name = "PERCENT")]
+    pub fail_under: Option<f64>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub run: RunArgs,
@@ -133,6 +192,9 @@ pub struct CheckArgs {
     /// Print the findings and nothing else: no summary, no warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write the report to FILE instead of the standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +208,9 @@ pub enum Format {
     Github,
     /// GitLab code-quality report (JSON).
     Gitlab,
+    /// One self-contained HTML page (use with -o FILE): summary, findings with their
+    /// code, a picture of the violating paths; it loads nothing from the network.
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +274,9 @@ pub fn main() -> ExitCode {
         } => with_registry(paths, rules, |r| list_rules(r, format)),
         Command::Rule { id, paths, rules } => with_registry(paths, rules, |r| show_rule(r, &id)),
         Command::Baseline { file, run } => write_baseline(&file, run),
+        Command::Trace(args) => crate::explain::trace::command(&args),
+        Command::Graph(args) => crate::explain::graph::command(&args),
+        Command::Coverage(args) => crate::coverage::command(&args),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
                 print!("{}", crate::config::SCHEMA);
@@ -259,8 +327,13 @@ impl RunArgs {
 
 /// Configures a session as `run` says and checks its paths on `threads` threads.
 fn execute(run: &RunArgs) -> Result<(Session, check::Outcome), u8> {
-    let mut session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
-    let result = match run.threads {
+    let session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
+    check_on(session, run.threads)
+}
+
+/// Checks a session's paths on `threads` threads.
+fn check_on(mut session: Session, threads: Option<usize>) -> Result<(Session, check::Outcome), u8> {
+    let result = match threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
@@ -295,6 +368,75 @@ fn with_registry(paths: Vec<PathBuf>, dirs: Vec<PathBuf>, f: impl FnOnce(&Regist
         }
     };
     f(&Registry::new(rules, Vec::new()))
+}
+
+/// The run behind `trace`, `graph` and `coverage`: warnings go to stderr, failures are
+/// printed and become exit code 2. Returns the outcome and the rules that ran, with their
+/// configured severities.
+pub(crate) fn run_for_explain(run: &RunArgs) -> Result<(check::Outcome, Vec<Rule>), u8> {
+    run_for_explain_with(run, |_| {})
+}
+
+/// Like [`run_for_explain`], with the session's options adjusted by `adjust` first.
+pub(crate) fn run_for_explain_with(
+    run: &RunArgs,
+    adjust: impl FnOnce(&mut check::Options),
+) -> Result<(check::Outcome, Vec<Rule>), u8> {
+    let mut session = Session::configure(&run.settings()).map_err(|f| print_failure(&f))?;
+    let mut opts = session.options().clone();
+    adjust(&mut opts);
+    let config_file = session.config_file().map(PathBuf::from);
+    session.set_options(opts, config_file);
+    let (session, outcome) = check_on(session, run.threads)?;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let opts = session.options();
+    let rules = outcome
+        .rules
+        .iter()
+        .filter(|r| opts.enabled(&r.id))
+        .map(|r| Rule {
+            severity: opts.severity_of(&r.id, r.severity),
+            ..r.clone()
+        })
+        .collect();
+    Ok((outcome, rules))
+}
+
+/// Writes a report to the standard output, buffered; returns the exit code (2 when the
+/// output cannot be written, but not for a closed pipe).
+pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> u8 {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match f(&mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write output: {e}");
+            2
+        }
+        _ => 0,
+    }
+}
+
+/// Writes a report to `path`, or to the standard output when there is none.
+pub(crate) fn write_output(
+    path: Option<&std::path::Path>,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> u8 {
+    let Some(path) = path else {
+        return write_stdout(f);
+    };
+    let written = std::fs::File::create(path).and_then(|file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        f(&mut out)?;
+        out.flush()
+    });
+    match written {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            2
+        }
+    }
 }
 
 fn write_baseline(file: &std::path::Path, run: RunArgs) -> u8 {
@@ -367,10 +509,20 @@ fn run_check(args: CheckArgs) -> u8 {
         }
     }
     let stdout = std::io::stdout();
-    let color = args.color.enabled(stdout.is_terminal());
+    let color = args.output_file.is_none() && args.color.enabled(stdout.is_terminal());
     // Buffered: the standard output is line-buffered, and pretty JSON or SARIF would
     // otherwise cost one write call per line (56,000 for 550 findings).
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let sink: Box<dyn Write> = match &args.output_file {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return 2;
+            }
+        },
+        None => Box::new(stdout.lock()),
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
     let sources = &outcome.model.sources;
     let dismissed: &[crate::finding::Dismissed] = if args.show_suppressed {
         &outcome.dismissed
@@ -414,6 +566,22 @@ fn run_check(args: CheckArgs) -> u8 {
             ),
             Format::Github => report::github::render(&mut out, sources, &outcome.findings),
             Format::Gitlab => report::gitlab::render(&mut out, sources, &outcome.findings),
+            Format::Html => {
+                let graph = crate::graph::FlowGraph::build(&outcome.model);
+                // Only the rules that ran cut flows with their sanitizers.
+                let rules: Vec<Rule> = (outcome.rules.iter())
+                    .filter(|r| session.options().enabled(&r.id))
+                    .cloned()
+                    .collect();
+                let input = report::html::Input {
+                    model: &outcome.model,
+                    graph: &graph,
+                    rules: &rules,
+                    summary: &outcome.summary,
+                    findings: &outcome.findings,
+                };
+                report::html::render(&mut out, &input)
+            }
         }
     };
     if let Err(e) = written.and_then(|_| out.flush()) {

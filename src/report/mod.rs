@@ -3,6 +3,7 @@
 pub mod compact;
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod sarif;
@@ -31,4 +32,18 @@ pub fn one_line(sources: &Sources, f: &Finding) -> String {
         f.rule,
         f.message
     )
+}
+
+/// The summary of a rule or built-in check.
+pub fn rule_summary<'a>(rules: &'a [crate::rules::Rule], id: &str) -> Option<&'a str> {
+    rules
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.summary.as_str())
+        .or_else(|| {
+            crate::finding::Check::ALL
+                .iter()
+                .find(|c| c.id() == id)
+                .map(|c| c.summary())
+        })
 }

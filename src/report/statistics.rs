@@ -4,20 +4,10 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::check::Options;
-use crate::finding::{Check, Finding, Severity};
+use crate::finding::{Finding, Severity};
 
 fn summary_of<'a>(opts: &'a Options, id: &str) -> &'a str {
-    opts.rules
-        .iter()
-        .find(|r| r.id == id)
-        .map(|r| r.summary.as_str())
-        .or_else(|| {
-            Check::ALL
-                .iter()
-                .find(|c| c.id() == id)
-                .map(|c| c.summary())
-        })
-        .unwrap_or("")
+    super::rule_summary(&opts.rules, id).unwrap_or("")
 }
 
 /// Rule id → (count, severity), ordered by count (descending), then id.

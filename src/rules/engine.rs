@@ -36,7 +36,7 @@ pub struct Outcome {
 
 /// How a rule treats one flow.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Edge {
+pub(crate) enum Edge {
     Skip,
     Follow,
     /// Followed only to find suppressed findings: an `allow` for the rule is on its step.
@@ -44,7 +44,7 @@ enum Edge {
 }
 
 /// Reusable breadth-first search state; `stamp` avoids clearing arrays per source.
-struct Search {
+pub(crate) struct Search {
     stamp: Vec<u32>,
     pred: Vec<u32>,
     queue: Vec<u32>,
@@ -54,7 +54,7 @@ struct Search {
 const NO_PRED: u32 = u32::MAX;
 
 impl Search {
-    fn new(nodes: usize) -> Self {
+    pub(crate) fn new(nodes: usize) -> Self {
         Search {
             stamp: vec![0; nodes],
             // Zeroed memory is mapped lazily: only the nodes a search reaches are touched.
@@ -69,7 +69,7 @@ impl Search {
     /// Visits nodes reachable from `start` in breadth-first order. Out-edges are sorted by
     /// target name, so the first discovery of a node is over its lexicographically
     /// smallest shortest path.
-    fn run(
+    pub(crate) fn run(
         &mut self,
         graph: &FlowGraph,
         start: u32,
@@ -109,7 +109,8 @@ impl Search {
         &self.queue
     }
 
-    fn path_to(&self, model: &Model, mut node: u32) -> Vec<u32> {
+    /// The flows of the path by which the last run first reached `node`.
+    pub(crate) fn path_to(&self, model: &Model, mut node: u32) -> Vec<u32> {
         let mut path = Vec::new();
         while self.pred[node as usize] != NO_PRED {
             let fid = self.pred[node as usize];
@@ -253,7 +254,7 @@ fn is_source(model: &Model, rule: &Rule, field: FieldId) -> bool {
 }
 
 /// Nodes from which a sink can be reached over the rule's edges (allowed ones included).
-fn reverse_reach(
+pub(crate) fn reverse_reach(
     graph: &FlowGraph,
     node_count: usize,
     edges: &[Edge],
@@ -333,20 +334,7 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             .cloned()
             .collect(),
     };
-    let hops: Vec<Hop> = path
-        .iter()
-        .map(|&fid| {
-            let f = &model.flows[fid as usize];
-            Hop {
-                from: model.field_name(f.from),
-                to: model.target_name(f.to),
-                step: model.steps[f.step as usize].name.clone(),
-                flow: f.kind,
-                functions: f.functions.clone(),
-                location: f.loc,
-            }
-        })
-        .collect();
+    let hops: Vec<Hop> = path.iter().map(|&fid| hop(model, fid)).collect();
     let focus = path.first().and_then(|&fid| {
         let f = &model.flows[fid as usize];
         f.focus.map(|(start, end)| crate::source::Loc {
@@ -415,6 +403,19 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             },
             path: hops,
         }),
+    }
+}
+
+/// One flow as a hop of a path: what `check` and `trace` print for it.
+pub(crate) fn hop(model: &Model, flow: u32) -> Hop {
+    let f = &model.flows[flow as usize];
+    Hop {
+        from: model.field_name(f.from),
+        to: model.target_name(f.to),
+        step: model.steps[f.step as usize].name.clone(),
+        flow: f.kind,
+        functions: f.functions.clone(),
+        location: f.loc,
     }
 }
 

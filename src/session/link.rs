@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::read::FileRead;
 use super::FileAccess;
-use crate::check::{sort_dismissed, sort_findings, Options, Outcome, Summary};
+use crate::check::{sort_dismissed, sort_findings, FormatSpan, Options, Outcome, Summary};
 use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
 use crate::formats::{Piece, FORMATS};
 use crate::graph::FlowGraph;
@@ -76,6 +76,7 @@ pub(super) fn link(
         model.suggest_among(p.datasets.clone());
     }
     phases.mark("gather");
+    let formats;
     let rule_ids: Vec<&str> = registry.rules.iter().map(|r| r.id.as_str()).collect();
     {
         let mut cx = LinkCx {
@@ -86,19 +87,23 @@ pub(super) fn link(
             phases: &mut *phases,
             files,
         };
+        let mut spans = Spans::default();
         let declared: Vec<Box<dyn Any>> = FORMATS
             .iter()
             .zip(pieces)
             .map(|(format, pieces)| {
                 let d = format.declare(pieces, &mut cx);
+                spans.mark(format.name(), cx.model);
                 cx.phases.mark(&format!("declare: {}", format.name()));
                 d
             })
             .collect();
         for (format, declared) in FORMATS.iter().zip(declared) {
             format.link(declared, &mut cx);
+            spans.mark(format.name(), cx.model);
             cx.phases.mark(&format!("link: {}", format.name()));
         }
+        formats = spans.0;
         findings.append(&mut cx.diags);
     }
     model.finish_symbols();
@@ -167,6 +172,25 @@ pub(super) fn link(
         summary,
         warnings,
         rules: registry.rules.clone(),
+        formats,
+    }
+}
+
+/// The datasets and sinks each format call added.
+#[derive(Default)]
+struct Spans(Vec<FormatSpan>);
+
+impl Spans {
+    fn mark(&mut self, name: &'static str, model: &Model) {
+        let (d, s) = self
+            .0
+            .last()
+            .map_or((0, 0), |f| (f.datasets.end, f.sinks.end));
+        self.0.push(FormatSpan {
+            name,
+            datasets: d..model.datasets.len() as u32,
+            sinks: s..model.sinks.len() as u32,
+        });
     }
 }
 

@@ -531,13 +531,11 @@ fn declare_project(
         }
     }
 
-    // Exposures with uses are sinks, fed once their dependencies' columns are known.
+    // Exposures are sinks, fed once their dependencies' columns are known; one without
+    // uses matches no rule, and `coverage` lists it.
     let mut sinks = Vec::new();
     let exposure_count = exposures.len();
     for e in exposures {
-        if e.uses.is_empty() {
-            continue;
-        }
         let loc = Loc {
             file: e.file,
             span: e.name.span,
