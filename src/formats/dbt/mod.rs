@@ -5,11 +5,10 @@
 //! - [`project`]: detection by `dbt_project.yml` and its paths and variables;
 //! - [`schema`]: property files and the `meta` annotations;
 //! - [`render`]: Jinja rendering with minijinja;
-//! - [`lineage`]: column lineage from the rendered SQL with sqlparser;
+//! - [`crate::sql`]: column lineage from the rendered SQL with sqlparser;
 //! - [`linemap`]: rendered positions back to the `.sql` file;
 //! - this module: the mapping into [`crate::model::Model`].
 
-pub mod lineage;
 pub mod linemap;
 pub mod project;
 pub mod render;
@@ -33,7 +32,7 @@ use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 use crate::yaml::Node;
 
-use lineage::{Catalog, Lineage, SqlSpan, Upstream};
+use crate::sql::{Catalog, Dialect, Lineage, OutColumn, SqlSpan, Upstream};
 use linemap::LineMap;
 use project::{Area, Project};
 use schema::{ExposureDecl, Kind, NodeDecl, SchemaFile};
@@ -713,7 +712,8 @@ struct Cat<'a> {
 }
 
 impl Catalog for Cat<'_> {
-    fn upstream(&mut self, table: &str) -> Option<Upstream> {
+    fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+        let table = name.join(".").to_lowercase();
         let (name, alias) = if let Some(m) = table.strip_prefix("ref:") {
             (m.to_string(), m.to_string())
         } else if let Some(s) = table.strip_prefix("source:") {
@@ -918,7 +918,7 @@ impl Loader<'_> {
                     state: &*self.state,
                     ids: Vec::new(),
                 };
-                let lin = lineage::lineage(sql, &mut cat);
+                let lin = crate::sql::lineage(sql, &[Dialect::Generic], &mut cat);
                 let ids = cat.ids;
                 (lin, ids)
             }
@@ -944,7 +944,7 @@ impl Loader<'_> {
         };
         let mut problems = lin.problems.clone();
         // Output columns as fields: the YAML declaration when there is one, else the SQL.
-        let mut outs: Vec<(FieldId, &lineage::OutColumn)> = Vec::new();
+        let mut outs: Vec<(FieldId, &OutColumn)> = Vec::new();
         for c in &lin.columns {
             let f = match self.model.add_field(ds, c.name.clone(), at(c.span)) {
                 Ok(f) | Err(f) => f,
