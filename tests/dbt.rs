@@ -229,10 +229,32 @@ fn compiled_code_of_target_manifest_is_preferred() {
     let manifest =
         std::fs::read_to_string(corpus.join("manifests/manifest_jaffle_duckdb.json")).unwrap();
     std::fs::create_dir_all(dir.path().join("target")).unwrap();
-    std::fs::write(dir.path().join("target/manifest.json"), manifest).unwrap();
+    // The manifest is used only for files it was compiled from: give `customers` the
+    // checksum of the file as written, as `dbt compile` would have.
+    let mut json: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    for node in json["nodes"].as_object_mut().unwrap().values_mut() {
+        let path = node["original_file_path"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if let Some((_, text)) = written.iter().find(|(p, _)| *p == path) {
+            use sha2::Digest;
+            let hex: String = sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            node["checksum"] = serde_json::json!({"name": "sha256", "checksum": hex});
+        }
+    }
+    std::fs::write(
+        dir.path().join("target/manifest.json"),
+        serde_json::to_string(&json).unwrap(),
+    )
+    .unwrap();
     let o = run(dir.path());
     let (models, incomplete) = coverage(&o);
     assert_eq!((models, incomplete), (5, 0), "{:#?}", o.findings);
+    assert!(o.findings.is_empty(), "{:#?}", o.findings);
     let ltv = o.model.dataset_id("customers").unwrap();
     let f = o.model.field_in(ltv, "customer_lifetime_value").unwrap();
     let from: Vec<String> = o
@@ -293,7 +315,14 @@ fn corpus_manifests_give_full_lineage_to_their_projects() {
             models - incomplete
         );
         assert_eq!(incomplete, 0, "{manifest}: {:#?}", o.findings);
-        assert!(o.findings.is_empty(), "{manifest}: {:#?}", o.findings);
+        // These manifests were compiled from other versions of the projects' files: the
+        // files are rendered instead, and that is said once.
+        let rules: Vec<&str> = o.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert!(
+            rules.iter().all(|r| *r == "stale-manifest") && rules.len() <= 1,
+            "{manifest}: {:#?}",
+            o.findings
+        );
     }
 }
 
