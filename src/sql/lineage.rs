@@ -234,6 +234,8 @@ impl Ctes {
 
 struct Scope<'p> {
     rels: Vec<(String, Rc<Rel>)>,
+    /// CTEs visible here: a CTE is visible in every subquery nested below it.
+    ctes: Ctes,
     /// Output columns of the current SELECT seen so far (lateral alias references).
     aliases: Vec<Col>,
     parent: Option<&'p Scope<'p>>,
@@ -427,9 +429,25 @@ impl Cx<'_> {
         let mut env = ctes.clone();
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
+                let name = lower(&cte.alias.name);
+                let alias = Some(cte.alias.clone());
+                // A recursive CTE (Snowflake needs no RECURSIVE) reads itself in the
+                // recursive branch of its union: that branch sees the anchor's columns.
+                let anchored = match &*cte.query.body {
+                    SetExpr::SetOperation { left, .. } => {
+                        let mut anchor = self.set_expr(left, &env, outer);
+                        alias_rename(&mut anchor, &alias);
+                        env.list.push((name.clone(), Rc::new(anchor)));
+                        true
+                    }
+                    _ => false,
+                };
                 let mut rel = self.query(&cte.query, &env, outer);
-                alias_rename(&mut rel, &Some(cte.alias.clone()));
-                env.list.push((lower(&cte.alias.name), Rc::new(rel)));
+                alias_rename(&mut rel, &alias);
+                if anchored {
+                    env.list.pop();
+                }
+                env.list.push((name, Rc::new(rel)));
             }
         }
         self.set_expr(&q.body, &env, outer)
@@ -609,6 +627,7 @@ impl Cx<'_> {
             } => {
                 let mut inner = Scope {
                     rels: Vec::new(),
+                    ctes: env.clone(),
                     aliases: Vec::new(),
                     parent: outer,
                 };
@@ -775,7 +794,7 @@ impl Cx<'_> {
             }
         }
         for (q, functions) in refs.subqueries {
-            let env = Ctes::default();
+            let env = scope.ctes.clone();
             let rel = self.query(&q, &env, Some(scope));
             for c in rel.cols {
                 for mut s in c.srcs {
@@ -881,6 +900,7 @@ impl Cx<'_> {
     fn select(&mut self, s: &Select, env: &Ctes, outer: Option<&Scope>) -> Rel {
         let mut scope = Scope {
             rels: Vec::new(),
+            ctes: env.clone(),
             aliases: Vec::new(),
             parent: outer,
         };
@@ -896,14 +916,8 @@ impl Cx<'_> {
             let srcs = cx.expr(e, scope, span);
             ind.extend(as_indirect(srcs, span));
         };
-        if let Some(w) = &s.selection {
-            clause(self, w, &scope, &mut ind);
-        }
-        if let Some(w) = &s.prewhere {
-            clause(self, w, &scope, &mut ind);
-        }
-
-        // Projection.
+        // Projection first: Snowflake, BigQuery, Databricks, Redshift and DuckDB let
+        // WHERE, GROUP BY, HAVING and QUALIFY name a select-list alias.
         let mut cols: Vec<Col> = Vec::new();
         let mut open: Option<Open> = None;
         for item in &s.projection {
@@ -956,6 +970,12 @@ impl Cx<'_> {
             }
         }
 
+        if let Some(w) = &s.selection {
+            clause(self, w, &scope, &mut ind);
+        }
+        if let Some(w) = &s.prewhere {
+            clause(self, w, &scope, &mut ind);
+        }
         match &s.group_by {
             GroupByExpr::Expressions(exprs, _) => {
                 for e in exprs {

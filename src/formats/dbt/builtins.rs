@@ -56,6 +56,10 @@ impl Object for Relation {
             "database" => Some(Value::from(self.database.clone())),
             "is_table" | "is_view" | "is_cte" => Some(Value::from(false)),
             "type" => Some(Value::from("table")),
+            "metadata" => Some(Value::from(BTreeMap::from([(
+                "type".to_string(),
+                Value::from("Relation"),
+            )]))),
             _ => None,
         }
     }
@@ -67,8 +71,10 @@ impl Object for Relation {
         _args: &[Value],
     ) -> Result<Value, Error> {
         match method {
-            "render" | "include" | "quote" | "incorporate" => Ok(Value::from(self.to_sql())),
-            _ => Ok(Value::from(self.to_sql())),
+            "render" | "include" | "quote" | "incorporate" | "replace_path" => {
+                Ok(Value::from(self.to_sql()))
+            }
+            _ => Err(Error::from(minijinja::ErrorKind::UnknownMethod)),
         }
     }
 
