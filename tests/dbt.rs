@@ -371,3 +371,64 @@ fn unparsable_model_falls_back_to_conservative_lineage_and_says_so() {
         "{flows:#?}"
     );
 }
+
+/// A project whose only path from a 2FA phone to an advertising exposure runs through
+/// `audience` (its SQL given), plus any other files.
+fn leak_project(audience_sql: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![
+        ("dbt_project.yml", "name: leak\nversion: '1.0'\n"),
+        (
+            "models/sources.yml",
+            "version: 2\nsources:\n  - name: app\n    tables:\n      - name: security_contacts\n        columns:\n          - name: user_id\n          - name: phone_number\n            meta:\n              purposes: [essential.service.authentication]\n              categories: [user.contact.phone_number]\nexposures:\n  - name: ad_audience\n    type: application\n    owner: {name: Growth}\n    depends_on: [ref('audience')]\n    meta:\n      uses: [marketing.advertising.third_party.targeted]\n",
+        ),
+        ("models/audience.sql", audience_sql),
+    ];
+    files.extend_from_slice(extra);
+    common::write(dir.path(), &files);
+    dir
+}
+
+fn leaks(o: &Outcome) -> bool {
+    common::flows(o)
+        .iter()
+        .any(|(_, from, to)| from == "app.security_contacts.phone_number" && to == "ad_audience")
+}
+
+#[test]
+fn a_leak_through_a_model_that_does_not_parse_and_declares_no_columns_is_reported() {
+    let dir = leak_project(
+        "select phone_number from {{ source('app', 'security_contacts') }} where (\n",
+        &[],
+    );
+    let o = run(dir.path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    assert!(o.findings.iter().any(|f| f.rule == "incomplete-lineage"));
+}
+
+#[test]
+fn a_leak_only_in_the_incremental_branch_is_reported() {
+    let dir = leak_project(
+        "select user_id from {{ source('app', 'security_contacts') }}\n\
+         {% if is_incremental() %}where phone_number is not null{% endif %}\n",
+        &[],
+    );
+    let o = run(dir.path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+}
+
+#[test]
+fn a_stale_manifest_loses_to_the_current_sql() {
+    // Compiled before the model was edited to read the phone.
+    let manifest = r#"{"metadata": {"adapter_type": "postgres"}, "nodes": {"model.leak.audience": {
+        "name": "audience", "original_file_path": "models/audience.sql",
+        "checksum": {"name": "sha256", "checksum": "0000"},
+        "compiled_code": "select user_id from \"ref:nothing\""}}, "sources": {}}"#;
+    let dir = leak_project(
+        "select user_id, phone_number from {{ source('app', 'security_contacts') }}\n",
+        &[("target/manifest.json", manifest)],
+    );
+    let o = run(dir.path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    assert!(o.findings.iter().any(|f| f.rule == "stale-manifest"));
+}

@@ -1168,7 +1168,14 @@ impl Loader<'_> {
             }
         }
         upstreams.retain(|&u| u != ds);
-        let outs: Vec<FieldId> = self.model.dataset(ds).fields.clone();
+        let mut outs: Vec<FieldId> = self.model.dataset(ds).fields.clone();
+        if outs.is_empty() {
+            // Columns unknown: the whole relation is one node, so that whatever reads the
+            // model (an exposure, a sink) still receives every upstream column.
+            if let Ok(f) = self.model.add_field(ds, "*".to_string(), model_loc) {
+                outs.push(f);
+            }
+        }
         for &u in &upstreams {
             for uf in self.model.dataset(u).fields.clone() {
                 for &o in &outs {
