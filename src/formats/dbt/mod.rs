@@ -291,7 +291,7 @@ fn read_manifest(root: &Path, cx: &LinkCx<'_>) -> Manifest {
 #[derive(Debug, Clone)]
 pub(crate) enum DbtFile {
     /// `dbt_project.yml`.
-    Project(Project),
+    Project(Box<Project>),
     /// A property file, with the problems found in it: reported only when the file turns
     /// out to sit in a project's resource folders.
     Properties(SchemaFile, Vec<Finding>),
@@ -351,7 +351,7 @@ impl Format for Dbt {
         if name == Some(PROJECT_FILE) {
             let root = path.parent().unwrap_or(Path::new("")).to_path_buf();
             let doc = input.yaml().ok().and_then(|d| d.first());
-            return Some(DbtFile::Project(Project::read(&root, doc)));
+            return Some(DbtFile::Project(Box::new(Project::read(&root, doc))));
         }
         match path.extension().and_then(|e| e.to_str()) {
             Some("sql") => return Some(DbtFile::Sql),
@@ -412,7 +412,7 @@ fn declare(files: Vec<(FileId, DbtFile)>, cx: &mut LinkCx<'_>) -> Vec<ProjectSta
     let mut rest = Vec::new();
     for (id, f) in files {
         match f {
-            DbtFile::Project(p) => projects.push(p),
+            DbtFile::Project(p) => projects.push(*p),
             other => rest.push((id, other)),
         }
     }
