@@ -116,6 +116,12 @@ pub(crate) enum Diag {
         reason: String,
     },
 
+    // stale-manifest
+    StaleManifest {
+        model: String,
+        others: usize,
+    },
+
     // unused-suppression
     UnusedAllow {
         rule: String,
@@ -165,6 +171,7 @@ impl Diag {
             UnknownTaxonomyKey { .. } | NotAPurpose { .. } => Check::UnknownPurpose,
             Skipped(_) => Check::SkippedFile,
             IncompleteLineage { .. } => Check::IncompleteLineage,
+            StaleManifest { .. } => Check::StaleManifest,
             UnusedAllow { .. } | UnusedIgnore { .. } => Check::UnusedSuppression,
         }
     }
@@ -253,6 +260,17 @@ impl Diag {
             ),
             IncompleteLineage { model, reason } => {
                 format!("column lineage of dbt model `{model}` is incomplete: {reason}")
+            }
+            StaleManifest { model, others } => {
+                let others = match others {
+                    0 => String::new(),
+                    1 => " and 1 other model".into(),
+                    n => format!(" and {n} other models"),
+                };
+                format!(
+                    "target/manifest.json was compiled from other contents of `{model}`{others} \
+                     (the checksums differ); their SQL is rendered from the files instead"
+                )
             }
             UnusedAllow { rule, step } => format!(
                 "this `allow` for `{rule}` suppresses nothing: no finding of the rule passes through step {step}"

@@ -49,6 +49,8 @@ pub enum Check {
     UnusedSuppression,
     /// A dbt model whose column lineage fell back to every-column-to-every-column.
     IncompleteLineage,
+    /// `target/manifest.json` was compiled from other contents than the files on disk.
+    StaleManifest,
 }
 
 /// What users see of a built-in check: its id, default severity, one-line summary and
@@ -75,7 +77,7 @@ macro_rules! check_row {
 }
 
 /// Every built-in check, in the order of [`Check`].
-pub static CHECKS: [CheckInfo; 7] = [
+pub static CHECKS: [CheckInfo; 8] = [
     check_row!(
         InvalidManifest,
         "invalid-manifest",
@@ -118,10 +120,16 @@ pub static CHECKS: [CheckInfo; 7] = [
         Info,
         "Column lineage of a model could not be derived; every column is assumed to flow"
     ),
+    check_row!(
+        StaleManifest,
+        "stale-manifest",
+        Info,
+        "target/manifest.json is older than a model's SQL; the SQL on disk is used"
+    ),
 ];
 
 impl Check {
-    pub const ALL: [Check; 7] = [
+    pub const ALL: [Check; 8] = [
         Check::InvalidManifest,
         Check::UnknownReference,
         Check::DuplicateDefinition,
@@ -129,6 +137,7 @@ impl Check {
         Check::SkippedFile,
         Check::UnusedSuppression,
         Check::IncompleteLineage,
+        Check::StaleManifest,
     ];
 
     pub fn info(self) -> &'static CheckInfo {

@@ -24,6 +24,7 @@ pub mod report;
 pub mod rules;
 pub mod session;
 pub mod source;
+pub mod sql;
 pub mod suggest;
 pub mod suppress;
 pub mod taxonomy;

@@ -5,8 +5,8 @@
 //! or a macro call on it) is found by searching its text between the neighbouring
 //! aligned lines.
 
-use super::lineage::SqlSpan;
 use crate::source::{SourceFile, Span};
+use crate::sql::SqlSpan;
 
 const LOOKAHEAD: usize = 400;
 

@@ -5,12 +5,14 @@
 //! - [`project`]: detection by `dbt_project.yml` and its paths and variables;
 //! - [`schema`]: property files and the `meta` annotations;
 //! - [`render`]: Jinja rendering with minijinja;
-//! - [`lineage`]: column lineage from the rendered SQL with sqlparser;
+//! - [`crate::sql`]: column lineage from the rendered SQL with sqlparser;
 //! - [`linemap`]: rendered positions back to the `.sql` file;
 //! - this module: the mapping into [`crate::model::Model`].
 
-pub mod lineage;
+mod builtins;
+mod context;
 pub mod linemap;
+pub mod macros;
 pub mod project;
 pub mod render;
 pub mod schema;
@@ -33,7 +35,7 @@ use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 use crate::yaml::Node;
 
-use lineage::{Catalog, Lineage, SqlSpan, Upstream};
+use crate::sql::{Catalog, Dialect, Lineage, OutColumn, SqlSpan, Upstream};
 use linemap::LineMap;
 use project::{Area, Project};
 use schema::{ExposureDecl, Kind, NodeDecl, SchemaFile};
@@ -70,8 +72,49 @@ struct SqlModel {
     file: FileId,
     /// Rendered (or compiled) SQL, or why there is none.
     sql: Result<String, String>,
+    /// The SQL with `is_incremental()` true, when it differs.
+    incremental: Option<Result<String, String>>,
     /// Upstream relation keys the SQL names (`ref:x`, `source:a.b`).
     deps: Vec<String>,
+    /// `target/manifest.json` holds this model compiled from other contents.
+    stale: bool,
+}
+
+/// The dialects to parse a project's SQL with: its warehouse's first, when known.
+fn dialects_for(adapter: Option<&str>) -> Vec<Dialect> {
+    let mut out: Vec<Dialect> = adapter.and_then(Dialect::from_name).into_iter().collect();
+    for d in Dialect::CHAIN {
+        if !out.contains(d) {
+            out.push(*d);
+        }
+    }
+    out
+}
+
+/// Columns the property files and seeds declare, by relation key, for
+/// `adapter.get_columns_in_relation`.
+fn declared_columns(decls: &[NodeDecl], seeds: &[Seed]) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for d in decls {
+        let key = match d.kind {
+            Kind::Source => format!("source:{}", d.name.to_lowercase()),
+            _ => format!("ref:{}", d.name.to_lowercase()),
+        };
+        let cols = out.entry(key).or_default();
+        for c in &d.columns {
+            let n = c.name.value.to_lowercase();
+            if !cols.contains(&n) {
+                cols.push(n);
+            }
+        }
+    }
+    for s in seeds {
+        out.insert(
+            format!("ref:{}", s.name.to_lowercase()),
+            s.columns.iter().map(|(c, _)| c.clone()).collect(),
+        );
+    }
+    out
 }
 
 struct Seed {
@@ -149,9 +192,35 @@ fn csv_header(src: &SourceFile) -> Vec<(String, Span)> {
     out
 }
 
-/// `target/manifest.json`: compiled SQL by original file path, when the project was compiled.
-fn manifest_compiled(root: &Path, cx: &LinkCx<'_>) -> HashMap<PathBuf, String> {
-    let mut out = HashMap::new();
+/// What `target/manifest.json` holds for us, when the project was compiled.
+#[derive(Default)]
+struct Manifest {
+    /// Compiled SQL and the checksum of the file it was compiled from, by file path.
+    compiled: HashMap<PathBuf, (String, Option<String>)>,
+    /// `metadata.adapter_type`.
+    adapter: Option<String>,
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(text.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    /// The compiled code of `path` when it was compiled from `text` as it is now.
+    /// `Err(())` when the manifest holds the file but from other contents.
+    fn current(&self, path: &Path, text: &str) -> Option<Result<&str, ()>> {
+        let (code, checksum) = self.compiled.get(path)?;
+        Some(match checksum {
+            Some(c) if *c != sha256_hex(text) => Err(()),
+            _ => Ok(code.as_str()),
+        })
+    }
+}
+
+fn read_manifest(root: &Path, cx: &LinkCx<'_>) -> Manifest {
+    let mut out = Manifest::default();
     let path = root.join("target").join("manifest.json");
     let Some(text) = cx.read_file(&path) else {
         return out;
@@ -159,6 +228,10 @@ fn manifest_compiled(root: &Path, cx: &LinkCx<'_>) -> HashMap<PathBuf, String> {
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
         return out;
     };
+    out.adapter = json
+        .pointer("/metadata/adapter_type")
+        .and_then(|a| a.as_str())
+        .map(str::to_string);
     // Relations as dbt compiled them (`"db"."schema"."orders"`) back to what the
     // lineage reads (`"ref:orders"`), longest first so that no name eats another.
     let mut relations: Vec<(String, String)> = Vec::new();
@@ -193,6 +266,13 @@ fn manifest_compiled(root: &Path, cx: &LinkCx<'_>) -> HashMap<PathBuf, String> {
                 .or_else(|| node.get("compiled_sql"))
                 .and_then(|c| c.as_str());
             let file = node.get("original_file_path").and_then(|c| c.as_str());
+            let checksum = node
+                .pointer("/checksum/checksum")
+                .and_then(|c| c.as_str())
+                .filter(|_| {
+                    node.pointer("/checksum/name").and_then(|n| n.as_str()) == Some("sha256")
+                })
+                .map(str::to_string);
             if let (Some(code), Some(file)) = (code, file) {
                 let mut code = code.to_string();
                 for (rel, ours) in &relations {
@@ -200,7 +280,7 @@ fn manifest_compiled(root: &Path, cx: &LinkCx<'_>) -> HashMap<PathBuf, String> {
                         code = code.replace(rel.as_str(), ours);
                     }
                 }
-                out.insert(root.join(file), code);
+                out.compiled.insert(root.join(file), (code, checksum));
             }
         }
     }
@@ -211,7 +291,7 @@ fn manifest_compiled(root: &Path, cx: &LinkCx<'_>) -> HashMap<PathBuf, String> {
 #[derive(Debug, Clone)]
 pub(crate) enum DbtFile {
     /// `dbt_project.yml`.
-    Project(Project),
+    Project(Box<Project>),
     /// A property file, with the problems found in it: reported only when the file turns
     /// out to sit in a project's resource folders.
     Properties(SchemaFile, Vec<Finding>),
@@ -271,7 +351,7 @@ impl Format for Dbt {
         if name == Some(PROJECT_FILE) {
             let root = path.parent().unwrap_or(Path::new("")).to_path_buf();
             let doc = input.yaml().ok().and_then(|d| d.first());
-            return Some(DbtFile::Project(Project::read(&root, doc)));
+            return Some(DbtFile::Project(Box::new(Project::read(&root, doc))));
         }
         match path.extension().and_then(|e| e.to_str()) {
             Some("sql") => return Some(DbtFile::Sql),
@@ -322,6 +402,7 @@ pub(crate) struct ProjectState {
     exposures: Vec<(ExposureDecl, SinkId)>,
     /// Which project declared each dataset, across projects.
     owner: Arc<HashMap<DatasetId, usize>>,
+    dialects: Vec<Dialect>,
 }
 
 /// Reads every dbt project among the files: its datasets, declared columns and
@@ -331,7 +412,7 @@ fn declare(files: Vec<(FileId, DbtFile)>, cx: &mut LinkCx<'_>) -> Vec<ProjectSta
     let mut rest = Vec::new();
     for (id, f) in files {
         match f {
-            DbtFile::Project(p) => projects.push(p),
+            DbtFile::Project(p) => projects.push(*p),
             other => rest.push((id, other)),
         }
     }
@@ -375,8 +456,13 @@ fn declare_project(
     let mut exposures = Vec::new();
     let mut sql_files: Vec<(Kind, FileId)> = Vec::new();
     let mut seeds: Vec<Seed> = Vec::new();
+    let mut defs = Vec::new();
     for (id, f) in files {
         let src = cx.model.sources.get(id);
+        if matches!(f, DbtFile::Sql) && project.is_macro(&src.path) {
+            defs.extend(macros::split(&project.name, &src.text));
+            continue;
+        }
         let Some(area) = project.area(&src.path) else {
             continue;
         };
@@ -410,8 +496,23 @@ fn declare_project(
     }
 
     // Render every model in parallel.
-    let compiled = manifest_compiled(&project.root, cx);
-    let renderer = render::Renderer::new(&project.name, project.vars.clone());
+    let manifest = read_manifest(&project.root, cx);
+    defs.extend(macros::package_macros(&macros::packages(&project, cx), cx));
+    let target = project::profile_target(&project, None, cx);
+    let adapter = manifest
+        .adapter
+        .clone()
+        .or_else(|| target.get("type").cloned());
+    let dialects = dialects_for(adapter.as_deref());
+    let renderer = render::Renderer::new(render::Setup {
+        project: project.name.clone(),
+        vars: project.vars.clone(),
+        macros: defs,
+        dispatch: project.dispatch.clone(),
+        adapter: adapter.clone(),
+        target,
+        columns: declared_columns(&decls, &seeds),
+    });
     let sources = &cx.model.sources;
     let mut sql_models: Vec<SqlModel> = sql_files
         .par_iter()
@@ -431,20 +532,53 @@ fn declare_project(
             } else {
                 (stem, src.text.to_string())
             };
-            let sql = match compiled.get(&src.path) {
-                Some(c) => Ok(c.clone()),
-                None => renderer.render(&name, &text),
+            let mut stale = false;
+            let mut variants = match manifest.current(&src.path, &src.text) {
+                Some(Ok(code)) => vec![Ok(code.to_string())],
+                found => {
+                    stale = found.is_some();
+                    let (sql, _) = renderer.render(&name, &text, false);
+                    let mut v = vec![sql];
+                    // Both shapes of an incremental model: the full refresh and the
+                    // increment, whose filters may read other columns.
+                    if text.contains("is_incremental") {
+                        let (inc, _) = renderer.render(&name, &text, true);
+                        if inc != v[0] {
+                            v.push(inc);
+                        }
+                    }
+                    v
+                }
             };
-            let deps = sql.as_deref().map(deps_of).unwrap_or_default();
+            let mut deps = Vec::new();
+            for v in variants.iter().flatten() {
+                for d in deps_of(v) {
+                    if !deps.contains(&d) {
+                        deps.push(d);
+                    }
+                }
+            }
+            let sql = variants.remove(0);
             SqlModel {
                 name,
                 file: id,
                 sql,
+                incremental: variants.pop(),
                 deps,
+                stale,
             }
         })
         .collect();
     sql_models.sort_by(|a, b| a.name.cmp(&b.name).then(a.file.cmp(&b.file)));
+    let stale: Vec<&SqlModel> = sql_models.iter().filter(|m| m.stale).collect();
+    if let Some(first) = stale.first() {
+        let loc = line_one(first.file, cx.model.sources.get(first.file));
+        let diag = Diag::StaleManifest {
+            model: first.name.clone(),
+            others: stale.len() - 1,
+        };
+        cx.diags.push(diag.at(loc));
+    }
 
     let mut local = HashMap::new();
     let mut state = HashMap::new();
@@ -456,6 +590,7 @@ fn declare_project(
         index,
         state: &mut state,
         diags: &mut cx.diags,
+        dialects: &dialects,
     };
     let decl_of: HashMap<(bool, String), usize> = decls
         .iter()
@@ -556,6 +691,7 @@ fn declare_project(
         state,
         exposures: sinks,
         owner: Arc::default(),
+        dialects,
     }
 }
 
@@ -570,6 +706,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         mut state,
         exposures,
         owner,
+        dialects,
     } = p;
     let mut owner = (*owner).clone();
     let mut l = Loader {
@@ -580,6 +717,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         index,
         state: &mut state,
         diags: &mut cx.diags,
+        dialects: &dialects,
     };
     let by_name: HashMap<&str, usize> = sql_models
         .iter()
@@ -661,6 +799,8 @@ struct Loader<'m> {
     index: usize,
     state: &'m mut HashMap<DatasetId, Columns>,
     diags: &'m mut Vec<Finding>,
+    /// The warehouse's dialect first, then the others to try.
+    dialects: &'m [Dialect],
 }
 
 fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
@@ -711,7 +851,8 @@ struct Cat<'a> {
 }
 
 impl Catalog for Cat<'_> {
-    fn upstream(&mut self, table: &str) -> Option<Upstream> {
+    fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+        let table = name.join(".").to_lowercase();
         let (name, alias) = if let Some(m) = table.strip_prefix("ref:") {
             (m.to_string(), m.to_string())
         } else if let Some(s) = table.strip_prefix("source:") {
@@ -908,52 +1049,64 @@ impl Loader<'_> {
             model_loc,
             Vec::new(),
         );
-        let (lin, ids): (Lineage, Vec<DatasetId>) = match &m.sql {
-            Ok(sql) => {
-                let mut cat = Cat {
-                    model: self.model,
-                    local: &*self.local,
-                    state: &*self.state,
-                    ids: Vec::new(),
-                };
-                let lin = lineage::lineage(sql, &mut cat);
-                let ids = cat.ids;
-                (lin, ids)
-            }
-            Err(e) => (
-                Lineage {
-                    problems: vec![e.clone()],
-                    ..Lineage::default()
-                },
-                Vec::new(),
-            ),
-        };
-        let empty = String::new();
-        let sql = m.sql.as_ref().unwrap_or(&empty);
-        let map = LineMap::new(sql, &src);
-        let at = |s: Option<SqlSpan>| -> Loc {
-            match s {
-                Some(s) => Loc {
-                    file: m.file,
-                    span: map.map(s),
-                },
-                None => model_loc,
-            }
-        };
-        let mut problems = lin.problems.clone();
-        // Output columns as fields: the YAML declaration when there is one, else the SQL.
-        let mut outs: Vec<(FieldId, &lineage::OutColumn)> = Vec::new();
-        for c in &lin.columns {
-            let f = match self.model.add_field(ds, c.name.clone(), at(c.span)) {
-                Ok(f) | Err(f) => f,
+        let mut problems: Vec<String> = Vec::new();
+        let mut flows = Vec::new();
+        let mut state: Option<Columns> = None;
+        let mut ids: Vec<DatasetId> = Vec::new();
+        // The lineage is the union of the model's shapes (full refresh, increment).
+        for sql in std::iter::once(&m.sql).chain(m.incremental.as_ref()) {
+            let (lin, v_ids): (Lineage, Vec<DatasetId>) = match sql {
+                Ok(sql) => {
+                    let mut cat = Cat {
+                        model: self.model,
+                        local: &*self.local,
+                        state: &*self.state,
+                        ids: Vec::new(),
+                    };
+                    let lin = crate::sql::lineage(sql, self.dialects, &mut cat);
+                    let ids = cat.ids;
+                    (lin, ids)
+                }
+                Err(e) => (
+                    Lineage {
+                        problems: vec![e.clone()],
+                        ..Lineage::default()
+                    },
+                    Vec::new(),
+                ),
             };
-            outs.push((f, c));
-        }
-        if problems.is_empty() {
-            let mut flows = Vec::new();
+            for &u in &v_ids {
+                if !ids.contains(&u) {
+                    ids.push(u);
+                }
+            }
+            let empty = String::new();
+            let text = sql.as_ref().unwrap_or(&empty);
+            let map = LineMap::new(text, &src);
+            let at = |s: Option<SqlSpan>| -> Loc {
+                match s {
+                    Some(s) => Loc {
+                        file: m.file,
+                        span: map.map(s),
+                    },
+                    None => model_loc,
+                }
+            };
+            // Output columns as fields: the YAML declaration when there is one, else the SQL.
+            let mut outs: Vec<(FieldId, &OutColumn)> = Vec::new();
+            for c in &lin.columns {
+                let f = match self.model.add_field(ds, c.name.clone(), at(c.span)) {
+                    Ok(f) | Err(f) => f,
+                };
+                outs.push((f, c));
+            }
+            if !lin.problems.is_empty() {
+                problems.extend(lin.problems.iter().cloned());
+                continue;
+            }
             for (f, c) in &outs {
                 for i in &c.inputs {
-                    let up = ids[i.upstream as usize];
+                    let up = v_ids[i.upstream as usize];
                     match self.demand(up, &i.column, 0) {
                         Some(from) => flows.push((
                             from,
@@ -970,27 +1123,27 @@ impl Loader<'_> {
                     }
                 }
             }
-            for (from, to, kind, functions, loc) in flows {
-                self.flow(from, to, kind, functions, step, loc);
-            }
-            let state = match &lin.passthrough {
-                Some(p) => Columns::Pass {
-                    upstream: ids[p.upstream as usize],
+            if let (None, Some(p)) = (&state, &lin.passthrough) {
+                state = Some(Columns::Pass {
+                    upstream: v_ids[p.upstream as usize],
                     loc: at(p.span),
                     indirect: p
                         .indirect
                         .iter()
-                        .map(|i| (ids[i.upstream as usize], i.column.clone(), at(i.span)))
+                        .map(|i| (v_ids[i.upstream as usize], i.column.clone(), at(i.span)))
                         .collect(),
-                },
-                None => Columns::Closed,
-            };
-            if problems.is_empty() {
-                self.state.insert(ds, state);
-                return;
+                });
             }
         }
+        if problems.is_empty() {
+            for (from, to, kind, functions, loc) in flows {
+                self.flow(from, to, kind, functions, step, loc);
+            }
+            self.state.insert(ds, state.unwrap_or(Columns::Closed));
+            return;
+        }
         // Conservative lineage: every upstream column reaches every output column.
+        problems.dedup();
         let mut upstreams: Vec<DatasetId> = ids.clone();
         for d in &m.deps {
             let name = d
@@ -1013,7 +1166,14 @@ impl Loader<'_> {
             }
         }
         upstreams.retain(|&u| u != ds);
-        let outs: Vec<FieldId> = self.model.dataset(ds).fields.clone();
+        let mut outs: Vec<FieldId> = self.model.dataset(ds).fields.clone();
+        if outs.is_empty() {
+            // Columns unknown: the whole relation is one node, so that whatever reads the
+            // model (an exposure, a sink) still receives every upstream column.
+            if let Ok(f) = self.model.add_field(ds, "*".to_string(), model_loc) {
+                outs.push(f);
+            }
+        }
         for &u in &upstreams {
             for uf in self.model.dataset(u).fields.clone() {
                 for &o in &outs {

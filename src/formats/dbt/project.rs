@@ -1,5 +1,6 @@
 //! `dbt_project.yml`: the project's name, where its resources live, and its variables.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::yaml::{Node, Value};
@@ -12,6 +13,13 @@ pub struct Project {
     pub seed_paths: Vec<String>,
     pub snapshot_paths: Vec<String>,
     pub analysis_paths: Vec<String>,
+    pub macro_paths: Vec<String>,
+    /// Where `dbt deps` installs packages (`packages-install-path`).
+    pub packages_path: String,
+    /// `dispatch:` search orders by macro namespace.
+    pub dispatch: Vec<(String, Vec<String>)>,
+    /// The `profile:` the project runs with.
+    pub profile: Option<String>,
     pub vars: serde_json::Value,
 }
 
@@ -89,11 +97,52 @@ impl Project {
             seed_paths: paths(doc, &["seed-paths", "data-paths"], "seeds"),
             snapshot_paths: paths(doc, &["snapshot-paths"], "snapshots"),
             analysis_paths: paths(doc, &["analysis-paths"], "analyses"),
+            macro_paths: paths(doc, &["macro-paths"], "macros"),
+            packages_path: paths(doc, &["packages-install-path"], "dbt_packages")
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "dbt_packages".into()),
+            dispatch: doc
+                .and_then(|d| d.get("dispatch"))
+                .and_then(|d| match &d.value {
+                    Value::Seq(items) => Some(items),
+                    _ => None,
+                })
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| {
+                            let ns = i.get("macro_namespace")?.as_str()?.to_string();
+                            let order = match &i.get("search_order")?.value {
+                                Value::Seq(o) => o
+                                    .iter()
+                                    .filter_map(|p| p.as_str().map(str::to_string))
+                                    .collect(),
+                                _ => Vec::new(),
+                            };
+                            Some((ns, order))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            profile: doc
+                .and_then(|d| d.get("profile"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
             vars: doc
                 .and_then(|d| d.get("vars"))
                 .map(to_json)
                 .unwrap_or(serde_json::Value::Null),
         }
+    }
+
+    /// Whether `path` holds macros of this project (under its `macro-paths`).
+    pub fn is_macro(&self, path: &Path) -> bool {
+        path.strip_prefix(&self.root).is_ok_and(|rel| {
+            self.macro_paths
+                .iter()
+                .any(|p| !p.is_empty() && rel.starts_with(p))
+        })
     }
 
     /// Which resource area of this project `path` is in, if any.
@@ -112,4 +161,76 @@ impl Project {
             None
         }
     }
+}
+
+/// The `target` of the project's profile: `type`, `database`, `schema`… of the output the
+/// profile's `target:` names, from a `profiles.yml` in `dir` (if given), else in the
+/// project folder or its `profile/` or `profiles/` subfolder; never the user's home.
+/// Values that are Jinja (`{{ env_var(…) }}`) are left out.
+pub(crate) fn profile_target(
+    project: &Project,
+    dir: Option<&Path>,
+    cx: &crate::session::LinkCx<'_>,
+) -> BTreeMap<String, String> {
+    let candidates: Vec<PathBuf> = match dir {
+        Some(d) => vec![d.join("profiles.yml")],
+        None => ["", "profile", "profiles"]
+            .iter()
+            .map(|sub| project.root.join(sub).join("profiles.yml"))
+            .collect(),
+    };
+    let mut out = BTreeMap::new();
+    let Some((path, text)) = candidates
+        .into_iter()
+        .find_map(|p| cx.read_file(&p).map(|t| (p, t)))
+    else {
+        return out;
+    };
+    let src = crate::source::SourceFile::new(path.clone(), path.display().to_string(), &text);
+    let Ok(docs) = crate::yaml::parse(&src) else {
+        return out;
+    };
+    let Some(doc) = docs.first() else { return out };
+    let profile = project
+        .profile
+        .as_deref()
+        .and_then(|p| doc.get(p))
+        .or_else(|| {
+            doc.as_map()?
+                .iter()
+                .find(|(k, _)| k.as_str() != Some("config"))
+                .map(|(_, v)| v)
+        });
+    let Some(profile) = profile else { return out };
+    let outputs = profile.get("outputs");
+    let target = profile
+        .get("target")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.contains("{{"))
+        .map(str::to_string)
+        .or_else(|| {
+            outputs?
+                .as_map()?
+                .first()
+                .and_then(|(k, _)| k.as_str().map(str::to_string))
+        });
+    let Some(target) = target else { return out };
+    let Some(output) = outputs.and_then(|o| o.get(&target)) else {
+        return out;
+    };
+    for (k, v) in output.as_map().unwrap_or(&[]) {
+        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+            continue;
+        };
+        let wanted = matches!(
+            k,
+            "type" | "database" | "dbname" | "schema" | "project" | "dataset" | "catalog"
+        );
+        if v.contains("{{") || !wanted {
+            continue;
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    out.insert("name".into(), target);
+    out
 }

@@ -1,113 +1,310 @@
 //! Rendering a model's Jinja with minijinja, the way `dbt compile` would, without a
 //! database and without running anything from the project.
 //!
-//! `ref()` and `source()` render to quoted identifiers (`"ref:orders"`,
-//! `"source:shop.customer"`) that the lineage recognises. Macros we do not know render
-//! leniently to something SQL can parse: their first argument, or NULL. A few macros of
-//! dbt-core, dbt_utils and fivetran_utils that shape the column list are given a meaning.
+//! The project's and its installed packages' macros are loaded, one template per
+//! definition, and called the way dbt calls them: a package's macro sees its own
+//! package's macros first, then the root project's; `package.macro` names one package;
+//! `adapter.dispatch` follows the project's `dispatch:` search orders. What dbt provides
+//! at compile time is given statically ([`super::builtins`], [`super::context`]). Each
+//! render has a bounded budget of steps (fuel) and of nested macro calls, so a macro
+//! that loops or recurses forever ends the render with a reason, in bounded time.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
-use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use minijinja::value::{merge_maps, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+
+use super::builtins::{
+    arg, b_ref, b_source, b_var, builtin, json_value, lenient_call, short_error, split_args,
+    target, Lenient, Relation,
+};
+use super::context;
+use super::macros::{tags, MacroDef, MacroTable};
+
+/// Steps (minijinja fuel) one model's render may take, macros included.
+pub const FUEL: u64 = 2_000_000;
+/// Macro calls nested in one another.
+pub const MAX_DEPTH: usize = 60;
+/// The temp a `return()` leaves its value in.
+const RETURN: &str = "__return";
+
+/// Names the render context gives every template; never lenient placeholders.
+const CONTEXT_KEYS: &[&str] = &["this", "model"];
+
+/// Our builtins that a project macro of the same name does not replace.
+const PROTECTED: &[&str] = &[
+    "ref",
+    "source",
+    "config",
+    "var",
+    "env_var",
+    "is_incremental",
+    "return",
+    "execute",
+    "target",
+    "adapter",
+    "this",
+];
+
+/// What one project's renders share.
+pub struct Setup {
+    pub project: String,
+    pub vars: serde_json::Value,
+    pub macros: Vec<MacroDef>,
+    pub dispatch: Vec<(String, Vec<String>)>,
+    /// The warehouse (`snowflake`, `postgres`…), for `target.type` and dispatch.
+    pub adapter: Option<String>,
+    /// `target` from the profile (`name`, `schema`, `database`, …).
+    pub target: BTreeMap<String, String>,
+    /// Known columns by relation key (`ref:x`, `source:a.b`), for
+    /// `adapter.get_columns_in_relation`.
+    pub columns: HashMap<String, Vec<String>>,
+}
+
+pub(super) struct Shared {
+    pub(super) table: MacroTable,
+    /// The adapter, its parents, for `<adapter>__macro` names.
+    pub(super) adapters: Vec<String>,
+    pub(super) columns: HashMap<String, Vec<String>>,
+    /// Per definition: what its unknown names resolve to, computed on first call.
+    locals: Vec<OnceLock<Value>>,
+    globals: HashSet<String>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("shared")
+    }
+}
+
+/// The render running on this thread. A macro runs with only the names it captured, so
+/// what every template needs is kept here rather than in the context.
+pub(super) struct Current {
+    pub(super) shared: Arc<Shared>,
+    /// The model's context (`this`, `model`, …), for the templates of the macros it calls.
+    model: Value,
+    pub(super) incremental: bool,
+    pub(super) vars: Value,
+    pub(super) project: String,
+    /// The package of each macro being called, innermost last.
+    packages: Vec<String>,
+}
+
+pub(super) fn current<R>(f: impl FnOnce(&Current) -> R) -> Option<R> {
+    CURRENT.with(|c| c.borrow().as_ref().map(f))
+}
+
+impl Current {
+    /// `{{ this }}` of the model being rendered.
+    pub(super) fn this_sql(&self) -> String {
+        self.model
+            .get_attr("this")
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn shared(_state: &State) -> Option<Arc<Shared>> {
+    current(|c| c.shared.clone())
+}
+
+/// The package whose macro is running (the root project's for the model itself).
+fn calling_package() -> Option<String> {
+    current(|c| {
+        c.packages
+            .last()
+            .cloned()
+            .unwrap_or_else(|| c.project.clone())
+    })
+}
 
 /// Settings shared by every model of one project.
 pub struct Renderer {
     env: Environment<'static>,
+    shared: Arc<Shared>,
     vars: Value,
     project: String,
 }
 
-/// `target`: a development target on a generic warehouse.
-fn target() -> Value {
-    let mut m = BTreeMap::new();
-    for (k, v) in [
-        ("name", "dev"),
-        ("target_name", "dev"),
-        ("schema", "analytics"),
-        ("database", "analytics"),
-        ("type", "postgres"),
-        ("profile_name", "default"),
-    ] {
-        m.insert(k.to_string(), Value::from(v));
-    }
-    m.insert("threads".into(), Value::from(1));
-    Value::from(m)
+/// What a render gives: the SQL, or why there is none.
+pub type Rendered = Result<String, String>;
+
+fn adapter_parents(adapter: &str) -> Vec<String> {
+    let parents: &[&str] = match adapter {
+        "redshift" | "materialize" | "alloydb" => &["postgres"],
+        "databricks" => &["spark"],
+        _ => &[],
+    };
+    std::iter::once(adapter)
+        .chain(parents.iter().copied())
+        .map(str::to_string)
+        .collect()
 }
 
-/// A relation returned by `ref()`, `source()` or `this`.
-#[derive(Debug)]
-struct Relation {
-    /// What the lineage sees, e.g. `ref:orders`.
-    key: String,
-    identifier: String,
-    schema: String,
-}
-
-impl Object for Relation {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "identifier" | "name" | "table" => Some(Value::from(self.identifier.clone())),
-            "schema" => Some(Value::from(self.schema.clone())),
-            "database" => Some(Value::from("analytics")),
-            "is_table" | "is_view" | "is_cte" => Some(Value::from(false)),
-            _ => None,
+/// `{% set x = [] %}` and `{% set x = {} %}` build lists and mappings that dbt's Jinja
+/// lets templates change (`x.append(…)`, `x.update(…)`): they are made changeable here.
+pub(super) fn mutable_sets(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut edits: Vec<(usize, usize)> = Vec::new();
+    for (start, end, inner) in tags(text) {
+        if !inner.starts_with("set ") {
+            continue;
+        }
+        let tag = &text[start..end];
+        let Some(eq) = tag.find('=') else { continue };
+        if tag[eq + 1..].starts_with('=') {
+            continue;
+        }
+        let close = tag.len() - 2;
+        let close = if tag[..close].ends_with(['-', '+']) {
+            close - 1
+        } else {
+            close
+        };
+        let expr = &tag[eq + 1..close];
+        if expr.trim_start().starts_with(['[', '{']) {
+            edits.push((start + eq + 1, start + close));
         }
     }
+    if edits.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + edits.len() * 8);
+    let mut at = 0;
+    for (s, e) in edits {
+        out.push_str(&text[at..s]);
+        out.push_str(" __mut(");
+        out.push_str(&text[s..e]);
+        out.push_str(") ");
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    std::borrow::Cow::Owned(out)
+}
 
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        _args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "render" | "include" | "quote" | "incorporate" => Ok(Value::from(self.to_sql())),
-            _ => Ok(Value::from(self.to_sql())),
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static RAISED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+/// One level of macro nesting, left when dropped.
+struct Depth;
+
+impl Depth {
+    fn enter(name: &str) -> Result<Depth, Error> {
+        let d = DEPTH.with(|d| d.get());
+        if d >= MAX_DEPTH {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("macro calls nest deeper than {MAX_DEPTH} (at `{name}`)"),
+            ));
         }
-    }
-
-    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_sql())
+        DEPTH.with(|c| c.set(d + 1));
+        Ok(Depth)
     }
 }
 
-impl Relation {
-    fn to_sql(&self) -> String {
-        format!("\"{}\"", self.key.replace('"', ""))
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|c| c.set(c.get().saturating_sub(1)));
     }
 }
 
-/// Anything the project or its packages define that we do not: a macro, a namespace of
-/// macros (`dbt_utils`, `adapter`), or a value. Callable, with any attribute.
+/// What `exceptions.raise_compiler_error` and friends said during this thread's render.
+pub(super) fn record_raised(message: String) {
+    RAISED.with(|r| r.borrow_mut().push(message));
+}
+
+/// A value that is its own caller: a `{% call %}` body rendered in the caller's state.
 #[derive(Debug)]
-struct Lenient {
-    name: String,
+struct Fixed(Value);
+
+impl Object for Fixed {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+        Ok(self.0.clone())
+    }
 }
 
-impl Object for Lenient {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
+/// A macro of the project or of a package, by its index in the [`MacroTable`].
+#[derive(Debug)]
+pub(super) struct MacroFn(pub(super) usize);
 
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let key = key.as_str()?;
-        Some(Value::from_object(Lenient {
-            name: format!("{}.{key}", self.name),
-        }))
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Empty
-    }
-
-    fn is_true(self: &Arc<Self>) -> bool {
-        false
-    }
-
+impl Object for MacroFn {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        Ok(lenient_call(state, &self.name, args))
+        let Some(shared) = shared(state) else {
+            return Err(Error::new(ErrorKind::InvalidOperation, "no render state"));
+        };
+        let def = &shared.table.defs[self.0];
+        let _depth = Depth::enter(&def.name)?;
+        // A `{% call %}` body can only run in the state that holds it: render it now.
+        let (pos, kw) = split_args(args);
+        let mut args: Vec<Value> = pos;
+        if !kw.is_empty() {
+            let mut kept = Vec::with_capacity(kw.len());
+            for (k, v) in kw {
+                if k == "caller" {
+                    let body = v.call(state, &[])?;
+                    kept.push((k, Value::from_object(Fixed(body))));
+                } else {
+                    kept.push((k, v));
+                }
+            }
+            args.push(Value::from(Kwargs::from_iter(kept)));
+        }
+        let tmpl = state.env().get_template(&format!("m{}", self.0))?;
+        let model = current(|c| c.model.clone()).unwrap_or_default();
+        let ctx = merge_maps([shared.locals(self.0, state.env()), model]);
+        let mut captured = tmpl.render_captured(ctx)?;
+        let name = def.name.clone();
+        let package = def.package.clone();
+        CURRENT.with(|c| {
+            if let Some(c) = c.borrow_mut().as_mut() {
+                c.packages.push(package);
+            }
+        });
+        let (result, returned, used) = captured.with_state_mut(|st| {
+            let r = st.call_macro(&name, &args);
+            (r, st.get_temp(RETURN), st.fuel_levels().map(|f| f.0))
+        });
+        CURRENT.with(|c| {
+            if let Some(c) = c.borrow_mut().as_mut() {
+                c.packages.pop();
+            }
+        });
+        if let Some(used) = used {
+            state.consume_fuel(used)?;
+        }
+        match (returned, result) {
+            (Some(v), _) => Ok(v),
+            // Output that is only whitespace is nothing: a macro that would have returned
+            // a list at run time (`execute` is false here) then iterates as empty.
+            (None, Ok(s)) if s.trim().is_empty() => Ok(Value::from("")),
+            (None, Ok(s)) => Ok(Value::from_safe_string(s)),
+            (None, Err(e)) => Err(e),
+        }
+    }
+}
+
+/// An installed package's namespace: `dbt_utils.star`.
+#[derive(Debug)]
+struct Package(Arc<Shared>, String);
+
+impl Package {
+    fn member(&self, name: &str) -> Value {
+        match self.0.table.get(&self.1, name) {
+            Some(i) => Value::from_object(MacroFn(i)),
+            None => Value::from_object(Lenient {
+                name: format!("{}.{name}", self.1),
+            }),
+        }
+    }
+}
+
+impl Object for Package {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(self.member(key.as_str()?))
     }
 
     fn call_method(
@@ -116,329 +313,183 @@ impl Object for Lenient {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
-        Ok(lenient_call(
-            state,
-            &format!("{}.{method}", self.name),
-            args,
-        ))
-    }
-
-    fn render(self: &Arc<Self>, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Ok(())
+        self.member(method).call(state, args)
     }
 }
 
-/// Positional arguments and keyword arguments (in written order).
-fn split_args(args: &[Value]) -> (Vec<Value>, Vec<(String, Value)>) {
-    let mut pos = Vec::new();
-    let mut kw = Vec::new();
-    for a in args {
-        if a.is_kwargs() {
-            if let Ok(keys) = a.try_iter() {
-                for k in keys {
-                    if let (Some(name), Ok(v)) = (k.as_str(), a.get_item(&k)) {
-                        kw.push((name.to_string(), v));
+impl Shared {
+    /// What the unknown names of definition `i` are: its package's macros, or lenient
+    /// placeholders for names nothing defines.
+    fn locals(&self, i: usize, env: &Environment<'_>) -> Value {
+        self.locals[i]
+            .get_or_init(|| {
+                let def = &self.table.defs[i];
+                let mut m: BTreeMap<String, Value> = BTreeMap::new();
+                let Ok(tmpl) = env.get_template(&format!("m{i}")) else {
+                    return Value::from(m);
+                };
+                for var in tmpl.undeclared_variables(false) {
+                    if CONTEXT_KEYS.contains(&var.as_str()) {
+                        continue;
                     }
+                    if def.package != self.table.root {
+                        if let Some(j) = self.table.get(&def.package, &var) {
+                            m.insert(var, Value::from_object(MacroFn(j)));
+                            continue;
+                        }
+                    }
+                    if self.globals.contains(&var) {
+                        continue;
+                    }
+                    let v = Value::from_object(Lenient { name: var.clone() });
+                    m.insert(var, v);
+                }
+                Value::from(m)
+            })
+            .clone()
+    }
+}
+
+/// `adapter`: dispatch, and what the warehouse would answer, from what purposelint knows.
+#[derive(Debug)]
+struct Adapter;
+
+fn column_value(name: &str) -> Value {
+    Value::from_object(context::Column {
+        name: name.to_string(),
+    })
+}
+
+impl Object for Adapter {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(Value::from_object(Lenient {
+            name: format!("adapter.{}", key.as_str()?),
+        }))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let (pos, kw) = split_args(args);
+        let a = |i: usize, n: &str| arg(&pos, &kw, i, n);
+        let Some(shared) = shared(state) else {
+            return Ok(lenient_call(state, &format!("adapter.{method}"), args));
+        };
+        Ok(match method {
+            "dispatch" => {
+                let name = a(0, "macro_name")
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let ns = a(1, "macro_namespace").and_then(|v| v.as_str().map(str::to_string));
+                let caller = calling_package().unwrap_or_else(|| shared.table.root.clone());
+                let adapters: Vec<&str> = shared.adapters.iter().map(String::as_str).collect();
+                match shared
+                    .table
+                    .dispatch(&name, ns.as_deref(), &caller, &adapters)
+                {
+                    Some(i) => Value::from_object(MacroFn(i)),
+                    None => Value::from_object(Lenient {
+                        name: format!("{}.{name}", ns.as_deref().unwrap_or("dbt")),
+                    }),
                 }
             }
-        } else {
-            pos.push(a.clone());
-        }
-    }
-    (pos, kw)
-}
-
-fn arg(pos: &[Value], kw: &[(String, Value)], i: usize, name: &str) -> Option<Value> {
-    kw.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .or_else(|| pos.get(i).cloned())
-        .filter(|v| !v.is_undefined() && !v.is_none())
-}
-
-fn sql_of(v: &Value) -> String {
-    if let Some(s) = v.as_str() {
-        return s.to_string();
-    }
-    if let Ok(items) = v.try_iter() {
-        if !matches!(v.kind(), minijinja::value::ValueKind::Map) && v.as_object().is_none() {
-            return items.map(|i| sql_of(&i)).collect::<Vec<_>>().join(", ");
-        }
-    }
-    v.to_string()
-}
-
-fn list_sql(v: &Value) -> String {
-    match v.try_iter() {
-        Ok(items) if v.as_str().is_none() => items
-            .map(|i| sql_of(&i))
-            .filter(|s| !s.trim().is_empty())
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => sql_of(v),
-    }
-}
-
-/// The meaning we give to a macro we do not have.
-fn lenient_call(state: &State, name: &str, args: &[Value]) -> Value {
-    let short = name.rsplit('.').next().unwrap_or(name);
-    let (pos, kw) = split_args(args);
-    let a = |i: usize, n: &str| arg(&pos, &kw, i, n);
-    let s = match short {
-        "star" => match a(2, "relation_alias") {
-            Some(alias) if !sql_of(&alias).is_empty() => format!("{}.*", sql_of(&alias)),
-            _ => "*".into(),
-        },
-        "fill_staging_columns" => "*".into(),
-        "string_agg" | "listagg" => format!(
-            "string_agg({}, {})",
-            a(0, "measure").map(|v| sql_of(&v)).unwrap_or("null".into()),
-            a(1, "delimiter_text")
-                .map(|v| sql_of(&v))
-                .unwrap_or("','".into())
-        ),
-        s if s.ends_with("partition_by_cols") => {
-            format!("{} ", pos.iter().map(sql_of).collect::<Vec<_>>().join(", "))
-        }
-        "date_spine" => format!(
-            "select cast(null as date) as date_{}",
-            a(0, "datepart").map(|v| sql_of(&v)).unwrap_or("day".into())
-        ),
-        // shopify's metafield pivot: the object's columns plus pivoted metafields.
-        "get_metafields" => match a(0, "source_object") {
-            Some(o) => format!("select * from \"ref:{}\"", sql_of(&o)),
-            None => "select null as _unknown".into(),
-        },
-        "group_by" => {
-            let n = a(0, "n")
-                .and_then(|v| i64::try_from(v).ok())
-                .unwrap_or(1)
-                .clamp(1, 500);
-            let cols: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
-            format!("group by {}", cols.join(", "))
-        }
-        "source_relation" | "apply_source_relation" => {
-            ", cast('' as varchar) as source_relation".into()
-        }
-        "fill_pass_through_columns"
-        | "persist_pass_through_columns"
-        | "add_pass_through_columns"
-        | "remove_prefix_from_columns" => String::new(),
-        "union_connections" => match (a(1, "single_source_name"), a(2, "single_table_name")) {
-            (Some(src), Some(table)) => {
-                format!(
-                    "select * from \"source:{}.{}\"",
-                    sql_of(&src),
-                    sql_of(&table)
-                )
+            "get_columns_in_relation" | "get_columns_in_table" => {
+                let key = a(0, "relation")
+                    .and_then(|r| r.downcast_object_ref::<Relation>().map(|r| r.lookup_key()));
+                let cols = key
+                    .and_then(|k| shared.columns.get(&k))
+                    .map(|c| c.iter().map(|n| column_value(n)).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                Value::from(cols)
             }
-            _ => "select null as _unknown".into(),
-        },
-        "union_data" | "shopify_union_data" | "union_relations" => {
-            let relation = a(99, "default_variable")
-                .and_then(|v| v.as_str().map(str::to_string))
-                .and_then(|var| lookup_var(state, &var))
-                .map(|v| sql_of(&v))
-                .or_else(|| {
-                    let schema = a(99, "default_schema")?;
-                    let table = a(99, "table_identifier")?;
-                    Some(format!("\"source:{}.{}\"", sql_of(&schema), sql_of(&table)))
-                })
-                .or_else(|| a(0, "relations").map(|r| list_sql(&r)));
-            match relation {
-                Some(rel) if !rel.trim().is_empty() => format!("select * from {rel}"),
-                _ => "select null as _unknown".into(),
-            }
-        }
-        "current_timestamp"
-        | "current_timestamp_backcompat"
-        | "current_timestamp_in_utc_backcompat" => "current_timestamp".into(),
-        "date_trunc" => format!(
-            "date_trunc('{}', {})",
-            a(0, "datepart").map(|v| sql_of(&v)).unwrap_or_default(),
-            a(1, "date").map(|v| sql_of(&v)).unwrap_or("null".into())
-        ),
-        "dateadd" => format!(
-            "dateadd('{}', {}, {})",
-            a(0, "datepart").map(|v| sql_of(&v)).unwrap_or_default(),
-            a(1, "interval").map(|v| sql_of(&v)).unwrap_or("0".into()),
-            a(2, "from_date_or_timestamp")
-                .map(|v| sql_of(&v))
-                .unwrap_or("null".into())
-        ),
-        "datediff" => format!(
-            "datediff('{}', {}, {})",
-            a(2, "datepart").map(|v| sql_of(&v)).unwrap_or_default(),
-            a(0, "first_date")
-                .map(|v| sql_of(&v))
-                .unwrap_or("null".into()),
-            a(1, "second_date")
-                .map(|v| sql_of(&v))
-                .unwrap_or("null".into())
-        ),
-        "safe_cast" => format!(
-            "cast({} as {})",
-            a(0, "field").map(|v| sql_of(&v)).unwrap_or("null".into()),
-            a(1, "type").map(|v| sql_of(&v)).unwrap_or("varchar".into())
-        ),
-        "concat" => format!(
-            "concat({})",
-            a(0, "fields").map(|v| list_sql(&v)).unwrap_or("''".into())
-        ),
-        "generate_surrogate_key" | "surrogate_key" => {
-            let fields = if pos.len() > 1 {
-                pos.iter().map(sql_of).collect::<Vec<_>>().join(", ")
-            } else {
-                a(0, "field_list").map(|v| list_sql(&v)).unwrap_or_default()
-            };
-            if fields.is_empty() {
-                "md5('')".into()
-            } else {
-                format!("md5(concat({fields}))")
-            }
-        }
-        "hash" => format!(
-            "md5({})",
-            a(0, "field").map(|v| sql_of(&v)).unwrap_or("null".into())
-        ),
-        "split_part" => format!(
-            "split_part({}, {}, {})",
-            a(0, "string_text")
-                .map(|v| sql_of(&v))
-                .unwrap_or("null".into()),
-            a(1, "delimiter_text")
-                .map(|v| sql_of(&v))
-                .unwrap_or("''".into()),
-            a(2, "part_number")
-                .map(|v| sql_of(&v))
-                .unwrap_or("1".into())
-        ),
-        s if s.starts_with("type_") => match &s[5..] {
-            "string" => "varchar".into(),
-            "int" | "integer" => "integer".into(),
-            t if t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => t.into(),
-            _ => "varchar".into(),
-        },
-        "is_incremental" | "is_databricks_sql_warehouse" => return Value::from(false),
-        "get_columns_in_relation"
-        | "get_relation"
-        | "run_query"
-        | "get_column_values"
-        | "get_query_results_as_dict"
-        | "get_filtered_columns_in_relation" => return Value::from(Vec::<Value>::new()),
-        "log" | "debug" | "raise_compiler_error" | "warn" | "set_sql_header" => String::new(),
-        _ => match pos.first().or(kw.first().map(|(_, v)| v)) {
-            Some(v) if v.as_str().is_some() || v.is_number() => sql_of(v),
-            Some(v) if v.try_iter().is_ok() && v.as_object().is_none() => {
-                let l = list_sql(v);
-                if l.is_empty() {
-                    "null".into()
+            "get_relation" => {
+                let part = |i: usize, n: &str| {
+                    a(i, n)
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                };
+                let rel = Relation {
+                    key: None,
+                    database: part(0, "database"),
+                    schema: part(1, "schema"),
+                    identifier: part(2, "identifier"),
+                };
+                if shared.columns.contains_key(&rel.lookup_key()) {
+                    Value::from_object(rel)
                 } else {
-                    l
+                    Value::from(())
                 }
             }
-            Some(v) if v.as_object().is_some() => sql_of(v),
-            _ => "null".into(),
-        },
-    };
-    Value::from_safe_string(s)
-}
-
-/// A function of ours, taking positional and keyword arguments as they come.
-struct Builtin(fn(&State, &[Value]) -> Value);
-
-impl std::fmt::Debug for Builtin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("builtin")
+            "quote" => Value::from_safe_string(format!(
+                "\"{}\"",
+                a(0, "identifier")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            )),
+            "type" => Value::from(shared.adapters.first().cloned().unwrap_or_default()),
+            "get_missing_columns" | "list_relations_without_caching" => {
+                Value::from(Vec::<Value>::new())
+            }
+            "check_schema_exists" | "already_exists" => Value::from(false),
+            _ => lenient_call(state, &format!("adapter.{method}"), args),
+        })
     }
 }
 
-impl Object for Builtin {
+fn b_return(state: &mut State, args: &[Value]) -> Result<Value, Error> {
+    let v = args.first().cloned().unwrap_or(Value::from(()));
+    if state.get_temp(RETURN).is_none() {
+        state.set_temp(RETURN, v);
+    }
+    // Stops the macro here, as dbt's `return` does; the macro call takes the value.
+    Err(Error::new(
+        ErrorKind::InvalidOperation,
+        "return() outside a macro",
+    ))
+}
+
+fn b_is_incremental(_state: &State, _args: &[Value]) -> Value {
+    Value::from(current(|c| c.incremental).unwrap_or(false))
+}
+
+/// A function of ours that may fail or change the state.
+struct Func(fn(&mut State, &[Value]) -> Result<Value, Error>);
+
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("function")
+    }
+}
+
+impl Object for Func {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
     }
 
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        Ok((self.0)(state, args))
+        (self.0)(state, args)
     }
-}
-
-fn builtin(f: fn(&State, &[Value]) -> Value) -> Value {
-    Value::from_object(Builtin(f))
-}
-
-fn relation(key: String, identifier: String, schema: String) -> Value {
-    Value::from_object(Relation {
-        key,
-        identifier,
-        schema,
-    })
-}
-
-fn b_ref(_state: &State, args: &[Value]) -> Value {
-    let (pos, _) = split_args(args);
-    let name = pos
-        .last()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    relation(format!("ref:{name}"), name, "analytics".into())
-}
-
-fn b_source(_state: &State, args: &[Value]) -> Value {
-    let (pos, kw) = split_args(args);
-    let s = arg(&pos, &kw, 0, "source_name")
-        .map(|v| sql_of(&v))
-        .unwrap_or_default();
-    let t = arg(&pos, &kw, 1, "table_name")
-        .map(|v| sql_of(&v))
-        .unwrap_or_default();
-    relation(format!("source:{s}.{t}"), t, s)
-}
-
-fn b_var(state: &State, args: &[Value]) -> Value {
-    let (pos, kw) = split_args(args);
-    let name = arg(&pos, &kw, 0, "name")
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    lookup_var(state, &name)
-        .or_else(|| arg(&pos, &kw, 1, "default"))
-        .unwrap_or(Value::UNDEFINED)
-}
-
-/// The value of a project variable, rendered when it is itself a template.
-fn lookup_var(state: &State, name: &str) -> Option<Value> {
-    let vars = state.lookup("__vars")?;
-    let project = state.lookup("__project")?;
-    let scoped = project
-        .as_str()
-        .and_then(|p| vars.get_attr(p).ok())
-        .and_then(|m| m.get_attr(name).ok())
-        .filter(|v| !v.is_undefined());
-    let v = scoped.or_else(|| vars.get_attr(name).ok().filter(|v| !v.is_undefined()))?;
-    if let Some(s) = v.as_str() {
-        if s.contains("{{") || s.contains("{%") {
-            let ctx = minijinja::context! { __vars => vars, __project => project };
-            return state
-                .env()
-                .render_str(s, ctx)
-                .ok()
-                .map(Value::from_safe_string);
-        }
-    }
-    Some(v)
 }
 
 impl Renderer {
-    /// `vars` is the `vars:` mapping of dbt_project.yml as JSON.
-    pub fn new(project: &str, vars: serde_json::Value) -> Renderer {
+    pub fn new(setup: Setup) -> Renderer {
+        let adapter = setup.adapter.clone().unwrap_or_else(|| "postgres".into());
+        let mut target_settings = setup.target.clone();
+        target_settings
+            .entry("type".into())
+            .or_insert_with(|| adapter.clone());
+        let table = MacroTable::new(&setup.project, setup.macros, setup.dispatch);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_recursion_limit(100);
-        env.set_fuel(Some(2_000_000));
+        env.set_fuel(Some(FUEL));
         env.add_global("ref", builtin(b_ref));
         env.add_global("source", builtin(b_source));
-        env.add_global("config", builtin(|_, _| Value::from("")));
-        env.add_global("is_incremental", builtin(|_, _| Value::from(false)));
+        env.add_global("config", Value::from_object(context::Config));
+        env.add_global("is_incremental", builtin(b_is_incremental));
         env.add_global("should_full_refresh", builtin(|_, _| Value::from(false)));
         env.add_global("var", builtin(b_var));
         env.add_global(
@@ -449,123 +500,114 @@ impl Renderer {
             }),
         );
         env.add_global("doc", builtin(|_, _| Value::from("")));
-        env.add_global("target", target());
+        env.add_global("target", target(&target_settings));
         env.add_global("execute", false);
-        env.add_global("flags", Value::from(BTreeMap::<String, Value>::new()));
-        env.set_unknown_method_callback(|_state, value, method, _args| match method {
-            "items" | "keys" | "values" => Ok(Value::from(Vec::<Value>::new())),
-            "get" => Ok(Value::UNDEFINED),
-            "lower" | "upper" | "strip" => Ok(Value::from(value.to_string())),
-            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        env.add_global("return", Value::from_object(Func(b_return)));
+        env.add_global("adapter", Value::from_object(Adapter));
+        context::add_globals(&mut env);
+        env.set_unknown_method_callback(context::unknown_method);
+        // Root project macros are global; a package's are reached through its namespace.
+        for (i, d) in table.defs.iter().enumerate() {
+            if d.package == table.root && !PROTECTED.contains(&d.name.as_str()) {
+                env.add_global(d.name.clone(), Value::from_object(MacroFn(i)));
+            }
+        }
+        let n = table.defs.len();
+        let texts: Vec<String> = table
+            .defs
+            .iter()
+            .map(|d| mutable_sets(&d.text).into_owned())
+            .collect();
+        env.set_loader(move |name| {
+            Ok(name
+                .strip_prefix('m')
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| texts.get(i).cloned()))
         });
+        let packages: Vec<String> = table.packages().to_vec();
+        let globals: HashSet<String> = env
+            .globals()
+            .map(|(g, _)| g.to_string())
+            .chain(packages.iter().cloned())
+            .collect();
+        let shared = Arc::new(Shared {
+            table,
+            adapters: adapter_parents(&adapter),
+            columns: setup.columns,
+            locals: (0..n).map(|_| OnceLock::new()).collect(),
+            globals,
+        });
+        for p in packages {
+            let ns = Value::from_object(Package(shared.clone(), p.clone()));
+            env.add_global(p, ns);
+        }
         Renderer {
             env,
-            vars: json_value(&vars),
-            project: project.to_string(),
+            shared,
+            vars: json_value(&setup.vars),
+            project: setup.project,
         }
     }
 
-    /// Renders one model. `name` is the model's own name (for `this`).
-    pub fn render(&self, name: &str, text: &str) -> Result<String, String> {
-        let tmpl = self
-            .env
-            .template_from_str(text)
-            .map_err(|e| format!("the Jinja does not parse: {}", short_error(&e)))?;
+    /// Renders one model. `name` is the model's own name (for `this`); `incremental` is
+    /// what `is_incremental()` answers. Returns the SQL and what macros raised.
+    pub fn render(&self, name: &str, text: &str, incremental: bool) -> (Rendered, Vec<String>) {
+        RAISED.with(|r| r.borrow_mut().clear());
+        DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
-        for var in tmpl.undeclared_variables(false) {
-            if self.env.globals().any(|(g, _)| g == var) {
-                continue;
-            }
-            ctx.insert(
-                var.clone(),
-                Value::from_object(Lenient { name: var.clone() }),
-            );
-        }
-        ctx.insert("__vars".into(), self.vars.clone());
-        ctx.insert("__project".into(), Value::from(self.project.clone()));
         ctx.insert(
             "this".into(),
             Value::from_object(Relation {
-                key: format!("ref:{name}"),
-                identifier: name.to_string(),
+                key: Some(format!("ref:{name}")),
+                database: "analytics".into(),
                 schema: "analytics".into(),
+                identifier: name.to_string(),
             }),
         );
-        ctx.insert(
-            "model".into(),
-            Value::from(BTreeMap::from([(
-                "name".to_string(),
-                Value::from(name.to_string()),
-            )])),
-        );
-        tmpl.render(Value::from(ctx))
-            .map_err(|e| format!("the Jinja does not render: {}", short_error(&e)))
+        ctx.insert("model".into(), context::model(&self.project, name));
+        let model = Value::from(ctx);
+        CURRENT.with(|c| {
+            *c.borrow_mut() = Some(Current {
+                shared: self.shared.clone(),
+                model: model.clone(),
+                incremental,
+                vars: self.vars.clone(),
+                project: self.project.clone(),
+                packages: Vec::new(),
+            })
+        });
+        let sql = self.render_sql(text, model);
+        CURRENT.with(|c| c.borrow_mut().take());
+        (sql, RAISED.with(|r| std::mem::take(&mut *r.borrow_mut())))
     }
-}
 
-fn json_value(v: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match v {
-        J::Null => Value::from(()),
-        J::Bool(b) => Value::from(*b),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => Value::from(i),
-            None => Value::from(n.as_f64().unwrap_or(0.0)),
-        },
-        J::String(s) => Value::from(s.clone()),
-        J::Array(a) => Value::from(a.iter().map(json_value).collect::<Vec<_>>()),
-        J::Object(o) => Value::from(
-            o.iter()
-                .map(|(k, v)| (k.clone(), json_value(v)))
-                .collect::<BTreeMap<_, _>>(),
-        ),
+    fn render_sql(&self, text: &str, model: Value) -> Rendered {
+        let text = mutable_sets(text);
+        let tmpl = self
+            .env
+            .template_from_str(&text)
+            .map_err(|e| format!("the Jinja does not parse: {}", short_error(&e)))?;
+        let mut lenient: BTreeMap<String, Value> = BTreeMap::new();
+        for var in tmpl.undeclared_variables(false) {
+            if self.shared.globals.contains(&var) || CONTEXT_KEYS.contains(&var.as_str()) {
+                continue;
+            }
+            let v = Value::from_object(Lenient { name: var.clone() });
+            lenient.insert(var, v);
+        }
+        let all = merge_maps([Value::from(lenient), model]);
+        tmpl.render(all).map_err(|e| {
+            if e.kind() == ErrorKind::OutOfFuel {
+                format!(
+                    "the Jinja does not render: it took more than its budget of {FUEL} steps \
+                     (a loop or a recursion that does not end?)"
+                )
+            } else {
+                format!("the Jinja does not render: {}", short_error(&e))
+            }
+        })
     }
-}
-
-fn short_error(e: &Error) -> String {
-    let mut s = e.kind().to_string();
-    if let Some(d) = e.detail() {
-        s.push_str(": ");
-        s.push_str(d);
-    }
-    if let Some(l) = e.line() {
-        s.push_str(&format!(" (line {l})"));
-    }
-    s
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refs_sources_vars_and_unknown_macros() {
-        let vars =
-            serde_json::json!({"p": {"src": "{{ source('raw', 'people') }}", "flag": false}});
-        let r = Renderer::new("p", vars);
-        let out = r
-            .render(
-                "m",
-                "{{ config(materialized='table') }}select {{ dbt_utils.star(from=ref('a')) }}, \
-                 {{ unknown_macro('x') }}, {{ fivetran_utils.thing(column='y') }}, \
-                 cast(z as {{ dbt.type_timestamp() }}) from {{ ref('a') }} join {{ var('src') }}\
-                 {% if var('flag', true) %} bad{% endif %}{% if is_incremental() %} worse{% endif %}",
-            )
-            .unwrap();
-        assert_eq!(
-            out,
-            "select *, x, y, cast(z as timestamp) from \"ref:a\" join \"source:raw.people\""
-        );
-    }
-
-    #[test]
-    fn broken_jinja_is_an_error_not_a_panic() {
-        let r = Renderer::new("p", serde_json::Value::Null);
-        assert!(r.render("m", "{% if %}").is_err());
-        // Lenient attribute chains render; huge loops stop on fuel, not on memory.
-        let _ = r.render(
-            "m",
-            "{{ x.y.z() }}{% for i in range(100000000) %}{% endfor %}",
-        );
-    }
-}
+mod tests;

@@ -1,10 +1,10 @@
-//! Column-level lineage of one rendered dbt model: which upstream columns flow into each
-//! output column, directly (projections) or indirectly (join keys, filters, grouping keys,
-//! window partitions), through CTEs, subqueries, joins, unions and `*` expansion.
+//! Column-level lineage of one SQL query: which upstream columns flow into each output
+//! column, directly (projections) or indirectly (join keys, filters, grouping keys, window
+//! partitions), through CTEs, subqueries, joins, unions and `*` expansion.
 //!
-//! The SQL is parsed with sqlparser's generic dialect. Relations that are not CTEs are
-//! named `"ref:<model>"` or `"source:<source>.<table>"` by the renderer; the caller's
-//! [`Catalog`] says which upstream they are and which columns it is known to have.
+//! The SQL is parsed with sqlparser in the caller's dialect (or the first of several that
+//! parses it). Relations that are not CTEs are looked up in the caller's [`Catalog`], which
+//! says which upstream they are and which columns it is known to have.
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -16,9 +16,9 @@ use sqlparser::ast::{
     SetExpr, Spanned, Statement, TableAlias, TableFactor, TableWithJoins, Value, Visit, Visitor,
     WildcardAdditionalOptions, WindowType,
 };
-use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
+use super::Dialect;
 use crate::model::FlowKind;
 
 /// A position range in the rendered SQL: 1-based lines and character columns, end exclusive.
@@ -52,9 +52,11 @@ pub struct Upstream {
     pub default_alias: String,
 }
 
+/// What the caller knows about the relations a query reads.
 pub trait Catalog {
-    /// `table` is the relation name as written, lower-case, e.g. `ref:orders`.
-    fn upstream(&mut self, table: &str) -> Option<Upstream>;
+    /// The relation `name` (its dotted parts as written, unquoted, e.g. `["raw", "stripe",
+    /// "charges"]` or dbt's placeholder `["ref:orders"]`), or `None` when unknown.
+    fn relation(&mut self, name: &[String]) -> Option<Upstream>;
 }
 
 /// One upstream column flowing into an output column.
@@ -96,22 +98,41 @@ pub struct Lineage {
     pub problems: Vec<String>,
     /// Upstreams the query reads, in order of first use.
     pub upstreams: Vec<u32>,
+    /// The dialect that parsed the SQL; `None` when none did.
+    pub dialect: Option<Dialect>,
 }
 
-/// Extracts lineage from rendered SQL. Never panics on bad input: problems are reported.
-pub fn lineage(sql: &str, catalog: &mut dyn Catalog) -> Lineage {
-    let stmts = match Parser::new(&GenericDialect {})
+fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
+    Parser::new(dialect.parser_dialect())
         .with_recursion_limit(64)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
-    {
-        Ok(s) => s,
-        Err(e) => {
-            return Lineage {
-                problems: vec![format!("the SQL does not parse: {e}")],
-                ..Lineage::default()
+        .map_err(|e| e.to_string())
+}
+
+/// Extracts the lineage of `sql`, parsed in the first of `dialects` that parses it (the
+/// warehouse's dialect, or [`Dialect::CHAIN`] when it is not known). Never panics on bad
+/// input: problems are reported.
+pub fn lineage(sql: &str, dialects: &[Dialect], catalog: &mut dyn Catalog) -> Lineage {
+    let mut first_error = None;
+    let mut parsed = None;
+    for &d in dialects {
+        match parse(sql, d) {
+            Ok(stmts) => {
+                parsed = Some((d, stmts));
+                break;
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
         }
+    }
+    let Some((dialect, stmts)) = parsed else {
+        let e = first_error.unwrap_or_else(|| "no dialect to parse it with".into());
+        return Lineage {
+            problems: vec![format!("the SQL does not parse: {e}")],
+            ..Lineage::default()
+        };
     };
     let mut queries = stmts.iter().filter_map(|s| match s {
         Statement::Query(q) => Some(q),
@@ -132,6 +153,7 @@ pub fn lineage(sql: &str, catalog: &mut dyn Catalog) -> Lineage {
     let mut out = Lineage {
         problems: cx.problems,
         upstreams: cx.upstreams,
+        dialect: Some(dialect),
         ..Lineage::default()
     };
     for c in &rel.cols {
@@ -212,6 +234,8 @@ impl Ctes {
 
 struct Scope<'p> {
     rels: Vec<(String, Rc<Rel>)>,
+    /// CTEs visible here: a CTE is visible in every subquery nested below it.
+    ctes: Ctes,
     /// Output columns of the current SELECT seen so far (lateral alias references).
     aliases: Vec<Col>,
     parent: Option<&'p Scope<'p>>,
@@ -405,9 +429,25 @@ impl Cx<'_> {
         let mut env = ctes.clone();
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
+                let name = lower(&cte.alias.name);
+                let alias = Some(cte.alias.clone());
+                // A recursive CTE (Snowflake needs no RECURSIVE) reads itself in the
+                // recursive branch of its union: that branch sees the anchor's columns.
+                let anchored = match &*cte.query.body {
+                    SetExpr::SetOperation { left, .. } => {
+                        let mut anchor = self.set_expr(left, &env, outer);
+                        alias_rename(&mut anchor, &alias);
+                        env.list.push((name.clone(), Rc::new(anchor)));
+                        true
+                    }
+                    _ => false,
+                };
                 let mut rel = self.query(&cte.query, &env, outer);
-                alias_rename(&mut rel, &Some(cte.alias.clone()));
-                env.list.push((lower(&cte.alias.name), Rc::new(rel)));
+                alias_rename(&mut rel, &alias);
+                if anchored {
+                    env.list.pop();
+                }
+                env.list.push((name, Rc::new(rel)));
             }
         }
         self.set_expr(&q.body, &env, outer)
@@ -467,8 +507,16 @@ impl Cx<'_> {
         }
     }
 
-    fn base(&mut self, table: &str) -> Option<(String, Rel)> {
-        let up = self.catalog.upstream(table)?;
+    fn base(&mut self, name: &ObjectName) -> Option<(String, Rel)> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(i) => i.value.clone(),
+                ObjectNamePart::Function(f) => f.name.value.clone(),
+            })
+            .collect();
+        let up = self.catalog.relation(&parts)?;
         if !self.upstreams.contains(&up.id) {
             self.upstreams.push(up.id);
         }
@@ -542,7 +590,7 @@ impl Cx<'_> {
                         return vec![(named(alias, last), Rc::new(rel))];
                     }
                 }
-                match self.base(&full) {
+                match self.base(name) {
                     Some((default, mut rel)) => {
                         alias_rename(&mut rel, alias);
                         vec![(named(alias, default), Rc::new(rel))]
@@ -579,6 +627,7 @@ impl Cx<'_> {
             } => {
                 let mut inner = Scope {
                     rels: Vec::new(),
+                    ctes: env.clone(),
                     aliases: Vec::new(),
                     parent: outer,
                 };
@@ -745,7 +794,7 @@ impl Cx<'_> {
             }
         }
         for (q, functions) in refs.subqueries {
-            let env = Ctes::default();
+            let env = scope.ctes.clone();
             let rel = self.query(&q, &env, Some(scope));
             for c in rel.cols {
                 for mut s in c.srcs {
@@ -851,6 +900,7 @@ impl Cx<'_> {
     fn select(&mut self, s: &Select, env: &Ctes, outer: Option<&Scope>) -> Rel {
         let mut scope = Scope {
             rels: Vec::new(),
+            ctes: env.clone(),
             aliases: Vec::new(),
             parent: outer,
         };
@@ -866,14 +916,8 @@ impl Cx<'_> {
             let srcs = cx.expr(e, scope, span);
             ind.extend(as_indirect(srcs, span));
         };
-        if let Some(w) = &s.selection {
-            clause(self, w, &scope, &mut ind);
-        }
-        if let Some(w) = &s.prewhere {
-            clause(self, w, &scope, &mut ind);
-        }
-
-        // Projection.
+        // Projection first: Snowflake, BigQuery, Databricks, Redshift and DuckDB let
+        // WHERE, GROUP BY, HAVING and QUALIFY name a select-list alias.
         let mut cols: Vec<Col> = Vec::new();
         let mut open: Option<Open> = None;
         for item in &s.projection {
@@ -926,6 +970,12 @@ impl Cx<'_> {
             }
         }
 
+        if let Some(w) = &s.selection {
+            clause(self, w, &scope, &mut ind);
+        }
+        if let Some(w) = &s.prewhere {
+            clause(self, w, &scope, &mut ind);
+        }
         match &s.group_by {
             GroupByExpr::Expressions(exprs, _) => {
                 for e in exprs {
@@ -1043,8 +1093,8 @@ mod tests {
 
     struct Cat;
     impl Catalog for Cat {
-        fn upstream(&mut self, table: &str) -> Option<Upstream> {
-            match table {
+        fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+            match name.join(".").to_lowercase().as_str() {
                 "ref:customers" => Some(Upstream {
                     id: 0,
                     columns: vec!["id".into(), "email".into(), "phone".into()],
@@ -1088,7 +1138,7 @@ select c.id, sha256(lower(c.email)) as hashed, o.total
 from c left join o on c.id = o.customer_id
 where c.phone is not null
 "#;
-        let l = lineage(sql, &mut Cat);
+        let l = lineage(sql, &[Dialect::Generic], &mut Cat);
         assert!(l.problems.is_empty(), "{:?}", l.problems);
         let h = inputs(&l, "hashed");
         assert!(h.contains(&(0, "email".into(), FlowKind::Direct)));
@@ -1113,7 +1163,7 @@ select id, row_number() over (partition by email order by id) as rn from "ref:cu
 union all
 select id, 1 from "ref:orders"
 "#;
-        let l = lineage(sql, &mut Cat);
+        let l = lineage(sql, &[Dialect::Generic], &mut Cat);
         assert!(l.problems.is_empty(), "{:?}", l.problems);
         let rn = inputs(&l, "rn");
         assert!(rn.contains(&(0, "email".into(), FlowKind::Indirect)));
@@ -1121,6 +1171,7 @@ select id, 1 from "ref:orders"
 
         let l = lineage(
             r#"select *, user_id as uid from "source:raw.events" where kind = 'x'"#,
+            &[Dialect::Generic],
             &mut Cat,
         );
         assert!(l.problems.is_empty(), "{:?}", l.problems);
@@ -1131,11 +1182,15 @@ select id, 1 from "ref:orders"
 
     #[test]
     fn unresolved_and_unparsable_are_problems() {
-        let l = lineage(r#"select nope from "ref:customers""#, &mut Cat);
+        let l = lineage(
+            r#"select nope from "ref:customers""#,
+            &[Dialect::Generic],
+            &mut Cat,
+        );
         assert!(!l.problems.is_empty());
-        let l = lineage("select from where (", &mut Cat);
+        let l = lineage("select from where (", &[Dialect::Generic], &mut Cat);
         assert!(!l.problems.is_empty());
-        let l = lineage("select a from elsewhere", &mut Cat);
+        let l = lineage("select a from elsewhere", &[Dialect::Generic], &mut Cat);
         assert!(!l.problems.is_empty());
     }
 }
