@@ -135,9 +135,11 @@ impl Index {
     }
 
     /// Whether a whole run would declare the same datasets this index lists: not when a
-    /// name is declared both as a dataset and as a sink (then file order decides).
+    /// name is declared both as a dataset and as a sink, nor when a pipeline's name
+    /// repeats (file order then decides what is linked).
     pub(super) fn unambiguous(&self) -> bool {
         self.kinds.values().all(|k| k[0] == 0 || k[1] == 0)
+            && self.unique.values().all(|files| files.len() == 1)
     }
 
     /// The datasets a whole run has: those declared, and those that steps write without

@@ -55,7 +55,13 @@ impl Format for Native {
                 }
                 Doc::Pipeline(p) => {
                     n.unique.push(format!("pipeline {}", p.name.value));
+                    // As linking does: a step whose name repeats is not linked.
+                    let mut seen: Vec<&str> = Vec::new();
                     for s in &p.steps {
+                        if seen.contains(&s.name.value.as_str()) {
+                            continue;
+                        }
+                        seen.push(&s.name.value);
                         let from = s.from.iter().map(|f| f.value.clone()).collect();
                         n.steps.push((from, s.to.value.clone()));
                         n.exceptions |= !s.allow.is_empty();
