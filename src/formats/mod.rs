@@ -24,7 +24,10 @@ use crate::yaml;
 
 /// Every format of a run, in link order: a format may read the fields that the formats
 /// before it derived while linking (native steps read dbt models' columns).
-pub(crate) static FORMATS: &[&dyn AnyFormat] = &[&fides::Fides, &dbt::Dbt, &native::Native];
+pub(crate) static FORMATS: Formats = &[&fides::Fides, &dbt::Dbt, &native::Native];
+
+/// The formats of a run, in link order.
+pub(crate) type Formats = &'static [&'static dyn AnyFormat];
 
 /// One input family.
 pub(crate) trait Format: Send + Sync + 'static {
@@ -274,4 +277,108 @@ pub(crate) fn top_level_key_in(text: &str, keys: &[&str]) -> bool {
             })
         })
     })
+}
+
+/// The seam a new format plugs into: the whole of a format that claims `*.example`
+/// files, each line of which (`sink NAME USE`) declares a sink. Registering it is one
+/// line in the list of formats, as in [`FORMATS`].
+#[cfg(test)]
+mod example_format {
+    use std::path::Path;
+
+    use super::{Format, Layout, ReadInput};
+    use crate::model::Named;
+    use crate::session::LinkCx;
+    use crate::source::{FileId, Loc};
+
+    struct Example;
+
+    impl Format for Example {
+        /// `(name, use, byte offset of the name)` per line.
+        type File = Vec<(String, String, u32)>;
+        type Declared = ();
+
+        fn name(&self) -> &'static str {
+            "example"
+        }
+
+        fn claims(&self, path: &Path, _: &Layout) -> bool {
+            path.extension().is_some_and(|e| e == "example")
+        }
+
+        fn read(&self, input: &mut ReadInput<'_>) -> Option<Self::File> {
+            let mut at = 0;
+            let mut sinks = Vec::new();
+            for line in input.source.text.split_inclusive('\n') {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if let ["sink", name, uses] = words[..] {
+                    let offset = at + line.find(name).unwrap_or(0) as u32;
+                    sinks.push((name.to_string(), uses.to_string(), offset));
+                }
+                at += line.len() as u32;
+            }
+            input.manifests += sinks.len();
+            Some(sinks)
+        }
+
+        fn declare(&self, files: Vec<(FileId, Self::File)>, cx: &mut LinkCx<'_>) {
+            for (file, sinks) in files {
+                for (name, uses, offset) in sinks {
+                    let source = cx.model.sources.get(file);
+                    let span = source.span_of_bytes(offset, offset + name.len() as u32);
+                    let _ = cx.model.add_sink(name, vec![uses], Loc { file, span });
+                }
+            }
+        }
+
+        fn link(&self, _: (), _: &mut LinkCx<'_>) {}
+    }
+
+    static WITH_EXAMPLE: super::Formats = &[
+        &super::fides::Fides,
+        &super::dbt::Dbt,
+        &super::native::Native,
+        &Example, // the one registration line
+    ];
+
+    #[test]
+    fn a_new_format_needs_its_module_and_one_registration_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "ads.example",
+            "sink ad_audiences marketing.advertising.third_party.targeted\n",
+        );
+        write(
+            "contacts.yaml",
+            "kind: dataset\nname: contacts\npurposes: [essential.service.security]\nfields:\n  - name: phone\n",
+        );
+        write(
+            "export.yaml",
+            "kind: pipeline\nname: export\nsteps:\n  - name: upload\n    from: contacts\n    to: ad_audiences\n",
+        );
+        let opts = crate::check::Options::new(vec![dir.path().to_path_buf()]);
+        let outcome = crate::session::Session::new(opts)
+            .with_formats(WITH_EXAMPLE)
+            .check()
+            .unwrap();
+        assert!(matches!(
+            outcome.model.lookup("ad_audiences"),
+            Some(Named::Sink(_))
+        ));
+        let rules: Vec<&str> = outcome.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["security-to-advertising"]);
+        let sink = &outcome.findings[0].flow.as_ref().unwrap().sink;
+        let file = &outcome.model.sources.get(sink.location.file).path;
+        assert!(file.ends_with("ads.example"));
+        assert_eq!(sink.location.span.start_pos.column, 6);
+        // Without its registration line, the file is not read, and the step's `to` names
+        // nothing any format declares.
+        let opts = crate::check::Options::new(vec![dir.path().to_path_buf()]);
+        let outcome = crate::session::Session::new(opts).check().unwrap();
+        assert!(matches!(
+            outcome.model.lookup("ad_audiences"),
+            Some(Named::Dataset(_))
+        ));
+    }
 }

@@ -9,7 +9,7 @@ use super::read::FileRead;
 use super::FileAccess;
 use crate::check::{sort_dismissed, sort_findings, FormatSpan, Options, Outcome, Summary};
 use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
-use crate::formats::{Piece, FORMATS};
+use crate::formats::{Formats, Piece};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::{self, Registry};
@@ -51,11 +51,12 @@ pub(super) fn link(
     files: &FileAccess<'_>,
     phases: &mut Phases,
     part: Option<Part<'_>>,
+    formats: Formats,
 ) -> Outcome {
     let linked = part.as_ref().map(|p| p.linked);
     let mut model = Model::default();
     let mut findings = Vec::new();
-    let mut pieces: Vec<Vec<(FileId, Piece)>> = vec![Vec::new(); FORMATS.len()];
+    let mut pieces: Vec<Vec<(FileId, Piece)>> = vec![Vec::new(); formats.len()];
     model.sources.files.reserve_exact(reads.len());
     for (id, r) in reads.into_iter().enumerate() {
         model.sources.files.push(r.source);
@@ -76,7 +77,7 @@ pub(super) fn link(
         model.suggest_among(p.datasets.clone());
     }
     phases.mark("gather");
-    let formats;
+    let format_spans;
     let rule_ids: Vec<&str> = registry.rules.iter().map(|r| r.id.as_str()).collect();
     {
         let mut cx = LinkCx {
@@ -88,7 +89,7 @@ pub(super) fn link(
             files,
         };
         let mut spans = Spans::default();
-        let declared: Vec<Box<dyn Any>> = FORMATS
+        let declared: Vec<Box<dyn Any>> = formats
             .iter()
             .zip(pieces)
             .map(|(format, pieces)| {
@@ -98,12 +99,12 @@ pub(super) fn link(
                 d
             })
             .collect();
-        for (format, declared) in FORMATS.iter().zip(declared) {
+        for (format, declared) in formats.iter().zip(declared) {
             format.link(declared, &mut cx);
             spans.mark(format.name(), cx.model);
             cx.phases.mark(&format!("link: {}", format.name()));
         }
-        formats = spans.0;
+        format_spans = spans.0;
         findings.append(&mut cx.diags);
     }
     model.finish_symbols();
@@ -172,7 +173,7 @@ pub(super) fn link(
         summary,
         warnings,
         rules: registry.rules.clone(),
-        formats,
+        formats: format_spans,
     }
 }
 

@@ -24,7 +24,7 @@ pub use view::View;
 
 use crate::check::{Options, Outcome};
 use crate::discover::{self, Discovered};
-use crate::formats::{Layout, Names, FORMATS};
+use crate::formats::{Formats, Layout, Names, FORMATS};
 use crate::rules::Registry;
 use crate::source::FileId;
 use crate::timings::Phases;
@@ -77,6 +77,7 @@ pub struct Session {
     found: Option<(Discovered, Vec<Input>)>,
     /// The last editor run, for the next: see [`Session::check_view`].
     last: Option<Last>,
+    formats: Formats,
 }
 
 /// What an editor run leaves for the next one.
@@ -101,6 +102,7 @@ impl Session {
             keep: false,
             found: None,
             last: None,
+            formats: FORMATS,
         }
     }
 
@@ -110,6 +112,14 @@ impl Session {
         let mut s = Session::new(opts);
         s.config_file = config_file;
         Ok(s)
+    }
+
+    /// A session whose runs read these formats instead of the registered ones (tests of
+    /// the `Format` seam).
+    #[cfg(test)]
+    pub(crate) fn with_formats(mut self, formats: Formats) -> Self {
+        self.formats = formats;
+        self
     }
 
     /// Keeps what each run read, so that the next run re-reads only what changed.
@@ -171,7 +181,7 @@ impl Session {
         let inputs = self.with_texts(inputs);
         let (reads, fresh) = self.read_all(&inputs, &layout);
         phases.mark("parse");
-        let registry = registry(&self.opts, &reads);
+        let registry = registry(&self.opts, &reads, self.formats);
         registry.check_ids(&self.opts)?;
         let paths: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
         let mut last = self.last.take().filter(|l| l.paths == paths);
@@ -180,9 +190,15 @@ impl Session {
                 .iter()
                 .zip(&fresh)
                 .zip(&l.names)
-                .map(|((r, &fresh), old)| if fresh { names_of(r) } else { old.clone() })
+                .map(|((r, &fresh), old)| {
+                    if fresh {
+                        names_of(r, self.formats)
+                    } else {
+                        old.clone()
+                    }
+                })
                 .collect(),
-            None => reads.iter().map(names_of).collect(),
+            None => reads.iter().map(|r| names_of(r, self.formats)).collect(),
         };
         let changed: Vec<usize> = (0..reads.len()).filter(|&i| fresh[i]).collect();
         let access = FileAccess {
@@ -239,6 +255,7 @@ impl Session {
                             &access,
                             &mut phases,
                             Some(part),
+                            self.formats,
                         );
                         partial = Some(Arc::new(l.view.updated(outcome, &slice)));
                     }
@@ -258,6 +275,7 @@ impl Session {
                     &access,
                     &mut phases,
                     None,
+                    self.formats,
                 );
                 // Ready for the next edit, while the user reads this run's results.
                 if index.is_none() {
@@ -295,7 +313,7 @@ impl Session {
                     .files
                     .iter()
                     .filter(|path| {
-                        FORMATS.iter().any(|f| f.claims(path, &layout))
+                        self.formats.iter().any(|f| f.claims(path, &layout))
                             && self.opts.filter.as_ref().is_none_or(|f| f.accepts(path))
                     })
                     .map(|path| Input::from_disk(path.clone()))
@@ -308,7 +326,7 @@ impl Session {
         // Editor buffers of claimed files not yet on disk are linted too.
         for path in self.overlays.keys() {
             let known = found.files.binary_search(path).is_ok();
-            if !known && FORMATS.iter().any(|f| f.claims(path, &layout)) {
+            if !known && self.formats.iter().any(|f| f.claims(path, &layout)) {
                 inputs.push(Input::from_disk(path.clone()));
             }
         }
@@ -348,7 +366,7 @@ impl Session {
         let inputs = self.with_texts(inputs);
         let (reads, _) = self.read_all(&inputs, layout);
         phases.mark("parse");
-        let registry = registry(&self.opts, &reads);
+        let registry = registry(&self.opts, &reads, self.formats);
         registry.check_ids(&self.opts)?;
         let access = FileAccess {
             overlays: &self.overlays,
@@ -362,6 +380,7 @@ impl Session {
             &access,
             &mut phases,
             None,
+            self.formats,
         ))
     }
 
@@ -385,6 +404,7 @@ impl Session {
     fn read_all(&mut self, inputs: &[Input], layout: &Layout) -> (Vec<FileRead>, Vec<bool>) {
         let opts = &self.opts;
         let cache = &self.cache;
+        let formats = self.formats;
         let reads: Vec<(FileRead, bool)> = inputs
             .par_iter()
             .enumerate()
@@ -399,7 +419,7 @@ impl Session {
                 });
                 match hit {
                     Some(r) => (r, false),
-                    None => (read::read_file(id, input, opts, layout), true),
+                    None => (read::read_file(id, input, opts, layout, formats), true),
                 }
             })
             .collect();
@@ -427,10 +447,10 @@ impl Session {
 }
 
 /// The names a file gives, if every format that read something from it says them.
-fn names_of(read: &FileRead) -> Option<Arc<Names>> {
+fn names_of(read: &FileRead, formats: Formats) -> Option<Arc<Names>> {
     let mut all = Names::default();
     for (format, piece) in &read.pieces {
-        let n = FORMATS[*format].names(piece)?;
+        let n = formats[*format].names(piece)?;
         all.declares.extend(n.declares);
         all.sinks.extend(n.sinks);
         all.unique.extend(n.unique);
@@ -451,11 +471,11 @@ fn incremental(opts: &Options, names: &[Option<Arc<Names>>], before: &Option<Arc
 }
 
 /// The configured rules and those the files define.
-fn registry(opts: &Options, reads: &[FileRead]) -> Registry {
+fn registry(opts: &Options, reads: &[FileRead], formats: Formats) -> Registry {
     let defined = reads.iter().flat_map(|r| {
         r.pieces
             .iter()
-            .flat_map(|(format, piece)| FORMATS[*format].rules(piece, &r.source))
+            .flat_map(|(format, piece)| formats[*format].rules(piece, &r.source))
     });
     Registry::new(opts.rules.clone(), defined.collect())
 }

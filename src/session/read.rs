@@ -9,14 +9,14 @@ use super::Input;
 use crate::check::Options;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
-use crate::formats::{Layout, Piece, ReadInput, FORMATS};
+use crate::formats::{Formats, Layout, Piece, ReadInput};
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 
 /// What the formats read from one file.
 #[derive(Clone)]
 pub(crate) struct FileRead {
     pub(crate) source: Arc<SourceFile>,
-    /// (index in [`FORMATS`], what that format read)
+    /// (index in the run's formats, what that format read)
     pub(crate) pieces: Vec<(usize, Piece)>,
     pub(crate) diags: Vec<Finding>,
     pub(crate) manifests: usize,
@@ -93,7 +93,13 @@ fn line_one(file: FileId) -> Loc {
 }
 
 /// Reads one file with every format that claims it.
-pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layout) -> FileRead {
+pub(super) fn read_file(
+    id: FileId,
+    input: &Input,
+    opts: &Options,
+    layout: &Layout,
+    formats: Formats,
+) -> FileRead {
     let path = input.path.clone();
     let display = input.display.clone();
     let limit = limit(opts.max_file_size);
@@ -107,10 +113,10 @@ pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layo
         Some(b) => Ok(b.to_vec()),
         None => read_limited(&path, limit),
     };
-    let claiming: Vec<usize> = (0..FORMATS.len())
-        .filter(|&i| FORMATS[i].claims(&path, layout))
+    let claiming: Vec<usize> = (0..formats.len())
+        .filter(|&i| formats[i].claims(&path, layout))
         .collect();
-    let declared_by_any = |text: &str| claiming.iter().any(|&i| FORMATS[i].declares(text));
+    let declared_by_any = |text: &str| claiming.iter().any(|&i| formats[i].declares(text));
     let mut diags = Vec::new();
     let text = match bytes {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -141,7 +147,7 @@ pub(super) fn read_file(id: FileId, input: &Input, opts: &Options, layout: &Layo
     let mut manifests = 0;
     for &i in &claiming {
         let mut read = ReadInput::new(id, &source, &opts.taxonomy, &yaml, &mut diags);
-        if let Some(piece) = FORMATS[i].read(&mut read) {
+        if let Some(piece) = formats[i].read(&mut read) {
             pieces.push((i, piece));
         }
         manifests += read.manifests;
