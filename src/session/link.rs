@@ -43,16 +43,27 @@ pub(super) struct Part<'a> {
     pub(super) datasets: Arc<Vec<String>>,
 }
 
+/// What stays the same for every link of a session's run.
+pub(super) struct Run<'a> {
+    pub(super) opts: &'a Options,
+    pub(super) registry: &'a Registry,
+    pub(super) files: &'a FileAccess<'a>,
+    pub(super) formats: Formats,
+}
+
 pub(super) fn link(
-    opts: &Options,
-    registry: &Registry,
+    run: &Run<'_>,
     reads: Vec<FileRead>,
     warnings: Vec<String>,
-    files: &FileAccess<'_>,
     phases: &mut Phases,
     part: Option<Part<'_>>,
-    formats: Formats,
 ) -> Outcome {
+    let Run {
+        opts,
+        registry,
+        files,
+        formats,
+    } = *run;
     let linked = part.as_ref().map(|p| p.linked);
     let mut model = Model::default();
     let mut findings = Vec::new();

@@ -205,6 +205,12 @@ impl Session {
             overlays: &self.overlays,
             limit: self.opts.max_file_size,
         };
+        let run = link::Run {
+            opts: &self.opts,
+            registry: &registry,
+            files: &access,
+            formats: self.formats,
+        };
         let all: Option<Vec<&Names>> = names.iter().map(|n| n.as_deref()).collect();
         let mut index: Option<slice::Index> = None;
         let mut partial: Option<Arc<View>> = None;
@@ -247,16 +253,8 @@ impl Session {
                                 false => r.known_only(),
                             })
                             .collect();
-                        let outcome = link::link(
-                            &self.opts,
-                            &registry,
-                            part_reads,
-                            warnings.clone(),
-                            &access,
-                            &mut phases,
-                            Some(part),
-                            self.formats,
-                        );
+                        let outcome =
+                            link::link(&run, part_reads, warnings.clone(), &mut phases, Some(part));
                         partial = Some(Arc::new(l.view.updated(outcome, &slice)));
                     }
                     index = Some(ix);
@@ -267,16 +265,7 @@ impl Session {
         let view = match partial {
             Some(v) => v,
             None => {
-                let outcome = link::link(
-                    &self.opts,
-                    &registry,
-                    reads,
-                    warnings,
-                    &access,
-                    &mut phases,
-                    None,
-                    self.formats,
-                );
+                let outcome = link::link(&run, reads, warnings, &mut phases, None);
                 // Ready for the next edit, while the user reads this run's results.
                 if index.is_none() {
                     index = all.as_ref().map(|all| slice::Index::new(all));
@@ -372,16 +361,13 @@ impl Session {
             overlays: &self.overlays,
             limit: self.opts.max_file_size,
         };
-        Ok(link::link(
-            &self.opts,
-            &registry,
-            reads,
-            warnings,
-            &access,
-            &mut phases,
-            None,
-            self.formats,
-        ))
+        let run = link::Run {
+            opts: &self.opts,
+            registry: &registry,
+            files: &access,
+            formats: self.formats,
+        };
+        Ok(link::link(&run, reads, warnings, &mut phases, None))
     }
 
     /// The text of a file for an editor session: its buffer, else the disk (kept).
