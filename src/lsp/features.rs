@@ -387,11 +387,22 @@ pub fn code_actions(
                     new_text,
                 }],
             );
+            let title = format!(
+                "Allow `{}` in step `{}` (reviewed exception)",
+                f.rule, hop.step
+            );
+            // Several findings of the rule through one step: one action fixes them all.
+            if let Some(same) = out.iter_mut().find(|a: &&mut CodeAction| a.title == title) {
+                let listed = same.diagnostics.get_or_insert_with(Vec::new);
+                for d in &diags {
+                    if !listed.contains(d) {
+                        listed.push(d.clone());
+                    }
+                }
+                continue;
+            }
             out.push(CodeAction {
-                title: format!(
-                    "Allow `{}` in step `{}` (reviewed exception)",
-                    f.rule, hop.step
-                ),
+                title,
                 kind: Some(CodeActionKind::QUICKFIX),
                 diagnostics: (!diags.is_empty()).then_some(diags.clone()),
                 edit: Some(WorkspaceEdit {
