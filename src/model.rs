@@ -116,6 +116,9 @@ pub struct Dataset {
     pub loc: Loc,
     /// Declared by a step writing to it rather than by a manifest.
     pub implicit: bool,
+    /// Gains a field when something reads a column it does not list (dbt sources,
+    /// external datasets), instead of the read being an `unknown-reference`.
+    pub open: bool,
 }
 
 /// Positions of fields by name. The names stay in the fields themselves, so a model of a
@@ -237,6 +240,9 @@ pub struct Step {
     pub name: String,
     pub loc: Loc,
     pub allows: Vec<Allow>,
+    /// A link from a warehouse dataset into a reverse-ETL table source: a finding's
+    /// primary location is the hop after it (activation spec §11).
+    pub link: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -307,6 +313,21 @@ pub struct Model {
     /// Declarations and references, recorded only when asked for (editors): `None`
     /// costs a command-line run nothing. Sorted by file and position once linked.
     symbols: Option<Vec<Symbol>>,
+    /// Where a flow into a sink lands there (a mapping's `to`), by flow index.
+    pub destination_fields: FxHashMap<u32, Box<str>>,
+    /// Sinks whose uses are unknown, with the node that names their type.
+    pub unclassified: Vec<Unclassified>,
+}
+
+/// A destination whose type is in no catalogue (activation spec §10).
+#[derive(Debug, Clone)]
+pub struct Unclassified {
+    pub sink: SinkId,
+    /// `<platform>:<type>`.
+    pub key: String,
+    pub loc: Loc,
+    /// The line to add to `purposelint.yaml`.
+    pub suggestion: String,
 }
 
 /// Datasets by warehouse relation name, split into unquoted, lower-cased parts and kept
@@ -539,6 +560,7 @@ impl Model {
             field_index: NameIndex::default(),
             loc,
             implicit,
+            open: false,
         });
         Ok(id)
     }
@@ -615,7 +637,12 @@ impl Model {
     }
 
     pub fn add_step(&mut self, name: String, loc: Loc, allows: Vec<Allow>) -> StepId {
-        self.steps.push(Step { name, loc, allows });
+        self.steps.push(Step {
+            name,
+            loc,
+            allows,
+            link: false,
+        });
         (self.steps.len() - 1) as StepId
     }
 

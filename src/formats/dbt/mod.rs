@@ -619,6 +619,8 @@ fn declare_project(
         };
         if let Some(ds) = l.dataset(&d.name, loc) {
             l.state.insert(ds, Columns::Open);
+            // Other formats reading a column it does not list add it, as dbt does.
+            l.model.datasets[ds as usize].open = true;
             l.annotate(ds, d);
         }
     }

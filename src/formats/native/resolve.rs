@@ -409,6 +409,7 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
                             ds.purposes.push(p);
                         }
                     }
+                    ds.open = true;
                     cx.external_ids.insert(d);
                     cx.model
                         .note(file, name.span, SymbolTarget::Dataset(d), false);
