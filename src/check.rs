@@ -35,6 +35,8 @@ pub struct Options {
     pub ignore: Vec<String>,
     /// Datasets that may be referenced without a declaration.
     pub external_datasets: Vec<ExternalDataset>,
+    /// `destinations:` and `relations:` of the configuration (activation configs).
+    pub activation: crate::formats::activation::Options,
     /// The ids under `severity:` in the configuration, checked once the rules are known.
     pub configured_ids: Vec<Spanned<String>>,
     /// The configuration file, for diagnostics about it.
@@ -56,6 +58,7 @@ impl Options {
             select: Vec::new(),
             ignore: Vec::new(),
             external_datasets: Vec::new(),
+            activation: Default::default(),
             configured_ids: Vec::new(),
             config_file: None,
             symbols: false,

@@ -66,6 +66,11 @@ pub enum Command {
     /// Report what a clean run covers: fields with and without purposes, unlabelled
     /// contact and identifier fields, sinks without uses, lineage fallbacks, label reach.
     Coverage(CoverageArgs),
+    /// List the destination catalogue of the activation configs (docs/activation.md).
+    Destinations {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -277,6 +282,7 @@ pub fn main() -> ExitCode {
         Command::Trace(args) => crate::explain::trace::command(&args),
         Command::Graph(args) => crate::explain::graph::command(&args),
         Command::Coverage(args) => crate::coverage::command(&args),
+        Command::Destinations { format } => list_destinations(format),
         Command::Schema { which } => match which {
             SchemaKind::Config => {
                 print!("{}", crate::config::SCHEMA);
@@ -671,6 +677,52 @@ fn list_rules(registry: &Registry, format: ListFormat) -> u8 {
         })(),
     };
     u8::from(written.is_err()) * 2
+}
+
+fn list_destinations(format: ListFormat) -> u8 {
+    use std::io::Write as _;
+    let entries = crate::formats::activation::catalogue::builtin();
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = entries
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "platform": e.platform,
+                        "type": e.kind,
+                        "aliases": e.aliases,
+                        "name": e.name,
+                        "uses": e.uses,
+                        "classic": e.classic,
+                        "verified": e.verified,
+                        "source": e.source,
+                    })
+                })
+                .collect();
+            match serde_json::to_string_pretty(&list) {
+                Ok(s) => {
+                    let _ = writeln!(out, "{s}");
+                }
+                Err(_) => return 2,
+            }
+        }
+        ListFormat::Human => {
+            for e in entries {
+                let uses = if e.uses.is_empty() {
+                    "(no uses: a transport)".to_string()
+                } else {
+                    e.uses.join(", ")
+                };
+                let classic = if e.classic { " (classic)" } else { "" };
+                let line = format!("{}:{}  {}{classic}\n    {uses}", e.platform, e.kind, e.name);
+                if writeln!(out, "{line}").is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    0
 }
 
 fn show_rule(registry: &Registry, id: &str) -> u8 {

@@ -18,7 +18,7 @@ pub const FILE_NAMES: [&str; 2] = ["purposelint.yaml", ".purposelint.yaml"];
 /// The JSON Schema of the file, printed by `purposelint schema config`.
 pub const SCHEMA: &str = include_str!("../schema/config.schema.json");
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 11] = [
     "include",
     "exclude",
     "severity",
@@ -28,6 +28,8 @@ const KEYS: [&str; 9] = [
     "external_datasets",
     "max_file_size",
     "fides",
+    "destinations",
+    "relations",
 ];
 
 /// A rule's configured severity; `None` turns it off.
@@ -105,6 +107,10 @@ pub struct Config {
     pub max_file_size: Option<u64>,
     /// `fides.infer_purposes_from_systems` (see docs/fides.md).
     pub fides_infer_purposes: bool,
+    /// `destinations:`: `<platform>:<type>` or a destination's name → uses.
+    pub destinations: Vec<(String, Vec<String>)>,
+    /// `relations:`: a warehouse relation pinned to a dataset name.
+    pub relations: Vec<(String, String)>,
 }
 
 /// A configuration that cannot be used; the run exits with code 2.
@@ -181,6 +187,8 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         external_datasets: Vec::new(),
         max_file_size: None,
         fides_infer_purposes: false,
+        destinations: Vec::new(),
+        relations: Vec::new(),
     };
     let Some(doc) = docs.first() else {
         return Some(config); // an empty file configures nothing
@@ -242,6 +250,25 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
     }
     if let Some(n) = m.get("max_file_size") {
         config.max_file_size = size(&mut dec, n);
+    }
+    if let Some(n) = m.get("destinations") {
+        config.destinations = destinations(&mut dec, n, &taxonomy);
+    }
+    if let Some(n) = m.get("relations") {
+        if let Some(entries) = n.as_map() {
+            for (k, v) in entries {
+                let (Some(k), Some(v)) = (dec.name(k, "a relation"), dec.name(v, "a dataset name"))
+                else {
+                    continue;
+                };
+                config.relations.push((k.value, v.value));
+            }
+        } else {
+            dec.error(
+                n.span,
+                "`relations` must be a mapping of relation to dataset name",
+            );
+        }
     }
     if let Some(n) = m.get("fides") {
         if let Some(f) = dec.map(n, "`fides`", &["infer_purposes_from_systems"]) {
@@ -467,6 +494,39 @@ fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<Exter
         matcher: glob.compile_matcher(),
         purposes,
     })
+}
+
+/// `destinations:`: each key is `<platform>:<type>` (a known platform) or a
+/// destination's name; each value a list of data-use keys.
+fn destinations(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> Vec<(String, Vec<String>)> {
+    let Some(entries) = node.as_map() else {
+        dec.error(node.span, "`destinations` must be a mapping");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        let Some(key) = dec.name(k, "a destination key") else {
+            continue;
+        };
+        if let Some((platform, _)) = key.value.split_once(':') {
+            if !["rudderstack", "census", "segment"].contains(&platform) {
+                let hint =
+                    crate::suggest::did_you_mean(platform, ["rudderstack", "census", "segment"])
+                        .map(|h| format!("; {h}"))
+                        .unwrap_or_default();
+                let message = format!(
+                    "`{}` names no platform (rudderstack, census or segment){hint}",
+                    key.value
+                );
+                dec.error(key.span, message);
+                continue;
+            }
+        }
+        let uses = dec.string_list(v, "the uses of a destination");
+        let uses = dec.canonical_keys(uses, Tree::DataUse, taxonomy);
+        out.push((key.value, uses.into_iter().map(|u| u.value).collect()));
+    }
+    out
 }
 
 /// Bytes, or a number with a unit: `512KiB`, `10MiB`, `1GB`.

@@ -44,7 +44,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
             .ignore(true)
             .parents(true)
             .follow_links(false)
-            .filter_entry(|e| e.file_name() != ".git")
+            // Terraform's own downloads (`.terraform/`) are never the user's config.
+            .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".terraform")
             .build();
         for entry in walker {
             match entry {

@@ -51,6 +51,12 @@ pub enum Check {
     IncompleteLineage,
     /// `target/manifest.json` was compiled from other contents than the files on disk.
     StaleManifest,
+    /// An activation destination whose type is in no catalogue.
+    UnclassifiedDestination,
+    /// A warehouse relation that several datasets could be.
+    AmbiguousRelation,
+    /// Flows end somewhere whose uses are unknown.
+    UndeclaredDestination,
 }
 
 /// What users see of a built-in check: its id, default severity, one-line summary and
@@ -77,7 +83,7 @@ macro_rules! check_row {
 }
 
 /// Every built-in check, in the order of [`Check`].
-pub static CHECKS: [CheckInfo; 8] = [
+pub static CHECKS: [CheckInfo; 11] = [
     check_row!(
         InvalidManifest,
         "invalid-manifest",
@@ -126,10 +132,28 @@ pub static CHECKS: [CheckInfo; 8] = [
         Info,
         "target/manifest.json is older than a model's SQL; the SQL on disk is used"
     ),
+    check_row!(
+        UnclassifiedDestination,
+        "unclassified-destination",
+        Warning,
+        "A destination's type is in no catalogue, so what it is used for is unknown"
+    ),
+    check_row!(
+        AmbiguousRelation,
+        "ambiguous-relation",
+        Warning,
+        "A warehouse relation could be several datasets"
+    ),
+    check_row!(
+        UndeclaredDestination,
+        "undeclared-destination",
+        Error,
+        "Flows end in a destination that is not declared, whose uses are unknown"
+    ),
 ];
 
 impl Check {
-    pub const ALL: [Check; 8] = [
+    pub const ALL: [Check; 11] = [
         Check::InvalidManifest,
         Check::UnknownReference,
         Check::DuplicateDefinition,
@@ -138,6 +162,9 @@ impl Check {
         Check::UnusedSuppression,
         Check::IncompleteLineage,
         Check::StaleManifest,
+        Check::UnclassifiedDestination,
+        Check::AmbiguousRelation,
+        Check::UndeclaredDestination,
     ];
 
     pub fn info(self) -> &'static CheckInfo {
@@ -181,6 +208,8 @@ pub struct Hop {
     pub flow: FlowKind,
     pub functions: Vec<String>,
     pub location: Loc,
+    /// Where the field lands in an activation destination (a mapping's `to`).
+    pub destination_field: Option<String>,
 }
 
 /// The part of a finding that only flow rules have.

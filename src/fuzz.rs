@@ -7,7 +7,8 @@ use crate::report;
 /// Separates files inside one fuzz input, so that references across files get fuzzed.
 pub const FILE_SEPARATOR: &[u8] = b"\n%%\n";
 
-/// Splits `data` into at most eight files named `f0.yaml`…
+/// Splits `data` into at most eight files named `f0.yaml`, `f1.tf`, `f2.yaml`…: every
+/// other file goes to the Terraform reader of the activation configs.
 pub fn files(data: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut rest = data;
@@ -24,7 +25,10 @@ pub fn files(data: &[u8]) -> Vec<(String, Vec<u8>)> {
     out.push(rest.to_vec());
     out.into_iter()
         .enumerate()
-        .map(|(i, b)| (format!("f{i}.yaml"), b))
+        .map(|(i, b)| {
+            let ext = if i % 2 == 1 { "tf" } else { "yaml" };
+            (format!("f{i}.{ext}"), b)
+        })
         .collect()
 }
 

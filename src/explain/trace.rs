@@ -165,6 +165,7 @@ impl<'a> Tracer<'a> {
             flow: kind,
             functions,
             location: loc,
+            ..
         } = hop(model, flow);
         TraceHop {
             from,

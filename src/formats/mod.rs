@@ -5,6 +5,7 @@
 //!
 //! A new format is a folder of its own and one line in [`FORMATS`].
 
+pub mod activation;
 pub mod dbt;
 pub mod fides;
 pub mod native;
@@ -24,7 +25,12 @@ use crate::yaml;
 
 /// Every format of a run, in link order: a format may read the fields that the formats
 /// before it derived while linking (native steps read dbt models' columns).
-pub(crate) static FORMATS: Formats = &[&fides::Fides, &dbt::Dbt, &native::Native];
+pub(crate) static FORMATS: Formats = &[
+    &fides::Fides,
+    &dbt::Dbt,
+    &native::Native,
+    &activation::Activation,
+];
 
 /// The formats of a run, in link order.
 pub(crate) type Formats = &'static [&'static dyn AnyFormat];
@@ -255,7 +261,10 @@ impl<'a> ReadInput<'a> {
 /// The claim of the YAML formats: YAML files, and files named on the command line that
 /// no other format reads by extension.
 pub(crate) fn yaml_claim(path: &Path, layout: &Layout) -> bool {
-    is_yaml(path) || (layout.is_explicit(path) && !dbt::is_dbt_resource(path))
+    is_yaml(path)
+        || (layout.is_explicit(path)
+            && !dbt::is_dbt_resource(path)
+            && !activation::is_terraform(path))
 }
 
 /// Whether a line of `text` starts (at column 0) with one of `keys` as a mapping key, or a

@@ -65,6 +65,8 @@ pub struct JsonHop<'a> {
     pub flow: FlowKind,
     pub functions: &'a [String],
     pub location: Location<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_field: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +103,7 @@ fn hop<'a>(sources: &'a Sources, h: &'a Hop) -> JsonHop<'a> {
         flow: h.flow,
         functions: &h.functions,
         location: location(sources, h.location),
+        destination_field: h.destination_field.as_deref(),
     }
 }
 

@@ -238,7 +238,7 @@ fn is_sink(rule: &Rule, uses: &[String], subjects: &[String]) -> bool {
     }
 }
 
-fn is_source(model: &Model, rule: &Rule, field: FieldId) -> bool {
+pub(crate) fn is_source(model: &Model, rule: &Rule, field: FieldId) -> bool {
     if let Some(c) = &rule.condition {
         let cats: Vec<&str> = model.effective_categories(field).collect();
         return !c.categories.violating(&cats).is_empty();
@@ -335,14 +335,24 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             .collect(),
     };
     let hops: Vec<Hop> = path.iter().map(|&fid| hop(model, fid)).collect();
-    let focus = path.first().and_then(|&fid| {
+    // A link hop from the warehouse into a reverse-ETL table source is not where a
+    // reviewer acts: the primary location is then the hop that sends the field.
+    let primary = match path.first() {
+        Some(&fid)
+            if path.len() > 1 && model.steps[model.flows[fid as usize].step as usize].link =>
+        {
+            1
+        }
+        _ => 0,
+    };
+    let focus = path.get(primary).and_then(|&fid| {
         let f = &model.flows[fid as usize];
         f.focus.map(|(start, end)| crate::source::Loc {
             file: f.loc.file,
             span: model.sources.get(f.loc.file).span_of_bytes(start, end),
         })
     });
-    let (location, label) = match hops.first() {
+    let (location, label) = match hops.get(primary) {
         Some(h) => (h.location, hop_label(h, &field.name)),
         None => (
             field.loc,
@@ -416,6 +426,7 @@ pub(crate) fn hop(model: &Model, flow: u32) -> Hop {
         flow: f.kind,
         functions: f.functions.clone(),
         location: f.loc,
+        destination_field: model.destination_fields.get(&flow).map(|d| d.to_string()),
     }
 }
 

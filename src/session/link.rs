@@ -137,6 +137,20 @@ pub(super) fn link(
     phases.mark("graph");
     let engine = rules::engine::run(&model, &graph, &run_rules);
     phases.mark("engine");
+    if opts.enabled(Check::UnclassifiedDestination.id()) {
+        // Escalated to an error when security data reaches the destination, unless the
+        // configuration sets the check's severity.
+        let configured = opts
+            .severity
+            .get(Check::UnclassifiedDestination.id())
+            .copied()
+            .flatten();
+        let found = crate::formats::activation::unclassified_findings(&model, &graph, &run_rules);
+        findings.extend(found.into_iter().map(|f| Finding {
+            severity: configured.unwrap_or(f.severity),
+            ..f
+        }));
+    }
     findings.extend(engine.findings);
     let mut dismissed = dismissed_by_allows(&model, &engine.suppressed);
 

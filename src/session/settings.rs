@@ -123,6 +123,8 @@ pub(super) fn options(s: &Settings) -> Result<(Options, Option<PathBuf>), Failur
             opts.max_file_size = n;
         }
         opts.fides.infer_purposes_from_systems = c.fides_infer_purposes;
+        opts.activation.destinations = c.destinations.clone();
+        opts.activation.relations = c.relations.clone();
     }
     opts.select = s.select.clone();
     opts.ignore = s.ignore.clone();

@@ -1,0 +1,1121 @@
+//! Pieces into the model: names made unique, references resolved, sources linked to the
+//! warehouse by relation name (spec §7), destinations classified by the catalogue (§8),
+//! and the flows of every connection (§2–§6).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::catalogue::{self, Entry};
+use super::hcl::Range;
+use super::piece::{
+    Connection, Destination, Note, Origin, Piece, Platform, Ref, Source, Sql, Unknown, Use, What,
+};
+use super::terraform::{self, ModuleFile};
+use super::text::Embedded;
+use super::File;
+use crate::config::ExternalDataset;
+use crate::finding::{Check, Finding, Severity};
+use crate::graph::FlowGraph;
+use crate::model::{
+    DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, Target, Unclassified,
+};
+use crate::rules::Rule;
+use crate::session::LinkCx;
+use crate::source::{FileId, Loc};
+use crate::sql::{self, Catalog, Dialect, SqlSpan, Upstream};
+use crate::suggest;
+
+/// Configuration of the activation formats (`destinations:`, `relations:`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `<platform>:<type>` or a destination's name → its uses.
+    pub destinations: Vec<(String, Vec<String>)>,
+    /// Relation → dataset name.
+    pub relations: Vec<(String, String)>,
+}
+
+/// What declaring handed to linking: the pieces with their names, and what they became.
+pub(crate) struct Declared {
+    pieces: Vec<Piece>,
+    names: Vec<String>,
+    datasets: HashMap<usize, DatasetId>,
+    sinks: HashMap<usize, SinkId>,
+    notes: Vec<Note>,
+}
+
+struct Linker<'m> {
+    model: &'m mut Model,
+    opts: &'m Options,
+    external_cfg: &'m [ExternalDataset],
+    diags: &'m mut Vec<Finding>,
+    /// SQL files named by rudder-cli models, read through the session.
+    sql_files: HashMap<PathBuf, FileId>,
+    pieces: Vec<Piece>,
+    /// Display name of each piece.
+    names: Vec<String>,
+    datasets: HashMap<usize, DatasetId>,
+    sinks: HashMap<usize, SinkId>,
+    /// Datasets whose missing columns come from these upstreams, at this link node.
+    upstream: HashMap<DatasetId, (Vec<DatasetId>, Loc, StepId)>,
+    /// Datasets made for relations no format declares.
+    externals: HashMap<String, DatasetId>,
+    steps: HashMap<usize, StepId>,
+}
+
+/// Reads every module's resources, names every piece and adds the datasets and sinks
+/// they declare.
+pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declared {
+    let mut notes: Vec<Note> = Vec::new();
+    let mut pieces = Vec::new();
+    let mut tfs = Vec::new();
+    for (id, f) in files {
+        notes.extend(f.notes);
+        pieces.extend(f.pieces);
+        if let Some(tf) = f.tf {
+            tfs.push((id, tf));
+        }
+    }
+    let mut declared = Declared {
+        pieces: Vec::new(),
+        names: Vec::new(),
+        datasets: HashMap::new(),
+        sinks: HashMap::new(),
+        notes,
+    };
+    if pieces.is_empty() && tfs.is_empty() {
+        return declared;
+    }
+    let module_files: Vec<ModuleFile> = tfs
+        .iter()
+        .map(|(id, tf)| ModuleFile {
+            file: *id,
+            src: cx.model.sources.get(*id),
+            tf,
+        })
+        .collect();
+    let mut all = terraform::read_modules(&module_files, &mut cx.diags, &mut declared.notes);
+    drop(module_files);
+    all.append(&mut pieces);
+    let opts = cx.opts;
+    let mut l = Linker {
+        model: &mut *cx.model,
+        opts: &opts.activation,
+        external_cfg: &opts.external_datasets,
+        diags: &mut cx.diags,
+        sql_files: HashMap::new(),
+        pieces: Vec::new(),
+        names: Vec::new(),
+        datasets: HashMap::new(),
+        sinks: HashMap::new(),
+        upstream: HashMap::new(),
+        externals: HashMap::new(),
+        steps: HashMap::new(),
+    };
+    l.name_pieces(all);
+    l.declare();
+    declared.pieces = l.pieces;
+    declared.names = l.names;
+    declared.datasets = l.datasets;
+    declared.sinks = l.sinks;
+    declared
+}
+
+/// Links sources to the warehouse and adds the flows of every connection.
+pub(super) fn link(declared: Declared, cx: &mut LinkCx<'_>) {
+    // SQL files that rudder-cli models name, read through the session.
+    let mut sql_files = HashMap::new();
+    for p in &declared.pieces {
+        let What::Source(Source {
+            origin:
+                Origin::Sql(Sql {
+                    file: Some((rel, _)),
+                    ..
+                }),
+            ..
+        }) = &p.what
+        else {
+            continue;
+        };
+        let base = cx
+            .model
+            .sources
+            .get(p.file)
+            .path
+            .parent()
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let path = base.join(rel);
+        if sql_files.contains_key(&path) {
+            continue;
+        }
+        let existing = cx.model.sources.files.iter().position(|f| f.path == path);
+        let id = match existing {
+            Some(i) => Some(i as FileId),
+            None => cx.read_file(&path).map(|text| {
+                let display = crate::discover::display_path(&path);
+                let src = crate::source::SourceFile::new(path.clone(), display, &text);
+                cx.model.sources.files.push(std::sync::Arc::new(src));
+                (cx.model.sources.files.len() - 1) as FileId
+            }),
+        };
+        if let Some(id) = id {
+            sql_files.insert(path, id);
+        }
+    }
+    let opts = cx.opts;
+    let mut l = Linker {
+        model: &mut *cx.model,
+        opts: &opts.activation,
+        external_cfg: &opts.external_datasets,
+        diags: &mut cx.diags,
+        sql_files,
+        pieces: declared.pieces,
+        names: declared.names,
+        datasets: declared.datasets,
+        sinks: declared.sinks,
+        upstream: HashMap::new(),
+        externals: HashMap::new(),
+        steps: HashMap::new(),
+    };
+    l.register_relations();
+    l.link_sources();
+    l.link_connections();
+    for n in declared.notes {
+        let loc = l.loc(n.file, n.span);
+        l.diags
+            .push(Finding::check(Check::IncompleteLineage, loc, n.message));
+    }
+}
+
+/// The platform a piece belongs to, by its resource type or format.
+fn platform_of(p: &Piece) -> Platform {
+    if p.name.starts_with("census_") {
+        Platform::Census
+    } else if p.name.starts_with("segment_") {
+        Platform::Segment
+    } else {
+        Platform::RudderStack
+    }
+}
+
+fn is_cli(p: &Piece) -> bool {
+    !p.name.starts_with("rudderstack_")
+        && !p.name.starts_with("census_")
+        && !p.name.starts_with("segment_")
+}
+
+/// How many leading components two directories share.
+fn shared(a: &Path, b: &Path) -> usize {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+impl Linker<'_> {
+    fn loc(&self, file: FileId, r: Range) -> Loc {
+        Loc {
+            file,
+            span: self.model.sources.get(file).span_of_bytes(r.0, r.1),
+        }
+    }
+
+    fn error(&mut self, check: Check, file: FileId, r: Range, message: String) {
+        let loc = self.loc(file, r);
+        self.diags.push(Finding::check(check, loc, message));
+    }
+
+    /// Every dataset the other formats declared is a relation candidate by its name.
+    fn register_relations(&mut self) {
+        for d in 0..self.model.datasets.len() as DatasetId {
+            let name = self.model.datasets[d as usize].name.clone();
+            self.model.add_relation(&name, d);
+        }
+    }
+
+    /// Names are addresses (or `<kind>.<id>`); one that two directories declare is
+    /// prefixed with its directory, one declared twice in a directory is a duplicate.
+    fn name_pieces(&mut self, pieces: Vec<Piece>) {
+        let mut dirs: HashMap<&str, Vec<&Path>> = HashMap::new();
+        for p in &pieces {
+            let e = dirs.entry(p.name.as_str()).or_default();
+            if !e.contains(&p.dir.as_path()) {
+                e.push(&p.dir);
+            }
+        }
+        let prefixed: Vec<bool> = pieces
+            .iter()
+            .map(|p| dirs[p.name.as_str()].len() > 1)
+            .collect();
+        let mut seen: HashMap<(PathBuf, String), usize> = HashMap::new();
+        let mut keep = Vec::new();
+        for (p, pre) in pieces.into_iter().zip(prefixed) {
+            if let Some(&first) = seen.get(&(p.dir.clone(), p.name.clone())) {
+                let first: &Piece = &keep[first];
+                let at = self.loc(first.file, first.name_span);
+                let file = &self.model.sources.get(at.file).display;
+                let msg = format!(
+                    "`{}` is defined twice (first at {file}:{})",
+                    p.name, at.span.start_pos.line
+                );
+                self.error(Check::DuplicateDefinition, p.file, p.name_span, msg);
+                continue;
+            }
+            seen.insert((p.dir.clone(), p.name.clone()), keep.len());
+            let name = if pre {
+                let file = &self.model.sources.get(p.file).display;
+                let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+                format!("{}/{}", dir.display(), p.name)
+            } else {
+                p.name.clone()
+            };
+            self.names.push(name);
+            keep.push(p);
+        }
+        self.pieces = keep;
+    }
+
+    /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
+    /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
+    fn resolve(&mut self, from: usize, r: &Ref) -> Resolved {
+        let p = &self.pieces[from];
+        match r {
+            Ref::Address { address, span } => {
+                let cli = is_cli(p);
+                let found = self
+                    .pieces
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| q.name == *address && (cli || q.dir == p.dir))
+                    .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
+                    .map(|(i, _)| i);
+                match found {
+                    Some(i) => Resolved::Piece(i),
+                    None => {
+                        let (file, span) = (p.file, *span);
+                        let in_module: Vec<&str> = self
+                            .pieces
+                            .iter()
+                            .filter(|q| cli || q.dir == p.dir)
+                            .map(|q| q.name.as_str())
+                            .collect();
+                        let hint = suggest::did_you_mean(address, in_module.iter().copied())
+                            .map(|s| format!("; {s}"))
+                            .unwrap_or_default();
+                        let where_ = if cli { "this project" } else { "this module" };
+                        self.error(
+                            Check::UnknownReference,
+                            file,
+                            span,
+                            format!("`{address}` is not declared in {where_}{hint}"),
+                        );
+                        Resolved::Missing
+                    }
+                }
+            }
+            Ref::Id(lit) => {
+                let found = self
+                    .pieces
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| q.ids.contains(&lit.value))
+                    .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
+                    .map(|(i, _)| i);
+                match found {
+                    Some(i) => Resolved::Piece(i),
+                    None => Resolved::Id(lit.value.clone(), lit.span),
+                }
+            }
+            Ref::Unknown(u) => Resolved::Unknown(u.clone()),
+        }
+    }
+
+    fn declare(&mut self) {
+        for i in 0..self.pieces.len() {
+            let p = &self.pieces[i];
+            let loc = self.loc(p.file, p.name_span);
+            let name = self.names[i].clone();
+            match &p.what {
+                What::Destination(d) => {
+                    let d = d.clone();
+                    let uses = self.classify(&name, &d, loc);
+                    match self.model.add_sink(name.clone(), uses.0, loc) {
+                        Ok(s) => {
+                            self.sinks.insert(i, s);
+                            if let Some((key, at)) = uses.1 {
+                                let suggestion = format!("destinations: {{\"{key}\": [marketing.advertising.third_party.targeted]}}");
+                                self.model.unclassified.push(Unclassified {
+                                    sink: s,
+                                    key,
+                                    loc: at,
+                                    suggestion,
+                                });
+                            }
+                        }
+                        Err(existing) => self.duplicate(&name, loc, existing),
+                    }
+                }
+                What::Source(_) => match self.model.add_dataset(name.clone(), loc, false) {
+                    Ok(d) => {
+                        self.datasets.insert(i, d);
+                    }
+                    Err(existing) => self.duplicate(&name, loc, existing),
+                },
+                What::EventSource => {
+                    // A native dataset of the same name is its event schema.
+                    let d = match self.model.lookup(&name) {
+                        Some(Named::Dataset(d)) => Some(d),
+                        Some(Named::Sink(_)) => {
+                            let existing = self.model.lookup(&name).unwrap_or(Named::Sink(0));
+                            self.duplicate(&name, loc, existing);
+                            None
+                        }
+                        None => self.model.add_dataset(name.clone(), loc, false).ok(),
+                    };
+                    if let Some(d) = d {
+                        self.model.datasets[d as usize].open = true;
+                        self.datasets.insert(i, d);
+                    }
+                }
+                What::Connection(_) | What::Warehouse { .. } => {}
+            }
+        }
+    }
+
+    fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
+        let first = self.model.loc_of(existing);
+        let file = &self.model.sources.get(first.file).display;
+        let msg = format!(
+            "`{name}` is defined twice (first at {file}:{})",
+            first.span.start_pos.line
+        );
+        self.diags
+            .push(Finding::check(Check::DuplicateDefinition, loc, msg));
+    }
+
+    /// Uses of a destination, and its catalogue key and type node when it is unclassified.
+    fn classify(
+        &self,
+        name: &str,
+        d: &Destination,
+        loc: Loc,
+    ) -> (Vec<String>, Option<(String, Loc)>) {
+        if let Some((_, uses)) = self.opts.destinations.iter().find(|(k, _)| k == name) {
+            return (uses.clone(), None);
+        }
+        let (kind, at) = match &d.kind {
+            Ok(l) => (l.value.clone(), l.span),
+            Err(u) => (format!("<unknown: {}>", u.why), u.span),
+        };
+        let key = format!("{}:{kind}", d.platform.as_str());
+        let file = loc.file;
+        let at = Loc {
+            file,
+            span: self.model.sources.get(file).span_of_bytes(at.0, at.1),
+        };
+        let configured = self
+            .opts
+            .destinations
+            .iter()
+            .find(|(k, _)| match k.split_once(':') {
+                Some((p, t)) => {
+                    p == d.platform.as_str()
+                        && (t == kind
+                            || (d.platform != Platform::Segment && t.eq_ignore_ascii_case(&kind)))
+                }
+                None => false,
+            });
+        if let Some((_, uses)) = configured {
+            return (uses.clone(), None);
+        }
+        if d.kind.is_ok() {
+            if let Some(e) = catalogue::lookup(catalogue::builtin(), d.platform, &kind) {
+                return (e.uses.clone(), None);
+            }
+        }
+        (Vec::new(), Some((key, at)))
+    }
+
+    fn entry_of(&self, i: usize) -> Option<&'static Entry> {
+        let What::Destination(d) = &self.pieces[i].what else {
+            return None;
+        };
+        let kind = d.kind.as_ref().ok()?;
+        catalogue::lookup(catalogue::builtin(), d.platform, &kind.value)
+    }
+
+    fn step(&mut self, i: usize) -> StepId {
+        if let Some(&s) = self.steps.get(&i) {
+            return s;
+        }
+        let p = &self.pieces[i];
+        let loc = self.loc(p.file, p.name_span);
+        let s = self.model.add_step(self.names[i].clone(), loc, Vec::new());
+        self.steps.insert(i, s);
+        s
+    }
+
+    fn flow(
+        &mut self,
+        from: FieldId,
+        to: Target,
+        kind: FlowKind,
+        functions: Vec<String>,
+        step: StepId,
+        loc: Loc,
+    ) -> u32 {
+        self.model.flows.push(Flow {
+            from,
+            to,
+            kind,
+            functions,
+            step,
+            loc,
+            focus: None,
+        });
+        (self.model.flows.len() - 1) as u32
+    }
+
+    /// The datasets a relation reads: pinned by `relations:`, else matched by name; none
+    /// is an external dataset. Reports ambiguity and unlinked relations at `at`.
+    fn relation(&mut self, name: &str, at: Loc) -> Vec<DatasetId> {
+        let parts = crate::model::relation_parts(name);
+        let pin = self
+            .opts
+            .relations
+            .iter()
+            .filter(|(k, _)| {
+                let kp = crate::model::relation_parts(k);
+                let n = kp.len().min(parts.len());
+                n > 0 && kp[kp.len() - n..] == parts[parts.len() - n..]
+            })
+            .max_by_key(|(k, _)| crate::model::relation_parts(k).len());
+        if let Some((_, target)) = pin {
+            if let Some(d) = self.model.dataset_id(target) {
+                return vec![d];
+            }
+        }
+        let found = self.model.match_relation(name);
+        match found.len() {
+            0 => {}
+            1 => return found,
+            _ => {
+                let names: Vec<String> = found
+                    .iter()
+                    .map(|&d| format!("`{}`", self.model.datasets[d as usize].name))
+                    .collect();
+                let msg = format!(
+                    "relation `{name}` could be any of {}; it is linked to all of them (pin one with `relations:` in purposelint.yaml)",
+                    names.join(", ")
+                );
+                self.diags
+                    .push(Finding::check(Check::AmbiguousRelation, at, msg));
+                return found;
+            }
+        }
+        let key = parts.join(".");
+        if let Some(&d) = self.externals.get(&key) {
+            return vec![d];
+        }
+        let external_name = key.clone();
+        let d = match self.model.add_dataset(external_name.clone(), at, true) {
+            Ok(d) => d,
+            Err(_) => return Vec::new(),
+        };
+        let purposes: Vec<String> = self
+            .external_cfg
+            .iter()
+            .filter(|e| e.matcher.is_match(&external_name))
+            .flat_map(|e| e.purposes.iter().cloned())
+            .collect();
+        let ds = &mut self.model.datasets[d as usize];
+        ds.open = true;
+        for p in purposes {
+            if !ds.purposes.contains(&p) {
+                ds.purposes.push(p);
+            }
+        }
+        self.model.add_relation(&key, d);
+        self.externals.insert(key, d);
+        self.diags.push(Finding::check(
+            Check::IncompleteLineage,
+            at,
+            format!("no dataset declares relation `{name}`; it is read as an external dataset without purposes (declare it, or give it purposes with `external_datasets`)"),
+        ));
+        vec![d]
+    }
+
+    /// Field `column` of dataset `d`, matched case-insensitively; a missing column is
+    /// added where the dataset is open (dbt sources, externals, event streams, sources
+    /// over them) and an `unknown-reference` elsewhere.
+    fn column(&mut self, d: DatasetId, column: &str, at: Loc) -> Option<FieldId> {
+        self.column_depth(d, column, at, 0)
+    }
+
+    fn column_depth(
+        &mut self,
+        d: DatasetId,
+        column: &str,
+        at: Loc,
+        depth: usize,
+    ) -> Option<FieldId> {
+        if let Some(f) = self.model.field_in(d, column) {
+            return Some(f);
+        }
+        let found = self.model.datasets[d as usize]
+            .fields
+            .iter()
+            .copied()
+            .find(|&f| {
+                self.model.fields[f as usize]
+                    .name
+                    .eq_ignore_ascii_case(column)
+            });
+        if found.is_some() {
+            return found;
+        }
+        if depth > 32 {
+            return None;
+        }
+        if let Some((ups, link, step)) = self.upstream.get(&d).cloned() {
+            let mut froms = Vec::new();
+            for u in &ups {
+                if self.model.datasets[*u as usize].open || self.upstream.contains_key(u) {
+                    if let Some(f) = self.column_depth(*u, column, at, depth + 1) {
+                        froms.push(f);
+                    }
+                }
+            }
+            if froms.is_empty() {
+                return self.unknown_column(d, column, at);
+            }
+            let f = self.model.add_field(d, column.to_string(), at).ok()?;
+            for from in froms {
+                self.flow(
+                    from,
+                    Target::Field(f),
+                    FlowKind::Passthrough,
+                    Vec::new(),
+                    step,
+                    link,
+                );
+            }
+            return Some(f);
+        }
+        if self.model.datasets[d as usize].open {
+            return self.model.add_field(d, column.to_string(), at).ok();
+        }
+        self.unknown_column(d, column, at)
+    }
+
+    fn unknown_column(&mut self, d: DatasetId, column: &str, at: Loc) -> Option<FieldId> {
+        let ds = &self.model.datasets[d as usize].name;
+        let hint =
+            suggest::did_you_mean(column, self.model.field_names(d)).map(|s| format!("; {s}"));
+        let msg = format!(
+            "`{column}` is not a column of `{ds}`{}",
+            hint.unwrap_or_default()
+        );
+        self.diags
+            .push(Finding::check(Check::UnknownReference, at, msg));
+        None
+    }
+
+    fn link_sources(&mut self) {
+        for i in 0..self.pieces.len() {
+            let What::Source(s) = &self.pieces[i].what else {
+                continue;
+            };
+            let s = s.clone();
+            let Some(&d) = self.datasets.get(&i) else {
+                continue;
+            };
+            let file = self.pieces[i].file;
+            match &s.origin {
+                Origin::Table { parts, span } => {
+                    let at = self.loc(file, *span);
+                    let name = parts.join(".");
+                    let linked = self.relation(&name, at);
+                    let step = self.step(i);
+                    self.model.steps[step as usize].link = s.table;
+                    self.copy_fields(d, &linked, at, step);
+                    self.upstream.insert(d, (linked, at, step));
+                }
+                Origin::Sql(sql) => self.sql_source(i, d, &s, sql.clone()),
+                Origin::Unknown(u) => {
+                    self.unknown_note(file, u);
+                    self.model.datasets[d as usize].open = true;
+                }
+            }
+        }
+    }
+
+    fn unknown_note(&mut self, file: FileId, u: &Unknown) {
+        let loc = self.loc(file, u.span);
+        self.diags.push(Finding::check(
+            Check::IncompleteLineage,
+            loc,
+            format!(
+                "{} cannot be read literally: {}; every field it could carry is assumed to flow",
+                u.what, u.why
+            ),
+        ));
+    }
+
+    /// Gives source `d` every field of the datasets it reads, each with a link hop.
+    fn copy_fields(&mut self, d: DatasetId, linked: &[DatasetId], at: Loc, step: StepId) {
+        for &u in linked {
+            let fields = self.model.datasets[u as usize].fields.clone();
+            for f in fields {
+                let name = self.model.fields[f as usize].name.to_string();
+                let to = match self.model.add_field(d, name, at) {
+                    Ok(t) | Err(t) => t,
+                };
+                self.flow(
+                    f,
+                    Target::Field(to),
+                    FlowKind::Passthrough,
+                    Vec::new(),
+                    step,
+                    at,
+                );
+            }
+        }
+    }
+
+    fn sql_source(&mut self, i: usize, d: DatasetId, s: &Source, sql: super::piece::Sql) {
+        let p = &self.pieces[i];
+        let mut file = p.file;
+        let text = match &sql.file {
+            None => sql.text,
+            Some((rel, span)) => {
+                let base = self
+                    .model
+                    .sources
+                    .get(p.file)
+                    .path
+                    .parent()
+                    .unwrap_or(Path::new(""));
+                match self.sql_files.get(&base.join(rel)).copied() {
+                    Some(f) => {
+                        file = f;
+                        let t = self.model.sources.get(f).text.to_string();
+                        Embedded::verbatim(&t, 0)
+                    }
+                    None => {
+                        let (pf, span) = (p.file, *span);
+                        self.error(
+                            Check::InvalidManifest,
+                            pf,
+                            span,
+                            format!("cannot read the SQL file `{rel}`"),
+                        );
+                        self.model.datasets[d as usize].open = true;
+                        return;
+                    }
+                }
+            }
+        };
+        let step = self.step(i);
+        let start = text.offset(0);
+        let sql_at = self.loc(
+            file,
+            (start, start + text.text.trim_end().len().min(1) as u32),
+        );
+        let mut cat = Cat {
+            l: self,
+            groups: Vec::new(),
+            at: sql_at,
+        };
+        let lin = sql::lineage(&text.text, Dialect::CHAIN, &mut cat);
+        let groups = cat.groups;
+        let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
+            match span {
+                Some(sp) => {
+                    let a = text.line_col(sp.start.0, sp.start.1);
+                    let b = text.line_col(sp.end.0, sp.end.1);
+                    let r = text.range(a, b.max(a));
+                    l.loc(file, r)
+                }
+                None => sql_at,
+            }
+        };
+        if lin.columns.is_empty() && lin.passthrough.is_none() {
+            let why = lin
+                .problems
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "it reads no relation".into());
+            self.diags.push(Finding::check(
+                Check::IncompleteLineage,
+                sql_at,
+                format!("the SQL of `{}` cannot be followed ({why}); its columns are taken as they are used", self.names[i]),
+            ));
+            self.model.datasets[d as usize].open = true;
+            let ups: Vec<DatasetId> = groups.iter().flatten().copied().collect();
+            if !ups.is_empty() {
+                self.upstream.insert(d, (ups, sql_at, step));
+            }
+            return;
+        }
+        if !lin.problems.is_empty() {
+            self.diags.push(Finding::check(
+                Check::IncompleteLineage,
+                sql_at,
+                format!(
+                    "the SQL of `{}` is not fully followed: {}",
+                    self.names[i],
+                    lin.problems.join("; ")
+                ),
+            ));
+        }
+        for c in &lin.columns {
+            let at = locate(self, c.span);
+            let to = match self.model.add_field(d, c.name.clone(), at) {
+                Ok(t) | Err(t) => t,
+            };
+            for input in &c.inputs {
+                let iat = match input.span {
+                    Some(_) => locate(self, input.span),
+                    None => at,
+                };
+                let ups = groups
+                    .get(input.upstream as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                for u in ups {
+                    if let Some(from) = self.column(u, &input.column, iat) {
+                        self.flow(
+                            from,
+                            Target::Field(to),
+                            input.kind,
+                            input.functions.clone(),
+                            step,
+                            iat,
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(pt) = &lin.passthrough {
+            let at = locate(self, pt.span);
+            let ups = groups
+                .get(pt.upstream as usize)
+                .cloned()
+                .unwrap_or_default();
+            self.upstream.insert(d, (ups, at, step));
+        }
+        let _ = s;
+    }
+
+    fn link_connections(&mut self) {
+        // Segment classic destinations receive every field of their source.
+        for i in 0..self.pieces.len() {
+            let What::Destination(dst) = &self.pieces[i].what else {
+                continue;
+            };
+            let Some(src) = dst.source.clone() else {
+                continue;
+            };
+            if !self.entry_of(i).is_some_and(|e| e.classic) {
+                continue;
+            }
+            let Some(&sink) = self.sinks.get(&i) else {
+                continue;
+            };
+            let Some(ds) = self.event_source(i, &src) else {
+                continue;
+            };
+            let step = self.step(i);
+            let at = self.loc(self.pieces[i].file, src.span());
+            self.passthrough(ds, sink, step, at);
+        }
+        for i in 0..self.pieces.len() {
+            let What::Connection(c) = &self.pieces[i].what else {
+                continue;
+            };
+            let c = c.clone();
+            self.connection(i, &c);
+        }
+    }
+
+    /// Every field of `ds` into `sink`; an `incomplete-lineage` info when it has none.
+    fn passthrough(&mut self, ds: DatasetId, sink: SinkId, step: StepId, at: Loc) {
+        let fields = self.model.datasets[ds as usize].fields.clone();
+        if fields.is_empty() {
+            let name = self.model.datasets[ds as usize].name.clone();
+            self.diags.push(Finding::check(
+                Check::IncompleteLineage,
+                at,
+                format!("`{name}` has no event schema, so passing it through carries nothing; declare its fields with a `kind: dataset` named `{name}`"),
+            ));
+        }
+        for f in fields {
+            self.flow(
+                f,
+                Target::Sink(sink),
+                FlowKind::Passthrough,
+                Vec::new(),
+                step,
+                at,
+            );
+        }
+    }
+
+    /// The dataset of an event-stream source named from piece `i`; a literal id that
+    /// resolves to nothing is a source without schema, named `<platform>:<id>`.
+    fn event_source(&mut self, i: usize, r: &Ref) -> Option<DatasetId> {
+        match self.resolve(i, r) {
+            Resolved::Piece(j) => self.datasets.get(&j).copied(),
+            Resolved::Id(id, span) => {
+                let name = format!("{}:{id}", platform_of(&self.pieces[i]).as_str());
+                let at = self.loc(self.pieces[i].file, span);
+                let d = match self.model.lookup(&name) {
+                    Some(Named::Dataset(d)) => d,
+                    Some(Named::Sink(_)) => return None,
+                    None => self.model.add_dataset(name, at, true).ok()?,
+                };
+                self.model.datasets[d as usize].open = true;
+                Some(d)
+            }
+            Resolved::Unknown(u) => {
+                let file = self.pieces[i].file;
+                self.unknown_note(file, &u);
+                None
+            }
+            Resolved::Missing => None,
+        }
+    }
+
+    fn connection(&mut self, i: usize, c: &Connection) {
+        let file = self.pieces[i].file;
+        // The destination.
+        let (sink, dest_piece) = match self.resolve(i, &c.destination) {
+            Resolved::Piece(j) => match self.sinks.get(&j) {
+                Some(&s) => (s, Some(j)),
+                None => {
+                    let msg = format!("`{}` is not a destination", self.names[j]);
+                    self.error(Check::UnknownReference, file, c.destination.span(), msg);
+                    return;
+                }
+            },
+            Resolved::Id(id, span) => {
+                let name = format!("{}:{id}", platform_of(&self.pieces[i]).as_str());
+                match self.model.lookup(&name) {
+                    Some(Named::Sink(s)) => (s, None),
+                    _ => {
+                        let msg = format!("the destination `{id}` is not declared in any file of this run, so what it is used for is unknown; declare it with a native `kind: sink` named `{name}`");
+                        self.error(Check::UndeclaredDestination, file, span, msg);
+                        return;
+                    }
+                }
+            }
+            Resolved::Unknown(u) => {
+                let msg = format!("the destination of `{}` is unknown ({} cannot be read literally: {}), so what it is used for is unknown", self.names[i], u.what, u.why);
+                self.error(Check::UndeclaredDestination, file, u.span, msg);
+                return;
+            }
+            Resolved::Missing => return,
+        };
+        // The source: given, or the destination's own source (Segment subscriptions).
+        let source = match (&c.source, dest_piece) {
+            (Some(r), _) => Some((r.clone(), i)),
+            (None, Some(j)) => match &self.pieces[j].what {
+                What::Destination(d) => d.source.clone().map(|r| (r, j)),
+                _ => None,
+            },
+            (None, None) => None,
+        };
+        let Some((src_ref, from)) = source else {
+            if !c.uses.is_empty() || c.passthrough.is_some() {
+                let msg = format!(
+                    "`{}` names no source, so the fields it sends cannot be followed",
+                    self.names[i]
+                );
+                let span = self.pieces[i].name_span;
+                let loc = self.loc(file, span);
+                self.diags
+                    .push(Finding::check(Check::IncompleteLineage, loc, msg));
+            }
+            return;
+        };
+        let resolved = self.resolve(from, &src_ref);
+        let (ds, src_piece) = match resolved {
+            Resolved::Piece(j) => match self.datasets.get(&j) {
+                Some(&d) => (d, Some(j)),
+                None => {
+                    let msg = format!("`{}` is not a source", self.names[j]);
+                    let f = self.pieces[from].file;
+                    self.error(Check::UnknownReference, f, src_ref.span(), msg);
+                    return;
+                }
+            },
+            other => {
+                let r = match other {
+                    Resolved::Id(id, span) => Ref::Id(super::piece::Lit { value: id, span }),
+                    Resolved::Unknown(u) => Ref::Unknown(u),
+                    _ => return,
+                };
+                match self.event_source(from, &r) {
+                    Some(d) => (d, None),
+                    None => return,
+                }
+            }
+        };
+        let step = self.step(i);
+        for u in &c.uses {
+            self.send(file, ds, sink, step, u);
+        }
+        // Keys of the source select rows for every sink its connections feed.
+        if let Some(j) = src_piece {
+            if let What::Source(s) = &self.pieces[j].what {
+                let keys = s.keys.clone();
+                let sfile = self.pieces[j].file;
+                for k in &keys {
+                    self.send(sfile, ds, sink, step, k);
+                }
+            }
+        }
+        if let Some(span) = c.passthrough {
+            let at = self.loc(file, span);
+            self.passthrough(ds, sink, step, at);
+        }
+        for u in &c.unknown {
+            self.unknown_note(file, u);
+            let at = self.loc(file, u.span);
+            let fields = self.model.datasets[ds as usize].fields.clone();
+            for f in fields {
+                self.flow(
+                    f,
+                    Target::Sink(sink),
+                    FlowKind::Direct,
+                    Vec::new(),
+                    step,
+                    at,
+                );
+            }
+        }
+    }
+
+    /// One column used by a connection, into its sink.
+    fn send(&mut self, file: FileId, ds: DatasetId, sink: SinkId, step: StepId, u: &Use) {
+        let at = self.loc(file, u.span);
+        let Some(f) = self.column(ds, &u.column, at) else {
+            return;
+        };
+        let id = self.flow(f, Target::Sink(sink), u.kind, Vec::new(), step, at);
+        if let Some(df) = &u.destination_field {
+            self.model
+                .destination_fields
+                .insert(id, df.clone().into_boxed_str());
+        }
+    }
+}
+
+enum Resolved {
+    Piece(usize),
+    /// A literal id no piece declares.
+    Id(String, Range),
+    Unknown(Unknown),
+    /// An address no piece declares (already reported).
+    Missing,
+}
+
+/// The lineage catalogue of one SQL source: each relation it reads is a group of
+/// datasets (several when ambiguous).
+struct Cat<'l, 'm> {
+    l: &'l mut Linker<'m>,
+    groups: Vec<Vec<DatasetId>>,
+    at: Loc,
+}
+
+impl Catalog for Cat<'_, '_> {
+    fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+        let table = name.join(".").to_lowercase();
+        let table = table.as_str();
+        let found = self.l.relation(table, self.at);
+        if found.is_empty() {
+            return None;
+        }
+        let mut columns: Vec<String> = Vec::new();
+        let mut open = false;
+        for &d in &found {
+            open |= self.l.model.datasets[d as usize].open || self.l.upstream.contains_key(&d);
+            for n in self.l.model.field_names(d) {
+                let n = n.to_lowercase();
+                if !columns.contains(&n) {
+                    columns.push(n);
+                }
+            }
+        }
+        let id = self.groups.len() as u32;
+        self.groups.push(found);
+        let default_alias = table.rsplit('.').next().unwrap_or(table).to_string();
+        Some(Upstream {
+            id,
+            columns,
+            open,
+            default_alias,
+        })
+    }
+}
+
+/// `unclassified-destination` for every unclassified sink: an error when a field that
+/// matches a rule's source reaches it, else a warning (spec §10).
+pub fn unclassified_findings(model: &Model, graph: &FlowGraph, rules: &[Rule]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in &model.unclassified {
+        let node = graph.node_of(Target::Sink(u.sink));
+        let mut reaching: Vec<FieldId> = Vec::new();
+        for rule in rules {
+            let mut seen = vec![false; model.fields.len() + model.sinks.len()];
+            let mut stack = vec![node];
+            seen[node as usize] = true;
+            while let Some(v) = stack.pop() {
+                for (fid, from) in graph.incoming(v) {
+                    let f = &model.flows[fid as usize];
+                    if !rule.follows(f.kind) || rule.sanitized_by(&f.functions) {
+                        continue;
+                    }
+                    if !seen[from as usize] {
+                        seen[from as usize] = true;
+                        stack.push(from);
+                        if crate::rules::engine::is_source(model, rule, from)
+                            && !reaching.contains(&from)
+                        {
+                            reaching.push(from);
+                        }
+                    }
+                }
+            }
+        }
+        reaching.sort_unstable();
+        let sink = &model.sinks[u.sink as usize].name;
+        let (severity, reach) = if reaching.is_empty() {
+            (Severity::Warning, String::new())
+        } else {
+            let names: Vec<String> = reaching
+                .iter()
+                .take(5)
+                .map(|&f| format!("`{}`", model.field_name(f)))
+                .collect();
+            let more = if reaching.len() > 5 {
+                format!(" and {} more", reaching.len() - 5)
+            } else {
+                String::new()
+            };
+            (
+                Severity::Error,
+                format!("; security fields reach it: {}{more}", names.join(", ")),
+            )
+        };
+        let message = format!(
+            "destination `{sink}` has type `{}`, which no catalogue classifies, so what it does with the data is unknown{reach}; classify it in purposelint.yaml: {}",
+            u.key, u.suggestion
+        );
+        let mut f = Finding::check(Check::UnclassifiedDestination, u.loc, message);
+        f.severity = severity;
+        out.push(f);
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! What every provider reader turns a resource or rudder-cli document into: sources,
+//! event-stream sources, destinations and connections with the flows their attributes
+//! declare, each located at a byte range of its file. Linking reads only these.
+
+use std::path::PathBuf;
+
+use super::hcl::Range;
+use super::text::Embedded;
+use crate::model::FlowKind;
+use crate::source::FileId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Platform {
+    RudderStack,
+    Census,
+    Segment,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::RudderStack => "rudderstack",
+            Platform::Census => "census",
+            Platform::Segment => "segment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Platform> {
+        match s {
+            "rudderstack" => Some(Platform::RudderStack),
+            "census" => Some(Platform::Census),
+            "segment" => Some(Platform::Segment),
+            _ => None,
+        }
+    }
+}
+
+/// A string read literally, at its node.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Lit {
+    pub value: String,
+    pub span: Range,
+}
+
+/// A value that could not be read literally, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Unknown {
+    pub what: String,
+    pub why: String,
+    pub span: Range,
+}
+
+/// How a piece names another: by Terraform address, by a literal id (Git Sync exports,
+/// ids of things managed elsewhere), by rudder-cli URN, or not literally at all.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Ref {
+    Address { address: String, span: Range },
+    Id(Lit),
+    Unknown(Unknown),
+}
+
+impl Ref {
+    pub fn span(&self) -> Range {
+        match self {
+            Ref::Address { span, .. } => *span,
+            Ref::Id(l) => l.span,
+            Ref::Unknown(u) => u.span,
+        }
+    }
+}
+
+/// One column a connection or key uses, and how.
+#[derive(Debug, Clone)]
+pub(crate) struct Use {
+    pub column: String,
+    pub kind: FlowKind,
+    pub span: Range,
+    /// Where it lands in the destination (`to`, a settings key path).
+    pub destination_field: Option<String>,
+}
+
+/// SQL of a source, with where its text is in the file (or another file).
+#[derive(Debug, Clone)]
+pub(crate) struct Sql {
+    pub text: Embedded,
+    /// The SQL is in another file (`file:` of a rudder-cli model), relative to the piece's
+    /// file; `text` is then empty until linking reads it.
+    pub file: Option<(String, Range)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    /// `schema.table`, `catalog.schema.table`: the parts as written, at the table value.
+    Table {
+        parts: Vec<String>,
+        span: Range,
+    },
+    Sql(Sql),
+    Unknown(Unknown),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub origin: Origin,
+    /// Primary key, cursor, identifier column: indirect into every sink fed from here.
+    pub keys: Vec<Use>,
+    /// Warehouse dialect when the config names it. Kept for the SQL dialect choice
+    /// (spec §7.2); the lineage code parses the generic dialect until it takes one.
+    #[allow(dead_code)]
+    pub dialect: Option<String>,
+    /// A Census dataset's warehouse connection, whose `type` gives the dialect.
+    #[allow(dead_code)]
+    pub warehouse: Option<Ref>,
+    /// Whether the link hop into this source is a plain table read (its primary location
+    /// is skipped in favour of the mapping, spec §11).
+    pub table: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Destination {
+    pub platform: Platform,
+    /// The type as matched against the catalogue, at its node; unknown when not literal.
+    pub kind: Result<Lit, Unknown>,
+    /// A Segment destination's `source_id` (its classic passthrough and default source).
+    pub source: Option<Ref>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    pub source: Option<Ref>,
+    pub destination: Ref,
+    pub uses: Vec<Use>,
+    /// Every field of the source flows, at this node (event streams, sync-all).
+    pub passthrough: Option<Range>,
+    /// Values that could not be read: every source field flows directly, at the value.
+    pub unknown: Vec<Unknown>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum What {
+    Source(Source),
+    EventSource,
+    Destination(Destination),
+    Connection(Connection),
+    /// A warehouse connection (Census source): its dialect, for datasets that use it.
+    Warehouse {
+        #[allow(dead_code)]
+        dialect: Option<String>,
+    },
+}
+
+/// One resource or document, before names are made unique across directories.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub file: FileId,
+    /// Terraform address or `<kind>.<id>`.
+    pub name: String,
+    /// The directory whose files form its module (rudder-cli: its project folder).
+    pub dir: PathBuf,
+    /// Where the declaration is named: the resource's name label, the `spec.id` value.
+    pub name_span: Range,
+    /// Literal ids by which others may refer to it (`import` ids, rudder-cli URNs).
+    pub ids: Vec<String>,
+    pub what: What,
+}
+
+/// Something read but not followed, reported as `incomplete-lineage`.
+#[derive(Debug, Clone)]
+pub(crate) struct Note {
+    pub file: FileId,
+    pub span: Range,
+    pub message: String,
+}

@@ -1,0 +1,244 @@
+//! RudderStack Terraform provider resources (spec §3).
+
+use super::hcl::{Kind, Resource};
+use super::piece::{Connection, Destination, Lit, Origin, Platform, Source, Sql, Use, What};
+use super::terraform::{Cx, Record};
+use super::text::Embedded;
+use crate::model::FlowKind;
+
+const CONNECTIONS: &[&str] = &[
+    "rudderstack_retl_connection",
+    "rudderstack_retl_connection_customerio",
+    "rudderstack_retl_connection_customerio_audience",
+];
+
+pub(crate) fn reads(rtype: &str) -> bool {
+    rtype == "rudderstack_retl_source_table"
+        || rtype == "rudderstack_retl_source_model"
+        || rtype == "rudderstack_connection"
+        || CONNECTIONS.contains(&rtype)
+        || rtype.starts_with("rudderstack_destination_")
+        || rtype.starts_with("rudderstack_source_")
+}
+
+pub(crate) fn read(cx: &mut Cx, r: &Resource) {
+    let body = Record::Body(&r.body);
+    let rtype = r.rtype.as_str();
+    if let Some(suffix) = rtype.strip_prefix("rudderstack_destination_") {
+        let kind = Ok(Lit {
+            value: suffix.to_string(),
+            span: r.type_span,
+        });
+        let d = Destination {
+            platform: Platform::RudderStack,
+            kind,
+            source: None,
+        };
+        cx.piece(r, What::Destination(d));
+    } else if rtype.starts_with("rudderstack_source_") {
+        cx.piece(r, What::EventSource);
+    } else if rtype == "rudderstack_connection" {
+        let (Some(s), Some(d)) = (
+            cx.required(r, body, "source_id"),
+            cx.required(r, body, "destination_id"),
+        ) else {
+            return;
+        };
+        let source = cx.scope.reference(s, "`source_id`");
+        let Some(destination) = cx.scope.reference(d, "`destination_id`") else {
+            return;
+        };
+        let c = Connection {
+            source,
+            passthrough: Some(destination.span()),
+            destination,
+            uses: Vec::new(),
+            unknown: Vec::new(),
+        };
+        cx.piece(r, What::Connection(c));
+    } else if CONNECTIONS.contains(&rtype) {
+        connection(cx, r);
+    } else {
+        source(cx, r);
+    }
+}
+
+fn source(cx: &mut Cx, r: &Resource) {
+    let body = Record::Body(&r.body);
+    let Some(config) = r
+        .body
+        .block("config")
+        .map(|b| Record::Body(&b.body))
+        .or_else(|| {
+            let v = body.get("config")?;
+            super::terraform::records_of(cx.scope, v).into_iter().next()
+        })
+    else {
+        cx.error(
+            r.name_span,
+            format!("`{}` is missing the `config` block", r.address()),
+        );
+        return;
+    };
+    let dialect = body
+        .get("source_definition_name")
+        .and_then(|v| cx.scope.lit(v, "`source_definition_name`"))
+        .and_then(Result::ok)
+        .map(|l| l.value);
+    let mut keys = Vec::new();
+    if let Some(pk) = config.get("primary_key") {
+        match cx.scope.lit(pk, "`primary_key`") {
+            Some(Ok(l)) => keys.push(Use {
+                column: l.value,
+                kind: FlowKind::Indirect,
+                span: l.span,
+                destination_field: None,
+            }),
+            Some(Err(u)) => cx.note(u.span, format!("{} cannot be read: {}", u.what, u.why)),
+            None => {}
+        }
+    }
+    let (origin, table) = if r.rtype == "rudderstack_retl_source_table" {
+        let Some(t) = cx.required(r, config, "table") else {
+            return;
+        };
+        let schema = config
+            .get("schema")
+            .and_then(|v| cx.scope.lit(v, "`schema`"))
+            .and_then(Result::ok);
+        let origin = match cx.scope.lit(t, "`table`") {
+            Some(Ok(table)) => {
+                let mut parts: Vec<String> = schema.map(|s| s.value).into_iter().collect();
+                parts.push(table.value);
+                Origin::Table {
+                    parts,
+                    span: table.span,
+                }
+            }
+            Some(Err(u)) => Origin::Unknown(u),
+            None => return,
+        };
+        (origin, true)
+    } else {
+        let Some(q) = cx.required(r, config, "sql") else {
+            return;
+        };
+        (sql_origin(cx, q, "`sql`"), false)
+    };
+    let s = Source {
+        origin,
+        keys,
+        dialect,
+        warehouse: None,
+        table,
+    };
+    cx.piece(r, What::Source(s));
+}
+
+/// SQL written as a string or a heredoc; anything else is unknown.
+pub(crate) fn sql_origin(cx: &mut Cx, v: &super::hcl::Value, what: &str) -> Origin {
+    let resolved = cx.scope.resolve(v);
+    match resolved.map(|r| (&r.kind, r.span)) {
+        Ok((Kind::Str(_), span)) if span == v.span => {
+            match Embedded::hcl_string(&cx.src.text, span) {
+                Some(text) => Origin::Sql(Sql { text, file: None }),
+                None => unknown_origin(v, what, "it is not a plain string"),
+            }
+        }
+        Ok((Kind::Heredoc { text, lines }, _)) => Origin::Sql(Sql {
+            text: Embedded::from_lines(text, lines),
+            file: None,
+        }),
+        // A literal that lives elsewhere (a variable's default): read, located at the
+        // reference.
+        Ok((Kind::Str(s), _)) => Origin::Sql(Sql {
+            text: Embedded::from_lines(s, &vec![v.span.0; s.lines().count() + 1]),
+            file: None,
+        }),
+        Ok(_) => unknown_origin(v, what, "it is not a literal string"),
+        Err(why) => unknown_origin(v, what, &why),
+    }
+}
+
+fn unknown_origin(v: &super::hcl::Value, what: &str, why: &str) -> Origin {
+    Origin::Unknown(super::piece::Unknown {
+        what: what.to_string(),
+        why: why.to_string(),
+        span: v.span,
+    })
+}
+
+fn connection(cx: &mut Cx, r: &Resource) {
+    let body = Record::Body(&r.body);
+    let (Some(s), Some(d)) = (
+        cx.required(r, body, "source_id"),
+        cx.required(r, body, "destination_id"),
+    ) else {
+        return;
+    };
+    let source = cx.scope.reference(s, "`source_id`");
+    let Some(destination) = cx.scope.reference(d, "`destination_id`") else {
+        return;
+    };
+    let mut c = Connection {
+        source,
+        destination,
+        uses: Vec::new(),
+        passthrough: None,
+        unknown: Vec::new(),
+    };
+    for key in ["identifiers", "mappings"] {
+        for m in body.records(cx.scope, key) {
+            let Some(from) = m.get("from") else { continue };
+            let to = m
+                .get("to")
+                .and_then(|v| cx.scope.lit(v, "`to`"))
+                .and_then(Result::ok)
+                .map(|l| l.value);
+            push_use(cx, &mut c, from, "`from`", FlowKind::Direct, to);
+        }
+    }
+    for e in body.records(cx.scope, "event") {
+        if let Some(n) = e.get("name_column") {
+            push_use(
+                cx,
+                &mut c,
+                n,
+                "`name_column`",
+                FlowKind::Direct,
+                Some("event".into()),
+            );
+        }
+    }
+    if let Some(cursor) = body.get("cursor_column") {
+        push_use(
+            cx,
+            &mut c,
+            cursor,
+            "`cursor_column`",
+            FlowKind::Indirect,
+            None,
+        );
+    }
+    cx.piece(r, What::Connection(c));
+}
+
+fn push_use(
+    cx: &mut Cx,
+    c: &mut Connection,
+    v: &super::hcl::Value,
+    what: &str,
+    kind: FlowKind,
+    destination_field: Option<String>,
+) {
+    match cx.scope.lit(v, what) {
+        Some(Ok(l)) => c.uses.push(Use {
+            column: l.value,
+            kind,
+            span: l.span,
+            destination_field,
+        }),
+        Some(Err(u)) => c.unknown.push(u),
+        None => {}
+    }
+}

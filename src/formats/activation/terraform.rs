@@ -1,0 +1,346 @@
+//! Terraform modules: the files of one directory read together, so that `var.x` and
+//! `local.x` resolve to their literal values and references to resources of the module
+//! are known; each resource of ours is handed to its provider's reader.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::hcl::{Body, Key, Kind, Range, Resource, TfFile, Value};
+use super::piece::{Lit, Note, Piece, Ref, Unknown};
+use super::{census, rudderstack, segment};
+use crate::finding::{Check, Finding};
+use crate::source::{FileId, Loc, SourceFile};
+
+/// The literal values and resources of one module.
+pub(crate) struct Scope<'a> {
+    variables: HashMap<&'a str, Option<&'a Value>>,
+    locals: HashMap<&'a str, &'a Value>,
+    /// Iterator of a `dynamic` block being expanded: its name and current element.
+    iterator: Option<(String, Value)>,
+}
+
+/// Depth of `var`/`local` indirection followed (a local naming a local…).
+const MAX_INDIRECTION: usize = 8;
+
+impl<'a> Scope<'a> {
+    pub fn new(files: &[&'a TfFile]) -> Self {
+        let mut variables = HashMap::new();
+        let mut locals = HashMap::new();
+        for f in files {
+            for (name, default) in &f.variables {
+                variables.insert(name.as_str(), default.as_ref());
+            }
+            for (name, value) in &f.locals {
+                locals.insert(name.as_str(), value);
+            }
+        }
+        Scope {
+            variables,
+            locals,
+            iterator: None,
+        }
+    }
+
+    /// The literal value `v` stands for: itself, or what `var.x`, `local.x` or the
+    /// iterator of a `dynamic` block resolve to. `Err` says why it is not literal.
+    pub fn resolve<'v>(&'v self, v: &'v Value) -> Result<&'v Value, String> {
+        let mut v = v;
+        for _ in 0..MAX_INDIRECTION {
+            let Kind::Traversal(parts) = &v.kind else {
+                return Ok(v);
+            };
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            v = match parts.as_slice() {
+                ["var", name, rest @ ..] => {
+                    let Some(default) = self.variables.get(name) else {
+                        return Err(format!("`var.{name}` is not declared in this module"));
+                    };
+                    let Some(d) = default else {
+                        return Err(format!(
+                            "`var.{name}` has no default; its value comes from outside the module"
+                        ));
+                    };
+                    member_path(d, rest)
+                        .ok_or_else(|| format!("`var.{name}` has no such member"))?
+                }
+                ["local", name, rest @ ..] => {
+                    let Some(l) = self.locals.get(name) else {
+                        return Err(format!("`local.{name}` is not declared in this module"));
+                    };
+                    member_path(l, rest)
+                        .ok_or_else(|| format!("`local.{name}` has no such member"))?
+                }
+                [iter, "value", rest @ ..]
+                    if self.iterator.as_ref().is_some_and(|(n, _)| n == iter) =>
+                {
+                    let element = self.iterator.as_ref().map(|(_, e)| e).unwrap_or(v);
+                    member_path(element, rest)
+                        .ok_or_else(|| format!("`{}` has no such member", parts.join(".")))?
+                }
+                _ => return Ok(v),
+            };
+        }
+        Err("too many levels of `var`/`local` indirection".into())
+    }
+
+    /// The same module while a `dynamic` block's element `item` is `name.value`.
+    pub fn with_iterator(&self, name: &str, item: &Value) -> Scope<'a> {
+        Scope {
+            variables: self.variables.clone(),
+            locals: self.locals.clone(),
+            iterator: Some((name.to_string(), item.clone())),
+        }
+    }
+
+    /// A string (numbers and booleans as written) at `v`'s node; `None` when absent or
+    /// null; `Err` when not literal.
+    pub fn lit(&self, v: &Value, what: &str) -> Option<Result<Lit, Unknown>> {
+        let unknown = |why: String| Unknown {
+            what: what.to_string(),
+            why,
+            span: v.span,
+        };
+        let r = match self.resolve(v) {
+            Ok(r) => r,
+            Err(why) => return Some(Err(unknown(why))),
+        };
+        let value = match &r.kind {
+            Kind::Null => return None,
+            Kind::Str(s) => s.clone(),
+            Kind::Number(n) => n.clone(),
+            Kind::Bool(b) => b.to_string(),
+            Kind::Template => {
+                return Some(Err(unknown("it is a template with interpolation".into())))
+            }
+            Kind::Traversal(p) => {
+                return Some(Err(unknown(format!(
+                    "`{}` is known only when applied",
+                    p.join(".")
+                ))))
+            }
+            Kind::Call(f, _) => return Some(Err(unknown(format!("it calls `{f}()`")))),
+            Kind::Other(o) => return Some(Err(unknown(format!("it is {o}")))),
+            Kind::Heredoc { text, .. } => text.clone(),
+            Kind::Array(_) | Kind::Object(_) => {
+                return Some(Err(unknown("it is not a single value".into())))
+            }
+        };
+        Some(Ok(Lit {
+            value,
+            span: v.span,
+        }))
+    }
+
+    /// How an attribute names another resource: `type.name.attr`, a literal id, or an
+    /// unknown value. `None` when absent or null.
+    pub fn reference(&self, v: &Value, what: &str) -> Option<Ref> {
+        if let Kind::Traversal(parts) = &v.kind {
+            if parts.len() >= 2 && !matches!(parts[0].as_str(), "var" | "local" | "data" | "module")
+            {
+                return Some(Ref::Address {
+                    address: format!("{}.{}", parts[0], parts[1]),
+                    span: v.span,
+                });
+            }
+        }
+        match self.lit(v, what)? {
+            Ok(l) => Some(Ref::Id(l)),
+            Err(u) => Some(Ref::Unknown(u)),
+        }
+    }
+}
+
+fn member_path<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    let mut v = v;
+    for key in path {
+        v = v.member(key)?;
+    }
+    Some(v)
+}
+
+/// A record of named values: a block's body or an object value (`field_mapping { … }`
+/// and `field_mapping = [{ … }]` alike).
+#[derive(Clone, Copy)]
+pub(crate) enum Record<'a> {
+    Body(&'a Body),
+    Object(&'a [(Key, Value)]),
+}
+
+impl<'a> Record<'a> {
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        match self {
+            Record::Body(b) => b.attr(key),
+            Record::Object(m) => m.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+        }
+    }
+
+    /// Nested records named `key`: blocks, an object attribute, or a list of objects.
+    pub fn records(&self, scope: &'a Scope<'a>, key: &str) -> Vec<Record<'a>> {
+        let mut out = Vec::new();
+        if let Record::Body(b) = *self {
+            for item in &b.items {
+                if let super::hcl::Item::Block(bl) = item {
+                    if bl.ident == key {
+                        out.push(Record::Body(&bl.body));
+                    }
+                }
+            }
+        }
+        if let Some(v) = self.get(key) {
+            out.extend(records_of(scope, v));
+        }
+        out
+    }
+}
+
+/// The records a value holds: an object, a list of objects, `jsonencode(object)`.
+pub(crate) fn records_of<'a>(scope: &'a Scope<'a>, v: &'a Value) -> Vec<Record<'a>> {
+    let Ok(v) = scope.resolve(v) else {
+        return Vec::new();
+    };
+    match &v.kind {
+        Kind::Object(m) => vec![Record::Object(m)],
+        Kind::Array(items) => items
+            .iter()
+            .filter_map(|i| match &scope.resolve(i).ok()?.kind {
+                Kind::Object(m) => Some(Record::Object(m)),
+                _ => None,
+            })
+            .collect(),
+        Kind::Call(f, args) if f == "jsonencode" => args
+            .first()
+            .map(|a| records_of(scope, a))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// What one resource's reader has at hand.
+pub(crate) struct Cx<'a> {
+    pub file: FileId,
+    pub src: &'a SourceFile,
+    pub dir: &'a Path,
+    pub scope: &'a Scope<'a>,
+    pub diags: &'a mut Vec<Finding>,
+    pub notes: &'a mut Vec<Note>,
+    pub pieces: &'a mut Vec<Piece>,
+}
+
+impl Cx<'_> {
+    pub fn loc(&self, r: Range) -> Loc {
+        Loc {
+            file: self.file,
+            span: self.src.span_of_bytes(r.0, r.1),
+        }
+    }
+
+    pub fn error(&mut self, r: Range, message: impl Into<String>) {
+        let loc = self.loc(r);
+        self.diags
+            .push(Finding::check(Check::InvalidManifest, loc, message));
+    }
+
+    pub fn note(&mut self, span: Range, message: impl Into<String>) {
+        self.notes.push(Note {
+            file: self.file,
+            span,
+            message: message.into(),
+        });
+    }
+
+    pub fn piece(&mut self, r: &Resource, what: super::piece::What) {
+        self.piece_named(r.address(), r.name_span, what);
+    }
+
+    pub fn piece_named(&mut self, name: String, name_span: Range, what: super::piece::What) {
+        self.pieces.push(Piece {
+            file: self.file,
+            name,
+            dir: self.dir.to_path_buf(),
+            name_span,
+            ids: Vec::new(),
+            what,
+        });
+    }
+
+    /// A required attribute; its absence is `invalid-manifest` at the resource's name.
+    pub fn required<'v>(&mut self, r: &Resource, rec: Record<'v>, key: &str) -> Option<&'v Value> {
+        let v = rec.get(key).filter(|v| !v.is_null());
+        if v.is_none() {
+            self.error(
+                r.name_span,
+                format!("`{}` is missing the attribute `{key}`", r.address()),
+            );
+        }
+        v
+    }
+}
+
+/// Whether a resource type is one of ours (spec §3–§5).
+pub(crate) fn is_ours(rtype: &str) -> bool {
+    rudderstack::reads(rtype) || census::reads(rtype) || segment::reads(rtype)
+}
+
+/// One `.tf` file of a module, parsed.
+pub(crate) struct ModuleFile<'a> {
+    pub file: FileId,
+    pub src: &'a SourceFile,
+    pub tf: &'a TfFile,
+}
+
+/// Reads the resources of every module (files grouped by directory) into pieces.
+pub(crate) fn read_modules(
+    files: &[ModuleFile<'_>],
+    diags: &mut Vec<Finding>,
+    notes: &mut Vec<Note>,
+) -> Vec<Piece> {
+    let mut by_dir: Vec<(PathBuf, Vec<&ModuleFile>)> = Vec::new();
+    for f in files {
+        let dir = f.src.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        match by_dir.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, v)) => v.push(f),
+            None => by_dir.push((dir, vec![f])),
+        }
+    }
+    let mut pieces = Vec::new();
+    for (dir, module) in &by_dir {
+        let tfs: Vec<&TfFile> = module.iter().map(|f| f.tf).collect();
+        let scope = Scope::new(&tfs);
+        for f in module {
+            let mut cx = Cx {
+                file: f.file,
+                src: f.src,
+                dir,
+                scope: &scope,
+                diags,
+                notes,
+                pieces: &mut pieces,
+            };
+            for r in &f.tf.resources {
+                if rudderstack::reads(&r.rtype) {
+                    rudderstack::read(&mut cx, r);
+                } else if census::reads(&r.rtype) {
+                    census::read(&mut cx, r);
+                } else if segment::reads(&r.rtype) {
+                    segment::read(&mut cx, r);
+                }
+            }
+        }
+    }
+    // Literal ids of imported resources, for Git Sync exports that refer by id.
+    let mut ids: HashMap<(PathBuf, String), Vec<String>> = HashMap::new();
+    for f in files {
+        let dir = f.src.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        for i in &f.tf.imports {
+            ids.entry((dir.clone(), i.to.clone()))
+                .or_default()
+                .push(i.id.clone());
+        }
+    }
+    for p in &mut pieces {
+        if let Some(found) = ids.remove(&(p.dir.clone(), p.name.clone())) {
+            p.ids.extend(found);
+        }
+    }
+    pieces
+}
