@@ -25,7 +25,7 @@ fn regression_inputs_do_not_panic() {
 fn file_separator_splits_inputs() {
     let files = purposelint::fuzz::files(b"a: 1\n%%\nb: 2\n%%\n");
     let names: Vec<_> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["f0.yaml", "f1.yaml", "f2.yaml"]);
+    assert_eq!(names, ["f0.yaml", "f1.tf", "f2.yaml"]);
     assert_eq!(files[1].1, b"b: 2");
 }
 

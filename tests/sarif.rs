@@ -170,3 +170,64 @@ fn columns_are_utf16_code_units() {
     assert_eq!(source["startColumn"], 35);
     assert_eq!(source["endColumn"], 40);
 }
+
+#[test]
+fn reverse_etl_audience_validates_and_flows_hop_by_hop_across_formats() {
+    let doc = sarif("examples/reverse-etl-audience");
+    validate(&doc);
+    let result = &doc["runs"][0]["results"][0];
+    let locations = result["codeFlows"][0]["threadFlows"][0]["locations"]
+        .as_array()
+        .unwrap();
+    let files: Vec<String> = locations.iter().map(|l| at(&l["location"]).0).collect();
+    // The 2FA column, the dbt SQL, the reverse-ETL table, the identifier, the destination.
+    assert!(files.first().unwrap().ends_with("sources.yml"), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("audience_members.sql")),
+        "{files:?}"
+    );
+    assert!(
+        files.last().unwrap().ends_with("rudderstack.tf"),
+        "{files:?}"
+    );
+
+    let (json, code) = run(&[
+        "check",
+        "--no-config",
+        "--format",
+        "json",
+        "examples/reverse-etl-audience",
+    ]);
+    assert_eq!(code, 1);
+    let path = json["findings"][0]["path"].as_array().unwrap();
+    let hops: Vec<(String, u64, u64)> = path.iter().map(|h| json_at(&h["location"])).collect();
+    assert_eq!(
+        hops,
+        [
+            (
+                "examples/reverse-etl-audience/warehouse/models/audience_members.sql".into(),
+                5,
+                5
+            ),
+            (
+                "examples/reverse-etl-audience/activation/rudderstack.tf".into(),
+                10,
+                19
+            ),
+            (
+                "examples/reverse-etl-audience/activation/rudderstack.tf".into(),
+                39,
+                12
+            ),
+        ]
+    );
+    assert_eq!(path[2]["destination_field"], "user_data.phone");
+    let (_, code) = run(&[
+        "check",
+        "--no-config",
+        "--format",
+        "json",
+        "examples/reverse-etl-consented",
+    ]);
+    assert_eq!(code, 0);
+}
