@@ -13,7 +13,9 @@
 //! well. Environment:
 //! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
 //! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
-//! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip).
+//! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip),
+//! `PURPOSELINT_BENCH_SYNCS` (default 1000; a generated activation repository, 0 to skip:
+//! its floor parses the `.tf` files with hcl-edit and the YAML with saphyr-parser).
 
 #[path = "../examples/corpus/mod.rs"]
 mod corpus;
@@ -49,6 +51,10 @@ fn floor(root: &Path) -> usize {
         .par_iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).unwrap();
+            if p.extension().is_some_and(|e| e == "tf") {
+                let body = hcl_edit::parser::parse_body(&text).unwrap();
+                return body.len();
+            }
             let mut events = 0;
             for ev in saphyr_parser::Parser::new_from_str(&text) {
                 ev.unwrap();
@@ -275,6 +281,34 @@ fn main() {
                 s.files,
                 c.median_ms,
                 c.median_ms * 1e3 / s.models as f64,
+                c.peak_kib as f64 / 1024.0,
+                c.units
+            );
+        }
+    }
+    let syncs: usize = env_or("PURPOSELINT_BENCH_SYNCS", "1000")
+        .parse()
+        .unwrap_or(0);
+    if syncs > 0 {
+        let dir = tempfile::tempdir().unwrap();
+        let s = corpus::activation::generate(syncs, 1, dir.path()).unwrap();
+        for threads in [1, 2] {
+            let rounds: Vec<(Measure, Measure)> = (0..runs)
+                .map(|_| {
+                    let f = measure("floor", dir.path(), threads, 3);
+                    (f, measure("check", dir.path(), threads, 3))
+                })
+                .collect();
+            let series: Vec<&(Measure, Measure)> = rounds.iter().collect();
+            let (f, c, ratio) = summarize(&series);
+            println!(
+                "activation repository: {} syncs, {} files ({} .tf, {} KiB), {threads} thr: floor {:.1} ms, check {:.1} ms, ratio {ratio:.2}, peak RSS {:.1} MiB, {} fields",
+                s.syncs,
+                s.files,
+                s.tf_files,
+                s.bytes / 1024,
+                f.median_ms,
+                c.median_ms,
                 c.peak_kib as f64 / 1024.0,
                 c.units
             );

@@ -2,6 +2,7 @@
 //!
 //! cargo run --release --example gen-corpus -- --files 1000 --seed 1 [--violating 0.1] OUT
 //! cargo run --release --example gen-corpus -- --dbt-models 1000 --seed 1 OUT   (a dbt project)
+//! cargo run --release --example gen-corpus -- --syncs 1000 --seed 1 OUT   (activation configs)
 
 mod corpus;
 
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 fn usage() -> ExitCode {
     eprintln!("usage: gen-corpus --files N [--seed S] [--violating FRACTION] OUT");
     eprintln!("       gen-corpus --dbt-models N [--seed S] OUT");
+    eprintln!("       gen-corpus --syncs N [--seed S] OUT");
     ExitCode::from(2)
 }
 
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
     };
     let mut out: Option<PathBuf> = None;
     let mut dbt_models: Option<usize> = None;
+    let mut syncs: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(());
@@ -35,6 +38,9 @@ fn main() -> ExitCode {
             "--dbt-models" => value()
                 .and_then(|v| v.parse().map_err(drop))
                 .map(|v| dbt_models = Some(v)),
+            "--syncs" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v| syncs = Some(v)),
             "--violating" => value()
                 .and_then(|v| v.parse().map_err(drop))
                 .map(|v: f64| cfg.violating = v.clamp(0.0, 1.0)),
@@ -52,6 +58,24 @@ fn main() -> ExitCode {
     let Some(out) = out else {
         return usage();
     };
+    if let Some(n) = syncs {
+        return match corpus::activation::generate(n, cfg.seed, &out) {
+            Ok(s) => {
+                println!(
+                    "activation repository, {} files ({} .tf, {} KiB): {} syncs",
+                    s.files,
+                    s.tf_files,
+                    s.bytes / 1024,
+                    s.syncs
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(models) = dbt_models {
         return match corpus::dbt::generate(models, cfg.seed, &out) {
             Ok(s) => {

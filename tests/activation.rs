@@ -656,3 +656,368 @@ fn the_real_provider_examples_read_without_manifest_errors() {
         (12, 19)
     );
 }
+
+#[test]
+fn census_dynamic_mappings_expand_when_for_each_is_literal() {
+    let tf = r#"variable "mappings" {
+  default = [
+    { from = "phone", to = "Phone" },
+    { from = "plan", to = "Plan" },
+  ]
+}
+resource "census_destination" "crm" {
+  type = "hubspot"
+}
+resource "census_sync" "s" {
+  source_attributes {
+    connection_id = 1
+    object {
+      type         = "table"
+      table_schema = "public"
+      table_name   = "users"
+    }
+  }
+  destination_attributes {
+    connection_id = census_destination.crm.id
+  }
+  dynamic "field_mapping" {
+    for_each = var.mappings
+    content {
+      from = field_mapping.value.from
+      to   = field_mapping.value.to
+    }
+  }
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("c.tf", tf)]);
+    let f = finding_for(&o, "public.users.phone");
+    assert_eq!(f.rule, "security-to-marketing");
+    // Written once, in the content: located at the `dynamic` label.
+    assert_eq!(span(f), (22, 11, 26));
+    assert!(leaks(&o).iter().all(|(_, s)| s != "public.users.email"));
+}
+
+#[test]
+fn a_classic_segment_destination_receives_every_field_of_its_source() {
+    let schema = "kind: dataset
+name: segment_source.web
+fields:
+  - name: phone
+    purposes: [essential.service.authentication]
+";
+    let tf = r#"resource "segment_source" "web" {
+  slug = "web"
+}
+resource "segment_destination" "twitter" {
+  source_id = segment_source.web.id
+  metadata = {
+    id = "54521fdc25e721e32a72eeff"
+  }
+}
+"#;
+    let o = lint(&[("schema.yaml", schema), ("seg.tf", tf)]);
+    let f = finding_for(&o, "segment_source.web.phone");
+    let hop = &f.flow.as_ref().unwrap().path[0];
+    assert_eq!(hop.flow.as_str(), "passthrough");
+    assert_eq!(span(f), (5, 15, 36));
+}
+
+#[test]
+fn segment_directives_if_template_array_path_and_unknown() {
+    let schema = "kind: dataset
+name: segment_source.web
+fields:
+  - name: phone
+    purposes: [essential.service.authentication]
+  - name: email
+    purposes: [essential.service.security]
+  - name: recovery
+    purposes: [essential.service.security]
+  - name: city
+";
+    let tf = r#"resource "segment_source" "web" {
+  slug = "web"
+}
+resource "segment_destination" "fca" {
+  source_id = segment_source.web.id
+  metadata = {
+    id = "645d5fc12eb891cf0a93fe4b"
+  }
+}
+resource "segment_destination_subscription" "s" {
+  destination_id = segment_destination.fca.id
+  trigger        = "type = \"identify\" and traits.recovery != null"
+  settings = jsonencode({
+    "city" : {
+      "@if" : {
+        "exists" : { "@path" : "$.traits.phone" },
+        "then" : { "@path" : "$.traits.city" },
+        "else" : "none"
+      }
+    },
+    "name" : { "@template" : "{{traits.email}}" },
+    "odd" : { "@frobnicate" : "x" },
+    "__segment_internal_sync_mode" : "upsert"
+  })
+}
+"#;
+    let o = lint(&[("schema.yaml", schema), ("seg.tf", tf)]);
+    let kinds = |field: &str| -> String {
+        let f = finding_for(&o, field);
+        f.flow
+            .as_ref()
+            .unwrap()
+            .path
+            .last()
+            .unwrap()
+            .flow
+            .as_str()
+            .to_string()
+    };
+    assert_eq!(kinds("segment_source.web.phone"), "indirect");
+    assert_eq!(kinds("segment_source.web.email"), "direct");
+    assert_eq!(kinds("segment_source.web.recovery"), "indirect");
+    let recovery = finding_for(&o, "segment_source.web.recovery");
+    let hop = recovery.flow.as_ref().unwrap().path.last().unwrap();
+    let src = o.model.sources.get(hop.location.file);
+    let s = hop.location.span;
+    assert_eq!(
+        &src.text[s.start as usize..s.end as usize],
+        "traits.recovery"
+    );
+    assert!(
+        diag_lines(&o)
+            .iter()
+            .any(|d| d.starts_with("incomplete-lineage 22:15") && d.contains("@frobnicate")),
+        "{:?}",
+        diag_lines(&o)
+    );
+}
+
+#[test]
+fn git_sync_literal_ids_resolve_through_import_blocks() {
+    let dest = r#"import {
+  to = segment_destination.id-d1
+  id = "d1"
+}
+resource "segment_destination" "id-d1" {
+  source_id = "src1"
+  metadata = {
+    id = "645d5fc12eb891cf0a93fe4b"
+  }
+}
+"#;
+    let sub = r#"import {
+  to = segment_destination_subscription.id-d1_s1
+  id = "d1:s1"
+}
+resource "segment_destination_subscription" "id-d1_s1" {
+  destination_id = "d1"
+  model_id       = null
+  settings       = "{\"phone\":{\"@path\":\"$.properties.phone\"}}"
+}
+"#;
+    let schema = "kind: dataset
+name: segment:src1
+fields:
+  - name: phone
+    purposes: [essential.service.authentication]
+";
+    let o = lint(&[
+        ("destinations/d1.tf", dest),
+        ("destination_subscriptions/d1_s1.tf", sub),
+        ("schema.yaml", schema),
+    ]);
+    let f = finding_for(&o, "segment:src1.phone");
+    assert_eq!(
+        f.flow.as_ref().unwrap().sink.name,
+        "segment_destination.id-d1"
+    );
+}
+
+#[test]
+fn one_address_in_two_modules_is_prefixed_and_twice_in_one_is_a_duplicate() {
+    let d = "resource \"rudderstack_destination_webhook\" \"w\" {\n  name = \"w\"\n}\n";
+    let o = lint(&[("prod/a.tf", d), ("dev/a.tf", d), ("dev/b.tf", d)]);
+    let names: Vec<&str> = o.model.sinks.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("prod/rudderstack_destination_webhook.w")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("dev/rudderstack_destination_webhook.w")),
+        "{names:?}"
+    );
+    let dups: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "duplicate-definition")
+        .collect();
+    assert_eq!(dups.len(), 1, "{:?}", diag_lines(&o));
+}
+
+#[test]
+fn destinations_in_the_configuration_classify_by_type_and_by_name() {
+    let tf = MODEL.replace("645d5fc12eb891cf0a93fe4b", "dm123");
+    let o = lint_with(&[("model.tf", tf.as_str())], |opts| {
+        opts.activation.destinations = vec![("segment:dm123".into(), vec!["sales".into()])];
+    });
+    assert!(o
+        .findings
+        .iter()
+        .all(|f| f.rule != "unclassified-destination"));
+    assert_eq!(o.model.sinks[0].uses, ["sales"]);
+    let o = lint_with(&[("model.tf", MODEL)], |opts| {
+        opts.activation.destinations = vec![
+            (
+                "segment:645d5fc12eb891cf0a93fe4b".into(),
+                vec!["sales".into()],
+            ),
+            ("segment_destination.fca".into(), vec![]),
+        ];
+    });
+    // The name wins over the type, the configuration over the catalogue.
+    assert_eq!(o.model.sinks[0].uses, Vec::<String>::new());
+}
+
+#[test]
+fn json_nested_too_deep_in_a_settings_string_is_invalid() {
+    let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    let sub = format!(
+        "resource \"segment_destination_subscription\" \"s\" {{\n  destination_id = \"x\"\n  settings = \"{deep}\"\n}}\n"
+    );
+    let o = lint(&[("s.tf", &sub)]);
+    assert!(
+        diag_lines(&o)
+            .iter()
+            .any(|d| d.starts_with("invalid-manifest 3:") && d.contains("256")),
+        "{:?}",
+        diag_lines(&o)
+    );
+}
+
+#[test]
+fn rudder_cli_sql_files_retl_connections_and_duplicate_ids() {
+    let model = "version: rudder/v1
+kind: retl-source-sql-model
+metadata:
+  name: m
+spec:
+  id: m
+  display_name: M
+  account_id: a
+  primary_key: id
+  source_definition: postgres
+  file: ./query.sql
+";
+    let query = "select id,\n       phone\nfrom public.users\n";
+    let later = "version: rudder/v1
+kind: retl-connections
+metadata:
+  name: c
+spec: {}
+";
+    let dest = "version: rudder/v1\nkind: destination\nmetadata:\n  name: d\nspec:\n  id: d\n  type: webhook\n";
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("project/model.yaml", model),
+        ("project/query.sql", query),
+        ("project/later.yaml", later),
+        ("project/d1.yaml", dest),
+        ("project/d2.yaml", dest),
+    ]);
+    let phone = o
+        .model
+        .flows
+        .iter()
+        .find(|f| o.model.field_name(f.from) == "public.users.phone")
+        .expect("a flow from the SQL file");
+    assert_eq!(
+        o.model
+            .sources
+            .get(phone.loc.file)
+            .display
+            .rsplit('/')
+            .next(),
+        Some("query.sql")
+    );
+    assert_eq!(
+        (
+            phone.loc.span.start_pos.line,
+            phone.loc.span.start_pos.column
+        ),
+        (2, 8)
+    );
+    let lines = diag_lines(&o);
+    assert!(
+        lines
+            .iter()
+            .any(|d| d.starts_with("incomplete-lineage 2:7") && d.contains("retl-connections")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        o.findings
+            .iter()
+            .filter(|f| f.rule == "duplicate-definition")
+            .count(),
+        1,
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_rudder_cli_documentation_examples_read_cleanly() {
+    // The CLI's rule documentation holds complete specs as YAML block scalars: YAML
+    // inside YAML. Every valid example must read without `invalid-manifest`.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/cdp/rudder-iac/cli/internal/providers");
+    if !root.exists() {
+        eprintln!("skipped: {} is absent", root.display());
+        return;
+    }
+    let mut specs = Vec::new();
+    for doc in [
+        "retl/docs/sqlmodel-spec-syntax-valid.docs.yaml",
+        "retl/docs/sqlmodel-semantic-valid.docs.yaml",
+        "event-stream/docs/connection-spec-syntax-valid.docs.yaml",
+        "destination/docs/destination-spec-syntax-valid.docs.yaml",
+    ] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        let mut in_valid = false;
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            let t = line.trim_start();
+            if t.starts_with("valid:") {
+                in_valid = true;
+            } else if t.starts_with("invalid:") {
+                in_valid = false;
+            } else if in_valid && t.starts_with("spec.yaml: |") {
+                let indent = line.len() - t.len() + 2;
+                let mut spec = String::new();
+                while let Some(l) = lines.peek() {
+                    if !l.trim().is_empty() && l.len() - l.trim_start().len() < indent {
+                        break;
+                    }
+                    spec.push_str(l.get(indent..).unwrap_or(""));
+                    spec.push('\n');
+                    lines.next();
+                }
+                specs.push(spec);
+            }
+        }
+    }
+    assert!(specs.len() >= 5, "{}", specs.len());
+    for spec in &specs {
+        let o = lint(&[("spec.yaml", spec)]);
+        assert!(o.summary.manifests >= 1, "{spec}");
+        assert!(
+            o.findings.iter().all(|f| f.rule != "invalid-manifest"),
+            "{spec}\n{:?}",
+            diag_lines(&o)
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! A deterministic synthetic repository of manifests, shared by the `gen-corpus` example
 //! and the benchmark. Same `Config` → same bytes, on every machine.
 
+pub mod activation;
 pub mod dbt;
 
 use std::fmt::Write as _;
