@@ -1021,3 +1021,24 @@ fn the_rudder_cli_documentation_examples_read_cleanly() {
         );
     }
 }
+
+#[test]
+fn an_ambiguous_relation_in_sql_is_located_at_the_from_relation() {
+    let a = "kind: dataset\nname: auth.contacts\nfields:\n  - name: phone\n";
+    let b = "kind: dataset\nname: crm.contacts\nfields:\n  - name: phone\n";
+    let tf = r#"resource "segment_reverse_etl_model" "m" {
+  query = <<-SQL
+    select phone
+    from Contacts
+  SQL
+}
+"#;
+    let o = lint(&[("a.yaml", a), ("b.yaml", b), ("m.tf", tf)]);
+    let lines = diag_lines(&o);
+    assert!(
+        lines
+            .iter()
+            .any(|d| d.starts_with("ambiguous-relation 4:10")),
+        "{lines:?}"
+    );
+}

@@ -490,10 +490,18 @@ impl Linker<'_> {
                 n > 0 && kp[kp.len() - n..] == parts[parts.len() - n..]
             })
             .max_by_key(|(k, _)| crate::model::relation_parts(k).len());
-        if let Some((_, target)) = pin {
+        if let Some((key, target)) = pin {
             if let Some(d) = self.model.dataset_id(target) {
                 return vec![d];
             }
+            let hint = suggest::did_you_mean(target, self.model.names())
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default();
+            let msg = format!(
+                "`relations:` in the configuration pins `{key}` to `{target}`, which names no dataset{hint}"
+            );
+            self.diags
+                .push(Finding::check(Check::InvalidManifest, at, msg));
         }
         let found = self.model.match_relation(name);
         match found.len() {
@@ -726,6 +734,8 @@ impl Linker<'_> {
             l: self,
             groups: Vec::new(),
             at: sql_at,
+            text: &text,
+            file,
         };
         let lin = sql::lineage(&text.text, Dialect::CHAIN, &mut cat);
         let groups = cat.groups;
@@ -1023,17 +1033,52 @@ enum Resolved {
 
 /// The lineage catalogue of one SQL source: each relation it reads is a group of
 /// datasets (several when ambiguous).
-struct Cat<'l, 'm> {
+struct Cat<'l, 'm, 't> {
     l: &'l mut Linker<'m>,
     groups: Vec<Vec<DatasetId>>,
+    /// The start of the query, where a relation is reported when it cannot be found.
     at: Loc,
+    text: &'t Embedded,
+    file: FileId,
 }
 
-impl Catalog for Cat<'_, '_> {
+impl Cat<'_, '_, '_> {
+    /// Where the SQL names `table` (its dotted parts as written, quotes allowed), located
+    /// in the file; the start of the query when it cannot be found.
+    fn relation_at(&self, table: &str) -> Loc {
+        let sql = self.text.text.to_lowercase();
+        let last = table.rsplit('.').next().unwrap_or(table);
+        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let find = |needle: &str| {
+            sql.match_indices(needle).map(|(i, _)| i).find(|&i| {
+                let before = i.checked_sub(1).map(|j| sql.as_bytes()[j]);
+                let after = sql.as_bytes().get(i + needle.len()).copied();
+                !before.is_some_and(word) && !after.is_some_and(word)
+            })
+        };
+        match find(table).map(|i| (i, table.len())).or_else(|| {
+            // Quoted or spaced parts: find the last part and extend back over `a.b.`.
+            let i = find(last)?;
+            let start = sql[..i]
+                .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '`')))
+                .map_or(0, |j| j + 1);
+            Some((start, i + last.len() - start))
+        }) {
+            Some((i, n)) => {
+                let r = self.text.range(i, i + n);
+                self.l.loc(self.file, r)
+            }
+            None => self.at,
+        }
+    }
+}
+
+impl Catalog for Cat<'_, '_, '_> {
     fn relation(&mut self, name: &[String]) -> Option<Upstream> {
         let table = name.join(".").to_lowercase();
         let table = table.as_str();
-        let found = self.l.relation(table, self.at);
+        let at = self.relation_at(table);
+        let found = self.l.relation(table, at);
         if found.is_empty() {
             return None;
         }
