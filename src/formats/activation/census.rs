@@ -102,13 +102,7 @@ fn sync(cx: &mut Cx, r: &Resource) {
             return;
         }
     };
-    let mut c = Connection {
-        source,
-        destination,
-        uses: Vec::new(),
-        passthrough: None,
-        unknown: Vec::new(),
-    };
+    let mut c = Connection::new(source, destination);
     for m in body.records(scope, "field_mapping") {
         mapping(scope, &mut c, m);
     }
@@ -129,16 +123,8 @@ fn sync(cx: &mut Cx, r: &Resource) {
         }
     }
     if let Some(v) = body.get("high_water_mark_attribute") {
-        match scope.lit(v, "`high_water_mark_attribute`") {
-            Some(Ok(l)) => c.uses.push(Use {
-                column: l.value,
-                kind: FlowKind::Indirect,
-                span: l.span,
-                destination_field: None,
-            }),
-            Some(Err(u)) => c.unknown.push(u),
-            None => {}
-        }
+        let mark = scope.lit(v, "`high_water_mark_attribute`");
+        c.read_use(mark, FlowKind::Indirect, None);
     }
     cx.piece(r, What::Connection(c));
 }
@@ -222,16 +208,7 @@ fn mapping(scope: &Scope, c: &mut Connection, m: Record) {
     match kind.as_deref() {
         None | Some("direct" | "hash") => {
             let Some(from) = m.get("from") else { return };
-            match scope.lit(from, "`from`") {
-                Some(Ok(l)) => c.uses.push(Use {
-                    column: l.value,
-                    kind: FlowKind::Direct,
-                    span: l.span,
-                    destination_field: to,
-                }),
-                Some(Err(u)) => c.unknown.push(u),
-                None => {}
-            }
+            c.read_use(scope.lit(from, "`from`"), FlowKind::Direct, to);
         }
         Some("liquid_template") => {
             let Some(t) = m.get("liquid_template") else {

@@ -35,6 +35,7 @@ pub struct Options {
 }
 
 /// What declaring handed to linking: the pieces with their names, and what they became.
+#[derive(Default)]
 pub(crate) struct Declared {
     pieces: Vec<Piece>,
     names: Vec<String>,
@@ -96,21 +97,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
     let mut all = terraform::read_modules(&module_files, &mut cx.diags, &mut declared.notes);
     drop(module_files);
     all.append(&mut pieces);
-    let opts = cx.opts;
-    let mut l = Linker {
-        model: &mut *cx.model,
-        opts: &opts.activation,
-        external_cfg: &opts.external_datasets,
-        diags: &mut cx.diags,
-        sql_files: HashMap::new(),
-        pieces: Vec::new(),
-        names: Vec::new(),
-        datasets: HashMap::new(),
-        sinks: HashMap::new(),
-        upstream: HashMap::new(),
-        externals: HashMap::new(),
-        steps: HashMap::new(),
-    };
+    let mut l = Linker::new(cx, Declared::default(), HashMap::new());
     l.name_pieces(all);
     l.declare();
     declared.pieces = l.pieces;
@@ -121,7 +108,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
 }
 
 /// Links sources to the warehouse and adds the flows of every connection.
-pub(super) fn link(declared: Declared, cx: &mut LinkCx<'_>) {
+pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
     // SQL files that rudder-cli models name, read through the session.
     let mut sql_files = HashMap::new();
     for p in &declared.pieces {
@@ -162,28 +149,35 @@ pub(super) fn link(declared: Declared, cx: &mut LinkCx<'_>) {
             sql_files.insert(path, id);
         }
     }
-    let opts = cx.opts;
-    let mut l = Linker {
-        model: &mut *cx.model,
-        opts: &opts.activation,
-        external_cfg: &opts.external_datasets,
-        diags: &mut cx.diags,
-        sql_files,
-        pieces: declared.pieces,
-        names: declared.names,
-        datasets: declared.datasets,
-        sinks: declared.sinks,
-        upstream: HashMap::new(),
-        externals: HashMap::new(),
-        steps: HashMap::new(),
-    };
+    let notes = std::mem::take(&mut declared.notes);
+    let mut l = Linker::new(cx, declared, sql_files);
     l.register_relations();
     l.link_sources();
     l.link_connections();
-    for n in declared.notes {
+    for n in notes {
         let loc = l.loc(n.file, n.span);
         l.diags
             .push(Finding::check(Check::IncompleteLineage, loc, n.message));
+    }
+}
+
+impl<'m> Linker<'m> {
+    fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: HashMap<PathBuf, FileId>) -> Self {
+        let opts = cx.opts;
+        Linker {
+            model: &mut *cx.model,
+            opts: &opts.activation,
+            external_cfg: &opts.external_datasets,
+            diags: &mut cx.diags,
+            sql_files,
+            pieces: d.pieces,
+            names: d.names,
+            datasets: d.datasets,
+            sinks: d.sinks,
+            upstream: HashMap::new(),
+            externals: HashMap::new(),
+            steps: HashMap::new(),
+        }
     }
 }
 
@@ -860,16 +854,7 @@ impl Linker<'_> {
                 format!("`{name}` has no event schema, so passing it through carries nothing; declare its fields with a `kind: dataset` named `{name}`"),
             ));
         }
-        for f in fields {
-            self.flow(
-                f,
-                Target::Sink(sink),
-                FlowKind::Passthrough,
-                Vec::new(),
-                step,
-                at,
-            );
-        }
+        self.every_field(ds, sink, FlowKind::Passthrough, step, at);
     }
 
     /// The dataset of an event-stream source named from piece `i`; a literal id that
@@ -993,17 +978,15 @@ impl Linker<'_> {
         for u in &c.unknown {
             self.unknown_note(file, u);
             let at = self.loc(file, u.span);
-            let fields = self.model.datasets[ds as usize].fields.clone();
-            for f in fields {
-                self.flow(
-                    f,
-                    Target::Sink(sink),
-                    FlowKind::Direct,
-                    Vec::new(),
-                    step,
-                    at,
-                );
-            }
+            self.every_field(ds, sink, FlowKind::Direct, step, at);
+        }
+    }
+
+    /// Every field of `ds` into `sink`.
+    fn every_field(&mut self, ds: DatasetId, sink: SinkId, kind: FlowKind, step: StepId, at: Loc) {
+        let fields = self.model.datasets[ds as usize].fields.clone();
+        for f in fields {
+            self.flow(f, Target::Sink(sink), kind, Vec::new(), step, at);
         }
     }
 

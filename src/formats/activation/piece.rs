@@ -136,6 +136,38 @@ pub(crate) struct Connection {
     pub unknown: Vec<Unknown>,
 }
 
+impl Connection {
+    /// A connection that sends nothing yet.
+    pub fn new(source: Option<Ref>, destination: Ref) -> Self {
+        Connection {
+            source,
+            destination,
+            uses: Vec::new(),
+            passthrough: None,
+            unknown: Vec::new(),
+        }
+    }
+
+    /// The column `v` names, used as `kind`: a use when literal, an unknown otherwise.
+    pub fn read_use(
+        &mut self,
+        v: Option<Result<Lit, Unknown>>,
+        kind: FlowKind,
+        destination_field: Option<String>,
+    ) {
+        match v {
+            Some(Ok(l)) => self.uses.push(Use {
+                column: l.value,
+                kind,
+                span: l.span,
+                destination_field,
+            }),
+            Some(Err(u)) => self.unknown.push(u),
+            None => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum What {
     Source(Source),

@@ -109,13 +109,8 @@ pub(crate) fn read(
             Some((id, source, destination))
         });
         for (id, source, destination) in items {
-            let c = Connection {
-                passthrough: Some(destination.span()),
-                source,
-                destination,
-                uses: Vec::new(),
-                unknown: Vec::new(),
-            };
+            let mut c = Connection::new(source, destination);
+            c.passthrough = Some(c.destination.span());
             pieces.push(piece(
                 format!("event-stream-connections.{}", id.value),
                 id.span,

@@ -22,7 +22,6 @@ pub(crate) fn reads(rtype: &str) -> bool {
 }
 
 pub(crate) fn read(cx: &mut Cx, r: &Resource) {
-    let body = Record::Body(&r.body);
     let rtype = r.rtype.as_str();
     if let Some(suffix) = rtype.strip_prefix("rudderstack_destination_") {
         let kind = Ok(Lit {
@@ -38,23 +37,8 @@ pub(crate) fn read(cx: &mut Cx, r: &Resource) {
     } else if rtype.starts_with("rudderstack_source_") {
         cx.piece(r, What::EventSource);
     } else if rtype == "rudderstack_connection" {
-        let (Some(s), Some(d)) = (
-            cx.required(r, body, "source_id"),
-            cx.required(r, body, "destination_id"),
-        ) else {
-            return;
-        };
-        let source = cx.scope.reference(s, "`source_id`");
-        let Some(destination) = cx.scope.reference(d, "`destination_id`") else {
-            return;
-        };
-        let c = Connection {
-            source,
-            passthrough: Some(destination.span()),
-            destination,
-            uses: Vec::new(),
-            unknown: Vec::new(),
-        };
+        let Some(mut c) = ends(cx, r) else { return };
+        c.passthrough = Some(c.destination.span());
         cx.piece(r, What::Connection(c));
     } else if CONNECTIONS.contains(&rtype) {
         connection(cx, r);
@@ -168,25 +152,23 @@ fn unknown_origin(v: &super::hcl::Value, what: &str, why: &str) -> Origin {
     })
 }
 
-fn connection(cx: &mut Cx, r: &Resource) {
+/// A connection's `source_id` and `destination_id`, both required.
+fn ends(cx: &mut Cx, r: &Resource) -> Option<Connection> {
     let body = Record::Body(&r.body);
     let (Some(s), Some(d)) = (
         cx.required(r, body, "source_id"),
         cx.required(r, body, "destination_id"),
     ) else {
-        return;
+        return None;
     };
     let source = cx.scope.reference(s, "`source_id`");
-    let Some(destination) = cx.scope.reference(d, "`destination_id`") else {
-        return;
-    };
-    let mut c = Connection {
-        source,
-        destination,
-        uses: Vec::new(),
-        passthrough: None,
-        unknown: Vec::new(),
-    };
+    let destination = cx.scope.reference(d, "`destination_id`")?;
+    Some(Connection::new(source, destination))
+}
+
+fn connection(cx: &mut Cx, r: &Resource) {
+    let body = Record::Body(&r.body);
+    let Some(mut c) = ends(cx, r) else { return };
     for key in ["identifiers", "mappings"] {
         for m in body.records(cx.scope, key) {
             let Some(from) = m.get("from") else { continue };
@@ -195,50 +177,18 @@ fn connection(cx: &mut Cx, r: &Resource) {
                 .and_then(|v| cx.scope.lit(v, "`to`"))
                 .and_then(Result::ok)
                 .map(|l| l.value);
-            push_use(cx, &mut c, from, "`from`", FlowKind::Direct, to);
+            c.read_use(cx.scope.lit(from, "`from`"), FlowKind::Direct, to);
         }
     }
     for e in body.records(cx.scope, "event") {
         if let Some(n) = e.get("name_column") {
-            push_use(
-                cx,
-                &mut c,
-                n,
-                "`name_column`",
-                FlowKind::Direct,
-                Some("event".into()),
-            );
+            let name = cx.scope.lit(n, "`name_column`");
+            c.read_use(name, FlowKind::Direct, Some("event".into()));
         }
     }
     if let Some(cursor) = body.get("cursor_column") {
-        push_use(
-            cx,
-            &mut c,
-            cursor,
-            "`cursor_column`",
-            FlowKind::Indirect,
-            None,
-        );
+        let cursor = cx.scope.lit(cursor, "`cursor_column`");
+        c.read_use(cursor, FlowKind::Indirect, None);
     }
     cx.piece(r, What::Connection(c));
-}
-
-fn push_use(
-    cx: &mut Cx,
-    c: &mut Connection,
-    v: &super::hcl::Value,
-    what: &str,
-    kind: FlowKind,
-    destination_field: Option<String>,
-) {
-    match cx.scope.lit(v, what) {
-        Some(Ok(l)) => c.uses.push(Use {
-            column: l.value,
-            kind,
-            span: l.span,
-            destination_field,
-        }),
-        Some(Err(u)) => c.unknown.push(u),
-        None => {}
-    }
 }

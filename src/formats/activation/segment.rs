@@ -115,13 +115,7 @@ fn subscription(cx: &mut Cx, r: &Resource) {
         .get("model_id")
         .filter(|v| !v.is_null())
         .and_then(|v| cx.scope.reference(v, "`model_id`"));
-    let mut c = Connection {
-        source,
-        destination,
-        uses: Vec::new(),
-        passthrough: None,
-        unknown: Vec::new(),
-    };
+    let mut c = Connection::new(source, destination);
     if let Some(s) = body.get("settings") {
         settings(cx, &mut c, s);
     }
