@@ -881,3 +881,41 @@ fn hover_and_definition_in_dbt_and_fides_files() {
     );
     assert_eq!(c.shutdown(), 0);
 }
+
+#[test]
+fn activation_configs_publish_diagnostics_and_follow_edits_of_tf_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    copy_tree(
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/reverse-etl-audience"
+        )),
+        &root,
+    );
+    let (mut c, _) = Client::init(&root, &["utf-16"]);
+    let sql = root.join("warehouse/models/audience_members.sql");
+    let published = c.take(&uri(&sql));
+    assert_eq!(
+        codes(published.last().unwrap()),
+        ["security-to-advertising"]
+    );
+    let related = published.last().unwrap()[0]["relatedInformation"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(related.iter().any(|r| r["location"]["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("activation/rudderstack.tf")));
+    // Sending only the e-mail (not the 2FA phone) clears the finding.
+    let tf = root.join("activation/rudderstack.tf");
+    c.open(&tf);
+    let text = std::fs::read_to_string(&tf).unwrap();
+    let edited = text.replace("from = \"phone\"", "from = \"email\"");
+    c.change(&tf, 2, json!([{"text": edited}]));
+    c.sync();
+    let after = c.take(&uri(&sql));
+    assert!(after.last().unwrap().is_empty(), "{after:?}");
+    assert_eq!(c.shutdown(), 0);
+}
