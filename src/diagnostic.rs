@@ -121,6 +121,57 @@ pub(crate) enum Diag {
         model: String,
         others: usize,
     },
+    // activation configs (docs/activation.md)
+    /// A `.tf` file of ours that is not valid HCL.
+    InvalidHcl(String),
+    /// A `relations:` pin whose target names no dataset.
+    BadRelationPin {
+        relation: String,
+        target: String,
+        suggestion: Option<String>,
+    },
+    /// A Terraform address or rudder-cli URN that nothing declares.
+    UnknownAddress {
+        address: String,
+        /// "this module", "this project".
+        place: String,
+        suggestion: Option<String>,
+    },
+    /// A reference to something of the wrong kind: "`x` is not a destination".
+    NotA {
+        name: String,
+        what: String,
+    },
+    /// A column that a linked dataset or source lacks.
+    NoColumn {
+        column: String,
+        dataset: String,
+        suggestion: Option<String>,
+    },
+    AmbiguousRelation {
+        relation: String,
+        candidates: Vec<String>,
+    },
+    /// A literal destination id that no file of the run declares.
+    UndeclaredDestination {
+        id: String,
+        sink: String,
+    },
+    /// A destination that is not given literally.
+    UnknownDestination {
+        connection: String,
+        what: String,
+        why: String,
+    },
+    UnclassifiedDestination {
+        sink: String,
+        key: String,
+        /// Security fields that reach it (the first few) and how many more.
+        reaching: Vec<String>,
+        more: usize,
+    },
+    /// Something read but not followed, or a value that cannot be read literally.
+    NotFollowed(String),
 
     // unused-suppression
     UnusedAllow {
@@ -140,6 +191,12 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// `` `a`, `b`, `c` ``
+fn comma_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    quoted.join(", ")
+}
+
 fn code_list(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     quoted.join(" and ")
@@ -155,7 +212,9 @@ impl Diag {
             | InvalidYaml(_)
             | NotUtf8
             | BadExpression { .. }
-            | BadIgnore(_) => Check::InvalidManifest,
+            | BadIgnore(_)
+            | InvalidHcl(_)
+            | BadRelationPin { .. } => Check::InvalidManifest,
             UnknownDataset { .. }
             | UnknownDatasetOf { .. }
             | UnknownNamed { .. }
@@ -166,7 +225,16 @@ impl Diag {
             | NotInFrom { .. }
             | SinkInFrom { .. }
             | UnknownRule { .. }
-            | UnknownDependency { .. } => Check::UnknownReference,
+            | UnknownDependency { .. }
+            | UnknownAddress { .. }
+            | NotA { .. }
+            | NoColumn { .. } => Check::UnknownReference,
+            AmbiguousRelation { .. } => Check::AmbiguousRelation,
+            UndeclaredDestination { .. } | UnknownDestination { .. } => {
+                Check::UndeclaredDestination
+            }
+            UnclassifiedDestination { .. } => Check::UnclassifiedDestination,
+            NotFollowed(_) => Check::IncompleteLineage,
             Duplicate { .. } => Check::DuplicateDefinition,
             UnknownTaxonomyKey { .. } | NotAPurpose { .. } => Check::UnknownPurpose,
             Skipped(_) => Check::SkippedFile,
@@ -272,6 +340,70 @@ impl Diag {
                      (the checksums differ); their SQL is rendered from the files instead"
                 )
             }
+            InvalidHcl(m) => format!("invalid HCL: {m}"),
+            BadRelationPin {
+                relation,
+                target,
+                suggestion,
+            } => format!(
+                "`relations:` in the configuration pins `{relation}` to `{target}`, which names no dataset{}",
+                did_you_mean(suggestion)
+            ),
+            UnknownAddress {
+                address,
+                place,
+                suggestion,
+            } => format!(
+                "`{address}` is not declared in {place}{}",
+                did_you_mean(suggestion)
+            ),
+            NotA { name, what } => format!("`{name}` is not {what}"),
+            NoColumn {
+                column,
+                dataset,
+                suggestion,
+            } => format!(
+                "`{column}` is not a column of `{dataset}`{}",
+                did_you_mean(suggestion)
+            ),
+            AmbiguousRelation {
+                relation,
+                candidates,
+            } => format!(
+                "relation `{relation}` could be any of {}; it is linked to all of them",
+                comma_list(candidates)
+            ),
+            UndeclaredDestination { id, sink } => format!(
+                "the destination `{id}` is not declared in any file of this run, so what it is used for is unknown; declare it with a native `kind: sink` named `{sink}`"
+            ),
+            UnknownDestination {
+                connection,
+                what,
+                why,
+            } => format!(
+                "the destination of `{connection}` is unknown ({what} cannot be read literally: {why}), so what it is used for is unknown"
+            ),
+            UnclassifiedDestination {
+                sink,
+                key,
+                reaching,
+                more,
+            } => {
+                let reach = if reaching.is_empty() {
+                    String::new()
+                } else {
+                    let more = if *more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    };
+                    format!("; security fields reach it: {}{more}", comma_list(reaching))
+                };
+                format!(
+                    "destination `{sink}` has type `{key}`, which no catalogue classifies, so what it does with the data is unknown{reach}; classify it in purposelint.yaml with `destinations: {{\"{key}\": [<uses>]}}`"
+                )
+            }
+            NotFollowed(m) => m.clone(),
             UnusedAllow { rule, step } => format!(
                 "this `allow` for `{rule}` suppresses nothing: no finding of the rule passes through step {step}"
             ),
@@ -306,6 +438,9 @@ impl Diag {
                 Some("remove the entry, so that a future flow is not approved in advance".into())
             }
             UnusedIgnore { .. } => Some("remove the comment".into()),
+            AmbiguousRelation { candidates, .. } => candidates.first().map(|c| {
+                format!("pin it in purposelint.yaml: `relations: {{\"<relation>\": {c}}}`")
+            }),
             _ => None,
         }
     }

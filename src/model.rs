@@ -326,8 +326,6 @@ pub struct Unclassified {
     /// `<platform>:<type>`.
     pub key: String,
     pub loc: Loc,
-    /// The line to add to `purposelint.yaml`.
-    pub suggestion: String,
 }
 
 /// Datasets by warehouse relation name, split into unquoted, lower-cased parts and kept

@@ -14,7 +14,8 @@ use super::terraform::{self, ModuleFile};
 use super::text::Embedded;
 use super::File;
 use crate::config::ExternalDataset;
-use crate::finding::{Check, Finding, Severity};
+use crate::diagnostic::Diag;
+use crate::finding::{Finding, Severity};
 use crate::graph::FlowGraph;
 use crate::model::{
     DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, Target, Unclassified,
@@ -156,8 +157,7 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
     l.link_connections();
     for n in notes {
         let loc = l.loc(n.file, n.span);
-        l.diags
-            .push(Finding::check(Check::IncompleteLineage, loc, n.message));
+        l.diags.push(Diag::NotFollowed(n.message).at(loc));
     }
 }
 
@@ -214,9 +214,9 @@ impl Linker<'_> {
         }
     }
 
-    fn error(&mut self, check: Check, file: FileId, r: Range, message: String) {
+    fn report(&mut self, diag: Diag, file: FileId, r: Range) {
         let loc = self.loc(file, r);
-        self.diags.push(Finding::check(check, loc, message));
+        self.diags.push(diag.at(loc));
     }
 
     /// Every dataset the other formats declared is a relation candidate by its name.
@@ -248,11 +248,12 @@ impl Linker<'_> {
                 let first: &Piece = &keep[first];
                 let at = self.loc(first.file, first.name_span);
                 let file = &self.model.sources.get(at.file).display;
-                let msg = format!(
-                    "`{}` is defined twice (first at {file}:{})",
-                    p.name, at.span.start_pos.line
-                );
-                self.error(Check::DuplicateDefinition, p.file, p.name_span, msg);
+                let diag = Diag::Duplicate {
+                    what: None,
+                    name: p.name.clone(),
+                    first: format!("{file}:{}", at.span.start_pos.line),
+                };
+                self.report(diag, p.file, p.name_span);
                 continue;
             }
             seen.insert((p.dir.clone(), p.name.clone()), keep.len());
@@ -293,16 +294,15 @@ impl Linker<'_> {
                             .filter(|q| cli || q.dir == p.dir)
                             .map(|q| q.name.as_str())
                             .collect();
-                        let hint = suggest::did_you_mean(address, in_module.iter().copied())
-                            .map(|s| format!("; {s}"))
-                            .unwrap_or_default();
-                        let where_ = if cli { "this project" } else { "this module" };
-                        self.error(
-                            Check::UnknownReference,
-                            file,
-                            span,
-                            format!("`{address}` is not declared in {where_}{hint}"),
-                        );
+                        let suggestion = suggest::closest(address, in_module.iter().copied())
+                            .map(str::to_string);
+                        let place = if cli { "this project" } else { "this module" };
+                        let diag = Diag::UnknownAddress {
+                            address: address.clone(),
+                            place: place.into(),
+                            suggestion,
+                        };
+                        self.report(diag, file, span);
                         Resolved::Missing
                     }
                 }
@@ -337,12 +337,10 @@ impl Linker<'_> {
                         Ok(s) => {
                             self.sinks.insert(i, s);
                             if let Some((key, at)) = uses.1 {
-                                let suggestion = format!("destinations: {{\"{key}\": [marketing.advertising.third_party.targeted]}}");
                                 self.model.unclassified.push(Unclassified {
                                     sink: s,
                                     key,
                                     loc: at,
-                                    suggestion,
                                 });
                             }
                         }
@@ -379,12 +377,12 @@ impl Linker<'_> {
     fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
         let first = self.model.loc_of(existing);
         let file = &self.model.sources.get(first.file).display;
-        let msg = format!(
-            "`{name}` is defined twice (first at {file}:{})",
-            first.span.start_pos.line
-        );
-        self.diags
-            .push(Finding::check(Check::DuplicateDefinition, loc, msg));
+        let diag = Diag::Duplicate {
+            what: None,
+            name: name.to_string(),
+            first: format!("{file}:{}", first.span.start_pos.line),
+        };
+        self.diags.push(diag.at(loc));
     }
 
     /// Uses of a destination, and its catalogue key and type node when it is unclassified.
@@ -488,30 +486,28 @@ impl Linker<'_> {
             if let Some(d) = self.model.dataset_id(target) {
                 return vec![d];
             }
-            let hint = suggest::did_you_mean(target, self.model.names())
-                .map(|s| format!("; {s}"))
-                .unwrap_or_default();
-            let msg = format!(
-                "`relations:` in the configuration pins `{key}` to `{target}`, which names no dataset{hint}"
-            );
-            self.diags
-                .push(Finding::check(Check::InvalidManifest, at, msg));
+            let suggestion = suggest::closest(target, self.model.names()).map(str::to_string);
+            let diag = Diag::BadRelationPin {
+                relation: key.clone(),
+                target: target.clone(),
+                suggestion,
+            };
+            self.diags.push(diag.at(at));
         }
         let found = self.model.match_relation(name);
         match found.len() {
             0 => {}
             1 => return found,
             _ => {
-                let names: Vec<String> = found
+                let candidates: Vec<String> = found
                     .iter()
-                    .map(|&d| format!("`{}`", self.model.datasets[d as usize].name))
+                    .map(|&d| self.model.datasets[d as usize].name.clone())
                     .collect();
-                let msg = format!(
-                    "relation `{name}` could be any of {}; it is linked to all of them (pin one with `relations:` in purposelint.yaml)",
-                    names.join(", ")
-                );
-                self.diags
-                    .push(Finding::check(Check::AmbiguousRelation, at, msg));
+                let diag = Diag::AmbiguousRelation {
+                    relation: name.to_string(),
+                    candidates,
+                };
+                self.diags.push(diag.at(at));
                 return found;
             }
         }
@@ -539,11 +535,7 @@ impl Linker<'_> {
         }
         self.model.add_relation(&key, d);
         self.externals.insert(key, d);
-        self.diags.push(Finding::check(
-            Check::IncompleteLineage,
-            at,
-            format!("no dataset declares relation `{name}`; it is read as an external dataset without purposes (declare it, or give it purposes with `external_datasets`)"),
-        ));
+        self.diags.push(Diag::NotFollowed(format!("no dataset declares relation `{name}`; it is read as an external dataset without purposes (declare it, or give it purposes with `external_datasets`)")).at(at));
         vec![d]
     }
 
@@ -611,15 +603,12 @@ impl Linker<'_> {
     }
 
     fn unknown_column(&mut self, d: DatasetId, column: &str, at: Loc) -> Option<FieldId> {
-        let ds = &self.model.datasets[d as usize].name;
-        let hint =
-            suggest::did_you_mean(column, self.model.field_names(d)).map(|s| format!("; {s}"));
-        let msg = format!(
-            "`{column}` is not a column of `{ds}`{}",
-            hint.unwrap_or_default()
-        );
-        self.diags
-            .push(Finding::check(Check::UnknownReference, at, msg));
+        let diag = Diag::NoColumn {
+            column: column.to_string(),
+            dataset: self.model.datasets[d as usize].name.clone(),
+            suggestion: suggest::closest(column, self.model.field_names(d)).map(str::to_string),
+        };
+        self.diags.push(diag.at(at));
         None
     }
 
@@ -654,14 +643,11 @@ impl Linker<'_> {
 
     fn unknown_note(&mut self, file: FileId, u: &Unknown) {
         let loc = self.loc(file, u.span);
-        self.diags.push(Finding::check(
-            Check::IncompleteLineage,
-            loc,
-            format!(
-                "{} cannot be read literally: {}; every field it could carry is assumed to flow",
-                u.what, u.why
-            ),
-        ));
+        let message = format!(
+            "{} cannot be read literally: {}; every field it could carry is assumed to flow",
+            u.what, u.why
+        );
+        self.diags.push(Diag::NotFollowed(message).at(loc));
     }
 
     /// Gives source `d` every field of the datasets it reads, each with a link hop.
@@ -706,12 +692,8 @@ impl Linker<'_> {
                     }
                     None => {
                         let (pf, span) = (p.file, *span);
-                        self.error(
-                            Check::InvalidManifest,
-                            pf,
-                            span,
-                            format!("cannot read the SQL file `{rel}`"),
-                        );
+                        let diag = Diag::Invalid(format!("cannot read the SQL file `{rel}`"));
+                        self.report(diag, pf, span);
                         self.model.datasets[d as usize].open = true;
                         return;
                     }
@@ -750,11 +732,11 @@ impl Linker<'_> {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "it reads no relation".into());
-            self.diags.push(Finding::check(
-                Check::IncompleteLineage,
-                sql_at,
-                format!("the SQL of `{}` cannot be followed ({why}); its columns are taken as they are used", self.names[i]),
-            ));
+            let message = format!(
+                "the SQL of `{}` cannot be followed ({why}); its columns are taken as they are used",
+                self.names[i]
+            );
+            self.diags.push(Diag::NotFollowed(message).at(sql_at));
             self.model.datasets[d as usize].open = true;
             let ups: Vec<DatasetId> = groups.iter().flatten().copied().collect();
             if !ups.is_empty() {
@@ -763,15 +745,12 @@ impl Linker<'_> {
             return;
         }
         if !lin.problems.is_empty() {
-            self.diags.push(Finding::check(
-                Check::IncompleteLineage,
-                sql_at,
-                format!(
-                    "the SQL of `{}` is not fully followed: {}",
-                    self.names[i],
-                    lin.problems.join("; ")
-                ),
-            ));
+            let message = format!(
+                "the SQL of `{}` is not fully followed: {}",
+                self.names[i],
+                lin.problems.join("; ")
+            );
+            self.diags.push(Diag::NotFollowed(message).at(sql_at));
         }
         for c in &lin.columns {
             let at = locate(self, c.span);
@@ -848,11 +827,8 @@ impl Linker<'_> {
         let fields = self.model.datasets[ds as usize].fields.clone();
         if fields.is_empty() {
             let name = self.model.datasets[ds as usize].name.clone();
-            self.diags.push(Finding::check(
-                Check::IncompleteLineage,
-                at,
-                format!("`{name}` has no event schema, so passing it through carries nothing; declare its fields with a `kind: dataset` named `{name}`"),
-            ));
+            let message = format!("`{name}` has no event schema, so passing it through carries nothing; declare its fields with a `kind: dataset` named `{name}`");
+            self.diags.push(Diag::NotFollowed(message).at(at));
         }
         self.every_field(ds, sink, FlowKind::Passthrough, step, at);
     }
@@ -889,8 +865,11 @@ impl Linker<'_> {
             Resolved::Piece(j) => match self.sinks.get(&j) {
                 Some(&s) => (s, Some(j)),
                 None => {
-                    let msg = format!("`{}` is not a destination", self.names[j]);
-                    self.error(Check::UnknownReference, file, c.destination.span(), msg);
+                    let diag = Diag::NotA {
+                        name: self.names[j].clone(),
+                        what: "a destination".into(),
+                    };
+                    self.report(diag, file, c.destination.span());
                     return;
                 }
             },
@@ -899,15 +878,19 @@ impl Linker<'_> {
                 match self.model.lookup(&name) {
                     Some(Named::Sink(s)) => (s, None),
                     _ => {
-                        let msg = format!("the destination `{id}` is not declared in any file of this run, so what it is used for is unknown; declare it with a native `kind: sink` named `{name}`");
-                        self.error(Check::UndeclaredDestination, file, span, msg);
+                        let diag = Diag::UndeclaredDestination { id, sink: name };
+                        self.report(diag, file, span);
                         return;
                     }
                 }
             }
             Resolved::Unknown(u) => {
-                let msg = format!("the destination of `{}` is unknown ({} cannot be read literally: {}), so what it is used for is unknown", self.names[i], u.what, u.why);
-                self.error(Check::UndeclaredDestination, file, u.span, msg);
+                let diag = Diag::UnknownDestination {
+                    connection: self.names[i].clone(),
+                    what: u.what.clone(),
+                    why: u.why.clone(),
+                };
+                self.report(diag, file, u.span);
                 return;
             }
             Resolved::Missing => return,
@@ -929,8 +912,7 @@ impl Linker<'_> {
                 );
                 let span = self.pieces[i].name_span;
                 let loc = self.loc(file, span);
-                self.diags
-                    .push(Finding::check(Check::IncompleteLineage, loc, msg));
+                self.diags.push(Diag::NotFollowed(msg).at(loc));
             }
             return;
         };
@@ -939,9 +921,12 @@ impl Linker<'_> {
             Resolved::Piece(j) => match self.datasets.get(&j) {
                 Some(&d) => (d, Some(j)),
                 None => {
-                    let msg = format!("`{}` is not a source", self.names[j]);
+                    let diag = Diag::NotA {
+                        name: self.names[j].clone(),
+                        what: "a source".into(),
+                    };
                     let f = self.pieces[from].file;
-                    self.error(Check::UnknownReference, f, src_ref.span(), msg);
+                    self.report(diag, f, src_ref.span());
                     return;
                 }
             },
@@ -1118,31 +1103,20 @@ pub fn unclassified_findings(model: &Model, graph: &FlowGraph, rules: &[Rule]) -
             }
         }
         reaching.sort_unstable();
-        let sink = &model.sinks[u.sink as usize].name;
-        let (severity, reach) = if reaching.is_empty() {
-            (Severity::Warning, String::new())
-        } else {
-            let names: Vec<String> = reaching
+        let diag = Diag::UnclassifiedDestination {
+            sink: model.sinks[u.sink as usize].name.clone(),
+            key: u.key.clone(),
+            reaching: reaching
                 .iter()
                 .take(5)
-                .map(|&f| format!("`{}`", model.field_name(f)))
-                .collect();
-            let more = if reaching.len() > 5 {
-                format!(" and {} more", reaching.len() - 5)
-            } else {
-                String::new()
-            };
-            (
-                Severity::Error,
-                format!("; security fields reach it: {}{more}", names.join(", ")),
-            )
+                .map(|&f| model.field_name(f))
+                .collect(),
+            more: reaching.len().saturating_sub(5),
         };
-        let message = format!(
-            "destination `{sink}` has type `{}`, which no catalogue classifies, so what it does with the data is unknown{reach}; classify it in purposelint.yaml: {}",
-            u.key, u.suggestion
-        );
-        let mut f = Finding::check(Check::UnclassifiedDestination, u.loc, message);
-        f.severity = severity;
+        let mut f = diag.at(u.loc);
+        if !reaching.is_empty() {
+            f.severity = Severity::Error;
+        }
         out.push(f);
     }
     out

@@ -24,7 +24,7 @@ pub(crate) mod text;
 use std::path::Path;
 
 use crate::decode::Decoder;
-use crate::finding::{Check, Finding};
+use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::yaml::Node;
 
@@ -127,11 +127,7 @@ pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) ->
                     file: id,
                     span: src.span_of_bytes(e.offset, end),
                 };
-                diags.push(Finding::check(
-                    Check::InvalidManifest,
-                    loc,
-                    format!("invalid HCL: {}", e.message),
-                ));
+                diags.push(crate::diagnostic::Diag::InvalidHcl(e.message).at(loc));
             }
             (File::default(), 0)
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::hcl::{Body, Key, Kind, Range, Resource, TfFile, Value};
 use super::piece::{Lit, Note, Piece, Ref, Unknown};
 use super::{census, rudderstack, segment};
-use crate::finding::{Check, Finding};
+use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile};
 
 /// The literal values and resources of one module.
@@ -237,7 +237,7 @@ impl Cx<'_> {
     pub fn error(&mut self, r: Range, message: impl Into<String>) {
         let loc = self.loc(r);
         self.diags
-            .push(Finding::check(Check::InvalidManifest, loc, message));
+            .push(crate::diagnostic::Diag::Invalid(message.into()).at(loc));
     }
 
     pub fn note(&mut self, span: Range, message: impl Into<String>) {
