@@ -52,6 +52,9 @@ struct Linker<'m> {
     diags: &'m mut Vec<Finding>,
     /// SQL files named by rudder-cli models, read through the session.
     sql_files: HashMap<PathBuf, FileId>,
+    /// Pieces by name and by the literal ids they can be named by.
+    by_name: HashMap<String, Vec<usize>>,
+    by_id: HashMap<String, Vec<usize>>,
     pieces: Vec<Piece>,
     /// Display name of each piece.
     names: Vec<String>,
@@ -177,7 +180,20 @@ impl<'m> Linker<'m> {
             upstream: HashMap::new(),
             externals: HashMap::new(),
             steps: HashMap::new(),
+            by_name: HashMap::new(),
+            by_id: HashMap::new(),
         }
+        .indexed()
+    }
+
+    fn indexed(mut self) -> Self {
+        for (i, p) in self.pieces.iter().enumerate() {
+            self.by_name.entry(p.name.clone()).or_default().push(i);
+            for id in &p.ids {
+                self.by_id.entry(id.clone()).or_default().push(i);
+            }
+        }
+        self
     }
 }
 
@@ -278,10 +294,12 @@ impl Linker<'_> {
             Ref::Address { address, span } => {
                 let cli = is_cli(p);
                 let found = self
-                    .pieces
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, q)| q.name == *address && (cli || q.dir == p.dir))
+                    .by_name
+                    .get(address)
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| (i, &self.pieces[i]))
+                    .filter(|(_, q)| cli || q.dir == p.dir)
                     .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
                     .map(|(i, _)| i);
                 match found {
@@ -309,10 +327,11 @@ impl Linker<'_> {
             }
             Ref::Id(lit) => {
                 let found = self
-                    .pieces
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, q)| q.ids.contains(&lit.value))
+                    .by_id
+                    .get(&lit.value)
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| (i, &self.pieces[i]))
                     .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
                     .map(|(i, _)| i);
                 match found {
