@@ -1,6 +1,7 @@
 //! The destination catalogue (`rules/destinations.yaml`, spec §8): what each destination
 //! type of the activation tools is used for, with the vendor source it was read in.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::piece::Platform;
@@ -116,26 +117,33 @@ pub(crate) fn parse(text: &str) -> (Vec<Entry>, Vec<Finding>) {
     (out, diags)
 }
 
-/// The entry for a destination type: exact for Segment ids, case-insensitive (type or
-/// alias) otherwise.
-pub(crate) fn lookup<'c>(
-    entries: &'c [Entry],
-    platform: Platform,
-    kind: &str,
-) -> Option<&'c Entry> {
-    let p = platform.as_str();
-    entries
-        .iter()
-        .filter(|e| e.platform == p)
-        .find(|e| match platform {
-            Platform::Segment => e.kind == kind,
-            _ => {
-                e.kind.eq_ignore_ascii_case(kind)
-                    || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(kind))
-            }
-        })
+/// How an entry is looked up: Segment ids exactly, other types (and aliases) in lower case.
+fn key(platform: Platform, kind: &str) -> (&'static str, String) {
+    let kind = match platform {
+        Platform::Segment => kind.to_string(),
+        _ => kind.to_ascii_lowercase(),
+    };
+    (platform.as_str(), kind)
 }
 
+/// The built-in entry for a destination type: exact for Segment ids, case-insensitive
+/// (type or alias) otherwise.
+pub(crate) fn lookup(platform: Platform, kind: &str) -> Option<&'static Entry> {
+    static INDEX: OnceLock<HashMap<(&'static str, String), usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut map = HashMap::new();
+        for (i, e) in builtin().iter().enumerate() {
+            let Some(p) = Platform::parse(e.platform) else {
+                continue;
+            };
+            for k in std::iter::once(&e.kind).chain(&e.aliases) {
+                map.entry(key(p, k)).or_insert(i);
+            }
+        }
+        map
+    });
+    index.get(&key(platform, kind)).map(|&i| &builtin()[i])
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +195,7 @@ mod tests {
 
     #[test]
     fn the_contract_minimum_is_covered_and_matched_as_specified() {
-        let c = builtin();
+        assert!(!builtin().is_empty());
         for id in [
             "645d5fc12eb891cf0a93fe4b",
             "61806e472cd47ea1104885fc",
@@ -209,10 +217,10 @@ mod tests {
             "632b1116e0cb83902f3fd717",
             "62e30bad99f1bfb98ee8ce08",
         ] {
-            assert!(lookup(c, Platform::Segment, id).is_some(), "{id}");
+            assert!(lookup(Platform::Segment, id).is_some(), "{id}");
         }
-        assert!(lookup(c, Platform::Segment, "645D5FC12EB891CF0A93FE4B").is_none());
-        let twitter = lookup(c, Platform::Segment, "54521fdc25e721e32a72eeff").unwrap();
+        assert!(lookup(Platform::Segment, "645D5FC12EB891CF0A93FE4B").is_none());
+        let twitter = lookup(Platform::Segment, "54521fdc25e721e32a72eeff").unwrap();
         assert!(twitter.classic);
         for t in [
             "facebook_conversions",
@@ -227,14 +235,14 @@ mod tests {
             "bingads_offline_conversions",
             "linkedin_insight_tag",
         ] {
-            assert!(lookup(c, Platform::RudderStack, t).is_some(), "{t}");
+            assert!(lookup(Platform::RudderStack, t).is_some(), "{t}");
         }
         assert_eq!(
-            lookup(c, Platform::RudderStack, "webhook").unwrap().uses,
+            lookup(Platform::RudderStack, "webhook").unwrap().uses,
             Vec::<String>::new()
         );
-        assert!(lookup(c, Platform::Census, "Salesforce").is_some());
+        assert!(lookup(Platform::Census, "Salesforce").is_some());
         // Census ad-platform types are not verified and not shipped.
-        assert!(lookup(c, Platform::Census, "facebook").is_none());
+        assert!(lookup(Platform::Census, "facebook").is_none());
     }
 }

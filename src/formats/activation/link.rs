@@ -39,6 +39,7 @@ pub struct Options {
 #[derive(Default)]
 pub(crate) struct Declared {
     pieces: Vec<Piece>,
+    dirs: Vec<u32>,
     names: Vec<String>,
     datasets: HashMap<usize, DatasetId>,
     sinks: HashMap<usize, SinkId>,
@@ -55,6 +56,8 @@ struct Linker<'m> {
     /// Pieces by name and by the literal ids they can be named by.
     by_name: HashMap<String, Vec<usize>>,
     by_id: HashMap<String, Vec<usize>>,
+    /// Each piece's directory, as a small id.
+    dirs: Vec<u32>,
     pieces: Vec<Piece>,
     /// Display name of each piece.
     names: Vec<String>,
@@ -81,11 +84,8 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
         }
     }
     let mut declared = Declared {
-        pieces: Vec::new(),
-        names: Vec::new(),
-        datasets: HashMap::new(),
-        sinks: HashMap::new(),
         notes,
+        ..Declared::default()
     };
     if pieces.is_empty() && tfs.is_empty() {
         return declared;
@@ -105,6 +105,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
     l.name_pieces(all);
     l.declare();
     declared.pieces = l.pieces;
+    declared.dirs = l.dirs;
     declared.names = l.names;
     declared.datasets = l.datasets;
     declared.sinks = l.sinks;
@@ -156,6 +157,19 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
     let notes = std::mem::take(&mut declared.notes);
     let mut l = Linker::new(cx, declared, sql_files);
     l.register_relations();
+    // Flows and fields grow by doubling otherwise, copying what they hold: a connection
+    // sends a handful of columns, a source holds a table's.
+    let uses: usize = l
+        .pieces
+        .iter()
+        .map(|p| match &p.what {
+            What::Connection(c) => c.uses.len() + 4,
+            What::Source(_) => 12,
+            _ => 0,
+        })
+        .sum();
+    l.model.flows.reserve(uses);
+    l.model.reserve_fields(uses);
     l.link_sources();
     l.link_connections();
     for n in notes {
@@ -182,6 +196,7 @@ impl<'m> Linker<'m> {
             steps: HashMap::new(),
             by_name: HashMap::new(),
             by_id: HashMap::new(),
+            dirs: d.dirs,
         }
         .indexed()
     }
@@ -237,7 +252,11 @@ impl Linker<'_> {
 
     /// Every dataset the other formats declared is a relation candidate by its name.
     fn register_relations(&mut self) {
+        let ours: std::collections::HashSet<DatasetId> = self.datasets.values().copied().collect();
         for d in 0..self.model.datasets.len() as DatasetId {
+            if ours.contains(&d) {
+                continue;
+            }
             let name = self.model.datasets[d as usize].name.clone();
             self.model.add_relation(&name, d);
         }
@@ -246,22 +265,39 @@ impl Linker<'_> {
     /// Names are addresses (or `<kind>.<id>`); one that two directories declare is
     /// prefixed with its directory, one declared twice in a directory is a duplicate.
     fn name_pieces(&mut self, pieces: Vec<Piece>) {
-        let mut dirs: HashMap<&str, Vec<&Path>> = HashMap::new();
-        for p in &pieces {
+        // Directories as small ids, so that pieces compare them cheaply.
+        let mut ids: HashMap<&Path, u32> = HashMap::new();
+        let dir_of: Vec<u32> = pieces
+            .iter()
+            .map(|p| {
+                let n = ids.len() as u32;
+                *ids.entry(p.dir.as_path()).or_insert(n)
+            })
+            .collect();
+        let mut dirs: HashMap<&str, Vec<u32>> = HashMap::new();
+        // For each piece: the earlier piece it repeats in its own directory, if any.
+        let mut seen: HashMap<(u32, &str), usize> = HashMap::new();
+        let mut repeats: Vec<Option<usize>> = Vec::with_capacity(pieces.len());
+        for (i, p) in pieces.iter().enumerate() {
             let e = dirs.entry(p.name.as_str()).or_default();
-            if !e.contains(&p.dir.as_path()) {
-                e.push(&p.dir);
+            if !e.contains(&dir_of[i]) {
+                e.push(dir_of[i]);
             }
+            repeats.push(seen.get(&(dir_of[i], p.name.as_str())).copied());
+            seen.entry((dir_of[i], p.name.as_str())).or_insert(i);
         }
         let prefixed: Vec<bool> = pieces
             .iter()
             .map(|p| dirs[p.name.as_str()].len() > 1)
             .collect();
-        let mut seen: HashMap<(PathBuf, String), usize> = HashMap::new();
-        let mut keep = Vec::new();
-        for (p, pre) in pieces.into_iter().zip(prefixed) {
-            if let Some(&first) = seen.get(&(p.dir.clone(), p.name.clone())) {
-                let first: &Piece = &keep[first];
+        drop((dirs, seen, ids));
+        // Positions in `keep` of the pieces kept, by original position.
+        let mut kept_at: Vec<usize> = Vec::with_capacity(pieces.len());
+        let mut keep: Vec<Piece> = Vec::new();
+        for (i, p) in pieces.into_iter().enumerate() {
+            kept_at.push(keep.len());
+            if let Some(first) = repeats[i] {
+                let first: &Piece = &keep[kept_at[first]];
                 let at = self.loc(first.file, first.name_span);
                 let file = &self.model.sources.get(at.file).display;
                 let diag = Diag::Duplicate {
@@ -272,8 +308,7 @@ impl Linker<'_> {
                 self.report(diag, p.file, p.name_span);
                 continue;
             }
-            seen.insert((p.dir.clone(), p.name.clone()), keep.len());
-            let name = if pre {
+            let name = if prefixed[i] {
                 let file = &self.model.sources.get(p.file).display;
                 let dir = Path::new(file).parent().unwrap_or(Path::new(""));
                 format!("{}/{}", dir.display(), p.name)
@@ -281,6 +316,7 @@ impl Linker<'_> {
                 p.name.clone()
             };
             self.names.push(name);
+            self.dirs.push(dir_of[i]);
             keep.push(p);
         }
         self.pieces = keep;
@@ -293,13 +329,14 @@ impl Linker<'_> {
         match r {
             Ref::Address { address, span } => {
                 let cli = is_cli(p);
+                let dir = self.dirs[from];
                 let found = self
                     .by_name
                     .get(address)
                     .into_iter()
                     .flatten()
+                    .filter(|&&i| cli || self.dirs[i] == dir)
                     .map(|&i| (i, &self.pieces[i]))
-                    .filter(|(_, q)| cli || q.dir == p.dir)
                     .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
                     .map(|(i, _)| i);
                 match found {
@@ -309,8 +346,9 @@ impl Linker<'_> {
                         let in_module: Vec<&str> = self
                             .pieces
                             .iter()
-                            .filter(|q| cli || q.dir == p.dir)
-                            .map(|q| q.name.as_str())
+                            .zip(&self.dirs)
+                            .filter(|(_, &d)| cli || d == dir)
+                            .map(|(q, _)| q.name.as_str())
                             .collect();
                         let suggestion = suggest::closest(address, in_module.iter().copied())
                             .map(str::to_string);
@@ -440,7 +478,7 @@ impl Linker<'_> {
             return (uses.clone(), None);
         }
         if d.kind.is_ok() {
-            if let Some(e) = catalogue::lookup(catalogue::builtin(), d.platform, &kind) {
+            if let Some(e) = catalogue::lookup(d.platform, &kind) {
                 return (e.uses.clone(), None);
             }
         }
@@ -452,7 +490,7 @@ impl Linker<'_> {
             return None;
         };
         let kind = d.kind.as_ref().ok()?;
-        catalogue::lookup(catalogue::builtin(), d.platform, &kind.value)
+        catalogue::lookup(d.platform, &kind.value)
     }
 
     fn step(&mut self, i: usize) -> StepId {
