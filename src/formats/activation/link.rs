@@ -763,6 +763,7 @@ impl Linker<'_> {
             file,
             (start, start + text.text.trim_end().len().min(1) as u32),
         );
+        let dialects = self.dialects(s);
         let mut cat = Cat {
             l: self,
             groups: Vec::new(),
@@ -770,7 +771,7 @@ impl Linker<'_> {
             text: &text,
             file,
         };
-        let lin = sql::lineage(&text.text, Dialect::CHAIN, &mut cat);
+        let lin = sql::lineage(&text.text, &dialects, &mut cat);
         let groups = cat.groups;
         let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
             match span {
@@ -845,7 +846,35 @@ impl Linker<'_> {
                 .unwrap_or_default();
             self.upstream.insert(d, (ups, at, step));
         }
-        let _ = s;
+    }
+
+    /// The dialects to parse a source's SQL with: the warehouse's the config names (the
+    /// source's own setting, or its Census warehouse connection's `type`), then the chain
+    /// tried when the warehouse is not known.
+    fn dialects(&self, s: &Source) -> Vec<Dialect> {
+        let mut named = s.dialect.clone();
+        if let (None, Some(Ref::Address { address, .. })) = (&named, &s.warehouse) {
+            named = self
+                .by_name
+                .get(address)
+                .into_iter()
+                .flatten()
+                .find_map(|&i| match &self.pieces[i].what {
+                    What::Warehouse { dialect } => dialect.clone(),
+                    _ => None,
+                });
+        }
+        let mut out: Vec<Dialect> = named
+            .as_deref()
+            .and_then(Dialect::from_name)
+            .into_iter()
+            .collect();
+        for d in Dialect::CHAIN {
+            if !out.contains(d) {
+                out.push(*d);
+            }
+        }
+        out
     }
 
     fn link_connections(&mut self) {

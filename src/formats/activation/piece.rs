@@ -104,12 +104,9 @@ pub(crate) struct Source {
     pub origin: Origin,
     /// Primary key, cursor, identifier column: indirect into every sink fed from here.
     pub keys: Vec<Use>,
-    /// Warehouse dialect when the config names it. Kept for the SQL dialect choice
-    /// (spec §7.2); the lineage code parses the generic dialect until it takes one.
-    #[allow(dead_code)]
+    /// Warehouse dialect when the config names it (spec §7.2).
     pub dialect: Option<String>,
     /// A Census dataset's warehouse connection, whose `type` gives the dialect.
-    #[allow(dead_code)]
     pub warehouse: Option<Ref>,
     /// Whether the link hop into this source is a plain table read (its primary location
     /// is skipped in favour of the mapping, spec §11).
@@ -176,7 +173,6 @@ pub(crate) enum What {
     Connection(Connection),
     /// A warehouse connection (Census source): its dialect, for datasets that use it.
     Warehouse {
-        #[allow(dead_code)]
         dialect: Option<String>,
     },
 }
