@@ -503,9 +503,10 @@ pub fn render_human(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         r.fields_with_purposes_percent
     )?;
     writeln!(out)?;
+    let w = r.formats.iter().map(|c| c.format.len()).fold(8, usize::max);
     writeln!(
         out,
-        "{:8} {:>8} {:>13} {:>15} {:>8} {:>13} {:>15} {:>6} {:>10} {:>8}",
+        "{:w$} {:>8} {:>13} {:>15} {:>8} {:>13} {:>15} {:>6} {:>10} {:>8}",
         "format",
         "datasets",
         "with purposes",
@@ -520,7 +521,7 @@ pub fn render_human(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     for c in &r.formats {
         writeln!(
             out,
-            "{:8} {:>8} {:>13} {:>15} {:>8} {:>13} {:>15} {:>6} {:>10} {:>8}",
+            "{:w$} {:>8} {:>13} {:>15} {:>8} {:>13} {:>15} {:>6} {:>10} {:>8}",
             c.format,
             c.datasets.total,
             share(c.datasets.with_purposes, c.datasets.total),
