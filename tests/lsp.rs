@@ -919,3 +919,44 @@ fn activation_configs_publish_diagnostics_and_follow_edits_of_tf_files() {
     assert!(after.last().unwrap().is_empty(), "{after:?}");
     assert_eq!(c.shutdown(), 0);
 }
+
+/// Terraform references of the activation configs go to their resource.
+#[test]
+fn definition_from_a_terraform_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/reverse-etl-audience");
+    copy_tree(&example, &root);
+    let (mut c, _) = Client::init(&root, &["utf-8"]);
+    let tf = root.join("activation/rudderstack.tf");
+    let text = std::fs::read_to_string(&tf).unwrap();
+    let (l, col) = line_of(
+        &text,
+        "rudderstack_destination_facebook_conversions.meta_audience.id",
+    );
+    let d = c
+        .request(
+            "textDocument/definition",
+            json!({"textDocument": {"uri": uri(&tf)}, "position": {"line": l, "character": col + 3}}),
+        )
+        .unwrap();
+    assert_eq!(d["uri"], uri(&tf), "{d}");
+    let (decl, _) = line_of(&text, "\"meta_audience\" {");
+    assert_eq!(d["range"]["start"]["line"], decl, "{d}");
+    let h = c
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri(&tf)}, "position": {"line": l, "character": col + 3}}),
+        )
+        .unwrap();
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.starts_with("**sink** `rudderstack_destination_facebook_conversions.meta_audience`"),
+        "{value}"
+    );
+    assert!(
+        value.contains("marketing.advertising.third_party.targeted"),
+        "{value}"
+    );
+    assert_eq!(c.shutdown(), 0);
+}

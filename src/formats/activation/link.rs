@@ -18,11 +18,12 @@ use crate::diagnostic::Diag;
 use crate::finding::{Finding, Severity};
 use crate::graph::FlowGraph;
 use crate::model::{
-    DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, Target, Unclassified,
+    DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, SymbolTarget, Target,
+    Unclassified,
 };
 use crate::rules::Rule;
 use crate::session::LinkCx;
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, Span};
 use crate::sql::{self, Catalog, Dialect, SqlSpan, Upstream};
 use crate::suggest;
 
@@ -322,6 +323,21 @@ impl Linker<'_> {
         self.pieces = keep;
     }
 
+    /// Records, for the editor, that `span` of `file` names piece `i`'s dataset or sink.
+    fn note_reference(&mut self, file: FileId, (start, end): (u32, u32), i: usize) {
+        let target = match (self.sinks.get(&i), self.datasets.get(&i)) {
+            (Some(&s), _) => SymbolTarget::Sink(s),
+            (None, Some(&d)) => SymbolTarget::Dataset(d),
+            (None, None) => return,
+        };
+        let span = Span {
+            start,
+            end,
+            ..Span::default()
+        };
+        self.model.note(file, span, target, false);
+    }
+
     /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
     /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
     fn resolve(&mut self, from: usize, r: &Ref) -> Resolved {
@@ -340,7 +356,10 @@ impl Linker<'_> {
                     .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
                     .map(|(i, _)| i);
                 match found {
-                    Some(i) => Resolved::Piece(i),
+                    Some(i) => {
+                        self.note_reference(p.file, *span, i);
+                        Resolved::Piece(i)
+                    }
                     None => {
                         let (file, span) = (p.file, *span);
                         let in_module: Vec<&str> = self
@@ -373,7 +392,10 @@ impl Linker<'_> {
                     .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
                     .map(|(i, _)| i);
                 match found {
-                    Some(i) => Resolved::Piece(i),
+                    Some(i) => {
+                        self.note_reference(p.file, lit.span, i);
+                        Resolved::Piece(i)
+                    }
                     None => Resolved::Id(lit.value.clone(), lit.span),
                 }
             }
