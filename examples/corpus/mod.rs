@@ -2,6 +2,7 @@
 //! and the benchmark. Same `Config` → same bytes, on every machine.
 
 pub mod dbt;
+pub mod fides;
 
 use std::fmt::Write as _;
 use std::io;
