@@ -99,7 +99,7 @@ policy:
 ";
 
 fn dataset(rng: &mut Rng, i: usize, y: &mut String) {
-    let security = i % 7 == 0;
+    let security = i.is_multiple_of(7);
     let _ = writeln!(
         y,
         "  - fides_key: dataset_{i:05}\n    name: Dataset {i}\n    description: \"Generated dataset {i}, for the benchmark.\"\n    organization_fides_key: default_organization"

@@ -125,6 +125,9 @@ pub struct RuleError {
     pub message: String,
 }
 
+#[path = "parse_legacy.rs"]
+mod legacy;
+
 fn is_kebab(id: &str) -> bool {
     !id.is_empty()
         && id.split('-').all(|part| {
@@ -137,6 +140,9 @@ fn is_kebab(id: &str) -> bool {
 
 /// Parses one rule file; problems are pushed to `diags`.
 fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Option<Rule> {
+    if crate::legacy::enabled() {
+        return legacy::parse_rule(file, origin, diags);
+    }
     let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let Some(doc) = docs.first() else {
@@ -183,7 +189,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
             "info" => Some(Severity::Info),
             other => {
                 dec.error(
-                    n.span,
+                    n.span(),
                     format!("`severity` must be error, warning or info, not `{other}`"),
                 );
                 None
@@ -203,7 +209,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
             if let Some(p) = sm.required(&mut dec, "purposes") {
                 source_purposes = dec.string_list(p, "`source.purposes`");
                 if source_purposes.is_empty() {
-                    dec.error(p.span, "`source.purposes` must not be empty");
+                    dec.error(p.span(), "`source.purposes` must not be empty");
                 }
             }
             if let Some(c) = sm.get("categories") {
@@ -217,7 +223,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
             if let Some(u) = sm.required(&mut dec, "uses") {
                 sink_uses = dec.string_list(u, "`sink.uses`");
                 if sink_uses.is_empty() {
-                    dec.error(u.span, "`sink.uses` must not be empty");
+                    dec.error(u.span(), "`sink.uses` must not be empty");
                 }
             }
         }

@@ -3,13 +3,13 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use super::Input;
 use crate::check::Options;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
-use crate::formats::{Formats, Layout, Piece, ReadInput};
+use crate::formats::{Formats, Layout, Piece, ReadInput, YamlCell};
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 
 /// What the formats read from one file.
@@ -142,7 +142,7 @@ pub(super) fn read_file(
     };
     let source = SourceFile::new(path, display, &text);
     drop(text);
-    let yaml = OnceLock::new();
+    let yaml = YamlCell::default();
     let mut pieces = Vec::new();
     let mut manifests = 0;
     for &i in &claiming {
@@ -152,7 +152,7 @@ pub(super) fn read_file(
         }
         manifests += read.manifests;
     }
-    if let Some(Err(e)) = yaml.get() {
+    if let Some(e) = yaml.error() {
         if declared_by_any(&source.text) {
             let loc = Loc {
                 file: id,

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::finding::Finding;
-use crate::formats::native::read_documents;
+use crate::formats::native::parse::legacy::read_documents;
 
 /// Documents read and sorted diagnostics, as debug text.
 type Reading = (String, Vec<String>);
@@ -33,11 +33,11 @@ fn both(text: &str) -> (Option<Reading>, Reading) {
         }
     };
     let mut diags = Vec::new();
-    let mut dec = Decoder {
+    let mut dec = crate::legacy::decode::Decoder {
         file: 0,
         diags: &mut diags,
     };
-    let tree = match yaml::parse(&file) {
+    let tree = match crate::legacy::yaml::parse(&file) {
         Ok(nodes) => {
             let (docs, n) = read_documents(&mut dec, &nodes, &tax);
             shown(&docs, n, &diags)

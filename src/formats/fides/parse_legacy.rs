@@ -1,0 +1,635 @@
+//! The Fides reader before the tape, kept until the equivalence test has passed.
+
+use super::*;
+use crate::legacy::decode::{Decoder, Fields};
+use crate::legacy::yaml::{Node, Value};
+
+/// True when a YAML document is a fideslang manifest: a mapping without `kind` whose keys
+/// are resource lists, or which holds at least one resource with a `fides_key`.
+pub fn is_fides_document(doc: &Node) -> bool {
+    let Some(entries) = doc.as_map() else {
+        return false;
+    };
+    if entries.is_empty() || doc.get("kind").is_some() {
+        return false;
+    }
+    let mut lists = 0;
+    let mut others = 0;
+    let mut keyed = false;
+    for (k, v) in entries {
+        match k.as_str() {
+            Some(key) if RESOURCE_KEYS.contains(&key) => match &v.value {
+                Value::Seq(items) => {
+                    lists += 1;
+                    keyed |= items
+                        .iter()
+                        .any(|i| i.get("fides_key").is_some() || i.get("key").is_some());
+                }
+                Value::Null => lists += 1,
+                _ => return false,
+            },
+            _ => others += 1,
+        }
+    }
+    lists > 0 && (others == 0 || keyed)
+}
+
+/// Reads one fideslang document; returns its resources and how many it holds.
+pub fn read_document(dec: &mut Decoder, doc: &Node) -> (Vec<Resource>, usize) {
+    let mut out = Vec::new();
+    let mut count = 0;
+    let Some(m) = dec.map(doc, "a Fides manifest", &RESOURCE_KEYS) else {
+        return (out, 0);
+    };
+    for key in RESOURCE_KEYS {
+        let Some(list) = m.get(key) else { continue };
+        let what = match key {
+            "dataset" => "`dataset`",
+            "system" => "`system`",
+            "policy" => "`policy`",
+            "purpose" => "`purpose`",
+            "data_use" => "`data_use`",
+            "data_category" => "`data_category`",
+            "data_subject" => "`data_subject`",
+            "organization" => "`organization`",
+            "registry" => "`registry`",
+            _ => "`data_qualifier`",
+        };
+        let items = dec.list(list, what, |_, n| Some(n));
+        for item in items {
+            count += 1;
+            let read = match key {
+                "dataset" => dataset(dec, item).map(Resource::Dataset),
+                "system" => system(dec, item).map(Resource::System),
+                "policy" => policy(dec, item),
+                "purpose" => purpose(dec, item).map(Resource::Purpose),
+                "data_use" => taxon(dec, item, Some(Tree::DataUse)),
+                "data_category" => taxon(dec, item, Some(Tree::DataCategory)),
+                "data_subject" => taxon(dec, item, None),
+                "organization" => {
+                    organization(dec, item);
+                    None
+                }
+                _ => {
+                    // registry, data_qualifier: accepted, not used by the flow model.
+                    if let Some(f) = dec.map(item, "a Fides resource", OTHER_KEYS) {
+                        fides_key(dec, &f);
+                    }
+                    None
+                }
+            };
+            out.extend(read);
+        }
+    }
+    (out, count)
+}
+
+pub(crate) fn fides_key(dec: &mut Decoder, m: &Fields) -> Option<Str> {
+    let key = m
+        .required(dec, "fides_key")
+        .and_then(|n| dec.name(n, "`fides_key`"))?;
+    if key
+        .value
+        .chars()
+        .any(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '<' | '>')))
+    {
+        dec.error(
+            key.span,
+            format!(
+                "`fides_key` `{}` may contain only letters, digits, `_`, `.`, `-`, `<` and `>`",
+                key.value
+            ),
+        );
+        return None;
+    }
+    Some(key)
+}
+
+pub(crate) fn strings(dec: &mut Decoder, m: &Fields, key: &str) -> Vec<Str> {
+    match m.get(key) {
+        Some(n) => dec.string_list(n, &format!("`{key}`")),
+        None => Vec::new(),
+    }
+}
+
+pub(crate) fn opt_string(dec: &mut Decoder, m: &Fields, key: &str) -> Option<Str> {
+    m.get(key)
+        .and_then(|n| dec.string(n, format_args!("`{key}`")))
+}
+
+/// Checks that optional scalar keys are scalars.
+pub(crate) fn scalars(dec: &mut Decoder, m: &Fields, keys: &[&str]) {
+    for key in keys {
+        opt_string(dec, m, key);
+    }
+}
+
+pub(crate) fn dataset(dec: &mut Decoder, node: &Node) -> Option<RawDataset> {
+    let m = dec.map(node, "a Fides dataset", DATASET_KEYS)?;
+    let key = fides_key(dec, &m);
+    scalars(dec, &m, &["name", "description", "retention"]);
+    let categories = strings(dec, &m, "data_categories");
+    let purposes = strings(dec, &m, "data_purposes");
+    strings(dec, &m, "third_country_transfers");
+    let collections = match m.required(dec, "collections") {
+        Some(n) => dec.list(n, "`collections`", collection),
+        None => Vec::new(),
+    };
+    Some(RawDataset {
+        key: key?,
+        categories,
+        purposes,
+        collections,
+    })
+}
+
+pub(crate) fn collection(dec: &mut Decoder, node: &Node) -> Option<RawCollection> {
+    let m = dec.map(
+        node,
+        "a Fides dataset collection",
+        &[
+            "name",
+            "description",
+            "data_categories",
+            "data_qualifier",
+            "data_purposes",
+            "retention",
+            "fields",
+            "fides_meta",
+            "fidesops_meta",
+        ],
+    )?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    scalars(dec, &m, &["description", "retention", "data_qualifier"]);
+    let categories = strings(dec, &m, "data_categories");
+    let purposes = strings(dec, &m, "data_purposes");
+    let mut fields = Vec::new();
+    if let Some(n) = m.required(dec, "fields") {
+        let items = dec.list(n, "`fields`", |_, n| Some(n));
+        for item in items {
+            field(dec, item, "", &[], &mut fields);
+        }
+    }
+    Some(RawCollection {
+        name: name?,
+        categories,
+        purposes,
+        fields,
+    })
+}
+
+/// Reads a field and its sub-fields, flattened into `out` in declaration order.
+pub(crate) fn field(
+    dec: &mut Decoder,
+    node: &Node,
+    prefix: &str,
+    inherited: &[Str],
+    out: &mut Vec<RawField>,
+) {
+    let Some(m) = dec.map(
+        node,
+        "a Fides dataset field",
+        &[
+            "name",
+            "description",
+            "data_categories",
+            "data_qualifier",
+            "data_purposes",
+            "retention",
+            "fides_meta",
+            "fidesops_meta",
+            "fields",
+            "tags",
+        ],
+    ) else {
+        return;
+    };
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    scalars(dec, &m, &["description", "retention", "data_qualifier"]);
+    let categories = strings(dec, &m, "data_categories");
+    let mut purposes = inherited.to_vec();
+    purposes.extend(strings(dec, &m, "data_purposes"));
+    let meta = m.get("fides_meta").or_else(|| m.get("fidesops_meta"));
+    let references = meta.map(|n| field_meta(dec, n)).unwrap_or_default();
+    let sub = m.get("fields");
+    let Some(name) = name else { return };
+    let path = if prefix.is_empty() {
+        name.value.clone()
+    } else {
+        format!("{prefix}.{}", name.value)
+    };
+    let index = out.len();
+    out.push(RawField {
+        path: path.clone(),
+        span: name.span,
+        categories,
+        purposes: purposes.clone(),
+        references,
+        is_object: false,
+    });
+    if let Some(sub) = sub {
+        let items = dec.list(sub, "`fields`", |_, n| Some(n));
+        out[index].is_object = !items.is_empty();
+        for item in items {
+            field(dec, item, &path, &purposes, out);
+        }
+    }
+}
+
+/// `fides_meta` of a field: only `references` is read strictly.
+pub(crate) fn field_meta(dec: &mut Decoder, node: &Node) -> Vec<RawReference> {
+    let Value::Map(_) = &node.value else {
+        dec.error(
+            node.span,
+            format!("`fides_meta` must be a mapping, found {}", node.kind_name()),
+        );
+        return Vec::new();
+    };
+    let Some(refs) = node.get("references") else {
+        return Vec::new();
+    };
+    if matches!(refs.value, Value::Null) {
+        return Vec::new();
+    }
+    dec.list(refs, "`references`", |dec, n| {
+        let m = dec.map(
+            n,
+            "a Fides field reference",
+            &["dataset", "field", "direction"],
+        )?;
+        let dataset = m
+            .required(dec, "dataset")
+            .and_then(|n| dec.name(n, "`dataset`"));
+        let field = m
+            .required(dec, "field")
+            .and_then(|n| dec.name(n, "`field`"));
+        let direction = opt_string(dec, &m, "direction");
+        if let Some(d) = &direction {
+            if d.value != "from" && d.value != "to" {
+                dec.error(
+                    d.span,
+                    format!("`direction` must be `from` or `to`, not `{}`", d.value),
+                );
+                return None;
+            }
+        }
+        Some(RawReference {
+            dataset: dataset?,
+            field: field?,
+            direction,
+        })
+    })
+}
+
+pub(crate) fn system(dec: &mut Decoder, node: &Node) -> Option<RawSystem> {
+    let m = dec.map(node, "a Fides system", &SYSTEM_KEYS)?;
+    let key = fides_key(dec, &m);
+    scalars(
+        dec,
+        &m,
+        &[
+            "name",
+            "description",
+            "system_type",
+            "administrating_department",
+            "vendor_id",
+        ],
+    );
+    let egress = m
+        .get("egress")
+        .map(|n| dec.list(n, "`egress`", data_flow))
+        .unwrap_or_default();
+    let ingress = m
+        .get("ingress")
+        .map(|n| dec.list(n, "`ingress`", data_flow))
+        .unwrap_or_default();
+    let dataset_references = strings(dec, &m, "dataset_references");
+    let declarations = match m.required(dec, "privacy_declarations") {
+        Some(n) => dec.list(n, "`privacy_declarations`", declaration),
+        None => Vec::new(),
+    };
+    // fideslang: a declaration's egress/ingress must name the system's own data flows.
+    for d in &declarations {
+        for (dir, keys, flows) in [
+            ("egress", &d.egress, &egress),
+            ("ingress", &d.ingress, &ingress),
+        ] {
+            for k in keys {
+                if !flows.iter().any(|f| f.key.value == k.value) {
+                    dec.error(
+                        k.span,
+                        format!(
+                            "privacy declaration {dir} `{}` is not in the system's `{dir}`",
+                            k.value
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Some(RawSystem {
+        key: key?,
+        declarations,
+        egress,
+        ingress,
+        dataset_references,
+    })
+}
+
+pub(crate) fn data_flow(dec: &mut Decoder, node: &Node) -> Option<RawDataFlow> {
+    let m = dec.map(
+        node,
+        "a Fides data flow",
+        &["fides_key", "type", "data_categories"],
+    )?;
+    let key = m
+        .required(dec, "fides_key")
+        .and_then(|n| dec.name(n, "`fides_key`"));
+    let ty = m.required(dec, "type").and_then(|n| dec.name(n, "`type`"));
+    let categories = strings(dec, &m, "data_categories");
+    let (key, ty) = (key?, ty?);
+    let kind = match ty.value.as_str() {
+        "dataset" => FlowType::Dataset,
+        "system" => FlowType::System,
+        "user" => FlowType::User,
+        other => {
+            dec.error(
+                ty.span,
+                format!("`type` must be one of dataset, system, user, not `{other}`"),
+            );
+            return None;
+        }
+    };
+    if (kind == FlowType::User) != (key.value == "user") {
+        dec.error(
+            ty.span,
+            "the `user` fides_key is required for, and requires, the type `user`",
+        );
+        return None;
+    }
+    Some(RawDataFlow {
+        key,
+        kind,
+        categories,
+    })
+}
+
+pub(crate) fn declaration(dec: &mut Decoder, node: &Node) -> Option<RawDeclaration> {
+    let m = dec.map(
+        node,
+        "a Fides privacy declaration",
+        &[
+            "id",
+            "name",
+            "data_categories",
+            "data_use",
+            "data_qualifier",
+            "data_subjects",
+            "dataset_references",
+            "egress",
+            "ingress",
+            "features",
+            "legal_basis_for_processing",
+            "flexible_legal_basis_for_processing",
+            "impact_assessment_location",
+            "retention_period",
+            "processes_special_category_data",
+            "special_category_legal_basis",
+            "data_shared_with_third_parties",
+            "third_parties",
+            "shared_categories",
+            "cookies",
+        ],
+    )?;
+    let name = opt_string(dec, &m, "name");
+    scalars(
+        dec,
+        &m,
+        &[
+            "data_qualifier",
+            "legal_basis_for_processing",
+            "impact_assessment_location",
+            "retention_period",
+            "special_category_legal_basis",
+            "third_parties",
+        ],
+    );
+    let categories = match m.required(dec, "data_categories") {
+        Some(n) => dec.string_list(n, "`data_categories`"),
+        None if node.get("data_categories").is_some() => Vec::new(),
+        None => Vec::new(),
+    };
+    let data_use = m
+        .required(dec, "data_use")
+        .and_then(|n| dec.name(n, "`data_use`"));
+    strings(dec, &m, "features");
+    strings(dec, &m, "shared_categories");
+    Some(RawDeclaration {
+        name,
+        span: node.span,
+        categories,
+        data_use,
+        subjects: strings(dec, &m, "data_subjects"),
+        dataset_references: strings(dec, &m, "dataset_references"),
+        egress: strings(dec, &m, "egress"),
+        ingress: strings(dec, &m, "ingress"),
+    })
+}
+
+pub(crate) fn policy(dec: &mut Decoder, node: &Node) -> Option<Resource> {
+    // Fides' policy-based access control (PBAC) uses `policy:` lists of another shape:
+    // access decisions on queries, not on flows. They are accepted and not evaluated.
+    if node.get("fides_key").is_none() && node.get("decision").is_some() {
+        let m = dec.map(
+            node,
+            "a Fides access (PBAC) policy",
+            &[
+                "key",
+                "name",
+                "description",
+                "priority",
+                "enabled",
+                "decision",
+                "match",
+                "unless",
+                "action",
+            ],
+        )?;
+        m.required(dec, "key").and_then(|n| dec.name(n, "`key`"));
+        if let Some(d) = m.get("decision").and_then(|n| dec.string(n, "`decision`")) {
+            if d.value != "ALLOW" && d.value != "DENY" {
+                dec.error(
+                    d.span,
+                    format!("`decision` must be ALLOW or DENY, not `{}`", d.value),
+                );
+            }
+        }
+        return None;
+    }
+    let m = dec.map(node, "a Fides policy", POLICY_KEYS)?;
+    let key = fides_key(dec, &m);
+    scalars(dec, &m, &["name", "description"]);
+    let rules = match m.required(dec, "rules") {
+        Some(n) => dec.list(n, "`rules`", policy_rule),
+        None => Vec::new(),
+    };
+    Some(Resource::Policy(RawPolicy { key: key?, rules }))
+}
+
+pub(crate) fn policy_rule(dec: &mut Decoder, node: &Node) -> Option<RawPolicyRule> {
+    let m = dec.map(
+        node,
+        "a Fides policy rule",
+        &[
+            "name",
+            "description",
+            "data_categories",
+            "data_uses",
+            "data_subjects",
+            "data_qualifier",
+        ],
+    )?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    scalars(dec, &m, &["description", "data_qualifier"]);
+    let mut part = |key: &str| m.required(dec, key).and_then(|n| privacy_rule(dec, n, key));
+    let categories = part("data_categories");
+    let uses = part("data_uses");
+    let subjects = part("data_subjects");
+    Some(RawPolicyRule {
+        name: name?,
+        categories: categories?,
+        uses: uses?,
+        subjects: subjects?,
+    })
+}
+
+pub(crate) fn privacy_rule(dec: &mut Decoder, node: &Node, key: &str) -> Option<RawMatch> {
+    let what: &'static str = match key {
+        "data_categories" => "`data_categories` of a policy rule",
+        "data_uses" => "`data_uses` of a policy rule",
+        _ => "`data_subjects` of a policy rule",
+    };
+    let m = dec.map(node, what, &["matches", "values"])?;
+    let matches = m
+        .required(dec, "matches")
+        .and_then(|n| dec.string(n, "`matches`"));
+    let values = match m.required(dec, "values") {
+        Some(n) => dec.string_list(n, "`values`"),
+        None => Vec::new(),
+    };
+    let matches = matches?;
+    let matches = match matches.value.as_str() {
+        "ANY" => Matches::Any,
+        "ALL" => Matches::All,
+        "NONE" => Matches::None,
+        "OTHER" => Matches::Other,
+        other => {
+            dec.error(
+                matches.span,
+                format!("`matches` must be ANY, ALL, NONE or OTHER, not `{other}`"),
+            );
+            return None;
+        }
+    };
+    Some(RawMatch { matches, values })
+}
+
+pub(crate) fn purpose(dec: &mut Decoder, node: &Node) -> Option<RawPurpose> {
+    let m = dec.map(node, "a Fides purpose", PURPOSE_KEYS)?;
+    let key = fides_key(dec, &m);
+    scalars(
+        dec,
+        &m,
+        &["name", "description", "data_subject", "legal_basis"],
+    );
+    let data_use = m
+        .required(dec, "data_use")
+        .and_then(|n| dec.name(n, "`data_use`"));
+    let categories = strings(dec, &m, "data_categories");
+    Some(RawPurpose {
+        key: key?,
+        data_use: data_use?,
+        categories,
+    })
+}
+
+pub(crate) fn taxon(dec: &mut Decoder, node: &Node, tree: Option<Tree>) -> Option<Resource> {
+    let (what, keys) = match tree {
+        Some(Tree::DataUse) => ("a Fides data use", DATA_USE_KEYS),
+        Some(Tree::DataCategory) => ("a Fides data category", DATA_CATEGORY_KEYS),
+        None => ("a Fides data subject", DATA_SUBJECT_KEYS),
+    };
+    let m = dec.map(node, what, keys)?;
+    let key = fides_key(dec, &m);
+    let name = opt_string(dec, &m, "name")
+        .map(|s| s.value)
+        .unwrap_or_default();
+    scalars(
+        dec,
+        &m,
+        &["description", "version_added", "version_deprecated"],
+    );
+    let parent = opt_string(dec, &m, "parent_key");
+    if let Some(r) = m.get("rights") {
+        if let Some(rm) = dec.map(r, "`rights`", &["strategy", "values"]) {
+            if let Some(s) = rm
+                .required(dec, "strategy")
+                .and_then(|n| dec.string(n, "`strategy`"))
+            {
+                if !["ALL", "EXCLUDE", "INCLUDE", "NONE"].contains(&s.value.as_str()) {
+                    dec.error(
+                        s.span,
+                        format!(
+                            "`strategy` must be ALL, EXCLUDE, INCLUDE or NONE, not `{}`",
+                            s.value
+                        ),
+                    );
+                }
+            }
+            if let Some(v) = rm.get("values") {
+                dec.string_list(v, "`values`");
+            }
+        }
+    }
+    let key = key?;
+    if let (Some(p), Some(_)) = (&parent, tree) {
+        let expected = key.value.rsplit_once('.').map(|(p, _)| p);
+        if expected != Some(p.value.as_str()) {
+            dec.error(
+                p.span,
+                format!(
+                    "`parent_key` `{}` must be the key of `{}` without its last part{}",
+                    p.value,
+                    key.value,
+                    expected.map(|e| format!(" (`{e}`)")).unwrap_or_default()
+                ),
+            );
+        }
+    }
+    Some(Resource::Taxon(RawTaxon {
+        tree,
+        key,
+        parent,
+        name,
+    }))
+}
+
+pub(crate) fn organization(dec: &mut Decoder, node: &Node) {
+    let Some(m) = dec.map(node, "a Fides organization", ORGANIZATION_KEYS) else {
+        return;
+    };
+    fides_key(dec, &m);
+    scalars(dec, &m, &["name", "description", "security_policy"]);
+    for key in ["controller", "data_protection_officer", "representative"] {
+        if let Some(c) = m.get(key) {
+            let what: &'static str = match key {
+                "controller" => "`controller`",
+                "data_protection_officer" => "`data_protection_officer`",
+                _ => "`representative`",
+            };
+            if let Some(cm) = dec.map(c, what, &["name", "address", "email", "phone"]) {
+                scalars(dec, &cm, &["name", "address", "email", "phone"]);
+            }
+        }
+    }
+}

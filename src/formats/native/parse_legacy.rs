@@ -1,0 +1,247 @@
+//! The native reader before the tape, kept until the equivalence test has passed.
+
+use super::*;
+use crate::legacy::decode::Decoder;
+use crate::legacy::yaml::{Node, Value};
+
+/// The `kind` of a document if it is one of ours.
+pub fn manifest_kind(doc: &Node) -> Option<&str> {
+    let kind = doc.get("kind")?.as_str()?;
+    MANIFEST_KINDS.iter().copied().find(|k| *k == kind)
+}
+
+/// Reads the manifest documents of a file; other documents are skipped silently.
+/// Returns the documents read and how many manifests the file holds.
+pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<Doc>, usize) {
+    let mut out = Vec::with_capacity(docs.len());
+    let mut manifests = 0;
+    for doc in docs {
+        let Some(kind) = manifest_kind(doc) else {
+            continue;
+        };
+        manifests += 1;
+        let read = match kind {
+            "dataset" => dataset(dec, doc, tax).map(Doc::Dataset),
+            "sink" => sink(dec, doc, tax).map(Doc::Sink),
+            _ => pipeline(dec, doc).map(Doc::Pipeline),
+        };
+        out.extend(read);
+    }
+    (out, manifests)
+}
+
+/// Taxonomy keys written as a list of strings, none when `node` is absent.
+pub(crate) fn keys(
+    dec: &mut Decoder,
+    node: Option<&Node>,
+    what: &str,
+    tree: Tree,
+    tax: &Taxonomy,
+) -> Vec<Str> {
+    dec.taxonomy_keys(node, what, Decoder::string_list, tree, tax)
+}
+
+pub(crate) fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> {
+    let m = dec.map(doc, "a dataset", &DATASET_KEYS)?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.str(d, "`description`");
+    }
+    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let categories = keys(
+        dec,
+        m.get("categories"),
+        "`categories`",
+        Tree::DataCategory,
+        tax,
+    );
+    let uses = keys(dec, m.get("uses"), "`uses`", Tree::DataUse, tax);
+    let fields = match m.required(dec, "fields") {
+        Some(node) => {
+            let mut tags = Vec::new();
+            let fields = dec.list(node, "`fields`", |dec, n| field(dec, n, tax, &mut tags));
+            if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
+                dec.error(node.span, "`fields` must not be empty");
+            }
+            fields
+        }
+        None => Vec::new(),
+    };
+    let (fields, repeated_fields) = FieldTable::new(fields);
+    Some(RawDataset {
+        name: name?,
+        purposes,
+        categories,
+        uses,
+        fields,
+        repeated_fields,
+    })
+}
+
+pub(crate) fn field(
+    dec: &mut Decoder,
+    node: &Node,
+    tax: &Taxonomy,
+    seen_tags: &mut Vec<Arc<Tags>>,
+) -> Option<Field> {
+    let m = dec.map(node, "a field", &FIELD_KEYS)?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.str(d, "`description`");
+    }
+    let categories = keys(
+        dec,
+        m.get("categories"),
+        "`categories`",
+        Tree::DataCategory,
+        tax,
+    );
+    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let name = name?;
+    if name.value.contains('.') {
+        dec.error(
+            name.span,
+            format!("field name `{}` must not contain dots", name.value),
+        );
+        return None;
+    }
+    Some(declared_field(
+        dec.file, name, purposes, categories, seen_tags,
+    ))
+}
+
+pub(crate) fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
+    let m = dec.map(doc, "a sink", &SINK_KEYS)?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    for key in ["vendor", "description"] {
+        if let Some(v) = m.get(key) {
+            dec.string(v, format_args!("`{key}`"));
+        }
+    }
+    let uses_node = m.required(dec, "uses");
+    let uses = keys(dec, uses_node, "`uses`", Tree::DataUse, tax);
+    if let Some(node) = uses_node {
+        if uses.is_empty() && matches!(node.value, Value::Seq(_)) {
+            dec.error(node.span, "`uses` must not be empty");
+        }
+    }
+    Some(RawSink { name: name?, uses })
+}
+
+pub(crate) fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
+    let m = dec.map(doc, "a pipeline", &PIPELINE_KEYS)?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.str(d, "`description`");
+    }
+    let steps = match m.required(dec, "steps") {
+        Some(node) => {
+            if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
+                dec.error(node.span, "`steps` must not be empty");
+            }
+            dec.list(node, "`steps`", step)
+        }
+        None => Vec::new(),
+    };
+    Some(RawPipeline { name: name?, steps })
+}
+
+pub(crate) fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
+    let m = dec.map(node, "a step", &STEP_KEYS)?;
+    let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
+    if let Some(d) = m.get("description") {
+        dec.str(d, "`description`");
+    }
+    let from = m
+        .required(dec, "from")
+        .map(|n| dec.string_or_list(n, "`from`"))
+        .unwrap_or_default();
+    let to = m.required(dec, "to").and_then(|n| dec.name(n, "`to`"));
+    let join = m.get("join").and_then(|n| dec.string(n, "`join`"));
+    let where_ = m.get("where").and_then(|n| dec.string(n, "`where`"));
+    let group_by = m
+        .get("group_by")
+        .map(|n| dec.string_or_list(n, "`group_by`"))
+        .unwrap_or_default();
+    let (join, where_) = (join.map(Expression::parse), where_.map(Expression::parse));
+    let group_by = group_by.into_iter().map(Expression::parse).collect();
+    let fields = m.get("fields").and_then(|n| output_fields(dec, n));
+    let allow = m
+        .get("allow")
+        .map(|n| dec.list(n, "`allow`", allow))
+        .unwrap_or_default();
+    Some(RawStep {
+        name: name?,
+        from,
+        to: to?,
+        join,
+        where_,
+        group_by,
+        fields,
+        allow,
+    })
+}
+
+pub(crate) fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)>> {
+    let Value::Map(entries) = &node.value else {
+        dec.error(
+            node.span,
+            format!(
+                "`fields` must map output field names to expressions, found {}",
+                node.kind_name()
+            ),
+        );
+        return None;
+    };
+    let mut out: Vec<(Str, Expression)> = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let Some(key) = dec.name(k, "an output field name") else {
+            continue;
+        };
+        if let Some((first, _)) = out.iter().find(|(f, _)| f.value == key.value) {
+            let line = first.span.start_pos.line;
+            dec.error(
+                k.span,
+                format!(
+                    "duplicate key `{}` in `fields` (first at line {line})",
+                    key.value
+                ),
+            );
+            continue;
+        }
+        if key.value.contains('.') {
+            dec.error(
+                k.span,
+                format!("output field name `{}` must not contain dots", key.value),
+            );
+            continue;
+        }
+        let what = format_args!("the expression of `{}`", key.value);
+        let Some(expr) = dec.name(v, what) else {
+            continue;
+        };
+        out.push((key, Expression::parse(expr)));
+    }
+    Some(out)
+}
+
+pub(crate) fn allow(dec: &mut Decoder, node: &Node) -> Option<RawAllow> {
+    let m = dec.map(node, "an allow entry", &ALLOW_KEYS)?;
+    let rule = m.required(dec, "rule").and_then(|n| dec.name(n, "`rule`"));
+    let reason = match m.get("reason") {
+        Some(n) => dec.name(n, "`reason`"),
+        None => {
+            let diag = Diag::InvalidWithHelp(
+                "an allow entry needs a `reason`: record why this flow was approved".into(),
+                "add e.g. `reason: DPIA-2024-17 approved; counts only`".into(),
+            );
+            dec.report(diag, m.span());
+            None
+        }
+    };
+    Some(RawAllow {
+        rule: rule?,
+        reason: reason?,
+        span: m.span(),
+    })
+}

@@ -1,0 +1,290 @@
+//! The decoder before the tape (kept until the equivalence test has passed): typed reading of YAML trees with `invalid-manifest` diagnostics at the offending node.
+//! Shared by every YAML-based format and by rule files.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use smallvec::SmallVec;
+
+use super::yaml::{self, Node, Value};
+use crate::diagnostic::Diag;
+use crate::finding::Finding;
+use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
+use crate::suggest;
+use crate::taxonomy::{Taxonomy, Tree};
+
+/// Parses a file read on its own (a rule, the configuration, a baseline) as file 0;
+/// a syntax error becomes an `invalid-manifest` diagnostic.
+pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Vec<Node>> {
+    match yaml::parse(file) {
+        Ok(docs) => Some(docs),
+        Err(e) => {
+            let loc = Loc {
+                file: 0,
+                span: e.span,
+            };
+            diags.push(Diag::InvalidYaml(e.message).at(loc));
+            None
+        }
+    }
+}
+
+/// Collects diagnostics for one file while its documents are read.
+pub struct Decoder<'d> {
+    pub file: FileId,
+    pub diags: &'d mut Vec<Finding>,
+}
+
+/// The known keys of one mapping, after unknown and duplicate keys were reported.
+pub struct Fields<'n> {
+    node: &'n Node,
+    /// Inline: most mappings hold a handful of keys, and a heap vector per mapping was
+    /// one allocation per field of every dataset.
+    entries: SmallVec<[(&'n str, &'n Node); 8]>,
+    what: &'n str,
+}
+
+impl<'n> Fields<'n> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, v)| *k == key && !matches!(v.value, Value::Null))
+            .map(|(_, v)| *v)
+    }
+
+    /// Like `get`, but a missing key is reported at the mapping.
+    pub fn required(&self, dec: &mut Decoder, key: &str) -> Option<&'n Node> {
+        let found = self.get(key);
+        if found.is_none() {
+            dec.error(
+                self.node.span,
+                format!("{} is missing the required key `{key}`", self.what),
+            );
+        }
+        found
+    }
+
+    pub fn span(&self) -> Span {
+        self.node.span
+    }
+}
+
+impl<'d> Decoder<'d> {
+    pub fn loc(&self, span: Span) -> Loc {
+        Loc {
+            file: self.file,
+            span,
+        }
+    }
+
+    /// An `invalid-manifest` diagnostic at `span`.
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.report(Diag::Invalid(message.into()), span);
+    }
+
+    pub(crate) fn report(&mut self, diag: Diag, span: Span) {
+        let loc = self.loc(span);
+        self.diags.push(diag.at(loc));
+    }
+
+    /// Reads a mapping that may hold only `known` keys. `what` names it in messages.
+    pub fn map<'n>(&mut self, node: &'n Node, what: &'n str, known: &[&str]) -> Option<Fields<'n>> {
+        let Value::Map(entries) = &node.value else {
+            self.error(
+                node.span,
+                format!("{what} must be a mapping, found {}", node.kind_name()),
+            );
+            return None;
+        };
+        let mut seen = SeenKeys::default();
+        let mut out = SmallVec::new();
+        for (k, v) in entries {
+            let Some(key) = k.as_str() else {
+                self.error(k.span, format!("keys of {what} must be strings"));
+                continue;
+            };
+            if let Some(line) = seen.insert(key, k.span.start_pos.line) {
+                self.error(
+                    k.span,
+                    format!("duplicate key `{key}` in {what} (first at line {line})"),
+                );
+                continue;
+            }
+            if !known.contains(&key) {
+                let diag = Diag::UnknownKey {
+                    key: key.to_string(),
+                    what: what.to_string(),
+                    suggestion: suggest::closest(key, known.iter().copied()).map(Into::into),
+                    known: known.iter().map(|k| k.to_string()).collect(),
+                };
+                self.report(diag, k.span);
+                continue;
+            }
+            out.push((key, v));
+        }
+        Some(Fields {
+            node,
+            entries: out,
+            what,
+        })
+    }
+
+    // `what` names the value in messages. It is formatted only when a message is written,
+    // so callers may pass `format_args!` for names built per item.
+
+    /// A scalar as a string. Numbers and booleans are taken as their text.
+    pub fn string(&mut self, node: &Node, what: impl Display) -> Option<Spanned<String>> {
+        let text = self.str(node, what)?;
+        Some(Spanned {
+            value: text.to_string(),
+            span: node.span,
+        })
+    }
+
+    /// A scalar's text, borrowed: for values that are checked but not kept.
+    pub fn str<'n>(&mut self, node: &'n Node, what: impl Display) -> Option<&'n str> {
+        match &node.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} must be a string, found {}", node.kind_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A non-empty string.
+    pub fn name(&mut self, node: &Node, what: impl Display) -> Option<Spanned<String>> {
+        let s = self.string(node, &what)?;
+        if s.value.trim().is_empty() {
+            self.error(node.span, format!("{what} must not be empty"));
+            return None;
+        }
+        Some(s)
+    }
+
+    /// A list of strings.
+    pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        match &node.value {
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(|item| self.string(item, format_args!("each item of {what}")))
+                .collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.error(
+                    node.span,
+                    format!(
+                        "{what} must be a list of strings, found {}",
+                        node.kind_name()
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A string or a list of strings.
+    pub fn string_or_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        match &node.value {
+            Value::Scalar { .. } => self.string(node, what).into_iter().collect(),
+            _ => self.string_list(node, what),
+        }
+    }
+
+    /// Taxonomy keys in `node` (none when absent), read by `read`. Resolves aliases,
+    /// then reports each key the taxonomy lacks as `unknown-purpose` (with the closest
+    /// key). Shared by every format's annotations.
+    pub fn taxonomy_keys(
+        &mut self,
+        node: Option<&Node>,
+        what: &str,
+        read: impl FnOnce(&mut Self, &Node, &str) -> Vec<Spanned<String>>,
+        tree: Tree,
+        tax: &Taxonomy,
+    ) -> Vec<Spanned<String>> {
+        let Some(node) = node else {
+            return Vec::new();
+        };
+        let keys = read(self, node, what);
+        self.canonical_keys(keys, tree, tax)
+    }
+
+    /// Keys made canonical (aliases resolved), each one the taxonomy lacks reported as
+    /// `unknown-purpose`.
+    pub fn canonical_keys(
+        &mut self,
+        mut keys: Vec<Spanned<String>>,
+        tree: Tree,
+        tax: &Taxonomy,
+    ) -> Vec<Spanned<String>> {
+        for key in &mut keys {
+            let canonical = tax.canonical(&key.value);
+            if canonical != key.value {
+                key.value = canonical.to_string();
+            }
+            if let Some(diag) = tax.unknown(tree, &key.value) {
+                self.report(diag, key.span);
+            }
+        }
+        keys
+    }
+
+    /// A list; each item is handed to `item`.
+    pub fn list<'n, T>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        mut item: impl FnMut(&mut Self, &'n Node) -> Option<T>,
+    ) -> Vec<T> {
+        match &node.value {
+            Value::Seq(items) => {
+                // Sized for every item up front: most are valid, and growing by doubling
+                // would copy large lists and leave up to half their room unused.
+                let mut out = Vec::with_capacity(items.len());
+                out.extend(items.iter().filter_map(|n| item(self, n)));
+                out
+            }
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} must be a list, found {}", node.kind_name()),
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Keys already seen in one mapping. Mappings are small, so a scan beats hashing; a
+/// hostile mapping with thousands of keys switches to a map to stay linear.
+#[derive(Default)]
+struct SeenKeys<'n> {
+    few: SmallVec<[(&'n str, u32); 16]>,
+    many: HashMap<&'n str, u32>,
+}
+
+impl<'n> SeenKeys<'n> {
+    const SCAN: usize = 16;
+
+    /// Records `key` at `line`; returns the line it was first seen at, if any.
+    fn insert(&mut self, key: &'n str, line: u32) -> Option<u32> {
+        if let Some(&(_, first)) = self.few.iter().find(|(k, _)| *k == key) {
+            return Some(first);
+        }
+        if self.few.len() < Self::SCAN {
+            self.few.push((key, line));
+            return None;
+        }
+        match self.many.entry(key) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                None
+            }
+        }
+    }
+}
