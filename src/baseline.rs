@@ -180,13 +180,7 @@ fn tempfile_in(dir: &Path, target: &Path) -> std::io::Result<(std::path::PathBuf
     Err(std::io::Error::other("cannot create a temporary file"))
 }
 
-#[path = "baseline_legacy.rs"]
-mod legacy;
-
 fn parse(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Baseline> {
-    if crate::legacy::enabled() {
-        return legacy::parse(file, diags);
-    }
     let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let Some(doc) = docs.first() else {

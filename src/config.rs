@@ -163,13 +163,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     }
 }
 
-#[path = "config_legacy.rs"]
-mod legacy;
-
 fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<Config> {
-    if crate::legacy::enabled() {
-        return legacy::parse(file, root, diags);
-    }
     let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let mut config = Config {

@@ -18,8 +18,6 @@ pub mod formats;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod graph;
-#[doc(hidden)]
-pub mod legacy;
 pub mod lsp;
 pub mod model;
 pub mod report;

@@ -4,6 +4,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    purposelint::legacy::from_env();
     purposelint::cli::main()
 }

@@ -205,23 +205,8 @@ pub(crate) fn is_yaml(path: &Path) -> bool {
     )
 }
 
-/// A file's YAML documents, parsed on first use: as the tape, or (with the old readers)
-/// as the tree.
-#[derive(Default)]
-pub(crate) struct YamlCell {
-    tape: OnceLock<Result<yaml::Yaml, yaml::YamlError>>,
-    tree: OnceLock<Result<Vec<crate::legacy::yaml::Node>, yaml::YamlError>>,
-}
-
-impl YamlCell {
-    /// The syntax error of whichever reader parsed the file.
-    pub(crate) fn error(&self) -> Option<&yaml::YamlError> {
-        match (self.tape.get(), self.tree.get()) {
-            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e),
-            _ => None,
-        }
-    }
-}
+/// A file's YAML documents, parsed on first use.
+pub(crate) type YamlCell = OnceLock<Result<yaml::Yaml, yaml::YamlError>>;
 
 /// One file being read, with its YAML documents parsed once for every format that asks.
 pub(crate) struct ReadInput<'a> {
@@ -255,31 +240,7 @@ impl<'a> ReadInput<'a> {
     /// The file's YAML documents; an error is reported once by the session, for the
     /// formats whose [`Format::declares`] recognises the text.
     pub(crate) fn yaml(&self) -> Result<&'a yaml::Yaml, &'a yaml::YamlError> {
-        self.yaml
-            .tape
-            .get_or_init(|| yaml::parse(self.source))
-            .as_ref()
-    }
-
-    /// The old readers' tree of the file (until the equivalence test has passed).
-    pub(crate) fn legacy_tree(
-        &self,
-    ) -> Result<&'a [crate::legacy::yaml::Node], &'a yaml::YamlError> {
-        let parsed = self
-            .yaml
-            .tree
-            .get_or_init(|| crate::legacy::yaml::parse(self.source));
-        match parsed {
-            Ok(docs) => Ok(docs),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub(crate) fn legacy_decoder(&mut self) -> crate::legacy::decode::Decoder<'_> {
-        crate::legacy::decode::Decoder {
-            file: self.file,
-            diags: self.diags,
-        }
+        self.yaml.get_or_init(|| yaml::parse(self.source)).as_ref()
     }
 
     pub(crate) fn decoder(&mut self) -> Decoder<'_> {

@@ -125,9 +125,6 @@ pub struct RuleError {
     pub message: String,
 }
 
-#[path = "parse_legacy.rs"]
-mod legacy;
-
 fn is_kebab(id: &str) -> bool {
     !id.is_empty()
         && id.split('-').all(|part| {
@@ -140,9 +137,6 @@ fn is_kebab(id: &str) -> bool {
 
 /// Parses one rule file; problems are pushed to `diags`.
 fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Option<Rule> {
-    if crate::legacy::enabled() {
-        return legacy::parse_rule(file, origin, diags);
-    }
     let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let Some(doc) = docs.first() else {

@@ -142,7 +142,7 @@ pub(super) fn read_file(
     };
     let source = SourceFile::new(path, display, &text);
     drop(text);
-    let yaml = YamlCell::default();
+    let yaml = YamlCell::new();
     let mut pieces = Vec::new();
     let mut manifests = 0;
     for &i in &claiming {
@@ -152,7 +152,7 @@ pub(super) fn read_file(
         }
         manifests += read.manifests;
     }
-    if let Some(e) = yaml.error() {
+    if let Some(Err(e)) = yaml.get() {
         if declared_by_any(&source.text) {
             let loc = Loc {
                 file: id,

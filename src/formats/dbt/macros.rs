@@ -134,12 +134,8 @@ pub(crate) fn packages(project: &Project, cx: &LinkCx<'_>) -> Vec<Package> {
             let path = root.join(super::PROJECT_FILE);
             let text = cx.read_file(&path)?;
             let src = SourceFile::new(path.clone(), path.display().to_string(), &text);
-            let p = if crate::legacy::enabled() {
-                let docs = crate::legacy::yaml::parse(&src).ok()?;
-                super::project::legacy::read_project(&root, docs.first())
-            } else {
-                Project::read(&root, crate::yaml::parse(&src).ok()?.first())
-            };
+            let docs = crate::yaml::parse(&src).ok()?;
+            let p = Project::read(&root, docs.first());
             Some(Package {
                 name: p.name,
                 root,

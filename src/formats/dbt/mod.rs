@@ -350,12 +350,6 @@ impl Format for Dbt {
         let name = path.file_name().and_then(|n| n.to_str());
         if name == Some(PROJECT_FILE) {
             let root = path.parent().unwrap_or(Path::new("")).to_path_buf();
-            if crate::legacy::enabled() {
-                let doc = input.legacy_tree().ok().and_then(|d| d.first());
-                return Some(DbtFile::Project(Box::new(project::legacy::read_project(
-                    &root, doc,
-                ))));
-            }
             let doc = input.yaml().ok().and_then(|d| d.first());
             return Some(DbtFile::Project(Box::new(Project::read(&root, doc))));
         }
@@ -366,9 +360,6 @@ impl Format for Dbt {
         }
         if !super::top_level_key_in(&input.source.text, &PROPERTY_KEYS) {
             return None;
-        }
-        if crate::legacy::enabled() {
-            return legacy_properties(input);
         }
         let docs = input.yaml().ok()?;
         // A file holding native or Fides manifests is theirs, not a property file.
@@ -396,26 +387,6 @@ impl Format for Dbt {
             link_project(p, cx);
         }
     }
-}
-
-/// A property file read by the old readers (until the equivalence test has passed).
-fn legacy_properties(input: &mut ReadInput<'_>) -> Option<DbtFile> {
-    let docs = input.legacy_tree().ok()?;
-    let theirs = |d: &crate::legacy::yaml::Node| {
-        super::native::parse::legacy::manifest_kind(d).is_some()
-            || super::fides::parse::legacy::is_fides_document(d)
-    };
-    if docs.iter().any(theirs) {
-        return None;
-    }
-    let mut diags = Vec::new();
-    let mut dec = crate::legacy::decode::Decoder {
-        file: input.file,
-        diags: &mut diags,
-    };
-    let schema = schema::legacy::read(&mut dec, docs, input.taxonomy);
-    let empty = schema.nodes.is_empty() && schema.exposures.is_empty() && diags.is_empty();
-    (!empty).then_some(DbtFile::Properties(schema, diags))
 }
 
 /// One project between declaring and linking.

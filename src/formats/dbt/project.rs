@@ -5,9 +5,6 @@ use std::path::{Path, PathBuf};
 
 use crate::yaml::Node;
 
-#[path = "project_legacy.rs"]
-pub(crate) mod legacy;
-
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
@@ -170,9 +167,6 @@ pub(crate) fn profile_target(
     dir: Option<&Path>,
     cx: &crate::session::LinkCx<'_>,
 ) -> BTreeMap<String, String> {
-    if crate::legacy::enabled() {
-        return legacy::profile_target(project, dir, cx);
-    }
     let candidates: Vec<PathBuf> = match dir {
         Some(d) => vec![d.join("profiles.yml")],
         None => ["", "profile", "profiles"]

@@ -12,9 +12,6 @@ use crate::yaml::{Node, Yaml};
 
 type Str = Spanned<String>;
 
-#[path = "schema_legacy.rs"]
-pub(crate) mod legacy;
-
 #[derive(Debug, Clone, Default)]
 pub struct Annot {
     pub purposes: Vec<Str>,

@@ -10,7 +10,7 @@
 
 mod datasets;
 mod link;
-pub(crate) mod parse;
+mod parse;
 mod policies;
 mod systems;
 
@@ -44,15 +44,6 @@ impl Format for Fides {
             return None;
         }
         let mut resources = Vec::new();
-        if crate::legacy::enabled() {
-            let nodes = input.legacy_tree().ok()?;
-            for doc in nodes.iter().filter(|d| parse::legacy::is_fides_document(d)) {
-                let (read, count) = parse::legacy::read_document(&mut input.legacy_decoder(), doc);
-                resources.extend(read);
-                input.manifests += count;
-            }
-            return (!resources.is_empty()).then_some(resources);
-        }
         let yaml = input.yaml().ok()?;
         for doc in yaml.documents().filter(|d| is_fides_document(*d)) {
             let (read, count) = read_document(&mut input.decoder(), doc);

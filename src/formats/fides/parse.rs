@@ -14,9 +14,6 @@ use crate::yaml::Node;
 pub type Str = Spanned<String>;
 
 /// Top-level resource lists of a fideslang manifest.
-#[path = "parse_legacy.rs"]
-pub(crate) mod legacy;
-
 pub const RESOURCE_KEYS: [&str; 10] = [
     "dataset",
     "system",

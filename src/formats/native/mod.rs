@@ -1,8 +1,7 @@
 //! purposelint's own manifests (spec §3): `kind: dataset`, `kind: sink`, `kind: pipeline`.
 
-pub(crate) mod parse;
+mod parse;
 mod resolve;
-mod stream;
 
 use std::path::Path;
 
@@ -28,21 +27,8 @@ impl Format for Native {
     }
 
     fn read(&self, input: &mut ReadInput<'_>) -> Option<Vec<Doc>> {
-        let (source, taxonomy) = (input.source, input.taxonomy);
-        if !crate::legacy::enabled() {
-            let yaml = input.yaml().ok()?;
-            let (docs, manifests) = read_documents(&mut input.decoder(), yaml, taxonomy);
-            input.manifests += manifests;
-            return (!docs.is_empty()).then_some(docs);
-        }
-        // Well-formed native manifests are read from the parser's events, without a tree.
-        if let Some(docs) = stream::read_file(&mut input.decoder(), source, taxonomy) {
-            input.manifests += docs.len();
-            return (!docs.is_empty()).then_some(docs);
-        }
-        let nodes = input.legacy_tree().ok()?;
-        let read = parse::legacy::read_documents;
-        let (docs, manifests) = read(&mut input.legacy_decoder(), nodes, taxonomy);
+        let (yaml, taxonomy) = (input.yaml().ok()?, input.taxonomy);
+        let (docs, manifests) = read_documents(&mut input.decoder(), yaml, taxonomy);
         input.manifests += manifests;
         (!docs.is_empty()).then_some(docs)
     }

@@ -10,15 +10,12 @@ use crate::source::{FileId, Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Yaml};
 
-#[path = "parse_legacy.rs"]
-pub(crate) mod legacy;
-
 pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
 
 type Str = Spanned<String>;
 
-/// The keys each kind of mapping accepts, shared by the tree and stream readers.
-pub(crate) const DATASET_KEYS: [&str; 7] = [
+/// The keys each kind of mapping accepts.
+const DATASET_KEYS: [&str; 7] = [
     "kind",
     "name",
     "description",
@@ -27,10 +24,10 @@ pub(crate) const DATASET_KEYS: [&str; 7] = [
     "uses",
     "fields",
 ];
-pub(crate) const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
-pub(crate) const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
-pub(crate) const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
-pub(crate) const STEP_KEYS: [&str; 9] = [
+const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
+const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
+const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
+const STEP_KEYS: [&str; 9] = [
     "name",
     "description",
     "from",
@@ -41,7 +38,7 @@ pub(crate) const STEP_KEYS: [&str; 9] = [
     "fields",
     "allow",
 ];
-pub(crate) const ALLOW_KEYS: [&str; 2] = ["rule", "reason"];
+const ALLOW_KEYS: [&str; 2] = ["rule", "reason"];
 
 #[derive(Debug, Clone)]
 pub struct RawDataset {
@@ -70,7 +67,7 @@ pub struct Expression {
 }
 
 impl Expression {
-    pub(crate) fn parse(text: Str) -> Self {
+    pub(super) fn parse(text: Str) -> Self {
         let refs = expr::column_refs(&text.value);
         Expression { text, refs }
     }
@@ -211,7 +208,7 @@ fn field(
 
 /// A field from its checked name and canonical taxonomy keys; equal tags are shared
 /// through `seen_tags`.
-pub(crate) fn declared_field(
+fn declared_field(
     file: FileId,
     name: Str,
     purposes: Vec<Str>,
