@@ -167,10 +167,10 @@ impl<'d> Decoder<'d> {
     }
 
     /// A list of strings.
-    pub fn string_list(&mut self, node: Node, what: &str) -> Vec<Spanned<String>> {
+    pub fn string_list(&mut self, node: Node, what: impl Display) -> Vec<Spanned<String>> {
         if let Some(items) = node.items() {
             return items
-                .filter_map(|item| self.string(item, format_args!("each item of {what}")))
+                .filter_map(|item| self.string(item, format_args!("each item of {}", what)))
                 .collect();
         }
         match node.is_null() {
@@ -199,11 +199,11 @@ impl<'d> Decoder<'d> {
     /// Taxonomy keys in `node` (none when absent), read by `read`. Resolves aliases,
     /// then reports each key the taxonomy lacks as `unknown-purpose` (with the closest
     /// key). Shared by every format's annotations.
-    pub fn taxonomy_keys(
+    pub fn taxonomy_keys<'w>(
         &mut self,
         node: Option<Node>,
-        what: &str,
-        read: impl FnOnce(&mut Self, Node, &str) -> Vec<Spanned<String>>,
+        what: &'w str,
+        read: impl FnOnce(&mut Self, Node, &'w str) -> Vec<Spanned<String>>,
         tree: Tree,
         tax: &Taxonomy,
     ) -> Vec<Spanned<String>> {

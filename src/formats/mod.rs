@@ -261,19 +261,33 @@ pub(crate) fn yaml_claim(path: &Path, layout: &Layout) -> bool {
 /// document is a flow mapping: a cheap test before parsing a file for a format whose
 /// documents are mappings with one of these keys at the top.
 pub(crate) fn top_level_key_in(text: &str, keys: &[&str]) -> bool {
-    text.lines().any(|line| {
-        if line.starts_with('{') {
-            return true;
-        }
-        let line = line
-            .strip_prefix('"')
-            .or_else(|| line.strip_prefix('\''))
-            .unwrap_or(line);
-        keys.iter().any(|k| {
-            line.strip_prefix(k).is_some_and(|rest| {
-                let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-                rest.trim_start_matches([' ', '\t']).starts_with(':')
-            })
+    // Run on every YAML file by every such format: the first byte of a line rules out
+    // most lines (indented ones, other keys) before any key is compared.
+    let bytes = text.as_bytes();
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+    starts
+        .map(|at| &bytes[at..])
+        .any(|line| match line.first() {
+            Some(b'{') => true,
+            Some(&b) if b == b'"' || b == b'\'' || keys.iter().any(|k| k.as_bytes()[0] == b) => {
+                key_starts(line, keys)
+            }
+            _ => false,
+        })
+}
+
+/// Whether `line` (and what follows it) starts with one of `keys`, perhaps quoted, and
+/// its `:`.
+fn key_starts(line: &[u8], keys: &[&str]) -> bool {
+    let line = strip_quote(line);
+    keys.iter().any(|k| {
+        line.strip_prefix(k.as_bytes()).is_some_and(|rest| {
+            let rest = strip_quote(rest);
+            let blank = rest
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+            rest.get(blank) == Some(&b':')
         })
     })
 }
@@ -379,5 +393,81 @@ mod example_format {
             outcome.model.lookup("ad_audiences"),
             Some(Named::Dataset(_))
         ));
+    }
+}
+
+fn strip_quote(s: &[u8]) -> &[u8] {
+    match s.first() {
+        Some(b'"' | b'\'') => &s[1..],
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test as first written, line by line on `str`.
+    fn by_lines(text: &str, keys: &[&str]) -> bool {
+        text.lines().any(|line| {
+            if line.starts_with('{') {
+                return true;
+            }
+            let line = line
+                .strip_prefix('"')
+                .or_else(|| line.strip_prefix('\''))
+                .unwrap_or(line);
+            keys.iter().any(|k| {
+                line.strip_prefix(k).is_some_and(|rest| {
+                    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+                    rest.trim_start_matches([' ', '\t']).starts_with(':')
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn top_level_keys_as_the_line_by_line_test_finds_them() {
+        let keys = ["system", "dataset", "policy"];
+        let parts = [
+            "system:",
+            "system :",
+            "system\t: x",
+            "\"system\": ",
+            "'dataset':",
+            "systems:",
+            "  system:",
+            "kind: sink",
+            "{a: 1}",
+            "policy",
+            "policy\r",
+            "policy:\r",
+            "ü: 1",
+            "",
+            "\"",
+            "'",
+            "d",
+            "dataset\"",
+            "# system:",
+            "-system:",
+        ];
+        for a in parts {
+            for b in parts {
+                for sep in ["\n", "\r\n"] {
+                    let text = format!("{a}{sep}{b}");
+                    assert_eq!(
+                        top_level_key_in(&text, &keys),
+                        by_lines(&text, &keys),
+                        "{text:?}"
+                    );
+                }
+                let text = format!("{a}{b}");
+                assert_eq!(
+                    top_level_key_in(&text, &keys),
+                    by_lines(&text, &keys),
+                    "{text:?}"
+                );
+            }
+        }
     }
 }

@@ -367,7 +367,7 @@ fn fides_key(dec: &mut Decoder, m: &Fields) -> Option<Str> {
 
 fn strings(dec: &mut Decoder, m: &Fields, key: &str) -> Vec<Str> {
     match m.get(key) {
-        Some(n) => dec.string_list(n, &format!("`{key}`")),
+        Some(n) => dec.string_list(n, format_args!("`{key}`")),
         None => Vec::new(),
     }
 }
