@@ -169,9 +169,13 @@ impl<'d> Decoder<'d> {
     /// A list of strings.
     pub fn string_list(&mut self, node: Node, what: impl Display) -> Vec<Spanned<String>> {
         if let Some(items) = node.items() {
-            return items
-                .filter_map(|item| self.string(item, format_args!("each item of {}", what)))
-                .collect();
+            // Sized for every item: lists are kept until linking, and collecting through
+            // a filter starts with room for four.
+            let mut out = Vec::with_capacity(items.len());
+            out.extend(
+                items.filter_map(|item| self.string(item, format_args!("each item of {}", what))),
+            );
+            return out;
         }
         match node.is_null() {
             true => Vec::new(),
