@@ -50,13 +50,19 @@ proptest! {
     fn mutated_manifests_do_not_panic(
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
     ) {
-        let mut data = SEED.as_bytes().to_vec();
-        for (at, byte) in edits {
-            let i = at.index(data.len());
-            data[i] = byte;
-        }
+        let data = mutated(&edits);
         purposelint::fuzz::run(&Options::new(Vec::new()), &data);
     }
+}
+
+/// The seed manifests with `edits` applied.
+fn mutated(edits: &[(prop::sample::Index, u8)]) -> Vec<u8> {
+    let mut data = SEED.as_bytes().to_vec();
+    for (at, byte) in edits {
+        let i = at.index(data.len());
+        data[i] = *byte;
+    }
+    data
 }
 
 const SEED: &str = "kind: dataset
@@ -107,11 +113,7 @@ proptest! {
     fn mutated_manifests_hold_in_the_tape(
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
     ) {
-        let mut data = SEED.as_bytes().to_vec();
-        for (at, byte) in edits {
-            let i = at.index(data.len());
-            data[i] = byte;
-        }
+        let data = mutated(&edits);
         purposelint::fuzz::tape(&data);
         purposelint::fuzz::run_dbt(&Options::new(Vec::new()), &data);
     }

@@ -66,14 +66,8 @@ struct Model {
 pub fn generate(models: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
     let mut rng = Rng::new(seed);
     let mut stats = DbtStats::default();
-    let mut write = |rel: &str, text: &str| -> io::Result<()> {
-        let path = out.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap())?;
-        std::fs::write(&path, text)?;
-        stats.files += 1;
-        stats.bytes += text.len();
-        Ok(())
-    };
+    let mut written = super::Writer::new(out);
+    let mut write = |rel: &str, text: &str| written.write(rel, text);
     write(
         "dbt_project.yml",
         "name: generated\nversion: '1.0.0'\nprofile: generated\nmodel-paths: [models]\nvars:\n  start_date: '2020-01-01'\n",
@@ -115,6 +109,7 @@ pub fn generate(models: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
     stats.sources = SOURCES.len();
     stats.models = built.len();
     stats.exposures = exposures.1;
+    (stats.files, stats.bytes) = (written.files, written.bytes);
     Ok(stats)
 }
 
@@ -361,14 +356,8 @@ fn exposures_yaml(rng: &mut Rng, built: &[Model]) -> (String, usize) {
 pub fn properties(files: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
     let mut rng = Rng::new(seed);
     let mut stats = DbtStats::default();
-    let mut write = |rel: &str, text: &str| -> io::Result<()> {
-        let path = out.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap())?;
-        std::fs::write(&path, text)?;
-        stats.files += 1;
-        stats.bytes += text.len();
-        Ok(())
-    };
+    let mut written = super::Writer::new(out);
+    let mut write = |rel: &str, text: &str| written.write(rel, text);
     write(
         "dbt_project.yml",
         "name: generated\nversion: '1.0.0'\nprofile: generated\nmodel-paths: [models]\n",
@@ -424,5 +413,6 @@ pub fn properties(files: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
     stats.sources = SOURCES.len();
     stats.models = built.len();
     stats.exposures = exposures.1;
+    (stats.files, stats.bytes) = (written.files, written.bytes);
     Ok(stats)
 }

@@ -50,14 +50,8 @@ const USES: [&str; 6] = [
 pub fn generate(systems: usize, seed: u64, out: &Path) -> io::Result<FidesStats> {
     let mut rng = Rng::new(seed);
     let mut stats = FidesStats::default();
-    let mut write = |rel: &str, text: &str| -> io::Result<()> {
-        let path = out.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap())?;
-        std::fs::write(&path, text)?;
-        stats.files += 1;
-        stats.bytes += text.len();
-        Ok(())
-    };
+    let mut written = super::Writer::new(out);
+    let mut write = |rel: &str, text: &str| written.write(rel, text);
     for chunk in 0..systems.div_ceil(PER_FILE) {
         let range = chunk * PER_FILE..((chunk + 1) * PER_FILE).min(systems);
         let mut datasets = String::from("dataset:\n");
@@ -74,6 +68,7 @@ pub fn generate(systems: usize, seed: u64, out: &Path) -> io::Result<FidesStats>
     write("fides/policy.yml", POLICY)?;
     stats.datasets = systems;
     stats.systems = systems;
+    (stats.files, stats.bytes) = (written.files, written.bytes);
     Ok(stats)
 }
 
