@@ -1,6 +1,7 @@
 //! `cargo bench`: the full check against the YAML parse floor on generated corpora.
 //!
-//! For each corpus size and thread count it measures, on the same files:
+//! For each format (native manifests, Fides, dbt property files), corpus size and
+//! thread count it measures, on the same files:
 //! - floor: list the files (same walker), read each and run saphyr-parser's event parser;
 //! - check: `purposelint::check::run` and the JSON report written to `io::sink()`.
 //!
@@ -11,7 +12,10 @@
 //! over minutes, pairs taken seconds apart compare like with like. Each round runs every
 //! corpus size in turn, so scaling (10x the files) is a median of paired ratios as
 //! well. Environment:
-//! `PURPOSELINT_BENCH_SIZES` (default `1000,10000`), `PURPOSELINT_BENCH_RUNS` (default 5),
+//! `PURPOSELINT_BENCH_SIZES` (native manifest files, default `1000,10000`),
+//! `PURPOSELINT_BENCH_FIDES_SYSTEMS` (default `1000,10000`),
+//! `PURPOSELINT_BENCH_DBT_YAML_FILES` (dbt property files, default `1000,10000`),
+//! `PURPOSELINT_BENCH_FORMATS` (default `native,fides,dbt`), `PURPOSELINT_BENCH_RUNS` (default 5),
 //! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
 //! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip),
 //! `PURPOSELINT_BENCH_SYNCS` (default 1000; a generated activation repository, 0 to skip:
@@ -176,15 +180,73 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
+/// One generated corpus: its format, its size (files, or Fides systems) and where it is.
+struct Corpus {
+    format: &'static str,
+    size: usize,
+    unit: &'static str,
+    dir: tempfile::TempDir,
+}
+
+fn sizes(name: &str, default: &str) -> Vec<usize> {
+    env_or(name, default)
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .collect()
+}
+
+/// The corpora of every format, generated once: native manifests at
+/// `PURPOSELINT_BENCH_SIZES` files, Fides repositories at `PURPOSELINT_BENCH_FIDES_SYSTEMS`
+/// systems and dbt property-file projects at `PURPOSELINT_BENCH_DBT_YAML_FILES` files.
+fn corpora() -> Vec<Corpus> {
+    let mut out = Vec::new();
+    let formats = env_or("PURPOSELINT_BENCH_FORMATS", "native,fides,dbt");
+    let wanted = |f: &str| formats.split(',').any(|w| w.trim() == f);
+    let mut add = |format, unit, size, write: &dyn Fn(&Path)| {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path());
+        out.push(Corpus {
+            format,
+            size,
+            unit,
+            dir,
+        });
+    };
+    if wanted("native") {
+        for files in sizes("PURPOSELINT_BENCH_SIZES", "1000,10000") {
+            let cfg = corpus::Config {
+                files,
+                seed: 1,
+                violating: 0.1,
+            };
+            add("native", "files", files, &|p| {
+                corpus::generate(&cfg, p).unwrap();
+            });
+        }
+    }
+    if wanted("fides") {
+        for systems in sizes("PURPOSELINT_BENCH_FIDES_SYSTEMS", "1000,10000") {
+            add("fides", "systems", systems, &|p| {
+                corpus::fides::generate(systems, 1, p).unwrap();
+            });
+        }
+    }
+    if wanted("dbt") {
+        for files in sizes("PURPOSELINT_BENCH_DBT_YAML_FILES", "1000,10000") {
+            add("dbt-yaml", "files", files, &|p| {
+                corpus::dbt::properties(files, 1, p).unwrap();
+            });
+        }
+    }
+    out
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
         return child(&args[1..]);
     }
-    let sizes: Vec<usize> = env_or("PURPOSELINT_BENCH_SIZES", "1000,10000")
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
     let runs: usize = env_or("PURPOSELINT_BENCH_RUNS", "5").parse().unwrap_or(5);
     let rss_files: usize = env_or("PURPOSELINT_BENCH_RSS_FILES", "16000")
         .parse()
@@ -195,64 +257,58 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>6} {:>3} {:>10} {:>10} {:>6} {:>9} {:>9} {:>9} {:>8}",
-        "files",
+        "{:>8} {:>14} {:>3} {:>10} {:>10} {:>6} {:>9} {:>9} {:>9} {:>8}",
+        "format",
+        "size",
         "thr",
         "floor ms",
         "check ms",
         "ratio",
-        "us/file",
+        "us/unit",
         "floor MiB",
         "check MiB",
         "fields"
     );
-    let corpora: Vec<(usize, tempfile::TempDir)> = sizes
-        .iter()
-        .map(|&files| {
-            let dir = tempfile::tempdir().unwrap();
-            let cfg = corpus::Config {
-                files,
-                seed: 1,
-                violating: 0.1,
-            };
-            corpus::generate(&cfg, dir.path()).unwrap();
-            (files, dir)
-        })
-        .collect();
+    let corpora = corpora();
     for threads in [1, 2] {
-        // Each round measures every size in turn, floor then check, so that the sizes
+        // Each round measures every corpus in turn, floor then check, so that the sizes
         // of a round meet the same machine state: scaling is then a median of paired
         // ratios too, not a ratio of medians taken minutes apart.
         let rounds: Vec<Vec<(Measure, Measure)>> = (0..runs)
             .map(|_| {
                 corpora
                     .iter()
-                    .map(|(files, dir)| {
-                        let inner = timed_runs(*files);
-                        let f = measure("floor", dir.path(), threads, inner);
-                        (f, measure("check", dir.path(), threads, inner))
+                    .map(|c| {
+                        let inner = timed_runs(c.size);
+                        let f = measure("floor", c.dir.path(), threads, inner);
+                        (f, measure("check", c.dir.path(), threads, inner))
                     })
                     .collect()
             })
             .collect();
         let mut check_medians = Vec::new();
-        for (i, (files, _)) in corpora.iter().enumerate() {
+        for (i, c) in corpora.iter().enumerate() {
             let series: Vec<&(Measure, Measure)> = rounds.iter().map(|r| &r[i]).collect();
-            let (f, c, ratio) = summarize(&series);
+            let (f, m, ratio) = summarize(&series);
             println!(
-                "{files:>6} {threads:>3} {:>10.1} {:>10.1} {:>6.2} {:>9.1} {:>9.1} {:>9.1} {:>8}",
+                "{:>8} {:>14} {threads:>3} {:>10.1} {:>10.1} {:>6.2} {:>9.1} {:>9.1} {:>9.1} {:>8}",
+                c.format,
+                format!("{} {}", c.size, c.unit),
                 f.median_ms,
-                c.median_ms,
+                m.median_ms,
                 ratio,
-                c.median_ms * 1e3 / *files as f64,
+                m.median_ms * 1e3 / c.size as f64,
                 f.peak_kib as f64 / 1024.0,
-                c.peak_kib as f64 / 1024.0,
-                c.units
+                m.peak_kib as f64 / 1024.0,
+                m.units
             );
-            check_medians.push(c.median_ms);
+            check_medians.push(m.median_ms);
         }
         for i in 1..corpora.len() {
-            let (n0, n1) = (corpora[i - 1].0, corpora[i].0);
+            let (a, b) = (&corpora[i - 1], &corpora[i]);
+            if a.format != b.format {
+                continue;
+            }
             let paired = median(
                 rounds
                     .iter()
@@ -260,9 +316,13 @@ fn main() {
                     .collect(),
             );
             println!(
-                "scaling {n0} -> {n1} files ({:.1}x), {threads} thr: check time x{paired:.2} \
+                "scaling {} {} -> {} {} ({:.1}x), {threads} thr: check time x{paired:.2} \
                  (median of {runs} paired rounds; x{:.2} from the medians)",
-                n1 as f64 / n0 as f64,
+                a.format,
+                a.size,
+                b.size,
+                b.unit,
+                b.size as f64 / a.size as f64,
                 check_medians[i] / check_medians[i - 1],
             );
         }

@@ -3,6 +3,8 @@
 //! cargo run --release --example gen-corpus -- --files 1000 --seed 1 [--violating 0.1] OUT
 //! cargo run --release --example gen-corpus -- --dbt-models 1000 --seed 1 OUT   (a dbt project)
 //! cargo run --release --example gen-corpus -- --syncs 1000 --seed 1 OUT   (activation configs)
+//! cargo run --release --example gen-corpus -- --dbt-properties 1000 --seed 1 OUT   (property files only)
+//! cargo run --release --example gen-corpus -- --fides-systems 1000 --seed 1 OUT   (a Fides repository)
 
 mod corpus;
 
@@ -13,6 +15,8 @@ fn usage() -> ExitCode {
     eprintln!("usage: gen-corpus --files N [--seed S] [--violating FRACTION] OUT");
     eprintln!("       gen-corpus --dbt-models N [--seed S] OUT");
     eprintln!("       gen-corpus --syncs N [--seed S] OUT");
+    eprintln!("       gen-corpus --dbt-properties FILES [--seed S] OUT");
+    eprintln!("       gen-corpus --fides-systems N [--seed S] OUT");
     ExitCode::from(2)
 }
 
@@ -25,6 +29,8 @@ fn main() -> ExitCode {
     let mut out: Option<PathBuf> = None;
     let mut dbt_models: Option<usize> = None;
     let mut syncs: Option<usize> = None;
+    let mut dbt_properties: Option<usize> = None;
+    let mut fides_systems: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(());
@@ -41,6 +47,12 @@ fn main() -> ExitCode {
             "--syncs" => value()
                 .and_then(|v| v.parse().map_err(drop))
                 .map(|v| syncs = Some(v)),
+            "--dbt-properties" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v| dbt_properties = Some(v)),
+            "--fides-systems" => value()
+                .and_then(|v| v.parse().map_err(drop))
+                .map(|v| fides_systems = Some(v)),
             "--violating" => value()
                 .and_then(|v| v.parse().map_err(drop))
                 .map(|v: f64| cfg.violating = v.clamp(0.0, 1.0)),
@@ -76,8 +88,31 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(models) = dbt_models {
-        return match corpus::dbt::generate(models, cfg.seed, &out) {
+    if let Some(systems) = fides_systems {
+        return match corpus::fides::generate(systems, cfg.seed, &out) {
+            Ok(s) => {
+                println!(
+                    "Fides repository, {} files ({} KiB): {} datasets, {} systems",
+                    s.files,
+                    s.bytes / 1024,
+                    s.datasets,
+                    s.systems
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let dbt = match (dbt_models, dbt_properties) {
+        (Some(models), _) => Some(corpus::dbt::generate(models, cfg.seed, &out)),
+        (None, Some(files)) => Some(corpus::dbt::properties(files, cfg.seed, &out)),
+        _ => None,
+    };
+    if let Some(dbt) = dbt {
+        return match dbt {
             Ok(s) => {
                 println!(
                     "dbt project, {} files ({} KiB): {} source tables, {} models, {} exposures",

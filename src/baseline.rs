@@ -191,7 +191,7 @@ fn parse(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Baseline> {
     if let Some(v) = m.required(&mut dec, "version") {
         if v.as_str() != Some("1") {
             dec.error(
-                v.span,
+                v.span(),
                 "this baseline version is not supported; expected `version: 1`",
             );
         }

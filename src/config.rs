@@ -11,7 +11,7 @@ use crate::decode::{parse_alone, Decoder};
 use crate::finding::{Finding, Severity};
 use crate::source::{SourceFile, Sources, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
 
 pub const FILE_NAMES: [&str; 2] = ["purposelint.yaml", ".purposelint.yaml"];
 
@@ -193,13 +193,13 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
     let Some(doc) = docs.first() else {
         return Some(config); // an empty file configures nothing
     };
-    if docs.len() > 1 {
+    if let Some(second) = docs.documents().nth(1) {
         dec.error(
-            docs[1].span,
+            second.span(),
             "the configuration must be a single YAML document",
         );
     }
-    if matches!(doc.value, Value::Null) {
+    if doc.is_null() {
         return Some(config);
     }
     let m = dec.map(doc, "the configuration", &KEYS)?;
@@ -255,7 +255,7 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         config.destinations = destinations(&mut dec, n, &taxonomy);
     }
     if let Some(n) = m.get("relations") {
-        if let Some(entries) = n.as_map() {
+        if let Some(entries) = n.entries() {
             for (k, v) in entries {
                 let (Some(k), Some(v)) = (dec.name(k, "a relation"), dec.name(v, "a dataset name"))
                 else {
@@ -265,7 +265,7 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
             }
         } else {
             dec.error(
-                n.span,
+                n.span(),
                 "`relations` must be a mapping of relation to dataset name",
             );
         }
@@ -281,18 +281,18 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
     Some(config)
 }
 
-fn boolean(dec: &mut Decoder, node: &Node, what: &str) -> bool {
+fn boolean(dec: &mut Decoder, node: Node, what: &str) -> bool {
     match node.as_str() {
         Some("true") => true,
         Some("false") => false,
         _ => {
-            dec.error(node.span, format!("{what} must be true or false"));
+            dec.error(node.span(), format!("{what} must be true or false"));
             false
         }
     }
 }
 
-fn globs(dec: &mut Decoder, node: &Node, what: &str) -> Option<GlobSet> {
+fn globs(dec: &mut Decoder, node: Node, what: &str) -> Option<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in dec.string_list(node, what) {
         match Glob::new(&g.value) {
@@ -305,10 +305,10 @@ fn globs(dec: &mut Decoder, node: &Node, what: &str) -> Option<GlobSet> {
     b.build().ok()
 }
 
-fn severities(dec: &mut Decoder, node: &Node) -> Vec<(Spanned<String>, Level)> {
-    let Value::Map(entries) = &node.value else {
+fn severities(dec: &mut Decoder, node: Node) -> Vec<(Spanned<String>, Level)> {
+    let Some(entries) = node.entries() else {
         dec.error(
-            node.span,
+            node.span(),
             format!(
                 "`severity` must be a mapping of rule ids to error, warning, info or off, found {}",
                 node.kind_name()
@@ -323,7 +323,7 @@ fn severities(dec: &mut Decoder, node: &Node) -> Vec<(Spanned<String>, Level)> {
             continue;
         };
         if out.iter().any(|(o, _)| o.value == id.value) {
-            dec.error(k.span, format!("`{}` is configured twice", id.value));
+            dec.error(k.span(), format!("`{}` is configured twice", id.value));
             continue;
         }
         let level = match level.value.as_str() {
@@ -333,7 +333,7 @@ fn severities(dec: &mut Decoder, node: &Node) -> Vec<(Spanned<String>, Level)> {
             "off" => None,
             other => {
                 dec.error(
-                    v.span,
+                    v.span(),
                     format!(
                         "the severity of `{}` must be error, warning, info or off, not `{other}`",
                         id.value
@@ -347,7 +347,7 @@ fn severities(dec: &mut Decoder, node: &Node) -> Vec<(Spanned<String>, Level)> {
     out
 }
 
-fn entries(dec: &mut Decoder, node: &Node, what: &str) -> Vec<TaxonomyEntry> {
+fn entries(dec: &mut Decoder, node: Node, what: &str) -> Vec<TaxonomyEntry> {
     dec.list(node, what, |dec, item| {
         let m = dec.map(item, "a taxonomy entry", &["key", "parent_key", "name"])?;
         let key = m.required(dec, "key").and_then(|n| dec.name(n, "`key`"))?;
@@ -409,11 +409,11 @@ fn extend(dec: &mut Decoder, taxonomy: &mut Taxonomy, tree: Tree, entries: &[Tax
     }
 }
 
-fn aliases(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> BTreeMap<String, String> {
+fn aliases(dec: &mut Decoder, node: Node, taxonomy: &Taxonomy) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let Value::Map(entries) = &node.value else {
+    let Some(entries) = node.entries() else {
         dec.error(
-            node.span,
+            node.span(),
             format!(
                 "`aliases` must be a mapping of labels to taxonomy keys, found {}",
                 node.kind_name()
@@ -452,10 +452,10 @@ fn aliases(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> BTreeMap<Stri
     out
 }
 
-fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<ExternalDataset> {
-    let (pattern, purposes) = match &item.value {
-        Value::Scalar { .. } => (dec.name(item, "an external dataset")?, Vec::new()),
-        _ => {
+fn external(dec: &mut Decoder, item: Node, taxonomy: &Taxonomy) -> Option<ExternalDataset> {
+    let (pattern, purposes) = match item.as_str() {
+        Some(_) => (dec.name(item, "an external dataset")?, Vec::new()),
+        None => {
             let m = dec.map(item, "an external dataset", &["name", "purposes"])?;
             let name = m
                 .required(dec, "name")
@@ -498,9 +498,9 @@ fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<Exter
 
 /// `destinations:`: each key is `<platform>:<type>` (a known platform) or a
 /// destination's name; each value a list of data-use keys.
-fn destinations(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> Vec<(String, Vec<String>)> {
-    let Some(entries) = node.as_map() else {
-        dec.error(node.span, "`destinations` must be a mapping");
+fn destinations(dec: &mut Decoder, node: Node, taxonomy: &Taxonomy) -> Vec<(String, Vec<String>)> {
+    let Some(entries) = node.entries() else {
+        dec.error(node.span(), "`destinations` must be a mapping");
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -530,7 +530,7 @@ fn destinations(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> Vec<(Str
 }
 
 /// Bytes, or a number with a unit: `512KiB`, `10MiB`, `1GB`.
-fn size(dec: &mut Decoder, node: &Node) -> Option<u64> {
+fn size(dec: &mut Decoder, node: Node) -> Option<u64> {
     let s = dec.string(node, "`max_file_size`")?;
     match parse_size(&s.value) {
         Ok(n) => Some(n),

@@ -1,4 +1,4 @@
-//! Typed reading of YAML trees with `invalid-manifest` diagnostics at the offending node.
+//! Typed reading of YAML documents with `invalid-manifest` diagnostics at the offending node.
 //! Shared by every YAML-based format and by rule files.
 
 use std::collections::hash_map::Entry;
@@ -12,11 +12,11 @@ use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile, Span, Spanned};
 use crate::suggest;
 use crate::taxonomy::{Taxonomy, Tree};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{self, Node, Yaml};
 
 /// Parses a file read on its own (a rule, the configuration, a baseline) as file 0;
 /// a syntax error becomes an `invalid-manifest` diagnostic.
-pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Vec<Node>> {
+pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Yaml> {
     match yaml::parse(file) {
         Ok(docs) => Some(docs),
         Err(e) => {
@@ -38,27 +38,27 @@ pub struct Decoder<'d> {
 
 /// The known keys of one mapping, after unknown and duplicate keys were reported.
 pub struct Fields<'n> {
-    node: &'n Node,
+    node: Node<'n>,
     /// Inline: most mappings hold a handful of keys, and a heap vector per mapping was
     /// one allocation per field of every dataset.
-    entries: SmallVec<[(&'n str, &'n Node); 8]>,
+    entries: SmallVec<[(&'n str, Node<'n>); 8]>,
     what: &'n str,
 }
 
 impl<'n> Fields<'n> {
-    pub fn get(&self, key: &str) -> Option<&'n Node> {
+    pub fn get(&self, key: &str) -> Option<Node<'n>> {
         self.entries
             .iter()
-            .find(|(k, v)| *k == key && !matches!(v.value, Value::Null))
+            .find(|(k, v)| *k == key && !v.is_null())
             .map(|(_, v)| *v)
     }
 
     /// Like `get`, but a missing key is reported at the mapping.
-    pub fn required(&self, dec: &mut Decoder, key: &str) -> Option<&'n Node> {
+    pub fn required(&self, dec: &mut Decoder, key: &str) -> Option<Node<'n>> {
         let found = self.get(key);
         if found.is_none() {
             dec.error(
-                self.node.span,
+                self.node.span(),
                 format!("{} is missing the required key `{key}`", self.what),
             );
         }
@@ -66,7 +66,7 @@ impl<'n> Fields<'n> {
     }
 
     pub fn span(&self) -> Span {
-        self.node.span
+        self.node.span()
     }
 }
 
@@ -89,10 +89,10 @@ impl<'d> Decoder<'d> {
     }
 
     /// Reads a mapping that may hold only `known` keys. `what` names it in messages.
-    pub fn map<'n>(&mut self, node: &'n Node, what: &'n str, known: &[&str]) -> Option<Fields<'n>> {
-        let Value::Map(entries) = &node.value else {
+    pub fn map<'n>(&mut self, node: Node<'n>, what: &'n str, known: &[&str]) -> Option<Fields<'n>> {
+        let Some(entries) = node.entries() else {
             self.error(
-                node.span,
+                node.span(),
                 format!("{what} must be a mapping, found {}", node.kind_name()),
             );
             return None;
@@ -101,12 +101,12 @@ impl<'d> Decoder<'d> {
         let mut out = SmallVec::new();
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
-                self.error(k.span, format!("keys of {what} must be strings"));
+                self.error(k.span(), format!("keys of {what} must be strings"));
                 continue;
             };
-            if let Some(line) = seen.insert(key, k.span.start_pos.line) {
+            if let Some(line) = seen.insert(key, k.span().start_pos.line) {
                 self.error(
-                    k.span,
+                    k.span(),
                     format!("duplicate key `{key}` in {what} (first at line {line})"),
                 );
                 continue;
@@ -118,7 +118,7 @@ impl<'d> Decoder<'d> {
                     suggestion: suggest::closest(key, known.iter().copied()).map(Into::into),
                     known: known.iter().map(|k| k.to_string()).collect(),
                 };
-                self.report(diag, k.span);
+                self.report(diag, k.span());
                 continue;
             }
             out.push((key, v));
@@ -134,21 +134,21 @@ impl<'d> Decoder<'d> {
     // so callers may pass `format_args!` for names built per item.
 
     /// A scalar as a string. Numbers and booleans are taken as their text.
-    pub fn string(&mut self, node: &Node, what: impl Display) -> Option<Spanned<String>> {
+    pub fn string(&mut self, node: Node, what: impl Display) -> Option<Spanned<String>> {
         let text = self.str(node, what)?;
         Some(Spanned {
             value: text.to_string(),
-            span: node.span,
+            span: node.span(),
         })
     }
 
     /// A scalar's text, borrowed: for values that are checked but not kept.
-    pub fn str<'n>(&mut self, node: &'n Node, what: impl Display) -> Option<&'n str> {
-        match &node.value {
-            Value::Scalar { text, .. } => Some(text),
-            _ => {
+    pub fn str<'n>(&mut self, node: Node<'n>, what: impl Display) -> Option<&'n str> {
+        match node.as_str() {
+            Some(text) => Some(text),
+            None => {
                 self.error(
-                    node.span,
+                    node.span(),
                     format!("{what} must be a string, found {}", node.kind_name()),
                 );
                 None
@@ -157,26 +157,31 @@ impl<'d> Decoder<'d> {
     }
 
     /// A non-empty string.
-    pub fn name(&mut self, node: &Node, what: impl Display) -> Option<Spanned<String>> {
+    pub fn name(&mut self, node: Node, what: impl Display) -> Option<Spanned<String>> {
         let s = self.string(node, &what)?;
         if s.value.trim().is_empty() {
-            self.error(node.span, format!("{what} must not be empty"));
+            self.error(node.span(), format!("{what} must not be empty"));
             return None;
         }
         Some(s)
     }
 
     /// A list of strings.
-    pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
-        match &node.value {
-            Value::Seq(items) => items
-                .iter()
-                .filter_map(|item| self.string(item, format_args!("each item of {what}")))
-                .collect(),
-            Value::Null => Vec::new(),
-            _ => {
+    pub fn string_list(&mut self, node: Node, what: impl Display) -> Vec<Spanned<String>> {
+        if let Some(items) = node.items() {
+            // Sized for every item: lists are kept until linking, and collecting through
+            // a filter starts with room for four.
+            let mut out = Vec::with_capacity(items.len());
+            out.extend(
+                items.filter_map(|item| self.string(item, format_args!("each item of {}", what))),
+            );
+            return out;
+        }
+        match node.is_null() {
+            true => Vec::new(),
+            false => {
                 self.error(
-                    node.span,
+                    node.span(),
                     format!(
                         "{what} must be a list of strings, found {}",
                         node.kind_name()
@@ -188,21 +193,21 @@ impl<'d> Decoder<'d> {
     }
 
     /// A string or a list of strings.
-    pub fn string_or_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
-        match &node.value {
-            Value::Scalar { .. } => self.string(node, what).into_iter().collect(),
-            _ => self.string_list(node, what),
+    pub fn string_or_list(&mut self, node: Node, what: &str) -> Vec<Spanned<String>> {
+        match node.as_str() {
+            Some(_) => self.string(node, what).into_iter().collect(),
+            None => self.string_list(node, what),
         }
     }
 
     /// Taxonomy keys in `node` (none when absent), read by `read`. Resolves aliases,
     /// then reports each key the taxonomy lacks as `unknown-purpose` (with the closest
     /// key). Shared by every format's annotations.
-    pub fn taxonomy_keys(
+    pub fn taxonomy_keys<'w>(
         &mut self,
-        node: Option<&Node>,
-        what: &str,
-        read: impl FnOnce(&mut Self, &Node, &str) -> Vec<Spanned<String>>,
+        node: Option<Node>,
+        what: &'w str,
+        read: impl FnOnce(&mut Self, Node, &'w str) -> Vec<Spanned<String>>,
         tree: Tree,
         tax: &Taxonomy,
     ) -> Vec<Spanned<String>> {
@@ -236,21 +241,21 @@ impl<'d> Decoder<'d> {
     /// A list; each item is handed to `item`.
     pub fn list<'n, T>(
         &mut self,
-        node: &'n Node,
+        node: Node<'n>,
         what: &str,
-        mut item: impl FnMut(&mut Self, &'n Node) -> Option<T>,
+        mut item: impl FnMut(&mut Self, Node<'n>) -> Option<T>,
     ) -> Vec<T> {
-        match &node.value {
-            Value::Seq(items) => {
+        match node.items() {
+            Some(items) => {
                 // Sized for every item up front: most are valid, and growing by doubling
                 // would copy large lists and leave up to half their room unused.
                 let mut out = Vec::with_capacity(items.len());
-                out.extend(items.iter().filter_map(|n| item(self, n)));
+                out.extend(items.filter_map(|n| item(self, n)));
                 out
             }
-            _ => {
+            None => {
                 self.error(
-                    node.span,
+                    node.span(),
                     format!("{what} must be a list, found {}", node.kind_name()),
                 );
                 Vec::new()
@@ -267,13 +272,14 @@ mod tests {
 
     fn decode(text: &str) -> Vec<Finding> {
         let f = SourceFile::new("t.yaml".into(), "t.yaml".into(), text);
-        let doc = yaml::parse(&f).unwrap().remove(0);
+        let yaml = yaml::parse(&f).unwrap();
+        let doc = yaml.first().unwrap();
         let mut diags = Vec::new();
         let mut dec = Decoder {
             file: 0,
             diags: &mut diags,
         };
-        if let Some(m) = dec.map(&doc, "a sink", &["kind", "name", "uses"]) {
+        if let Some(m) = dec.map(doc, "a sink", &["kind", "name", "uses"]) {
             m.required(&mut dec, "uses");
             if let Some(n) = m.get("name") {
                 dec.name(n, "`name`");

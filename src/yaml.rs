@@ -1,7 +1,14 @@
-//! YAML documents as trees whose every key and value keeps its source span.
+//! The YAML documents of one file, parsed once into a flat tape that every format reads.
 //!
-//! Built from saphyr-parser events with an explicit stack, so hostile input cannot
-//! overflow the call stack: nesting depth and alias expansion are both bounded.
+//! saphyr-parser's events are written in document order into one vector of fixed-size
+//! items, each with its source span. A sequence or mapping records where its subtree ends
+//! and how many children it has, so a reader walks children by skipping subtrees; no
+//! node is boxed and nothing is built per key or value but one item. Scalar texts are
+//! copied into one string per file. An alias is an item pointing at its anchor's node, so
+//! it reads as that node (with that node's spans), as if it had been copied.
+//!
+//! Built with an explicit stack, so hostile input cannot overflow the call stack: nesting
+//! depth and alias expansion are both bounded.
 
 use std::collections::HashMap;
 
@@ -14,66 +21,6 @@ pub const MAX_DEPTH: usize = 256;
 /// Most nodes that aliases may copy in one file (defuses "billion laughs").
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// `~`, `null` or an empty plain scalar.
-    Null,
-    /// Any other scalar, as text. `plain` is false for quoted and block scalars.
-    Scalar {
-        text: String,
-        plain: bool,
-    },
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    pub value: Value,
-    pub span: Span,
-}
-
-impl Node {
-    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
-        match &self.value {
-            Value::Map(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
-            Value::Scalar { text, .. } => Some(text),
-            _ => None,
-        }
-    }
-
-    /// Value of a scalar key in a mapping (the first one, if duplicated).
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
-    }
-
-    pub fn kind_name(&self) -> &'static str {
-        match &self.value {
-            Value::Null => "null",
-            Value::Scalar { .. } => "a scalar",
-            Value::Seq(_) => "a list",
-            Value::Map(_) => "a mapping",
-        }
-    }
-
-    fn count(&self) -> usize {
-        1 + match &self.value {
-            Value::Seq(items) => items.iter().map(Node::count).sum(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| k.count() + v.count()).sum(),
-            _ => 0,
-        }
-    }
-}
-
 /// Why a file is not valid YAML, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YamlError {
@@ -81,15 +28,200 @@ pub struct YamlError {
     pub span: Span,
 }
 
-/// An open sequence or mapping. Its finished children wait on one stack shared by all
-/// frames, from `base` up, and move into a vector of exactly their number when it ends:
-/// no per-container growth and copying.
-struct Frame {
-    map: bool,
-    base: usize,
-    start: Span,
-    anchor: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `~`, `null` or an empty plain scalar.
+    Null,
+    /// Any other scalar; `a..a + b` in the file's text arena.
+    Plain,
+    /// A quoted or block scalar, likewise.
+    Quoted,
+    /// `a` is the index past the subtree, `b` the number of items.
+    Seq,
+    /// `a` is the index past the subtree, `b` the number of entries (key and value).
+    Map,
+    /// `a` is the anchored node's index.
+    Alias,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    span: Span,
+    kind: Kind,
+    a: u32,
+    b: u32,
+}
+
+/// Every document of one file.
+#[derive(Debug, Clone, Default)]
+pub struct Yaml {
+    items: Vec<Item>,
+    text: String,
+    roots: Vec<u32>,
+}
+
+/// One node of a [`Yaml`]: a cheap handle, never an alias (aliases read as their node).
+#[derive(Clone, Copy)]
+pub struct Node<'y> {
+    yaml: &'y Yaml,
+    at: u32,
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(text) = self.as_str() {
+            return write!(f, "{text:?}@{}", self.span().start);
+        }
+        match (self.items(), self.entries()) {
+            (Some(items), _) => f.debug_list().entries(items).finish(),
+            (_, Some(entries)) => f.debug_map().entries(entries).finish(),
+            _ => write!(f, "null@{}", self.span().start),
+        }
+    }
+}
+
+impl Yaml {
+    /// The documents, in file order.
+    pub fn documents(&self) -> impl ExactSizeIterator<Item = Node<'_>> + '_ {
+        self.roots.iter().map(move |&at| self.node(at))
+    }
+
+    pub fn first(&self) -> Option<Node<'_>> {
+        self.documents().next()
+    }
+
+    fn node(&self, at: u32) -> Node<'_> {
+        let item = &self.items[at as usize];
+        let at = if item.kind == Kind::Alias { item.a } else { at };
+        Node { yaml: self, at }
+    }
+
+    /// The index after the item at `at` and its subtree.
+    fn after(&self, at: u32) -> u32 {
+        let item = &self.items[at as usize];
+        match item.kind {
+            Kind::Seq | Kind::Map => item.a,
+            _ => at + 1,
+        }
+    }
+}
+
+impl<'y> Node<'y> {
+    fn item(&self) -> &'y Item {
+        &self.yaml.items[self.at as usize]
+    }
+
+    pub fn span(&self) -> Span {
+        self.item().span
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.item().kind == Kind::Null
+    }
+
+    /// A scalar's text (not for null), and whether it was written plain.
+    pub fn scalar(&self) -> Option<(&'y str, bool)> {
+        let item = self.item();
+        let plain = match item.kind {
+            Kind::Plain => true,
+            Kind::Quoted => false,
+            _ => return None,
+        };
+        let (from, len) = (item.a as usize, item.b as usize);
+        Some((&self.yaml.text[from..from + len], plain))
+    }
+
+    pub fn as_str(&self) -> Option<&'y str> {
+        self.scalar().map(|(text, _)| text)
+    }
+
+    /// The items of a sequence.
+    pub fn items(&self) -> Option<Children<'y>> {
+        (self.item().kind == Kind::Seq).then(|| self.children())
+    }
+
+    /// The entries of a mapping, as (key, value).
+    pub fn entries(&self) -> Option<Entries<'y>> {
+        (self.item().kind == Kind::Map).then(|| Entries(self.children()))
+    }
+
+    fn children(&self) -> Children<'y> {
+        let item = self.item();
+        let count = if item.kind == Kind::Map {
+            2 * item.b
+        } else {
+            item.b
+        };
+        Children {
+            yaml: self.yaml,
+            next: self.at + 1,
+            left: count,
+        }
+    }
+
+    /// Value of a scalar key in a mapping (the first one, if duplicated).
+    pub fn get(&self, key: &str) -> Option<Node<'y>> {
+        self.entries()?
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.item().kind {
+            Kind::Null => "null",
+            Kind::Plain | Kind::Quoted => "a scalar",
+            Kind::Seq => "a list",
+            _ => "a mapping",
+        }
+    }
+}
+
+/// The children of a sequence (or the keys and values of a mapping, alternating).
+#[derive(Clone)]
+pub struct Children<'y> {
+    yaml: &'y Yaml,
+    next: u32,
+    left: u32,
+}
+
+impl<'y> Iterator for Children<'y> {
+    type Item = Node<'y>;
+
+    fn next(&mut self) -> Option<Node<'y>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let at = self.next;
+        self.next = self.yaml.after(at);
+        Some(self.yaml.node(at))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left as usize, Some(self.left as usize))
+    }
+}
+
+impl ExactSizeIterator for Children<'_> {}
+
+/// The entries of a mapping.
+#[derive(Clone)]
+pub struct Entries<'y>(Children<'y>);
+
+impl<'y> Iterator for Entries<'y> {
+    type Item = (Node<'y>, Node<'y>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some((self.0.next()?, self.0.next()?))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.0.left as usize / 2;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
 
 pub(crate) fn to_span(file: &SourceFile, s: &YamlSpan) -> Span {
     let at = |m: &saphyr_parser::Marker| (m.index() as u32, m.line() as u32, m.col() as u32);
@@ -111,66 +243,108 @@ pub(crate) fn is_null_text(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
-/// Parses every document of a file.
-pub fn parse(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut pending: Vec<Node> = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
-    let mut alias_nodes = 0usize;
-    let mut root: Option<Node> = None;
+/// An open sequence or mapping.
+struct Frame {
+    /// Its item, whose end and count are written when it closes.
+    at: u32,
+    children: u32,
+    /// Nodes in its subtree with aliases expanded, for the alias limit.
+    expanded: usize,
+    anchor: usize,
+}
 
+/// The tape being written.
+struct Builder {
+    yaml: Yaml,
+    stack: Vec<Frame>,
+    /// Anchor id → the node and its size with aliases expanded.
+    anchors: HashMap<usize, (u32, usize)>,
+    alias_nodes: usize,
+    root: Option<u32>,
+}
+
+impl Builder {
+    fn push(&mut self, span: Span, kind: Kind, a: u32, b: u32) -> u32 {
+        let at = self.yaml.items.len() as u32;
+        self.yaml.items.push(Item { span, kind, a, b });
+        at
+    }
+
+    /// A finished node at `at` of `expanded` nodes joins its parent, or is the root.
+    fn finished(&mut self, at: u32, expanded: usize) {
+        match self.stack.last_mut() {
+            Some(parent) => {
+                parent.children += 1;
+                parent.expanded += expanded;
+            }
+            None => self.root = Some(at),
+        }
+    }
+}
+
+fn syntax_error(file: &SourceFile, e: saphyr_parser::ScanError) -> YamlError {
+    let m = e.marker();
+    let at = file.span(
+        (m.line() as u32, m.col() as u32),
+        (m.line() as u32, m.col() as u32 + 1),
+    );
+    YamlError {
+        message: e.info().to_string(),
+        span: at,
+    }
+}
+
+/// Parses every document of a file.
+pub fn parse(file: &SourceFile) -> Result<Yaml, YamlError> {
+    let mut b = Builder {
+        yaml: Yaml {
+            // About one event per 12 bytes of manifest text: sized once, mostly.
+            items: Vec::with_capacity(file.text.len() / 12 + 4),
+            text: String::with_capacity(file.text.len() / 2),
+            roots: Vec::new(),
+        },
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        root: None,
+    };
     for event in Parser::new_from_str(&file.text) {
-        let (event, yspan) = event.map_err(|e| {
-            let m = e.marker();
-            let at = file.span(
-                (m.line() as u32, m.col() as u32),
-                (m.line() as u32, m.col() as u32 + 1),
-            );
-            YamlError {
-                message: e.info().to_string(),
-                span: at,
-            }
-        })?;
+        let (event, yspan) = event.map_err(|e| syntax_error(file, e))?;
         let span = to_span(file, &yspan);
-        let completed = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
-            Event::DocumentStart(_) => {
-                root = None;
-                None
-            }
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => b.root = None,
             Event::DocumentEnd => {
-                docs.push(root.take().unwrap_or(Node {
-                    value: Value::Null,
-                    span,
-                }));
-                None
+                let root = match b.root.take() {
+                    Some(at) => at,
+                    None => b.push(span, Kind::Null, 0, 0),
+                };
+                b.yaml.roots.push(root);
             }
             Event::Scalar(text, style, anchor, _tag) => {
                 let plain = style == ScalarStyle::Plain;
-                let value = if plain && is_null_text(&text) {
-                    Value::Null
+                let at = if plain && is_null_text(&text) {
+                    b.push(span, Kind::Null, 0, 0)
                 } else {
-                    Value::Scalar {
-                        text: text.into_owned(),
-                        plain,
-                    }
+                    let from = b.yaml.text.len() as u32;
+                    b.yaml.text.push_str(&text);
+                    let kind = if plain { Kind::Plain } else { Kind::Quoted };
+                    b.push(span, kind, from, text.len() as u32)
                 };
-                let node = Node { value, span };
                 if anchor > 0 {
-                    anchors.insert(anchor, (node.clone(), 1));
+                    b.anchors.insert(anchor, (at, 1));
                 }
-                Some(node)
+                b.finished(at, 1);
             }
             Event::Alias(id) => {
-                let Some((node, size)) = anchors.get(&id) else {
+                let Some(&(target, size)) = b.anchors.get(&id) else {
                     return Err(YamlError {
                         message: "alias refers to an unknown anchor".into(),
                         span,
                     });
                 };
-                alias_nodes += size;
-                if alias_nodes > MAX_ALIAS_NODES {
+                b.alias_nodes += size;
+                if b.alias_nodes > MAX_ALIAS_NODES {
                     return Err(YamlError {
                         message: format!(
                             "aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"
@@ -178,146 +352,51 @@ pub fn parse(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
                         span,
                     });
                 }
-                Some(node.clone())
+                let at = b.push(span, Kind::Alias, target, 0);
+                b.finished(at, size);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
+                if b.stack.len() >= MAX_DEPTH {
                     return Err(YamlError {
                         message: format!("nesting is deeper than {MAX_DEPTH} levels"),
                         span,
                     });
                 }
-                stack.push(Frame {
-                    map: matches!(event, Event::MappingStart(..)),
-                    base: pending.len(),
-                    start: span,
+                let kind = if matches!(event, Event::MappingStart(..)) {
+                    Kind::Map
+                } else {
+                    Kind::Seq
+                };
+                let at = b.push(span, kind, 0, 0);
+                b.stack.push(Frame {
+                    at,
+                    children: 0,
+                    expanded: 1,
                     anchor,
                 });
-                None
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let Some(frame) = stack.pop() else {
+                let Some(frame) = b.stack.pop() else {
                     continue;
                 };
-                let mut children = pending.drain(frame.base..);
-                let value = if frame.map {
-                    let mut entries = Vec::with_capacity(children.len() / 2);
-                    while let (Some(k), Some(v)) = (children.next(), children.next()) {
-                        entries.push((k, v));
-                    }
-                    Value::Map(entries)
+                let end = b.yaml.items.len() as u32;
+                let item = &mut b.yaml.items[frame.at as usize];
+                item.a = end;
+                item.b = if item.kind == Kind::Map {
+                    frame.children / 2
                 } else {
-                    Value::Seq(children.collect())
+                    frame.children
                 };
-                let node = Node {
-                    value,
-                    span: join(frame.start, span),
-                };
+                item.span = join(item.span, span);
                 if frame.anchor > 0 {
-                    let size = node.count();
-                    anchors.insert(frame.anchor, (node.clone(), size));
+                    b.anchors.insert(frame.anchor, (frame.at, frame.expanded));
                 }
-                Some(node)
-            }
-        };
-        if let Some(node) = completed {
-            if stack.is_empty() {
-                root = Some(node);
-            } else {
-                pending.push(node);
+                b.finished(frame.at, frame.expanded);
             }
         }
     }
-    Ok(docs)
+    Ok(b.yaml)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(text: &str) -> SourceFile {
-        SourceFile::new("t.yaml".into(), "t.yaml".into(), text)
-    }
-
-    fn slice(f: &SourceFile, s: Span) -> &str {
-        &f.text[s.start as usize..s.end as usize]
-    }
-
-    #[test]
-    fn spans_of_plain_quoted_and_flow_scalars() {
-        let f = file("kind: sink\nname: \"x_aud\"\nuses: [a.b, c]\n");
-        let docs = parse(&f).unwrap();
-        let d = &docs[0];
-        let name = d.get("name").unwrap();
-        assert_eq!(name.as_str(), Some("x_aud"));
-        assert_eq!(name.span.start_pos.line, 2);
-        assert_eq!(name.span.start_pos.column, 7);
-        let Value::Seq(items) = &d.get("uses").unwrap().value else {
-            panic!()
-        };
-        assert_eq!(slice(&f, items[0].span), "a.b");
-        assert_eq!(items[1].span.start_pos.column, 13);
-        assert_eq!(slice(&f, d.get("kind").unwrap().span), "sink");
-    }
-
-    #[test]
-    fn multibyte_text_in_block_scalar_keeps_later_spans_right() {
-        let f = file("description: |\n  Zähler für Ñandú — ✓\n  ok\nname: données_ü\n");
-        let d = &parse(&f).unwrap()[0];
-        let name = d.get("name").unwrap();
-        assert_eq!(slice(&f, name.span), "données_ü");
-        assert_eq!(name.span.start_pos.line, 4);
-        assert_eq!(name.span.start_pos.column, 7);
-        assert_eq!(name.span.end_pos.column, 16);
-    }
-
-    #[test]
-    fn multibyte_before_span_on_same_line() {
-        let f = file("{ ü: 1, näme: wert }\n");
-        let d = &parse(&f).unwrap()[0];
-        let v = d.get("näme").unwrap();
-        assert_eq!(slice(&f, v.span), "wert");
-        assert_eq!(v.span.start_pos.column, 15);
-    }
-
-    #[test]
-    fn crlf_and_multiple_documents() {
-        let f = file("kind: sink\r\nname: a\r\n---\r\nkind: sink\r\nname: b\r\n");
-        let docs = parse(&f).unwrap();
-        assert_eq!(docs.len(), 2);
-        let b = docs[1].get("name").unwrap();
-        assert_eq!(slice(&f, b.span), "b");
-        assert_eq!(b.span.start_pos.line, 5);
-    }
-
-    #[test]
-    fn alias_bomb_is_rejected() {
-        let mut y = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..10 {
-            let p = i - 1;
-            y.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
-        }
-        let err = parse(&file(&y)).unwrap_err();
-        assert!(err.message.contains("alias"), "{}", err.message);
-    }
-
-    #[test]
-    fn deep_nesting_is_rejected_not_overflowed() {
-        let y = format!("{}x{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(parse(&file(&y)).is_err());
-        let mut block = String::new();
-        for i in 0..10_000 {
-            block.push_str(&" ".repeat(i));
-            block.push_str("k:\n");
-        }
-        assert!(parse(&file(&block)).is_err());
-    }
-
-    #[test]
-    fn syntax_error_has_location() {
-        let err = parse(&file("a: b\nc: [d\n")).unwrap_err();
-        assert!(err.span.start_pos.line >= 2);
-    }
-}
+mod tests;

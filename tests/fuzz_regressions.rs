@@ -50,13 +50,19 @@ proptest! {
     fn mutated_manifests_do_not_panic(
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
     ) {
-        let mut data = SEED.as_bytes().to_vec();
-        for (at, byte) in edits {
-            let i = at.index(data.len());
-            data[i] = byte;
-        }
+        let data = mutated(&edits);
         purposelint::fuzz::run(&Options::new(Vec::new()), &data);
     }
+}
+
+/// The seed manifests with `edits` applied.
+fn mutated(edits: &[(prop::sample::Index, u8)]) -> Vec<u8> {
+    let mut data = SEED.as_bytes().to_vec();
+    for (at, byte) in edits {
+        let i = at.index(data.len());
+        data[i] = *byte;
+    }
+    data
 }
 
 const SEED: &str = "kind: dataset
@@ -84,3 +90,31 @@ steps:
     from: tmp
     to: ads
 ";
+
+#[test]
+fn regression_inputs_hold_in_the_tape_and_a_dbt_project() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let opts = Options::new(Vec::new());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n != "README.md") {
+            let data = std::fs::read(&path).unwrap();
+            purposelint::fuzz::tape(&data);
+            purposelint::fuzz::run_dbt(&opts, &data);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
+
+    /// Manifests with bytes flipped, through the tape's invariants and as a dbt project.
+    #[test]
+    fn mutated_manifests_hold_in_the_tape(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
+    ) {
+        let data = mutated(&edits);
+        purposelint::fuzz::tape(&data);
+        purposelint::fuzz::run_dbt(&Options::new(Vec::new()), &data);
+    }
+}

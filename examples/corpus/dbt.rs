@@ -66,14 +66,8 @@ struct Model {
 pub fn generate(models: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
     let mut rng = Rng::new(seed);
     let mut stats = DbtStats::default();
-    let mut write = |rel: &str, text: &str| -> io::Result<()> {
-        let path = out.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap())?;
-        std::fs::write(&path, text)?;
-        stats.files += 1;
-        stats.bytes += text.len();
-        Ok(())
-    };
+    let mut written = super::Writer::new(out);
+    let mut write = |rel: &str, text: &str| written.write(rel, text);
     write(
         "dbt_project.yml",
         "name: generated\nversion: '1.0.0'\nprofile: generated\nmodel-paths: [models]\nvars:\n  start_date: '2020-01-01'\n",
@@ -115,6 +109,7 @@ pub fn generate(models: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
     stats.sources = SOURCES.len();
     stats.models = built.len();
     stats.exposures = exposures.1;
+    (stats.files, stats.bytes) = (written.files, written.bytes);
     Ok(stats)
 }
 
@@ -352,4 +347,72 @@ fn exposures_yaml(rng: &mut Rng, built: &[Model]) -> (String, usize) {
         );
     }
     (y, count)
+}
+
+/// A dbt project of property files only, for timing how they are read: `files` files of
+/// three models each, with described, tested and annotated columns (both `meta`
+/// layouts), the sources and exposures of [`generate`], and no SQL. Same arguments →
+/// same bytes.
+pub fn properties(files: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
+    let mut rng = Rng::new(seed);
+    let mut stats = DbtStats::default();
+    let mut written = super::Writer::new(out);
+    let mut write = |rel: &str, text: &str| written.write(rel, text);
+    write(
+        "dbt_project.yml",
+        "name: generated\nversion: '1.0.0'\nprofile: generated\nmodel-paths: [models]\n",
+    )?;
+    write("models/staging/src_app.yml", &sources_yaml())?;
+    let mut built: Vec<Model> = Vec::new();
+    for f in 0..files.saturating_sub(3) {
+        let mut y = String::from("version: 2\n\nmodels:\n");
+        for k in 0..3 {
+            let name = format!("p{f:05}_{k}");
+            let mut columns = vec!["account_id".to_string()];
+            for _ in 0..rng.range(4, MAX_COLUMNS) {
+                let table = rng.pick(&SOURCES).1;
+                let c = format!("{}_{}", rng.pick(table), columns.len());
+                columns.push(c);
+            }
+            let _ = writeln!(
+                y,
+                "  - name: {name}\n    description: \"Generated model {name}: {} columns.\"\n    config:\n      materialized: table\n      tags: [generated, layer_{}]\n    columns:",
+                columns.len(),
+                f % 4
+            );
+            for (j, c) in columns.iter().enumerate() {
+                let _ = writeln!(y, "      - name: {c}\n        description: The {c} column.");
+                match (j, rng.range(0, 6)) {
+                    (0, _) => {
+                        let _ = writeln!(y, "        data_tests: [not_null, unique]");
+                    }
+                    (_, 0) => {
+                        let _ = writeln!(
+                            y,
+                            "        meta:\n          purposes: [essential.service.authentication]\n          categories: [user.contact.phone_number]"
+                        );
+                    }
+                    (_, 1) => {
+                        let _ = writeln!(
+                            y,
+                            "        config:\n          meta:\n            categories: [user.contact.email]"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            built.push(Model { name, columns });
+        }
+        write(
+            &format!("models/{}/props_{f:05}.yml", ["marts", "audiences"][f % 2]),
+            &y,
+        )?;
+    }
+    let exposures = exposures_yaml(&mut rng, &built);
+    write("models/exposures.yml", &exposures.0)?;
+    stats.sources = SOURCES.len();
+    stats.models = built.len();
+    stats.exposures = exposures.1;
+    (stats.files, stats.bytes) = (written.files, written.bytes);
+    Ok(stats)
 }

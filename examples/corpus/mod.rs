@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod dbt;
+pub mod fides;
 
 use std::fmt::Write as _;
 use std::io;
@@ -28,6 +29,33 @@ pub struct Stats {
     pub steps: usize,
     pub sinks: usize,
     pub violating_pipelines: usize,
+}
+
+/// Writes files under a folder, counting them and their bytes.
+pub struct Writer<'o> {
+    out: &'o Path,
+    pub files: usize,
+    pub bytes: usize,
+}
+
+impl<'o> Writer<'o> {
+    pub fn new(out: &'o Path) -> Self {
+        Writer {
+            out,
+            files: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Writes `text` to `rel` under the folder, creating folders as needed.
+    pub fn write(&mut self, rel: &str, text: &str) -> io::Result<()> {
+        let path = self.out.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap())?;
+        std::fs::write(&path, text)?;
+        self.files += 1;
+        self.bytes += text.len();
+        Ok(())
+    }
 }
 
 /// splitmix64: tiny, seedable, and stable across platforms and crate versions.

@@ -211,12 +211,15 @@ pub(crate) fn is_yaml(path: &Path) -> bool {
     )
 }
 
+/// A file's YAML documents, parsed on first use.
+pub(crate) type YamlCell = OnceLock<Result<yaml::Yaml, yaml::YamlError>>;
+
 /// One file being read, with its YAML documents parsed once for every format that asks.
 pub(crate) struct ReadInput<'a> {
     pub(crate) file: FileId,
     pub(crate) source: &'a SourceFile,
     pub(crate) taxonomy: &'a Taxonomy,
-    yaml: &'a OnceLock<Result<Vec<yaml::Node>, yaml::YamlError>>,
+    yaml: &'a YamlCell,
     diags: &'a mut Vec<Finding>,
     /// Manifest documents (or resources) read, for the summary.
     pub(crate) manifests: usize,
@@ -227,7 +230,7 @@ impl<'a> ReadInput<'a> {
         file: FileId,
         source: &'a SourceFile,
         taxonomy: &'a Taxonomy,
-        yaml: &'a OnceLock<Result<Vec<yaml::Node>, yaml::YamlError>>,
+        yaml: &'a YamlCell,
         diags: &'a mut Vec<Finding>,
     ) -> Self {
         ReadInput {
@@ -242,12 +245,8 @@ impl<'a> ReadInput<'a> {
 
     /// The file's YAML documents; an error is reported once by the session, for the
     /// formats whose [`Format::declares`] recognises the text.
-    pub(crate) fn yaml(&self) -> Result<&'a [yaml::Node], &'a yaml::YamlError> {
-        let parsed = self.yaml.get_or_init(|| yaml::parse(self.source));
-        match parsed {
-            Ok(docs) => Ok(docs),
-            Err(e) => Err(e),
-        }
+    pub(crate) fn yaml(&self) -> Result<&'a yaml::Yaml, &'a yaml::YamlError> {
+        self.yaml.get_or_init(|| yaml::parse(self.source)).as_ref()
     }
 
     pub(crate) fn decoder(&mut self) -> Decoder<'_> {
@@ -271,19 +270,33 @@ pub(crate) fn yaml_claim(path: &Path, layout: &Layout) -> bool {
 /// document is a flow mapping: a cheap test before parsing a file for a format whose
 /// documents are mappings with one of these keys at the top.
 pub(crate) fn top_level_key_in(text: &str, keys: &[&str]) -> bool {
-    text.lines().any(|line| {
-        if line.starts_with('{') {
-            return true;
-        }
-        let line = line
-            .strip_prefix('"')
-            .or_else(|| line.strip_prefix('\''))
-            .unwrap_or(line);
-        keys.iter().any(|k| {
-            line.strip_prefix(k).is_some_and(|rest| {
-                let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-                rest.trim_start_matches([' ', '\t']).starts_with(':')
-            })
+    // Run on every YAML file by every such format: the first byte of a line rules out
+    // most lines (indented ones, other keys) before any key is compared.
+    let bytes = text.as_bytes();
+    let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+    starts
+        .map(|at| &bytes[at..])
+        .any(|line| match line.first() {
+            Some(b'{') => true,
+            Some(&b) if b == b'"' || b == b'\'' || keys.iter().any(|k| k.as_bytes()[0] == b) => {
+                key_starts(line, keys)
+            }
+            _ => false,
+        })
+}
+
+/// Whether `line` (and what follows it) starts with one of `keys`, perhaps quoted, and
+/// its `:`.
+fn key_starts(line: &[u8], keys: &[&str]) -> bool {
+    let line = strip_quote(line);
+    keys.iter().any(|k| {
+        line.strip_prefix(k.as_bytes()).is_some_and(|rest| {
+            let rest = strip_quote(rest);
+            let blank = rest
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+            rest.get(blank) == Some(&b':')
         })
     })
 }
@@ -389,5 +402,81 @@ mod example_format {
             outcome.model.lookup("ad_audiences"),
             Some(Named::Dataset(_))
         ));
+    }
+}
+
+fn strip_quote(s: &[u8]) -> &[u8] {
+    match s.first() {
+        Some(b'"' | b'\'') => &s[1..],
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test as first written, line by line on `str`.
+    fn by_lines(text: &str, keys: &[&str]) -> bool {
+        text.lines().any(|line| {
+            if line.starts_with('{') {
+                return true;
+            }
+            let line = line
+                .strip_prefix('"')
+                .or_else(|| line.strip_prefix('\''))
+                .unwrap_or(line);
+            keys.iter().any(|k| {
+                line.strip_prefix(k).is_some_and(|rest| {
+                    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+                    rest.trim_start_matches([' ', '\t']).starts_with(':')
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn top_level_keys_as_the_line_by_line_test_finds_them() {
+        let keys = ["system", "dataset", "policy"];
+        let parts = [
+            "system:",
+            "system :",
+            "system\t: x",
+            "\"system\": ",
+            "'dataset':",
+            "systems:",
+            "  system:",
+            "kind: sink",
+            "{a: 1}",
+            "policy",
+            "policy\r",
+            "policy:\r",
+            "ü: 1",
+            "",
+            "\"",
+            "'",
+            "d",
+            "dataset\"",
+            "# system:",
+            "-system:",
+        ];
+        for a in parts {
+            for b in parts {
+                for sep in ["\n", "\r\n"] {
+                    let text = format!("{a}{sep}{b}");
+                    assert_eq!(
+                        top_level_key_in(&text, &keys),
+                        by_lines(&text, &keys),
+                        "{text:?}"
+                    );
+                }
+                let text = format!("{a}{b}");
+                assert_eq!(
+                    top_level_key_in(&text, &keys),
+                    by_lines(&text, &keys),
+                    "{text:?}"
+                );
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::model::{FieldId, Model, Named, SymbolTarget};
 use crate::session::View;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::taxonomy::{Taxonomy, Tree};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{self, Node, Yaml};
 
 fn code_list(items: &[impl AsRef<str>]) -> String {
     if items.is_empty() {
@@ -231,12 +231,13 @@ pub fn definition(
 }
 
 /// The last scalar of a node, where a new key can follow on the next line.
-fn last_end(n: &Node) -> u32 {
-    match &n.value {
-        Value::Map(entries) => entries.last().map_or(n.span.end, |(_, v)| last_end(v)),
-        Value::Seq(items) if !items.is_empty() => last_end(&items[items.len() - 1]),
-        _ => n.span.end,
-    }
+fn last_end(n: Node) -> u32 {
+    let last = match (n.entries(), n.items()) {
+        (Some(entries), _) => entries.last().map(|(_, v)| v),
+        (_, Some(items)) => items.last(),
+        _ => None,
+    };
+    last.map_or(n.span().end, last_end)
 }
 
 /// Byte offset of the start of the line after `at` (or the end of the text).
@@ -251,15 +252,12 @@ fn next_line(text: &str, at: u32) -> (usize, bool) {
     }
 }
 
-fn find_step(docs: &[Node], name_start: u32) -> Option<&Node> {
-    docs.iter()
-        .filter(|d| d.get("kind").and_then(Node::as_str) == Some("pipeline"))
-        .filter_map(|d| match &d.get("steps")?.value {
-            Value::Seq(items) => Some(items),
-            _ => None,
-        })
+fn find_step(docs: &Yaml, name_start: u32) -> Option<Node<'_>> {
+    docs.documents()
+        .filter(|d| d.get("kind").and_then(|k| k.as_str()) == Some("pipeline"))
+        .filter_map(|d| d.get("steps")?.items())
         .flatten()
-        .find(|s| s.get("name").is_some_and(|n| n.span.start == name_start))
+        .find(|s| s.get("name").is_some_and(|n| n.span().start == name_start))
 }
 
 pub const REASON_PLACEHOLDER: &str = "TODO: why this flow is acceptable (review reference)";
@@ -272,11 +270,10 @@ pub fn allow_insertion(
 ) -> Option<(usize, usize, String)> {
     let docs = yaml::parse(src).ok()?;
     let step = find_step(&docs, name_start)?;
-    let entries = step.as_map()?;
-    let (first_key, _) = entries.first()?;
+    let (first_key, _) = step.entries()?.next()?;
     let text = &*src.text;
-    let key_line = src.line_text(first_key.span.start_pos.line);
-    let key_col = first_key.span.start_pos.column as usize - 1;
+    let key_line = src.line_text(first_key.span().start_pos.line);
+    let key_col = first_key.span().start_pos.column as usize - 1;
     let prefix: String = key_line.chars().take(key_col).collect();
     // Flow-style steps ({name: x, ...}) are left alone.
     if prefix.trim_end().ends_with('{') || prefix.trim_end().ends_with(',') {
@@ -285,11 +282,11 @@ pub fn allow_insertion(
     let indent = " ".repeat(key_col);
     let entry =
         |dash: &str| format!("{dash}- rule: {rule}\n{dash}  reason: \"{REASON_PLACEHOLDER}\"\n");
-    match entries.iter().find(|(k, _)| k.as_str() == Some("allow")) {
-        Some((k, v)) => match &v.value {
-            Value::Seq(items) if !items.is_empty() => {
-                let first = &items[0];
-                let line = src.line_text(first.span.start_pos.line);
+    let allow = step.entries()?.find(|(k, _)| k.as_str() == Some("allow"));
+    match allow {
+        Some((k, v)) => match v.items().map(|mut items| items.next()) {
+            Some(Some(first)) => {
+                let line = src.line_text(first.span().start_pos.line);
                 let trimmed = line.trim_start();
                 if !trimmed.starts_with('-') {
                     return None; // a flow list: `allow: [...]`
@@ -299,12 +296,16 @@ pub fn allow_insertion(
                 let nl = if eof { "\n" } else { "" };
                 Some((at, at, format!("{nl}{}", entry(&" ".repeat(dash_col)))))
             }
-            Value::Seq(_) | Value::Null if v.span.start_pos.line == k.span.start_pos.line => {
+            Some(None) | None
+                if (v.items().is_some() || v.is_null())
+                    && v.span().start_pos.line == k.span().start_pos.line =>
+            {
                 // `allow: []` or `allow:` → a block list.
-                let (mut s, mut e) = (v.span.start as usize, v.span.end as usize);
-                if matches!(v.value, Value::Null) {
+                let (mut s, mut e) = (v.span().start as usize, v.span().end as usize);
+                if v.is_null() {
                     // An empty value has no text: replace what follows `allow:` on its line.
-                    s = k.span.end as usize + text[k.span.end as usize..].find(':')? + 1;
+                    let key_end = k.span().end as usize;
+                    s = key_end + text[key_end..].find(':')? + 1;
                     e = s + text[s..].find('\n').unwrap_or(text.len() - s);
                     if text[s..e].trim_start().starts_with(|c| c != '#') {
                         return None;

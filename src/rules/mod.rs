@@ -183,7 +183,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
             "info" => Some(Severity::Info),
             other => {
                 dec.error(
-                    n.span,
+                    n.span(),
                     format!("`severity` must be error, warning or info, not `{other}`"),
                 );
                 None
@@ -203,7 +203,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
             if let Some(p) = sm.required(&mut dec, "purposes") {
                 source_purposes = dec.string_list(p, "`source.purposes`");
                 if source_purposes.is_empty() {
-                    dec.error(p.span, "`source.purposes` must not be empty");
+                    dec.error(p.span(), "`source.purposes` must not be empty");
                 }
             }
             if let Some(c) = sm.get("categories") {
@@ -217,7 +217,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
             if let Some(u) = sm.required(&mut dec, "uses") {
                 sink_uses = dec.string_list(u, "`sink.uses`");
                 if sink_uses.is_empty() {
-                    dec.error(u.span, "`sink.uses` must not be empty");
+                    dec.error(u.span(), "`sink.uses` must not be empty");
                 }
             }
         }

@@ -3,13 +3,13 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use super::Input;
 use crate::check::Options;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
-use crate::formats::{Formats, Layout, Piece, ReadInput};
+use crate::formats::{Formats, Layout, Piece, ReadInput, YamlCell};
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 
 /// What the formats read from one file.
@@ -142,7 +142,7 @@ pub(super) fn read_file(
     };
     let source = SourceFile::new(path, display, &text);
     drop(text);
-    let yaml = OnceLock::new();
+    let yaml = YamlCell::new();
     let mut pieces = Vec::new();
     let mut manifests = 0;
     for &i in &claiming {

@@ -26,7 +26,7 @@ use std::path::Path;
 use crate::decode::Decoder;
 use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile};
-use crate::yaml::Node;
+use crate::yaml::Yaml;
 
 pub use link::{unclassified_findings, Options};
 
@@ -135,10 +135,10 @@ pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) ->
 }
 
 /// Reads the rudder-cli documents among a YAML file's documents; returns how many.
-pub fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &[Node]) -> (File, usize) {
+pub fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (File, usize) {
     let mut file = File::default();
     let mut n = 0;
-    for doc in docs.iter().filter(|d| ruddercli::is_ours(d)) {
+    for doc in docs.documents().filter(|&d| ruddercli::is_ours(d)) {
         ruddercli::read(dec, src, doc, &mut file.pieces, &mut file.notes);
         n += 1;
     }

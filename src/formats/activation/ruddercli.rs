@@ -11,7 +11,7 @@ use super::text::Embedded;
 use crate::decode::Decoder;
 use crate::model::FlowKind;
 use crate::source::{SourceFile, Span};
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
 
 const VERSIONS: &[&str] = &["rudder/v1", "rudder/0.1", "rudder/v0.1"];
 const KINDS: &[&str] = &[
@@ -26,9 +26,9 @@ fn range(s: Span) -> Range {
 }
 
 /// Whether a YAML document is a rudder-cli document of a kind we read (or report).
-pub(crate) fn is_ours(doc: &Node) -> bool {
-    let version = doc.get("version").and_then(Node::as_str);
-    let kind = doc.get("kind").and_then(Node::as_str);
+pub(crate) fn is_ours(doc: Node) -> bool {
+    let version = doc.get("version").and_then(|n| n.as_str());
+    let kind = doc.get("kind").and_then(|n| n.as_str());
     version.is_some_and(|v| VERSIONS.contains(&v))
         && kind.is_some_and(|k| KINDS.contains(&k) || k == "retl-connections")
 }
@@ -47,17 +47,17 @@ pub(crate) fn declares(text: &str) -> bool {
 pub(crate) fn read(
     dec: &mut Decoder,
     src: &SourceFile,
-    doc: &Node,
+    doc: Node,
     pieces: &mut Vec<Piece>,
     notes: &mut Vec<Note>,
 ) {
-    let Some(kind) = doc.get("kind").and_then(Node::as_str) else {
+    let Some(kind) = doc.get("kind").and_then(|n| n.as_str()) else {
         return;
     };
     let dir = src.path.parent().unwrap_or(Path::new("")).to_path_buf();
     let file = dec.file;
     if kind == "retl-connections" {
-        let at = doc.get("kind").map_or(doc.span, |k| k.span);
+        let at = doc.get("kind").map_or(doc.span(), |k| k.span());
         notes.push(Note {
             file,
             span: range(at),
@@ -66,11 +66,14 @@ pub(crate) fn read(
         return;
     }
     let Some(spec) = doc.get("spec") else {
-        dec.error(doc.span, format!("a rudder-cli `{kind}` is missing `spec`"));
+        dec.error(
+            doc.span(),
+            format!("a rudder-cli `{kind}` is missing `spec`"),
+        );
         return;
     };
-    if !matches!(spec.value, Value::Map(_)) {
-        dec.error(spec.span, "`spec` must be a mapping");
+    if spec.entries().is_none() {
+        dec.error(spec.span(), "`spec` must be a mapping");
         return;
     }
     let piece = |name: String, name_span: Span, what: What| Piece {
@@ -83,21 +86,21 @@ pub(crate) fn read(
     };
     if kind == "event-stream-connections" {
         let Some(list) = spec.get("connections") else {
-            dec.error(spec.span, "`spec` is missing `connections`");
+            dec.error(spec.span(), "`spec` is missing `connections`");
             return;
         };
         let items = dec.list(list, "`connections`", |dec, item| {
             let id = item
                 .get("id")
                 .or_else(|| {
-                    dec.error(item.span, "a connection is missing `id`");
+                    dec.error(item.span(), "a connection is missing `id`");
                     None
                 })
                 .and_then(|n| dec.name(n, "`id`"))?;
             let dst = item
                 .get("destination")
                 .or_else(|| {
-                    dec.error(item.span, "a connection is missing `destination`");
+                    dec.error(item.span(), "a connection is missing `destination`");
                     None
                 })
                 .and_then(|n| dec.name(n, "`destination`"))?;
@@ -123,7 +126,7 @@ pub(crate) fn read(
         .get("id")
         .or_else(|| {
             dec.error(
-                spec.span,
+                spec.span(),
                 format!("a rudder-cli `{kind}` is missing `spec.id`"),
             );
             None
@@ -138,7 +141,10 @@ pub(crate) fn read(
             let Some(t) = spec
                 .get("type")
                 .or_else(|| {
-                    dec.error(spec.span, "a rudder-cli destination is missing `spec.type`");
+                    dec.error(
+                        spec.span(),
+                        "a rudder-cli destination is missing `spec.type`",
+                    );
                     None
                 })
                 .and_then(|n| dec.name(n, "`spec.type`"))
@@ -172,7 +178,7 @@ pub(crate) fn read(
                 .collect();
             let dialect = spec
                 .get("source_definition")
-                .and_then(Node::as_str)
+                .and_then(|n| n.as_str())
                 .map(str::to_string);
             What::Source(Source {
                 origin,
@@ -200,7 +206,7 @@ fn urn(s: &str, span: Range) -> Ref {
     }
 }
 
-fn sql_of(dec: &mut Decoder, src: &SourceFile, spec: &Node) -> Option<Origin> {
+fn sql_of(dec: &mut Decoder, src: &SourceFile, spec: Node) -> Option<Origin> {
     if let Some(file) = spec.get("file").and_then(|n| dec.name(n, "`file`")) {
         return Some(Origin::Sql(Sql {
             text: Embedded::verbatim("", 0),
@@ -208,7 +214,10 @@ fn sql_of(dec: &mut Decoder, src: &SourceFile, spec: &Node) -> Option<Origin> {
         }));
     }
     let Some(node) = spec.get("sql") else {
-        dec.error(spec.span, "a `retl-source-sql-model` needs `sql` or `file`");
+        dec.error(
+            spec.span(),
+            "a `retl-source-sql-model` needs `sql` or `file`",
+        );
         return None;
     };
     let sql = dec.name(node, "`sql`")?;

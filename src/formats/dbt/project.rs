@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -32,16 +32,15 @@ pub enum Area {
     Analyses,
 }
 
-fn paths(doc: Option<&Node>, keys: &[&str], default: &str) -> Vec<String> {
+fn paths(doc: Option<Node>, keys: &[&str], default: &str) -> Vec<String> {
     for key in keys {
         if let Some(n) = doc.and_then(|d| d.get(key)) {
-            let v: Vec<String> = match &n.value {
-                Value::Seq(items) => items
-                    .iter()
+            let v: Vec<String> = match (n.items(), n.as_str()) {
+                (Some(items), _) => items
                     .filter_map(|i| i.as_str())
                     .map(|s| s.trim_matches('/').to_string())
                     .collect(),
-                Value::Scalar { text, .. } => vec![text.trim_matches('/').to_string()],
+                (_, Some(text)) => vec![text.trim_matches('/').to_string()],
                 _ => Vec::new(),
             };
             return v;
@@ -51,40 +50,41 @@ fn paths(doc: Option<&Node>, keys: &[&str], default: &str) -> Vec<String> {
 }
 
 /// A YAML node as JSON (for Jinja variables).
-pub fn to_json(node: &Node) -> serde_json::Value {
+pub fn to_json(node: Node) -> serde_json::Value {
     use serde_json::Value as J;
-    match &node.value {
-        Value::Null => J::Null,
-        Value::Scalar { text, plain } => {
-            if *plain {
-                match text.as_str() {
-                    "true" | "True" | "TRUE" => return J::Bool(true),
-                    "false" | "False" | "FALSE" => return J::Bool(false),
-                    _ => {}
-                }
-                if let Ok(i) = text.parse::<i64>() {
-                    return J::from(i);
-                }
-                if let Ok(f) = text.parse::<f64>() {
-                    if f.is_finite() {
-                        return J::from(f);
-                    }
+    if let Some((text, plain)) = node.scalar() {
+        if plain {
+            match text {
+                "true" | "True" | "TRUE" => return J::Bool(true),
+                "false" | "False" | "FALSE" => return J::Bool(false),
+                _ => {}
+            }
+            if let Ok(i) = text.parse::<i64>() {
+                return J::from(i);
+            }
+            if let Ok(f) = text.parse::<f64>() {
+                if f.is_finite() {
+                    return J::from(f);
                 }
             }
-            J::String(text.clone())
         }
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
+        return J::String(text.to_string());
+    }
+    if let Some(items) = node.items() {
+        return J::Array(items.map(to_json).collect());
+    }
+    match node.entries() {
+        Some(entries) => J::Object(
             entries
-                .iter()
                 .filter_map(|(k, v)| Some((k.as_str()?.to_string(), to_json(v))))
                 .collect(),
         ),
+        None => J::Null,
     }
 }
 
 impl Project {
-    pub fn read(root: &Path, doc: Option<&Node>) -> Project {
+    pub fn read(root: &Path, doc: Option<Node>) -> Project {
         let name = doc
             .and_then(|d| d.get("name"))
             .and_then(|n| n.as_str())
@@ -104,21 +104,16 @@ impl Project {
                 .unwrap_or_else(|| "dbt_packages".into()),
             dispatch: doc
                 .and_then(|d| d.get("dispatch"))
-                .and_then(|d| match &d.value {
-                    Value::Seq(items) => Some(items),
-                    _ => None,
-                })
+                .and_then(|d| d.items())
                 .map(|items| {
                     items
-                        .iter()
                         .filter_map(|i| {
                             let ns = i.get("macro_namespace")?.as_str()?.to_string();
-                            let order = match &i.get("search_order")?.value {
-                                Value::Seq(o) => o
-                                    .iter()
-                                    .filter_map(|p| p.as_str().map(str::to_string))
-                                    .collect(),
-                                _ => Vec::new(),
+                            let order = match i.get("search_order")?.items() {
+                                Some(o) => {
+                                    o.filter_map(|p| p.as_str().map(str::to_string)).collect()
+                                }
+                                None => Vec::new(),
                             };
                             Some((ns, order))
                         })
@@ -196,8 +191,7 @@ pub(crate) fn profile_target(
         .as_deref()
         .and_then(|p| doc.get(p))
         .or_else(|| {
-            doc.as_map()?
-                .iter()
+            doc.entries()?
                 .find(|(k, _)| k.as_str() != Some("config"))
                 .map(|(_, v)| v)
         });
@@ -210,15 +204,15 @@ pub(crate) fn profile_target(
         .map(str::to_string)
         .or_else(|| {
             outputs?
-                .as_map()?
-                .first()
+                .entries()?
+                .next()
                 .and_then(|(k, _)| k.as_str().map(str::to_string))
         });
     let Some(target) = target else { return out };
     let Some(output) = outputs.and_then(|o| o.get(&target)) else {
         return out;
     };
-    for (k, v) in output.as_map().unwrap_or(&[]) {
+    for (k, v) in output.entries().into_iter().flatten() {
         let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
             continue;
         };

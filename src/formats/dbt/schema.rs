@@ -8,7 +8,7 @@
 use crate::decode::Decoder;
 use crate::source::{FileId, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
-use crate::yaml::{Node, Value};
+use crate::yaml::{Node, Yaml};
 
 type Str = Spanned<String>;
 
@@ -68,14 +68,14 @@ pub struct SchemaFile {
 }
 
 /// `meta` and `config.meta` of a node or column.
-fn annot(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Annot {
+fn annot(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Annot {
     let mut out = Annot::default();
     let metas = [
         node.get("meta"),
         node.get("config").and_then(|c| c.get("meta")),
     ];
     for meta in metas.into_iter().flatten() {
-        if meta.as_map().is_none() {
+        if meta.entries().is_none() {
             continue;
         }
         out.purposes.extend(dec.taxonomy_keys(
@@ -103,7 +103,7 @@ fn annot(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Annot {
     out
 }
 
-fn name_of(node: &Node) -> Option<Str> {
+fn name_of(node: Node) -> Option<Str> {
     let n = node.get("name")?;
     let s = n.as_str()?;
     if s.trim().is_empty() {
@@ -111,20 +111,17 @@ fn name_of(node: &Node) -> Option<Str> {
     }
     Some(Spanned {
         value: s.to_string(),
-        span: n.span,
+        span: n.span(),
     })
 }
 
-fn items(node: Option<&Node>) -> &[Node] {
-    match node.map(|n| &n.value) {
-        Some(Value::Seq(items)) => items,
-        _ => &[],
-    }
+/// The items of a list; none for anything else.
+fn items(node: Option<Node>) -> impl Iterator<Item = Node> {
+    node.and_then(|n| n.items()).into_iter().flatten()
 }
 
-fn columns(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Vec<ColumnDecl> {
+fn columns(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Vec<ColumnDecl> {
     items(node.get("columns"))
-        .iter()
         .filter_map(|c| {
             let name = name_of(c)?;
             Some(ColumnDecl {
@@ -136,10 +133,10 @@ fn columns(dec: &mut Decoder, node: &Node, tax: &Taxonomy) -> Vec<ColumnDecl> {
 }
 
 /// Reads one property file. Files that are not dbt property files yield nothing.
-pub fn read(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> SchemaFile {
+pub fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile {
     let mut out = SchemaFile::default();
-    for doc in docs {
-        if doc.as_map().is_none() {
+    for doc in yaml.documents() {
+        if doc.entries().is_none() {
             continue;
         }
         for (key, kind) in [
@@ -239,13 +236,13 @@ mod tests {
     fn both_layouts_and_exposures() {
         let text = "version: 2\nsources:\n  - name: app\n    meta: {purposes: [essential.service.security]}\n    tables:\n      - name: contacts\n        columns:\n          - name: phone\n            config:\n              meta:\n                categories: [user.contact.phone_number]\n            data_tests: [not_null]\nmodels:\n  - name: m\n    columns:\n      - name: email\n        meta:\n          purposes: [essential.service.authentication]\n        tests: [unique]\nexposures:\n  - name: ads\n    depends_on: [ref('m'), \"source('app', 'contacts')\"]\n    meta:\n      uses: [marketing.advertising.third_party.targeted]\n";
         let f = SourceFile::new("s.yml".into(), "s.yml".into(), text);
-        let docs = yaml::parse(&f).unwrap();
+        let yaml = yaml::parse(&f).unwrap();
         let mut diags = Vec::new();
         let mut dec = Decoder {
             file: 0,
             diags: &mut diags,
         };
-        let s = read(&mut dec, &docs, &Taxonomy::default());
+        let s = read(&mut dec, &yaml, &Taxonomy::default());
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(s.nodes[0].name, "m");
         assert_eq!(s.nodes[0].columns[0].annot.purposes.len(), 1);

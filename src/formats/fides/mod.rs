@@ -43,9 +43,9 @@ impl Format for Fides {
         if !super::top_level_key_in(text, &RESOURCE_KEYS) {
             return None;
         }
-        let nodes = input.yaml().ok()?;
         let mut resources = Vec::new();
-        for doc in nodes.iter().filter(|d| is_fides_document(d)) {
+        let yaml = input.yaml().ok()?;
+        for doc in yaml.documents().filter(|d| is_fides_document(*d)) {
             let (read, count) = read_document(&mut input.decoder(), doc);
             resources.extend(read);
             input.manifests += count;

@@ -9,7 +9,7 @@
 use crate::decode::{Decoder, Fields};
 use crate::source::{Span, Spanned};
 use crate::taxonomy::Tree;
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
 
 pub type Str = Spanned<String>;
 
@@ -268,11 +268,11 @@ pub enum Resource {
 
 /// True when a YAML document is a fideslang manifest: a mapping without `kind` whose keys
 /// are resource lists, or which holds at least one resource with a `fides_key`.
-pub fn is_fides_document(doc: &Node) -> bool {
-    let Some(entries) = doc.as_map() else {
+pub fn is_fides_document(doc: Node) -> bool {
+    let Some(entries) = doc.entries() else {
         return false;
     };
-    if entries.is_empty() || doc.get("kind").is_some() {
+    if entries.len() == 0 || doc.get("kind").is_some() {
         return false;
     }
     let mut lists = 0;
@@ -280,15 +280,13 @@ pub fn is_fides_document(doc: &Node) -> bool {
     let mut keyed = false;
     for (k, v) in entries {
         match k.as_str() {
-            Some(key) if RESOURCE_KEYS.contains(&key) => match &v.value {
-                Value::Seq(items) => {
+            Some(key) if RESOURCE_KEYS.contains(&key) => match v.items() {
+                Some(mut items) => {
                     lists += 1;
-                    keyed |= items
-                        .iter()
-                        .any(|i| i.get("fides_key").is_some() || i.get("key").is_some());
+                    keyed |= items.any(|i| i.get("fides_key").is_some() || i.get("key").is_some());
                 }
-                Value::Null => lists += 1,
-                _ => return false,
+                None if v.is_null() => lists += 1,
+                None => return false,
             },
             _ => others += 1,
         }
@@ -297,7 +295,7 @@ pub fn is_fides_document(doc: &Node) -> bool {
 }
 
 /// Reads one fideslang document; returns its resources and how many it holds.
-pub fn read_document(dec: &mut Decoder, doc: &Node) -> (Vec<Resource>, usize) {
+pub fn read_document(dec: &mut Decoder, doc: Node) -> (Vec<Resource>, usize) {
     let mut out = Vec::new();
     let mut count = 0;
     let Some(m) = dec.map(doc, "a Fides manifest", &RESOURCE_KEYS) else {
@@ -369,7 +367,7 @@ fn fides_key(dec: &mut Decoder, m: &Fields) -> Option<Str> {
 
 fn strings(dec: &mut Decoder, m: &Fields, key: &str) -> Vec<Str> {
     match m.get(key) {
-        Some(n) => dec.string_list(n, &format!("`{key}`")),
+        Some(n) => dec.string_list(n, format_args!("`{key}`")),
         None => Vec::new(),
     }
 }
@@ -386,7 +384,7 @@ fn scalars(dec: &mut Decoder, m: &Fields, keys: &[&str]) {
     }
 }
 
-fn dataset(dec: &mut Decoder, node: &Node) -> Option<RawDataset> {
+fn dataset(dec: &mut Decoder, node: Node) -> Option<RawDataset> {
     let m = dec.map(node, "a Fides dataset", DATASET_KEYS)?;
     let key = fides_key(dec, &m);
     scalars(dec, &m, &["name", "description", "retention"]);
@@ -405,7 +403,7 @@ fn dataset(dec: &mut Decoder, node: &Node) -> Option<RawDataset> {
     })
 }
 
-fn collection(dec: &mut Decoder, node: &Node) -> Option<RawCollection> {
+fn collection(dec: &mut Decoder, node: Node) -> Option<RawCollection> {
     let m = dec.map(
         node,
         "a Fides dataset collection",
@@ -441,7 +439,7 @@ fn collection(dec: &mut Decoder, node: &Node) -> Option<RawCollection> {
 }
 
 /// Reads a field and its sub-fields, flattened into `out` in declaration order.
-fn field(dec: &mut Decoder, node: &Node, prefix: &str, inherited: &[Str], out: &mut Vec<RawField>) {
+fn field(dec: &mut Decoder, node: Node, prefix: &str, inherited: &[Str], out: &mut Vec<RawField>) {
     let Some(m) = dec.map(
         node,
         "a Fides dataset field",
@@ -493,10 +491,10 @@ fn field(dec: &mut Decoder, node: &Node, prefix: &str, inherited: &[Str], out: &
 }
 
 /// `fides_meta` of a field: only `references` is read strictly.
-fn field_meta(dec: &mut Decoder, node: &Node) -> Vec<RawReference> {
-    let Value::Map(_) = &node.value else {
+fn field_meta(dec: &mut Decoder, node: Node) -> Vec<RawReference> {
+    if node.entries().is_none() {
         dec.error(
-            node.span,
+            node.span(),
             format!("`fides_meta` must be a mapping, found {}", node.kind_name()),
         );
         return Vec::new();
@@ -504,7 +502,7 @@ fn field_meta(dec: &mut Decoder, node: &Node) -> Vec<RawReference> {
     let Some(refs) = node.get("references") else {
         return Vec::new();
     };
-    if matches!(refs.value, Value::Null) {
+    if refs.is_null() {
         return Vec::new();
     }
     dec.list(refs, "`references`", |dec, n| {
@@ -590,7 +588,7 @@ const SYSTEM_KEYS: [&str; 50] = [
     "data_steward",
 ];
 
-fn system(dec: &mut Decoder, node: &Node) -> Option<RawSystem> {
+fn system(dec: &mut Decoder, node: Node) -> Option<RawSystem> {
     let m = dec.map(node, "a Fides system", &SYSTEM_KEYS)?;
     let key = fides_key(dec, &m);
     scalars(
@@ -645,7 +643,7 @@ fn system(dec: &mut Decoder, node: &Node) -> Option<RawSystem> {
     })
 }
 
-fn data_flow(dec: &mut Decoder, node: &Node) -> Option<RawDataFlow> {
+fn data_flow(dec: &mut Decoder, node: Node) -> Option<RawDataFlow> {
     let m = dec.map(
         node,
         "a Fides data flow",
@@ -683,7 +681,7 @@ fn data_flow(dec: &mut Decoder, node: &Node) -> Option<RawDataFlow> {
     })
 }
 
-fn declaration(dec: &mut Decoder, node: &Node) -> Option<RawDeclaration> {
+fn declaration(dec: &mut Decoder, node: Node) -> Option<RawDeclaration> {
     let m = dec.map(
         node,
         "a Fides privacy declaration",
@@ -735,7 +733,7 @@ fn declaration(dec: &mut Decoder, node: &Node) -> Option<RawDeclaration> {
     strings(dec, &m, "shared_categories");
     Some(RawDeclaration {
         name,
-        span: node.span,
+        span: node.span(),
         categories,
         data_use,
         subjects: strings(dec, &m, "data_subjects"),
@@ -745,7 +743,7 @@ fn declaration(dec: &mut Decoder, node: &Node) -> Option<RawDeclaration> {
     })
 }
 
-fn policy(dec: &mut Decoder, node: &Node) -> Option<Resource> {
+fn policy(dec: &mut Decoder, node: Node) -> Option<Resource> {
     // Fides' policy-based access control (PBAC) uses `policy:` lists of another shape:
     // access decisions on queries, not on flows. They are accepted and not evaluated.
     if node.get("fides_key").is_none() && node.get("decision").is_some() {
@@ -785,7 +783,7 @@ fn policy(dec: &mut Decoder, node: &Node) -> Option<Resource> {
     Some(Resource::Policy(RawPolicy { key: key?, rules }))
 }
 
-fn policy_rule(dec: &mut Decoder, node: &Node) -> Option<RawPolicyRule> {
+fn policy_rule(dec: &mut Decoder, node: Node) -> Option<RawPolicyRule> {
     let m = dec.map(
         node,
         "a Fides policy rule",
@@ -812,7 +810,7 @@ fn policy_rule(dec: &mut Decoder, node: &Node) -> Option<RawPolicyRule> {
     })
 }
 
-fn privacy_rule(dec: &mut Decoder, node: &Node, key: &str) -> Option<RawMatch> {
+fn privacy_rule(dec: &mut Decoder, node: Node, key: &str) -> Option<RawMatch> {
     let what: &'static str = match key {
         "data_categories" => "`data_categories` of a policy rule",
         "data_uses" => "`data_uses` of a policy rule",
@@ -843,7 +841,7 @@ fn privacy_rule(dec: &mut Decoder, node: &Node, key: &str) -> Option<RawMatch> {
     Some(RawMatch { matches, values })
 }
 
-fn purpose(dec: &mut Decoder, node: &Node) -> Option<RawPurpose> {
+fn purpose(dec: &mut Decoder, node: Node) -> Option<RawPurpose> {
     let m = dec.map(node, "a Fides purpose", PURPOSE_KEYS)?;
     let key = fides_key(dec, &m);
     scalars(
@@ -862,7 +860,7 @@ fn purpose(dec: &mut Decoder, node: &Node) -> Option<RawPurpose> {
     })
 }
 
-fn taxon(dec: &mut Decoder, node: &Node, tree: Option<Tree>) -> Option<Resource> {
+fn taxon(dec: &mut Decoder, node: Node, tree: Option<Tree>) -> Option<Resource> {
     let (what, keys) = match tree {
         Some(Tree::DataUse) => ("a Fides data use", DATA_USE_KEYS),
         Some(Tree::DataCategory) => ("a Fides data category", DATA_CATEGORY_KEYS),
@@ -923,7 +921,7 @@ fn taxon(dec: &mut Decoder, node: &Node, tree: Option<Tree>) -> Option<Resource>
     }))
 }
 
-fn organization(dec: &mut Decoder, node: &Node) {
+fn organization(dec: &mut Decoder, node: Node) {
     let Some(m) = dec.map(node, "a Fides organization", ORGANIZATION_KEYS) else {
         return;
     };
@@ -949,36 +947,38 @@ mod tests {
     use crate::source::SourceFile;
     use crate::yaml;
 
-    fn doc(text: &str) -> Node {
+    fn doc(text: &str) -> yaml::Yaml {
         let f = SourceFile::new("t.yml".into(), "t.yml".into(), text);
-        yaml::parse(&f).unwrap().remove(0)
+        yaml::parse(&f).unwrap()
+    }
+
+    fn is_fides(text: &str) -> bool {
+        is_fides_document(doc(text).first().unwrap())
     }
 
     #[test]
     fn detects_fideslang_by_shape() {
-        assert!(is_fides_document(&doc("system:\n  - fides_key: a\n")));
-        assert!(is_fides_document(&doc("data_use:\n  - fides_key: x\n")));
-        assert!(is_fides_document(&doc(
+        assert!(is_fides("system:\n  - fides_key: a\n"));
+        assert!(is_fides("data_use:\n  - fides_key: x\n"));
+        assert!(is_fides(
             "dataset:\n  - fides_key: a\n    collections: []\nextra: 1\n"
-        )));
+        ));
         // Our own manifests, other tools' files, and lists of another shape.
-        assert!(!is_fides_document(&doc("kind: dataset\nname: a\n")));
-        assert!(!is_fides_document(&doc("dataset:\n  name: a\n")));
-        assert!(!is_fides_document(&doc("consumer:\n  - name: a\n")));
-        assert!(!is_fides_document(&doc(
-            "dataset:\n  - table: t\nversion: 2\n"
-        )));
+        assert!(!is_fides("kind: dataset\nname: a\n"));
+        assert!(!is_fides("dataset:\n  name: a\n"));
+        assert!(!is_fides("consumer:\n  - name: a\n"));
+        assert!(!is_fides("dataset:\n  - table: t\nversion: 2\n"));
     }
 
     #[test]
     fn nested_fields_are_flattened_with_inherited_purposes() {
-        let node = doc("dataset:\n  - fides_key: d\n    collections:\n      - name: c\n        fields:\n          - name: address\n            data_purposes: [p]\n            fields:\n              - name: city\n                data_categories: [user.contact.address.city]\n");
+        let yaml = doc("dataset:\n  - fides_key: d\n    collections:\n      - name: c\n        fields:\n          - name: address\n            data_purposes: [p]\n            fields:\n              - name: city\n                data_categories: [user.contact.address.city]\n");
         let mut diags = Vec::new();
         let mut dec = Decoder {
             file: 0,
             diags: &mut diags,
         };
-        let (res, count) = read_document(&mut dec, &node);
+        let (res, count) = read_document(&mut dec, yaml.first().unwrap());
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(count, 1);
         let Resource::Dataset(d) = &res[0] else {

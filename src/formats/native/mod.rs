@@ -2,7 +2,6 @@
 
 mod parse;
 mod resolve;
-mod stream;
 
 use std::path::Path;
 
@@ -28,14 +27,8 @@ impl Format for Native {
     }
 
     fn read(&self, input: &mut ReadInput<'_>) -> Option<Vec<Doc>> {
-        let (source, taxonomy) = (input.source, input.taxonomy);
-        // Well-formed native manifests are read from the parser's events, without a tree.
-        if let Some(docs) = stream::read_file(&mut input.decoder(), source, taxonomy) {
-            input.manifests += docs.len();
-            return (!docs.is_empty()).then_some(docs);
-        }
-        let nodes = input.yaml().ok()?;
-        let (docs, manifests) = read_documents(&mut input.decoder(), nodes, taxonomy);
+        let (yaml, taxonomy) = (input.yaml().ok()?, input.taxonomy);
+        let (docs, manifests) = read_documents(&mut input.decoder(), yaml, taxonomy);
         input.manifests += manifests;
         (!docs.is_empty()).then_some(docs)
     }

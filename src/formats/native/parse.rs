@@ -8,14 +8,14 @@ use crate::expr::{self, ColumnRef};
 use crate::model::{Field, FieldTable, Tags};
 use crate::source::{FileId, Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
-use crate::yaml::{Node, Value};
+use crate::yaml::{Node, Yaml};
 
 pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
 
 type Str = Spanned<String>;
 
-/// The keys each kind of mapping accepts, shared by the tree and stream readers.
-pub(super) const DATASET_KEYS: [&str; 7] = [
+/// The keys each kind of mapping accepts.
+const DATASET_KEYS: [&str; 7] = [
     "kind",
     "name",
     "description",
@@ -24,10 +24,10 @@ pub(super) const DATASET_KEYS: [&str; 7] = [
     "uses",
     "fields",
 ];
-pub(super) const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
-pub(super) const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
-pub(super) const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
-pub(super) const STEP_KEYS: [&str; 9] = [
+const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
+const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
+const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
+const STEP_KEYS: [&str; 9] = [
     "name",
     "description",
     "from",
@@ -38,7 +38,7 @@ pub(super) const STEP_KEYS: [&str; 9] = [
     "fields",
     "allow",
 ];
-pub(super) const ALLOW_KEYS: [&str; 2] = ["rule", "reason"];
+const ALLOW_KEYS: [&str; 2] = ["rule", "reason"];
 
 #[derive(Debug, Clone)]
 pub struct RawDataset {
@@ -107,17 +107,17 @@ pub enum Doc {
 }
 
 /// The `kind` of a document if it is one of ours.
-pub fn manifest_kind(doc: &Node) -> Option<&str> {
+pub fn manifest_kind<'y>(doc: Node<'y>) -> Option<&'y str> {
     let kind = doc.get("kind")?.as_str()?;
     MANIFEST_KINDS.iter().copied().find(|k| *k == kind)
 }
 
 /// Reads the manifest documents of a file; other documents are skipped silently.
 /// Returns the documents read and how many manifests the file holds.
-pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<Doc>, usize) {
-    let mut out = Vec::with_capacity(docs.len());
+pub fn read_documents(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> (Vec<Doc>, usize) {
+    let mut out = Vec::with_capacity(yaml.documents().len());
     let mut manifests = 0;
-    for doc in docs {
+    for doc in yaml.documents() {
         let Some(kind) = manifest_kind(doc) else {
             continue;
         };
@@ -133,17 +133,11 @@ pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<
 }
 
 /// Taxonomy keys written as a list of strings, none when `node` is absent.
-fn keys(
-    dec: &mut Decoder,
-    node: Option<&Node>,
-    what: &str,
-    tree: Tree,
-    tax: &Taxonomy,
-) -> Vec<Str> {
+fn keys(dec: &mut Decoder, node: Option<Node>, what: &str, tree: Tree, tax: &Taxonomy) -> Vec<Str> {
     dec.taxonomy_keys(node, what, Decoder::string_list, tree, tax)
 }
 
-fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> {
+fn dataset(dec: &mut Decoder, doc: Node, tax: &Taxonomy) -> Option<RawDataset> {
     let m = dec.map(doc, "a dataset", &DATASET_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
@@ -162,8 +156,8 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
         Some(node) => {
             let mut tags = Vec::new();
             let fields = dec.list(node, "`fields`", |dec, n| field(dec, n, tax, &mut tags));
-            if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
-                dec.error(node.span, "`fields` must not be empty");
+            if node.items().is_some_and(|items| items.len() == 0) {
+                dec.error(node.span(), "`fields` must not be empty");
             }
             fields
         }
@@ -182,7 +176,7 @@ fn dataset(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawDataset> 
 
 fn field(
     dec: &mut Decoder,
-    node: &Node,
+    node: Node,
     tax: &Taxonomy,
     seen_tags: &mut Vec<Arc<Tags>>,
 ) -> Option<Field> {
@@ -214,7 +208,7 @@ fn field(
 
 /// A field from its checked name and canonical taxonomy keys; equal tags are shared
 /// through `seen_tags`.
-pub(super) fn declared_field(
+fn declared_field(
     file: FileId,
     name: Str,
     purposes: Vec<Str>,
@@ -233,7 +227,7 @@ pub(super) fn declared_field(
     }
 }
 
-fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
+fn sink(dec: &mut Decoder, doc: Node, tax: &Taxonomy) -> Option<RawSink> {
     let m = dec.map(doc, "a sink", &SINK_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     for key in ["vendor", "description"] {
@@ -244,14 +238,14 @@ fn sink(dec: &mut Decoder, doc: &Node, tax: &Taxonomy) -> Option<RawSink> {
     let uses_node = m.required(dec, "uses");
     let uses = keys(dec, uses_node, "`uses`", Tree::DataUse, tax);
     if let Some(node) = uses_node {
-        if uses.is_empty() && matches!(node.value, Value::Seq(_)) {
-            dec.error(node.span, "`uses` must not be empty");
+        if uses.is_empty() && node.items().is_some() {
+            dec.error(node.span(), "`uses` must not be empty");
         }
     }
     Some(RawSink { name: name?, uses })
 }
 
-fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
+fn pipeline(dec: &mut Decoder, doc: Node) -> Option<RawPipeline> {
     let m = dec.map(doc, "a pipeline", &PIPELINE_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
@@ -259,8 +253,8 @@ fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
     }
     let steps = match m.required(dec, "steps") {
         Some(node) => {
-            if matches!(&node.value, Value::Seq(items) if items.is_empty()) {
-                dec.error(node.span, "`steps` must not be empty");
+            if node.items().is_some_and(|items| items.len() == 0) {
+                dec.error(node.span(), "`steps` must not be empty");
             }
             dec.list(node, "`steps`", step)
         }
@@ -269,7 +263,7 @@ fn pipeline(dec: &mut Decoder, doc: &Node) -> Option<RawPipeline> {
     Some(RawPipeline { name: name?, steps })
 }
 
-fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
+fn step(dec: &mut Decoder, node: Node) -> Option<RawStep> {
     let m = dec.map(node, "a step", &STEP_KEYS)?;
     let name = m.required(dec, "name").and_then(|n| dec.name(n, "`name`"));
     if let Some(d) = m.get("description") {
@@ -305,10 +299,10 @@ fn step(dec: &mut Decoder, node: &Node) -> Option<RawStep> {
     })
 }
 
-fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)>> {
-    let Value::Map(entries) = &node.value else {
+fn output_fields(dec: &mut Decoder, node: Node) -> Option<Vec<(Str, Expression)>> {
+    let Some(entries) = node.entries() else {
         dec.error(
-            node.span,
+            node.span(),
             format!(
                 "`fields` must map output field names to expressions, found {}",
                 node.kind_name()
@@ -324,7 +318,7 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)
         if let Some((first, _)) = out.iter().find(|(f, _)| f.value == key.value) {
             let line = first.span.start_pos.line;
             dec.error(
-                k.span,
+                k.span(),
                 format!(
                     "duplicate key `{}` in `fields` (first at line {line})",
                     key.value
@@ -334,7 +328,7 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)
         }
         if key.value.contains('.') {
             dec.error(
-                k.span,
+                k.span(),
                 format!("output field name `{}` must not contain dots", key.value),
             );
             continue;
@@ -348,7 +342,7 @@ fn output_fields(dec: &mut Decoder, node: &Node) -> Option<Vec<(Str, Expression)
     Some(out)
 }
 
-fn allow(dec: &mut Decoder, node: &Node) -> Option<RawAllow> {
+fn allow(dec: &mut Decoder, node: Node) -> Option<RawAllow> {
     let m = dec.map(node, "an allow entry", &ALLOW_KEYS)?;
     let rule = m.required(dec, "rule").and_then(|n| dec.name(n, "`rule`"));
     let reason = match m.get("reason") {
