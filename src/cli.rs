@@ -514,20 +514,13 @@ fn run_check(args: CheckArgs) -> u8 {
             }
         }
     }
-    let stdout = std::io::stdout();
-    let color = args.output_file.is_none() && args.color.enabled(stdout.is_terminal());
+    let (sink, terminal) = match report_sink(args.output_file.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let color = args.color.enabled(terminal);
     // Buffered: the standard output is line-buffered, and pretty JSON or SARIF would
     // otherwise cost one write call per line (56,000 for 550 findings).
-    let sink: Box<dyn Write> = match &args.output_file {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(file) => Box::new(file),
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return 2;
-            }
-        },
-        None => Box::new(stdout.lock()),
-    };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
     let sources = &outcome.model.sources;
     let dismissed: &[crate::finding::Dismissed] = if args.show_suppressed {
@@ -604,6 +597,28 @@ fn run_check(args: CheckArgs) -> u8 {
     // The process exits next: freeing a large model piece by piece would only cost time.
     std::mem::forget(outcome);
     u8::from(failed)
+}
+
+/// Where the report goes: the standard output, or the `--output-file` (created with its
+/// folders); and whether that is a terminal.
+fn report_sink(file: Option<&std::path::Path>) -> Result<(Box<dyn Write>, bool), u8> {
+    let Some(path) = file else {
+        let stdout = std::io::stdout();
+        let terminal = stdout.is_terminal();
+        return Ok((Box::new(stdout.lock()), terminal));
+    };
+    let created = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+    .and_then(|_| std::fs::File::create(path));
+    match created {
+        Ok(f) => Ok((Box::new(f), false)),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            Err(2)
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -509,3 +509,24 @@ fn inline_ignore_on_a_field_or_sink_line() {
     let r = run(&root, &["check", "--format", "compact"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
+
+#[test]
+fn output_file_gets_the_report() {
+    let (_d, root) = example();
+    let r = run(
+        &root,
+        &["check", "--format", "json", "-o", "out/report.json"],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "");
+    let report = std::fs::read_to_string(root.join("out/report.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["summary"]["errors"], 3);
+    let r = run(&root, &["check", "--output-file", "sinks.yaml/x"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot write sinks.yaml/x"),
+        "{}",
+        r.stderr
+    );
+}
