@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::decode::{parse_alone, Decoder};
-use crate::finding::{Finding, Severity};
+use crate::diagnostic::Diag;
+use crate::finding::{about_own_file, Check, Finding, Severity};
 use crate::source::{SourceFile, Sources, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
@@ -159,6 +160,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let root = normalize(abs.parent().unwrap_or(Path::new("/")));
     let mut diags = Vec::new();
     let config = parse(&file, root, &mut diags);
+    about_own_file(&mut diags, Check::InvalidConfig);
     match config {
         Some(c) if diags.is_empty() => Ok(c),
         _ => Err(ConfigError {
@@ -398,14 +400,13 @@ fn extend(dec: &mut Decoder, taxonomy: &mut Taxonomy, tree: Tree, entries: &[Tax
     }
     for e in pending {
         let parent = e.key.value.rsplit_once('.').map_or("", |(p, _)| p);
-        dec.error(
-            e.key.span,
-            format!(
-                "the parent `{parent}` of `{}` is not a known {}",
-                e.key.value,
-                tree.noun()
-            ),
-        );
+        let diag = Diag::UnknownParent {
+            tree,
+            parent: parent.to_string(),
+            key: e.key.value.clone(),
+            suggestion: taxonomy.suggest(tree, parent).map(Into::into),
+        };
+        dec.report(diag, e.key.span);
     }
 }
 
@@ -429,17 +430,15 @@ fn aliases(dec: &mut Decoder, node: &Node, taxonomy: &Taxonomy) -> BTreeMap<Stri
         if !taxonomy.contains(Tree::DataUse, &key.value)
             && !taxonomy.contains(Tree::DataCategory, &key.value)
         {
-            let hint = taxonomy
+            let suggestion = taxonomy
                 .suggest(Tree::DataUse, &key.value)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            dec.error(
-                key.span,
-                format!(
-                    "alias `{}` maps to `{}`, which is not a known data use or category{hint}",
-                    label.value, key.value
-                ),
-            );
+                .or_else(|| taxonomy.suggest(Tree::DataCategory, &key.value));
+            let diag = Diag::UnknownAliasTarget {
+                label: label.value,
+                key: key.value,
+                suggestion: suggestion.map(Into::into),
+            };
+            dec.report(diag, key.span);
             continue;
         }
         if out.insert(label.value.clone(), key.value).is_some() {
@@ -464,15 +463,8 @@ fn external(dec: &mut Decoder, item: &Node, taxonomy: &Taxonomy) -> Option<Exter
                 .get("purposes")
                 .map(|n| dec.string_list(n, "`purposes`"))
                 .unwrap_or_default();
-            let mut keys = Vec::new();
-            for p in purposes {
-                let key = taxonomy.canonical(&p.value);
-                if !taxonomy.contains(Tree::DataUse, key) {
-                    dec.error(p.span, format!("`{}` is not a known data use", p.value));
-                }
-                keys.push(key.to_string());
-            }
-            (name, keys)
+            let keys = dec.canonical_keys(purposes, Tree::DataUse, taxonomy);
+            (name, keys.into_iter().map(|p| p.value).collect())
         }
     };
     // Dataset names contain dots, so `*` must not stop at them: no literal separator.

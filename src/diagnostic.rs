@@ -31,6 +31,17 @@ pub(crate) enum Diag {
     },
     /// A malformed `# purposelint: ignore[…]` comment.
     BadIgnore(String),
+    /// A `kind` of a document meant as a manifest that is not one of ours.
+    UnknownKind {
+        kind: String,
+        suggestion: Option<String>,
+    },
+    /// `apiVersion: purposelint/v1` without a `kind`.
+    MissingKind,
+    /// An `apiVersion` of ours other than `purposelint/v1`.
+    UnknownApiVersion {
+        version: String,
+    },
 
     // unknown-reference
     UnknownDataset {
@@ -101,9 +112,29 @@ pub(crate) enum Diag {
         key: String,
         suggestion: Option<String>,
     },
+    /// A configured alias that stands for a key of neither taxonomy.
+    UnknownAliasTarget {
+        label: String,
+        key: String,
+        suggestion: Option<String>,
+    },
+    /// A configured taxonomy key whose parent is not a key.
+    UnknownParent {
+        tree: Tree,
+        parent: String,
+        key: String,
+        suggestion: Option<String>,
+    },
     /// A Fides `data_purposes` value that is neither a `purpose` nor a data use.
     NotAPurpose {
         value: String,
+        suggestion: Option<String>,
+    },
+
+    // undeclared-destination
+    /// A step's `to` that nothing declares and no step reads.
+    UndeclaredTo {
+        name: String,
         suggestion: Option<String>,
     },
 
@@ -214,7 +245,10 @@ impl Diag {
             | BadExpression { .. }
             | BadIgnore(_)
             | InvalidHcl(_)
-            | BadRelationPin { .. } => Check::InvalidManifest,
+            | BadRelationPin { .. }
+            | UnknownKind { .. }
+            | MissingKind
+            | UnknownApiVersion { .. } => Check::InvalidManifest,
             UnknownDataset { .. }
             | UnknownDatasetOf { .. }
             | UnknownNamed { .. }
@@ -236,7 +270,11 @@ impl Diag {
             UnclassifiedDestination { .. } => Check::UnclassifiedDestination,
             NotFollowed(_) => Check::IncompleteLineage,
             Duplicate { .. } => Check::DuplicateDefinition,
-            UnknownTaxonomyKey { .. } | NotAPurpose { .. } => Check::UnknownPurpose,
+            UnknownTaxonomyKey { .. }
+            | NotAPurpose { .. }
+            | UnknownAliasTarget { .. }
+            | UnknownParent { .. } => Check::UnknownPurpose,
+            UndeclaredTo { .. } => Check::UndeclaredDestination,
             Skipped(_) => Check::SkippedFile,
             IncompleteLineage { .. } => Check::IncompleteLineage,
             StaleManifest { .. } => Check::StaleManifest,
@@ -259,6 +297,14 @@ impl Diag {
             BadExpression { text, error } => {
                 format!("cannot parse the expression `{text}`: {error}")
             }
+            UnknownKind { kind, suggestion } => format!(
+                "unknown manifest kind `{kind}`{}",
+                did_you_mean(suggestion)
+            ),
+            MissingKind => "a `purposelint/v1` manifest needs a `kind`".into(),
+            UnknownApiVersion { version } => format!(
+                "`{version}` is not a supported apiVersion; did you mean `purposelint/v1`?"
+            ),
             UnknownDataset { name, suggestion } => {
                 format!("unknown dataset `{name}`{}", did_you_mean(suggestion))
             }
@@ -322,8 +368,30 @@ impl Diag {
                 tree.noun(),
                 did_you_mean(suggestion)
             ),
+            UnknownAliasTarget {
+                label,
+                key,
+                suggestion,
+            } => format!(
+                "alias `{label}` maps to `{key}`, which is not a known data use or category{}",
+                did_you_mean(suggestion)
+            ),
+            UnknownParent {
+                tree,
+                parent,
+                key,
+                suggestion,
+            } => format!(
+                "the parent `{parent}` of `{key}` is not a known {}{}",
+                tree.noun(),
+                did_you_mean(suggestion)
+            ),
             NotAPurpose { value, suggestion } => format!(
                 "`{value}` is neither a Fides `purpose` nor a known data use{}",
+                did_you_mean(suggestion)
+            ),
+            UndeclaredTo { name, suggestion } => format!(
+                "`{name}` is not a declared dataset or sink, and no step reads it: where these flows end is unknown{}",
                 did_you_mean(suggestion)
             ),
             IncompleteLineage { model, reason } => {
@@ -425,12 +493,21 @@ impl Diag {
                 known,
                 ..
             } => Some(format!("{what} accepts: {}", known.join(", "))),
+            UnknownKind {
+                suggestion: None, ..
+            }
+            | MissingKind => Some("the kinds are `dataset`, `sink` and `pipeline`".into()),
             AmbiguousField { field, owners } => owners
                 .first()
                 .map(|o| format!("qualify it, e.g. `{o}.{field}`")),
             NotInFrom { dataset } => Some(format!(
                 "add `{dataset}` to `from`, or reference a dataset it lists"
             )),
+            UndeclaredTo {
+                suggestion: None, ..
+            } => Some(
+                "declare it as a sink with its `uses` (or as a dataset), or include the file that declares it in the run".into(),
+            ),
             IncompleteLineage { .. } => Some(
                 "every upstream column is assumed to flow into every column of this model".into(),
             ),

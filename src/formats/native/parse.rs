@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::detect::{detect, Detected};
 use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::expr::{self, ColumnRef};
@@ -10,12 +11,11 @@ use crate::source::{FileId, Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Value};
 
-pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
-
 type Str = Spanned<String>;
 
 /// The keys each kind of mapping accepts, shared by the tree and stream readers.
-pub(super) const DATASET_KEYS: [&str; 7] = [
+pub(super) const DATASET_KEYS: [&str; 8] = [
+    "apiVersion",
     "kind",
     "name",
     "description",
@@ -25,8 +25,15 @@ pub(super) const DATASET_KEYS: [&str; 7] = [
     "fields",
 ];
 pub(super) const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
-pub(super) const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
-pub(super) const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
+pub(super) const SINK_KEYS: [&str; 6] = [
+    "apiVersion",
+    "kind",
+    "name",
+    "uses",
+    "vendor",
+    "description",
+];
+pub(super) const PIPELINE_KEYS: [&str; 5] = ["apiVersion", "kind", "name", "description", "steps"];
 pub(super) const STEP_KEYS: [&str; 9] = [
     "name",
     "description",
@@ -106,10 +113,9 @@ pub enum Doc {
     Pipeline(RawPipeline),
 }
 
-/// The `kind` of a document if it is one of ours.
-pub fn manifest_kind(doc: &Node) -> Option<&str> {
-    let kind = doc.get("kind")?.as_str()?;
-    MANIFEST_KINDS.iter().copied().find(|k| *k == kind)
+/// Whether a document is a manifest of ours, or meant to be one (spec §3).
+pub fn is_manifest(doc: &Node) -> bool {
+    detect(doc) != Detected::Foreign
 }
 
 /// Reads the manifest documents of a file; other documents are skipped silently.
@@ -118,8 +124,14 @@ pub fn read_documents(dec: &mut Decoder, docs: &[Node], tax: &Taxonomy) -> (Vec<
     let mut out = Vec::with_capacity(docs.len());
     let mut manifests = 0;
     for doc in docs {
-        let Some(kind) = manifest_kind(doc) else {
-            continue;
+        let kind = match detect(doc) {
+            Detected::Foreign => continue,
+            Detected::Invalid(diag, span) => {
+                manifests += 1;
+                dec.report(diag, span);
+                continue;
+            }
+            Detected::Manifest(kind) => kind,
         };
         manifests += 1;
         let read = match kind {

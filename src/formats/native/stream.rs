@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
 
+use super::detect::API_VERSION;
 use super::parse::{
     declared_field, Doc, Expression, RawAllow, RawDataset, RawPipeline, RawSink, RawStep,
     ALLOW_KEYS, DATASET_KEYS, FIELD_KEYS, PIPELINE_KEYS, SINK_KEYS, STEP_KEYS,
@@ -104,17 +105,32 @@ impl<'t> Reader<'t, '_, '_> {
         }
     }
 
+    /// A document whose first key is `kind`, or `apiVersion: purposelint/v1` then `kind`.
     fn document(&mut self) -> Read<Doc> {
         self.map_start()?;
-        let kind = self.key()?;
-        if kind.0 != "kind" {
+        let mut key = self.key()?;
+        let mut read: &[&str] = &["kind"];
+        if key.0 == "apiVersion" {
+            self.api_version()?;
+            key = self.key()?;
+            read = &["apiVersion", "kind"];
+        }
+        if key.0 != "kind" {
             return Err(GiveUp);
         }
         let kind = self.scalar()?.ok_or(GiveUp)?;
         match &*kind.0 {
-            "dataset" => self.dataset().map(Doc::Dataset),
-            "sink" => self.sink().map(Doc::Sink),
-            "pipeline" => self.pipeline().map(Doc::Pipeline),
+            "dataset" => self.dataset(read).map(Doc::Dataset),
+            "sink" => self.sink(read).map(Doc::Sink),
+            "pipeline" => self.pipeline(read).map(Doc::Pipeline),
+            _ => Err(GiveUp),
+        }
+    }
+
+    /// The value of `apiVersion`, which must be ours.
+    fn api_version(&mut self) -> Read<()> {
+        match self.scalar()? {
+            Some((v, _)) if v == API_VERSION => Ok(()),
             _ => Err(GiveUp),
         }
     }
@@ -256,11 +272,12 @@ impl<'t> Reader<'t, '_, '_> {
             .canonical_keys(keys.unwrap_or_default(), tree, self.tax)
     }
 
-    fn dataset(&mut self) -> Read<RawDataset> {
+    fn dataset(&mut self, read: &[&str]) -> Read<RawDataset> {
         let (mut name, mut purposes, mut categories, mut uses) = (None, None, None, None);
         let mut fields = None;
-        self.entries(&DATASET_KEYS, &["kind"], |r, key| {
+        self.entries(&DATASET_KEYS, read, |r, key| {
             match key {
+                "apiVersion" => r.api_version()?,
                 "name" => name = r.string()?,
                 "purposes" => purposes = Some(r.string_list()?),
                 "categories" => categories = Some(r.string_list()?),
@@ -331,10 +348,11 @@ impl<'t> Reader<'t, '_, '_> {
         Ok(declared_field(file, name, purposes, categories, seen_tags))
     }
 
-    fn sink(&mut self) -> Read<RawSink> {
+    fn sink(&mut self, read: &[&str]) -> Read<RawSink> {
         let (mut name, mut uses) = (None, Vec::new());
-        self.entries(&SINK_KEYS, &["kind"], |r, key| {
+        self.entries(&SINK_KEYS, read, |r, key| {
             match key {
+                "apiVersion" => r.api_version()?,
                 "name" => name = r.string()?,
                 "uses" => uses = r.string_list()?,
                 "vendor" | "description" => r.skip_scalar()?,
@@ -351,10 +369,11 @@ impl<'t> Reader<'t, '_, '_> {
         Ok(RawSink { name, uses })
     }
 
-    fn pipeline(&mut self) -> Read<RawPipeline> {
+    fn pipeline(&mut self, read: &[&str]) -> Read<RawPipeline> {
         let (mut name, mut steps) = (None, None);
-        self.entries(&PIPELINE_KEYS, &["kind"], |r, key| {
+        self.entries(&PIPELINE_KEYS, read, |r, key| {
             match key {
+                "apiVersion" => r.api_version()?,
                 "name" => name = r.string()?,
                 "steps" => steps = r.list(|r, event, _| r.step(event))?,
                 "description" => r.skip_scalar()?,

@@ -108,6 +108,11 @@ fn well_formed_manifests_are_read_as_the_tree_reads_them() {
     assert!(same(FULL));
     assert!(same("kind: sink\r\nname: a\r\nuses:\r\n  - analytics\r\n"));
     assert!(same("\u{feff}kind: sink\nname: a\nuses: [analytics]\n"));
+    let versioned = FULL.replace("kind: ", "apiVersion: purposelint/v1\nkind: ");
+    assert!(same(&versioned));
+    assert!(same(
+        "kind: sink\napiVersion: purposelint/v1\nname: a\nuses: [x]\n"
+    ));
 }
 
 #[test]
@@ -127,6 +132,9 @@ fn anything_unusual_goes_to_the_tree() {
         "kind: pipeline\nname: p\nsteps:\n  - name: s\n    from: a\n    to: b\n    fields: {x: a.x, x: a.y}\n",
         "kind: sink\nname: a\nuses: [analytics]\n---\nfides_key: x\n",
         "kind: Deployment\n",
+        "apiVersion: purposelint/v2\nkind: sink\nname: a\nuses: [analytics]\n",
+        "apiVersion: purposelint/v1\nkind: sinks\nname: a\nuses: [analytics]\n",
+        "kind: pipeline\ntype: docker\nsteps:\n  - name: a\n    image: x\n",
         "kind: sink\nname: a\nuses: [analytics\n",
         "",
     ] {
@@ -303,6 +311,10 @@ fn manifest(p: &mut Picks) -> String {
             blocks.push(kind);
         } else {
             blocks.insert(0, kind);
+        }
+        if p.chance(3) {
+            let version = p.pick(&["purposelint/v1", "purposelint/v1", "v2"]);
+            blocks.insert(p.below(2), format!("apiVersion: {version}\n"));
         }
         docs.push(blocks.concat());
     }
