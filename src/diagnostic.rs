@@ -31,6 +31,12 @@ pub(crate) enum Diag {
     },
     /// A malformed `# purposelint: ignore[…]` comment.
     BadIgnore(String),
+    /// A reason of an `allow` entry or ignore comment that only holds the place of one.
+    PlaceholderReason {
+        reason: String,
+        /// A reason written as it should be.
+        example: String,
+    },
     /// A `kind` of a document meant as a manifest that is not one of ours.
     UnknownKind {
         kind: String,
@@ -246,6 +252,7 @@ impl Diag {
             | BadIgnore(_)
             | InvalidHcl(_)
             | BadRelationPin { .. }
+            | PlaceholderReason { .. }
             | UnknownKind { .. }
             | MissingKind
             | UnknownApiVersion { .. } => Check::InvalidManifest,
@@ -302,6 +309,9 @@ impl Diag {
                 did_you_mean(suggestion)
             ),
             MissingKind => "a `purposelint/v1` manifest needs a `kind`".into(),
+            PlaceholderReason { reason, .. } => format!(
+                "`{reason}` is a placeholder, not a reason: record why this flow was approved"
+            ),
             UnknownApiVersion { version } => format!(
                 "`{version}` is not a supported apiVersion; did you mean `purposelint/v1`?"
             ),
@@ -497,6 +507,7 @@ impl Diag {
                 suggestion: None, ..
             }
             | MissingKind => Some("the kinds are `dataset`, `sink` and `pipeline`".into()),
+            PlaceholderReason { example, .. } => Some(format!("e.g. `{example}`")),
             AmbiguousField { field, owners } => owners
                 .first()
                 .map(|o| format!("qualify it, e.g. `{o}.{field}`")),

@@ -490,7 +490,8 @@ fn hover_definition_code_action_and_completion() {
         ),
         "{new_text:?}"
     );
-    // Applying it suppresses that finding (the reason placeholder is a valid reason).
+    // Applied as it is, the placeholder reason is rejected (spec §3.2): the allow does
+    // not pass until the user writes why.
     let line = edit["range"]["start"]["line"].as_u64().unwrap() as u32;
     c.change(
         &pipeline,
@@ -499,7 +500,15 @@ fn hover_definition_code_action_and_completion() {
     );
     c.sync();
     let diags = c.take(&uri(&pipeline)).pop().unwrap();
-    assert!(diags.is_empty(), "{diags:#?}");
+    let placeholder = diags
+        .iter()
+        .find(|d| d["code"] == "invalid-manifest")
+        .unwrap_or_else(|| panic!("{diags:#?}"));
+    assert!(placeholder["message"]
+        .as_str()
+        .unwrap()
+        .contains("is a placeholder, not a reason"));
+    assert!(diags.iter().any(|d| d["code"] == "security-to-advertising"));
 
     assert_eq!(c.shutdown(), 0);
 }

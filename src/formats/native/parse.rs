@@ -364,7 +364,17 @@ fn allow(dec: &mut Decoder, node: &Node) -> Option<RawAllow> {
     let m = dec.map(node, "an allow entry", &ALLOW_KEYS)?;
     let rule = m.required(dec, "rule").and_then(|n| dec.name(n, "`rule`"));
     let reason = match m.get("reason") {
-        Some(n) => dec.name(n, "`reason`"),
+        Some(n) => dec.name(n, "`reason`").filter(|r| {
+            let placeholder = crate::suppress::is_placeholder(&r.value);
+            if placeholder {
+                let diag = Diag::PlaceholderReason {
+                    reason: r.value.clone(),
+                    example: "reason: DPIA-2024-17 approved; counts only".into(),
+                };
+                dec.report(diag, r.span);
+            }
+            !placeholder
+        }),
         None => {
             let diag = Diag::InvalidWithHelp(
                 "an allow entry needs a `reason`: record why this flow was approved".into(),

@@ -461,9 +461,13 @@ impl<'t> Reader<'t, '_, '_> {
             }
             Ok(())
         })?;
+        let reason = name(reason)?;
+        if crate::suppress::is_placeholder(&reason.value) {
+            return Err(GiveUp); // the tree path reports it
+        }
         Ok(RawAllow {
             rule: name(rule)?,
-            reason: name(reason)?,
+            reason,
             span: yaml::join(start, end),
         })
     }
