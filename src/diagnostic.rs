@@ -147,6 +147,19 @@ pub(crate) enum Diag {
     // skipped-file
     Skipped(String),
 
+    // no-input
+    NoInput {
+        /// The paths given, as users wrote them.
+        paths: Vec<String>,
+    },
+
+    /// A reference of `check` to `name`, which `file` declares but could not be parsed.
+    InUnparsedFile {
+        check: Check,
+        name: String,
+        file: String,
+    },
+
     // incomplete-lineage
     IncompleteLineage {
         model: String,
@@ -283,6 +296,8 @@ impl Diag {
             | UnknownParent { .. } => Check::UnknownPurpose,
             UndeclaredTo { .. } => Check::UndeclaredDestination,
             Skipped(_) => Check::SkippedFile,
+            NoInput { .. } => Check::NoInput,
+            InUnparsedFile { check, .. } => *check,
             IncompleteLineage { .. } => Check::IncompleteLineage,
             StaleManifest { .. } => Check::StaleManifest,
             UnusedAllow { .. } | UnusedIgnore { .. } => Check::UnusedSuppression,
@@ -404,6 +419,13 @@ impl Diag {
                 "`{name}` is not a declared dataset or sink, and no step reads it: where these flows end is unknown{}",
                 did_you_mean(suggestion)
             ),
+            NoInput { paths } => format!(
+                "nothing to lint in {}: no purposelint manifest, dbt project or Fides resource was found",
+                code_list(paths)
+            ),
+            InUnparsedFile { name, file, .. } => format!(
+                "`{name}` is declared in {file}, which could not be parsed; fix that file first"
+            ),
             IncompleteLineage { model, reason } => {
                 format!("column lineage of dbt model `{model}` is incomplete: {reason}")
             }
@@ -508,6 +530,9 @@ impl Diag {
             }
             | MissingKind => Some("the kinds are `dataset`, `sink` and `pipeline`".into()),
             PlaceholderReason { example, .. } => Some(format!("e.g. `{example}`")),
+            NoInput { .. } => Some(
+                "`purposelint check --show-files` lists each file found, which format read it, and why the others were skipped".into(),
+            ),
             AmbiguousField { field, owners } => owners
                 .first()
                 .map(|o| format!("qualify it, e.g. `{o}.{field}`")),
@@ -533,10 +558,23 @@ impl Diag {
         }
     }
 
+    /// The dataset or sink name the diagnostic is about, when it is an unknown one.
+    fn subject(&self) -> Option<&str> {
+        use Diag::*;
+        match self {
+            UnknownDataset { name, .. }
+            | UnknownNamed { name, .. }
+            | UndeclaredTo { name, .. } => Some(name),
+            UnknownDatasetOf { dataset, .. } => Some(dataset),
+            _ => None,
+        }
+    }
+
     /// The diagnostic at `loc`, with its check's default severity.
     pub(crate) fn at(self, loc: Loc) -> Finding {
         let mut f = Finding::check(self.check(), loc, self.message());
         f.help = self.help();
+        f.subject = self.subject().map(str::to_string);
         f
     }
 }

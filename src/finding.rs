@@ -270,6 +270,9 @@ pub struct Finding {
     /// How to fix it, or a did-you-mean (human output).
     pub help: Option<String>,
     pub flow: Option<FlowPath>,
+    /// The dataset or sink name a diagnostic of a built-in check is about (an unknown
+    /// reference), so that one caused by a file that could not be parsed can say so.
+    pub subject: Option<String>,
 }
 
 impl Finding {
@@ -283,6 +286,7 @@ impl Finding {
             label: None,
             help: None,
             flow: None,
+            subject: None,
         }
     }
 

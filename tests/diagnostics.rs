@@ -55,7 +55,12 @@ fn missing_required_keys_of_each_kind() {
         ("a.yaml", "kind: dataset\nname: d\n"),
         ("b.yaml", "kind: sink\nname: s\n"),
     ]);
-    assert_eq!(diag_lines(&o), Vec::<String>::new());
+    let lines = diag_lines(&o);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("no-input 1:1 nothing to lint in"),
+        "{lines:?}"
+    );
     assert_eq!(o.summary.manifests, 0);
 }
 

@@ -169,7 +169,12 @@ impl Session {
     /// Discovers, reads and checks the files under the options' paths.
     pub fn check(&mut self) -> Result<Outcome, Failure> {
         let (inputs, warnings, layout) = self.inputs()?;
-        self.check_inputs(inputs, warnings, &layout)
+        let mut outcome = self.check_inputs(inputs, warnings, &layout)?;
+        // An editor's workspace may hold nothing yet; a command line must not pass empty.
+        if !self.keep {
+            link::warn_if_nothing_to_lint(&self.opts, &mut outcome);
+        }
+        Ok(outcome)
     }
 
     /// Like [`Session::check`], for an editor: after the first run, an edit of one file
