@@ -57,6 +57,8 @@ pub struct PathFilter {
     pub root: PathBuf,
     pub include: Option<GlobSet>,
     pub exclude: Option<GlobSet>,
+    /// The globs as written, for `--show-settings`.
+    pub patterns: (Vec<String>, Vec<String>),
 }
 
 impl PathFilter {
@@ -180,6 +182,7 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
             root: root.clone(),
             include: None,
             exclude: None,
+            patterns: Default::default(),
         },
         severity: Vec::new(),
         rule_dirs: Vec::new(),
@@ -205,12 +208,12 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         return Some(config);
     }
     let m = dec.map(doc, "the configuration", &KEYS)?;
-    config.filter.include = m
-        .get("include")
-        .and_then(|n| globs(&mut dec, n, "`include`"));
-    config.filter.exclude = m
-        .get("exclude")
-        .and_then(|n| globs(&mut dec, n, "`exclude`"));
+    if let Some(n) = m.get("include") {
+        (config.filter.include, config.filter.patterns.0) = globs(&mut dec, n, "`include`");
+    }
+    if let Some(n) = m.get("exclude") {
+        (config.filter.exclude, config.filter.patterns.1) = globs(&mut dec, n, "`exclude`");
+    }
     if let Some(n) = m.get("severity") {
         config.severity = severities(&mut dec, n);
     }
@@ -294,8 +297,10 @@ fn boolean(dec: &mut Decoder, node: &Node, what: &str) -> bool {
     }
 }
 
-fn globs(dec: &mut Decoder, node: &Node, what: &str) -> Option<GlobSet> {
+/// The globs of a list, and the list as written.
+fn globs(dec: &mut Decoder, node: &Node, what: &str) -> (Option<GlobSet>, Vec<String>) {
     let mut b = GlobSetBuilder::new();
+    let mut written = Vec::new();
     for g in dec.string_list(node, what) {
         match Glob::new(&g.value) {
             Ok(glob) => {
@@ -303,8 +308,9 @@ fn globs(dec: &mut Decoder, node: &Node, what: &str) -> Option<GlobSet> {
             }
             Err(e) => dec.error(g.span, format!("invalid glob `{}`: {}", g.value, e.kind())),
         }
+        written.push(g.value);
     }
-    b.build().ok()
+    (b.build().ok(), written)
 }
 
 fn severities(dec: &mut Decoder, node: &Node) -> Vec<(Spanned<String>, Level)> {

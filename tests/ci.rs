@@ -530,3 +530,105 @@ fn output_file_gets_the_report() {
         r.stderr
     );
 }
+
+#[test]
+fn show_files_says_what_was_read_and_why_the_rest_was_not() {
+    let (_d, root) = example();
+    std::fs::write(root.join(".gitignore"), "private.yaml\n").unwrap();
+    std::fs::write(root.join("private.yaml"), SMS_SINK).unwrap();
+    std::fs::write(root.join("purposelint.yaml"), "exclude: [vendor]\n").unwrap();
+    std::fs::create_dir_all(root.join("vendor")).unwrap();
+    std::fs::write(root.join("vendor/x.yaml"), SMS_SINK).unwrap();
+    std::fs::write(root.join("k8s.yaml"), "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let r = run(&root, &["check", "--show-files"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "read (native)  sinks.yaml\n",
+        "skipped  private.yaml: gitignored\n",
+        "skipped  vendor/x.yaml: excluded by purposelint.yaml\n",
+        "skipped  k8s.yaml: not a manifest\n",
+        "skipped  README.md: no format reads this kind of file\n",
+        "4 files read, ",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} in\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn show_settings_names_the_configuration_and_resolved_values() {
+    let (_d, root) = example();
+    std::fs::write(
+        root.join("purposelint.yaml"),
+        "severity:\n  security-to-marketing: off\n  no-input: error\naliases:\n  2fa: essential.service.authentication\n",
+    )
+    .unwrap();
+    let r = run(&root, &["check", "--show-settings"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "config_file: \"purposelint.yaml\"\n",
+        "  security-to-marketing: {severity: off, origin: \"built-in\"}\n",
+        "  no-input: error\n",
+        "  \"2fa\": \"essential.service.authentication\"\n",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} in\n{}", r.stdout);
+    }
+    let r = run(&root, &["check", "--show-settings", "--no-config"]);
+    assert!(
+        r.stdout.starts_with("config_file: null  # --no-config\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn statistics_beside_a_machine_format_go_to_stderr() {
+    let (_d, root) = example();
+    let r = run(&root, &["check", "--format", "json", "--statistics"]);
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["errors"], 3);
+    assert!(
+        r.stderr.contains("    3  security-to-advertising  error"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn colour_follows_force_color_and_no_color() {
+    let (_d, root) = example();
+    let compact = |env: &[(&str, &str)]| {
+        let mut cmd = Command::cargo_bin("purposelint").unwrap();
+        cmd.current_dir(&root)
+            .args(["check", "--format", "compact"]);
+        cmd.env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let plain = compact(&[]);
+    assert!(!plain.contains('\x1b'));
+    assert_eq!(plain.lines().count(), 3);
+    let forced = compact(&[("FORCE_COLOR", "1")]);
+    assert!(forced.contains("\x1b[1;31merror\x1b[0m"), "{forced}");
+    assert_eq!(forced.lines().count(), 3);
+    assert!(compact(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    assert!(!compact(&[("CLICOLOR_FORCE", "0")]).contains('\x1b'));
+    assert!(!compact(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}
+
+#[test]
+fn completions_and_manual_page() {
+    let (_d, root) = example();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = run(&root, &["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}");
+        assert!(r.stdout.contains("purposelint"), "{shell}");
+    }
+    let r = run(&root, &["man"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains(".TH purposelint 1"), "{}", r.stdout);
+}

@@ -7,7 +7,7 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
 };
 
-use super::{one_line, position};
+use super::{one_line, position, Paint};
 use crate::check::{counts, Summary};
 use crate::finding::{Dismissed, Finding, Severity, Suppression};
 use crate::source::Sources;
@@ -62,26 +62,6 @@ impl Diagnostic for Report<'_> {
             SourceSpan::new((span.start as usize).into(), len),
         );
         Some(Box::new(std::iter::once(label)))
-    }
-}
-
-/// Minimal ANSI styling for the lines miette does not draw.
-#[derive(Clone, Copy)]
-struct Paint(bool);
-
-impl Paint {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-    fn bold(self, t: &str) -> String {
-        self.paint("1", t)
-    }
-    fn cyan(self, t: &str) -> String {
-        self.paint("36", t)
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`link`]: declare, link, rules, suppressions.
 
 mod link;
+mod listing;
 mod read;
 mod settings;
 mod slice;
@@ -19,7 +20,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 pub(crate) use link::LinkCx;
-pub use settings::{ConfigChoice, Failure, Settings};
+pub use listing::{FileLine, FileStatus};
+pub use settings::{load_config, ConfigChoice, Failure, Settings};
 pub use view::View;
 
 use crate::check::{Options, Outcome};
