@@ -141,7 +141,7 @@ impl Baseline {
                     dismissed.push(Dismissed {
                         finding: f,
                         suppressions: vec![Suppression {
-                            kind: SuppressionKind::External,
+                            kind: SuppressionKind::Baseline,
                             justification: "recorded in the baseline".into(),
                             location: None,
                         }],

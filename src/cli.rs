@@ -626,15 +626,20 @@ fn run_check(args: CheckArgs) -> u8 {
                             &mut out,
                             &outcome.summary,
                             &outcome.findings,
+                            &outcome.dismissed,
                             color,
                         ),
                     })
             }
             Format::Compact => report::compact::render(&mut out, sources, &outcome.findings, color)
                 .and_then(|_| report::compact::render_dismissed(&mut out, sources, dismissed)),
-            Format::Json => {
-                report::json::render(&mut out, sources, &outcome.summary, &outcome.findings)
-            }
+            Format::Json => report::json::render(
+                &mut out,
+                sources,
+                &outcome.summary,
+                &outcome.findings,
+                &outcome.dismissed,
+            ),
             Format::Sarif => report::sarif::render(
                 &mut out,
                 sources,

@@ -320,10 +320,28 @@ pub struct Suppression {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SuppressionKind {
-    /// An `allow` entry or an inline `# purposelint: ignore[…]` comment.
-    InSource,
+    /// An `allow` entry of a step.
+    Allow,
+    /// An inline `# purposelint: ignore[…]` (or SQL `--`) comment.
+    Inline,
     /// The baseline file.
-    External,
+    Baseline,
+}
+
+impl SuppressionKind {
+    /// `allow`, `inline` or `baseline`, as JSON output names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Allow => "allow",
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Baseline => "baseline",
+        }
+    }
+
+    /// Written in the source files, rather than kept outside them (SARIF's `inSource`).
+    pub fn in_source(self) -> bool {
+        self != SuppressionKind::Baseline
+    }
 }
 
 /// A finding that was suppressed, with everything that suppressed it.

@@ -38,7 +38,8 @@ pub fn run(opts: &Options, data: &[u8]) -> Outcome {
     let (sources, summary, findings) =
         (&outcome.model.sources, &outcome.summary, &outcome.findings);
     let sink = &mut std::io::sink();
-    report::json::render(sink, sources, summary, findings).expect("json renders");
+    report::json::render(sink, sources, summary, findings, &outcome.dismissed)
+        .expect("json renders");
     report::compact::render(sink, sources, findings, false).expect("compact renders");
     report::human::render(sink, sources, summary, findings, false).expect("human renders");
     outcome

@@ -215,7 +215,7 @@ pub fn apply(
             .map(|(i, ig)| {
                 used.insert(i);
                 Suppression {
-                    kind: SuppressionKind::InSource,
+                    kind: SuppressionKind::Inline,
                     justification: ig.reason.clone(),
                     location: Some(ig.loc),
                 }

@@ -67,7 +67,8 @@ fn json_matches_the_spec_shape() {
             "flows",
             "errors",
             "warnings",
-            "infos"
+            "infos",
+            "suppressed"
         ]
     );
     assert_eq!(summary["files"], 5);

@@ -238,7 +238,7 @@ fn dismissed_by_allows(model: &Model, suppressed: &[rules::engine::Suppressed]) 
                 .map(|&(step, i)| {
                     let a = &model.steps[step as usize].allows[i];
                     Suppression {
-                        kind: SuppressionKind::InSource,
+                        kind: SuppressionKind::Allow,
                         justification: a.reason.clone(),
                         location: Some(a.loc),
                     }
