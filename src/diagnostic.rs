@@ -153,6 +153,13 @@ pub(crate) enum Diag {
         paths: Vec<String>,
     },
 
+    /// A reference of `check` to `name`, which `file` declares but the run does not read.
+    InUnreadFile {
+        check: Check,
+        name: String,
+        file: String,
+        why: Unread,
+    },
     /// A reference of `check` to `name`, which `file` declares but could not be parsed.
     InUnparsedFile {
         check: Check,
@@ -233,6 +240,14 @@ pub(crate) enum Diag {
     },
 }
 
+/// Why a file found on disk is not read by a run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Unread {
+    Gitignored,
+    /// Excluded by this configuration file.
+    Excluded(String),
+}
+
 /// `; did you mean `x`?` when there is a suggestion.
 fn did_you_mean(suggestion: &Option<String>) -> String {
     suggestion
@@ -297,7 +312,7 @@ impl Diag {
             UndeclaredTo { .. } => Check::UndeclaredDestination,
             Skipped(_) => Check::SkippedFile,
             NoInput { .. } => Check::NoInput,
-            InUnparsedFile { check, .. } => *check,
+            InUnparsedFile { check, .. } | InUnreadFile { check, .. } => *check,
             IncompleteLineage { .. } => Check::IncompleteLineage,
             StaleManifest { .. } => Check::StaleManifest,
             UnusedAllow { .. } | UnusedIgnore { .. } => Check::UnusedSuppression,
@@ -423,6 +438,15 @@ impl Diag {
                 "nothing to lint in {}: no purposelint manifest, dbt project or Fides resource was found",
                 code_list(paths)
             ),
+            InUnreadFile {
+                name, file, why, ..
+            } => format!(
+                "`{name}` is declared in {file}, which this run does not read: {}",
+                match why {
+                    Unread::Gitignored => "it is gitignored".to_string(),
+                    Unread::Excluded(config) => format!("{config} excludes it"),
+                }
+            ),
             InUnparsedFile { name, file, .. } => format!(
                 "`{name}` is declared in {file}, which could not be parsed; fix that file first"
             ),
@@ -530,6 +554,14 @@ impl Diag {
             }
             | MissingKind => Some("the kinds are `dataset`, `sink` and `pipeline`".into()),
             PlaceholderReason { example, .. } => Some(format!("e.g. `{example}`")),
+            InUnreadFile { file, why, .. } => Some(match why {
+                Unread::Gitignored => format!(
+                    "name {file} on the command line (a named file is read even when ignored), or stop ignoring it"
+                ),
+                Unread::Excluded(config) => {
+                    format!("change `include` or `exclude` in {config} so that {file} is read")
+                }
+            }),
             NoInput { .. } => Some(
                 "`purposelint check --show-files` lists each file found, which format read it, and why the others were skipped".into(),
             ),

@@ -267,9 +267,10 @@ fn point_at_broken_files(model: &Model, broken: &[FileId], findings: &mut [Findi
         let Some(&check) = Check::ALL.iter().find(|c| c.id() == f.rule) else {
             continue;
         };
+        // Explained: no other root cause applies.
         let diag = Diag::InUnparsedFile {
             check,
-            name: f.subject.clone().unwrap_or_default(),
+            name: f.subject.take().unwrap_or_default(),
             file: model.sources.get(file).display.clone(),
         };
         f.message = diag.message();
@@ -279,7 +280,7 @@ fn point_at_broken_files(model: &Model, broken: &[FileId], findings: &mut [Findi
 
 /// The values of `name:` and `fides_key:` lines of a text that no parser accepts: the
 /// names it most likely declares.
-fn names_in_text(text: &str) -> impl Iterator<Item = &str> {
+pub(super) fn names_in_text(text: &str) -> impl Iterator<Item = &str> {
     text.lines().filter_map(|line| {
         let line = line.trim_start();
         let line = line.strip_prefix("- ").unwrap_or(line).trim_start();

@@ -11,6 +11,7 @@ mod listing;
 mod read;
 mod settings;
 mod slice;
+mod unread;
 mod view;
 
 use std::collections::HashMap;
@@ -175,6 +176,10 @@ impl Session {
         // An editor's workspace may hold nothing yet; a command line must not pass empty.
         if !self.keep {
             link::warn_if_nothing_to_lint(&self.opts, &mut outcome);
+            if let Some((found, _)) = &self.found {
+                let config = self.config_file.as_deref();
+                unread::point_at_unread_files(&self.opts, found, config, &mut outcome);
+            }
         }
         Ok(outcome)
     }
