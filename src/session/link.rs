@@ -43,6 +43,8 @@ pub(super) struct Part<'a> {
     pub(super) linked: &'a [bool],
     /// The datasets of the whole workspace, for suggestions.
     pub(super) datasets: Arc<Vec<String>>,
+    /// The dataset and sink names the whole workspace declares, likewise.
+    pub(super) declared: Arc<Vec<String>>,
 }
 
 /// What stays the same for every link of a session's run.
@@ -91,7 +93,7 @@ pub(super) fn link(
         model.record_symbols();
     }
     if let Some(p) = &part {
-        model.suggest_among(p.datasets.clone());
+        model.suggest_among(p.datasets.clone(), p.declared.clone());
     }
     phases.mark("gather");
     let format_spans;

@@ -243,7 +243,10 @@ impl Session {
                         }
                         None => slice::Index::new(all),
                     };
-                    if incremental(&self.opts, &names, &before) && ix.unambiguous() {
+                    // References into a file no parser accepts name it by its text
+                    // (root causes): an edit of one links the whole workspace.
+                    let broken = all[e].broken || before.as_ref().is_some_and(|b| b.broken);
+                    if incremental(&self.opts, &names, &before) && ix.unambiguous() && !broken {
                         let before = before.as_deref().unwrap_or(all[e]);
                         let slice = ix.slice(all, e as u32, before);
                         let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
@@ -255,6 +258,7 @@ impl Session {
                         let part = link::Part {
                             linked: &slice.linked,
                             datasets: ix.datasets(),
+                            declared: ix.declared(),
                         };
                         // Files outside the slice are only known, not linked.
                         let part_reads = reads
@@ -457,6 +461,7 @@ fn names_of(read: &FileRead, formats: Formats) -> Option<Arc<Names>> {
         all.exceptions |= n.exceptions;
     }
     all.exceptions |= read.ignores;
+    all.broken = read.broken;
     Some(Arc::new(all))
 }
 

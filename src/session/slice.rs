@@ -42,6 +42,8 @@ pub(super) struct Index {
     kinds: HashMap<String, [u32; 3]>,
     /// The datasets a whole run has, made again only after a name came or went.
     datasets: Option<Arc<Vec<String>>>,
+    /// The names declared as a dataset or sink, likewise.
+    declared: Option<Arc<Vec<String>>>,
 }
 
 fn add_to(map: &mut HashMap<String, Vec<u32>>, key: &str, file: u32) {
@@ -122,6 +124,7 @@ impl Index {
         self.edges(n, add);
         if !n.declares.is_empty() || !n.steps.is_empty() {
             self.datasets = None;
+            self.declared = None;
         }
     }
 
@@ -140,6 +143,23 @@ impl Index {
     pub(super) fn unambiguous(&self) -> bool {
         self.kinds.values().all(|k| k[0] == 0 || k[1] == 0)
             && self.unique.values().all(|files| files.len() == 1)
+    }
+
+    /// The names declared as a dataset or a sink, by any format. Sorted.
+    pub(super) fn declared(&mut self) -> Arc<Vec<String>> {
+        if let Some(d) = &self.declared {
+            return d.clone();
+        }
+        let mut out: Vec<String> = self
+            .kinds
+            .iter()
+            .filter(|(_, k)| k[0] > 0 || k[1] > 0)
+            .map(|(name, _)| name.clone())
+            .collect();
+        out.sort();
+        let out = Arc::new(out);
+        self.declared = Some(out.clone());
+        out
     }
 
     /// The datasets a whole run has: those declared, and those that steps write without

@@ -477,16 +477,9 @@ fn undeclared_destinations(cx: &mut Ctx, steps: &[StepWork<'_>]) {
         if read.contains(&d) || external {
             continue;
         }
-        let declared = cx
-            .model
-            .datasets
-            .iter()
-            .filter(|d| !d.implicit)
-            .map(|d| d.name.as_str())
-            .chain(cx.model.sinks.iter().map(|k| k.name.as_str()));
         let diag = Diag::UndeclaredTo {
             name: name.clone(),
-            suggestion: suggest::closest(name, declared).map(Into::into),
+            suggestion: suggest::closest(name, cx.model.declared_names()).map(Into::into),
         };
         cx.report(diag, s.file, s.raw.to.span);
     }
