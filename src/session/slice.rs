@@ -35,6 +35,8 @@ pub(super) struct Index {
     declarers: HashMap<String, Vec<u32>>,
     unique: HashMap<String, Vec<u32>>,
     writers: HashMap<String, Vec<u32>>,
+    /// Files whose steps read (`from`) each name.
+    readers: HashMap<String, Vec<u32>>,
     mentioners: HashMap<String, Vec<u32>>,
     succ: HashMap<String, Vec<String>>,
     pred: HashMap<String, Vec<String>>,
@@ -117,9 +119,12 @@ impl Index {
         for m in &n.mentions {
             list(&mut self.mentioners, m);
         }
-        for (_, to) in &n.steps {
+        for (from, to) in &n.steps {
             list(&mut self.writers, to);
             count(&mut self.kinds, to, 2);
+            for f in from {
+                list(&mut self.readers, f);
+            }
         }
         self.edges(n, add);
         if !n.declares.is_empty() || !n.steps.is_empty() {
@@ -254,6 +259,14 @@ impl Index {
         for u in before.unique.iter().chain(&after.unique) {
             mark(&mut exact, files(&self.unique, u));
         }
+        // A step that starts or stops reading a name that only steps declare changes
+        // whether its writers' flows end nowhere known (undeclared-destination).
+        let read = [before, after]
+            .into_iter()
+            .flat_map(|n| n.steps.iter().flat_map(|(from, _)| from));
+        for name in read.filter(|n| !self.declarers.contains_key(n.as_str())) {
+            mark(&mut exact, files(&self.writers, name));
+        }
         for (i, n) in names.iter().enumerate() {
             let inside = n.steps.iter().any(|(from, to)| {
                 between.contains(to.as_str()) && from.iter().any(|f| between.contains(f.as_str()))
@@ -286,6 +299,15 @@ impl Index {
                 }
             }
         };
+        // An exact file's step whose `to` only steps declare needs that name's readers,
+        // to tell whether anything reads what it writes.
+        for f in (0..count).filter(|&f| exact[f]) {
+            for (_, to) in &names[f].steps {
+                if !self.declarers.contains_key(to.as_str()) {
+                    add(&mut linked, &mut queue, files(&self.readers, to));
+                }
+            }
+        }
         while let Some(f) = queue.pop() {
             let n = names[f as usize];
             for d in &n.declares {
