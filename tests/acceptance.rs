@@ -88,7 +88,7 @@ fn a_typo_in_a_sink_name_fails_with_the_name_to_use() {
     assert_eq!(code, 1);
     assert_eq!(
         out,
-        "pipelines/matching.yaml:15:9: error[undeclared-destination] `x_tailored_audience` is not a declared dataset or sink, and no step reads it: where these flows end is unknown; did you mean `x_tailored_audiences`?\n"
+        "pipelines/matching.yaml:16:9: error[undeclared-destination] `x_tailored_audience` is not a declared dataset or sink, and no step reads it: where these flows end is unknown; did you mean `x_tailored_audiences`?\n"
     );
 }
 
@@ -127,7 +127,7 @@ fn a_wrong_kind_is_reported_with_the_kind_to_use() {
     let (code, out) = compact(&root);
     assert_eq!(code, 1);
     assert!(
-        out.contains("sinks.yaml:1:7: error[invalid-manifest] unknown manifest kind `sinks`; did you mean `sink`?"),
+        out.contains("sinks.yaml:2:7: error[invalid-manifest] unknown manifest kind `sinks`; did you mean `sink`?"),
         "{out}"
     );
 }
@@ -201,7 +201,7 @@ fn a_placeholder_reason_is_rejected() {
     let (code, out) = compact(&root);
     assert_eq!(code, 1);
     assert!(
-        out.contains("pipelines/matching.yaml:18:17: error[invalid-manifest] `TODO: why this flow is acceptable` is a placeholder, not a reason: record why this flow was approved"),
+        out.contains("pipelines/matching.yaml:19:17: error[invalid-manifest] `TODO: why this flow is acceptable` is a placeholder, not a reason: record why this flow was approved"),
         "{out}"
     );
     assert_eq!(
@@ -257,7 +257,7 @@ fn json_lists_suppressed_findings_and_counts_them() {
     assert_eq!(s["how"], "allow");
     assert_eq!(s["reason"], "DPIA-2024-17 approved; hashed upload only.");
     assert_eq!(s["sink"], "x_tailored_audiences");
-    assert_eq!(s["at"]["line"], 17);
+    assert_eq!(s["at"]["line"], 18);
     let r = run(&root, &["check", "--color", "never"]);
     assert!(
         r.stdout

@@ -167,7 +167,7 @@ fn github_annotations() {
     assert_eq!(lines.len(), 3);
     assert!(
         lines[0]
-            .starts_with("::error file=pipelines/matching.yaml,line=8,endLine=8,col=11,endColumn="),
+            .starts_with("::error file=pipelines/matching.yaml,line=9,endLine=9,col=11,endColumn="),
         "{}",
         lines[0]
     );
@@ -429,7 +429,7 @@ fn inline_ignore_and_unused_suppression() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.starts_with("sinks.yaml:4:"), "{}", r.stdout);
+    assert!(r.stdout.starts_with("sinks.yaml:5:"), "{}", r.stdout);
 
     // A missing reason is an error.
     edit(&root.join("sinks.yaml"), |t| t.replace("] n/a", "]"));

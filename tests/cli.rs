@@ -122,7 +122,7 @@ fn json_matches_the_spec_shape() {
         phone["location"]["file"],
         "examples/tailored-audiences/pipelines/matching.yaml"
     );
-    assert_eq!(phone["location"]["line"], 8);
+    assert_eq!(phone["location"]["line"], 9);
     assert_eq!(phone["location"]["column"], 11);
     assert_eq!(
         phone["source"]["purposes"],
@@ -136,7 +136,7 @@ fn json_matches_the_spec_shape() {
         phone["source"]["location"]["file"],
         "examples/tailored-audiences/schemas/accounts.yaml"
     );
-    assert_eq!(phone["source"]["location"]["line"], 8);
+    assert_eq!(phone["source"]["location"]["line"], 9);
     assert_eq!(phone["source"]["location"]["column"], 11);
     assert_eq!(phone["source"]["location"]["end_column"], 23);
     assert_eq!(phone["sink"]["name"], "x_tailored_audiences");
@@ -145,7 +145,7 @@ fn json_matches_the_spec_shape() {
         serde_json::json!(["marketing.advertising.third_party.targeted"])
     );
     check_location(&phone["sink"]["location"]);
-    assert_eq!(phone["sink"]["location"]["line"], 2);
+    assert_eq!(phone["sink"]["location"]["line"], 3);
     assert_eq!(phone["sink"]["location"]["column"], 7);
     assert_eq!(phone["sink"]["location"]["end_column"], 27);
 
@@ -174,7 +174,7 @@ fn json_matches_the_spec_shape() {
     assert_eq!(path[1]["to"], "x_tailored_audiences");
     assert_eq!(path[1]["flow"], "passthrough");
     assert_eq!(path[1]["functions"], serde_json::json!([]));
-    assert_eq!(path[1]["location"]["line"], 15);
+    assert_eq!(path[1]["location"]["line"], 16);
     assert_eq!(path[1]["location"]["column"], 9);
     assert_eq!(path[1]["location"]["end_column"], 29);
     assert_eq!(phone["fingerprint"].as_str().unwrap().len(), 16);

@@ -210,7 +210,7 @@ fn initialize_publishes_cross_file_diagnostics_with_related_information() {
         .ends_with("/sinks.yaml"));
     assert_eq!(
         sink["location"]["range"]["start"],
-        json!({"line": 1, "character": 6})
+        json!({"line": 2, "character": 6})
     );
     assert!(sink["message"]
         .as_str()
