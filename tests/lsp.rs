@@ -181,10 +181,9 @@ fn initialize_publishes_cross_file_diagnostics_with_related_information() {
     assert_eq!(d["severity"], 1);
     assert_eq!(d["source"], "purposelint");
     assert_eq!(d["code"], "security-to-advertising");
-    assert!(d["codeDescription"]["href"]
-        .as_str()
-        .unwrap()
-        .ends_with("/security-to-advertising"));
+    // No rule-page link unless the client configures `docsBaseUrl`: there is no
+    // public site to point at.
+    assert_eq!(d["codeDescription"], Value::Null);
     let related = d["relatedInformation"].as_array().unwrap();
     assert_eq!(related.len(), 4, "source, two hops, sink: {related:#?}");
     assert!(related[0]["location"]["uri"]
@@ -967,6 +966,27 @@ fn definition_from_a_terraform_reference() {
     assert!(
         value.contains("marketing.advertising.third_party.targeted"),
         "{value}"
+    );
+    assert_eq!(c.shutdown(), 0);
+}
+
+#[test]
+fn rule_pages_are_linked_where_the_client_says_they_are() {
+    let (_dir, root) = workspace();
+    let mut c = Client::start();
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {},
+               "initializationOptions": {"docsBaseUrl": "file:///srv/purposelint-docs/rules/"},
+               "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]}),
+    )
+    .unwrap();
+    c.notify("initialized", json!({}));
+    c.sync();
+    let d = c.take(&uri(&root.join("pipelines/matching.yaml"))).remove(0);
+    assert_eq!(
+        d[0]["codeDescription"]["href"],
+        "file:///srv/purposelint-docs/rules/security-to-advertising"
     );
     assert_eq!(c.shutdown(), 0);
 }
