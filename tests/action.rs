@@ -69,7 +69,10 @@ fn the_cache_key_names_the_version_the_source_and_the_runner() {
     assert_eq!(code, 0, "{log}");
     let key = value(&out, "key");
     let version = env!("CARGO_PKG_VERSION");
-    assert!(key.starts_with(&format!("purposelint-{version}-path-v0.1.0-")), "{key}");
+    assert!(
+        key.starts_with(&format!("purposelint-{version}-path-v0.1.0-")),
+        "{key}"
+    );
     assert!(key.ends_with("-Linux-X64"), "{key}");
     assert_eq!(value(&out, "crate"), version);
     // Another runner, another key; the same inputs, the same key.

@@ -983,7 +983,9 @@ fn rule_pages_are_linked_where_the_client_says_they_are() {
     .unwrap();
     c.notify("initialized", json!({}));
     c.sync();
-    let d = c.take(&uri(&root.join("pipelines/matching.yaml"))).remove(0);
+    let d = c
+        .take(&uri(&root.join("pipelines/matching.yaml")))
+        .remove(0);
     assert_eq!(
         d[0]["codeDescription"]["href"],
         "file:///srv/purposelint-docs/rules/security-to-advertising"

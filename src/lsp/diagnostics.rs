@@ -12,7 +12,6 @@ use super::convert::{self, Encoding};
 use crate::finding::{Finding, Severity};
 use crate::source::{FileId, Loc, Sources};
 
-
 pub fn severity(s: Severity) -> DiagnosticSeverity {
     match s {
         Severity::Error => DiagnosticSeverity::ERROR,
