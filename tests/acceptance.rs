@@ -330,3 +330,28 @@ fn a_broken_file_is_named_by_the_references_it_breaks() {
     }
     assert!(out.contains("schemas/ads.yaml:"), "{out}");
 }
+
+#[test]
+fn a_source_in_its_own_sink_says_there_is_no_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::write(
+        dir.path().join("d.yaml"),
+        "apiVersion: purposelint/v1\nkind: dataset\nname: ads.phones\npurposes: [essential.service.security]\nuses: [marketing.advertising]\nfields:\n  - name: phone\n",
+    )
+    .unwrap();
+    let r = run(dir.path(), &["check", "--color", "never"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("  path: none: the field's own dataset has these uses\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("(0 hops)"));
+    assert!(
+        r.stdout.contains("(1 file, 1 manifest, 1 field, 0 flows)"),
+        "{}",
+        r.stdout
+    );
+}

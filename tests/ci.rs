@@ -230,6 +230,35 @@ fn invalid_config_exits_2_naming_file_and_line() {
         "{}",
         r.stderr
     );
+    // Diagnostics about the configuration carry its own check id; taxonomy keys written
+    // in it are unknown-purpose.
+    assert!(r.stderr.contains("invalid-config"), "{}", r.stderr);
+    assert!(!r.stderr.contains("invalid-manifest"), "{}", r.stderr);
+    std::fs::write(
+        root.join(".purposelint.yaml"),
+        "aliases:\n  2fa: essential.service.authentification\nexternal_datasets:\n  - name: legacy.*\n    purposes: [essential.servce.security]\n",
+    )
+    .unwrap();
+    let r = run(&root, &["check", "--color", "never"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.matches("unknown-purpose").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    // (miette wraps the long message; the suggestions are in it.)
+    assert!(
+        r.stderr.contains("`essential.service.authentication`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("did you mean `essential.service.security`?"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
