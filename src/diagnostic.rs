@@ -594,9 +594,9 @@ impl Diag {
     fn subject(&self) -> Option<&str> {
         use Diag::*;
         match self {
-            UnknownDataset { name, .. }
-            | UnknownNamed { name, .. }
-            | UndeclaredTo { name, .. } => Some(name),
+            UnknownDataset { name, .. } | UnknownNamed { name, .. } | UndeclaredTo { name, .. } => {
+                Some(name)
+            }
             UnknownDatasetOf { dataset, .. } => Some(dataset),
             _ => None,
         }

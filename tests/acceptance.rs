@@ -4,44 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 mod support;
-use support::copy_tree;
+use support::{copy_tree, Run};
 
-/// A copy of an example in a repository of its own (so no outside configuration applies).
 fn repo(example: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(example);
-    copy_tree(&from, &root);
-    std::fs::create_dir_all(root.join(".git")).unwrap();
-    (dir, root)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+    support::example_repo(example)
 }
 
 fn run(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("purposelint")
-        .unwrap()
-        .current_dir(cwd)
-        .args(args)
-        .env_remove("FORCE_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    support::run_in(cwd, args)
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

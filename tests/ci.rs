@@ -5,39 +5,14 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 mod support;
-use support::copy_tree;
+use support::Run;
 
-/// A copy of the example in a temporary repository (with `.git`, so no configuration
-/// from outside is picked up).
 fn example() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tailored-audiences"),
-        &root,
-    );
-    std::fs::create_dir_all(root.join(".git")).unwrap();
-    (dir, root)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+    support::example_repo("tailored-audiences")
 }
 
 fn run(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("purposelint")
-        .unwrap()
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    support::run_in(cwd, args)
 }
 
 fn edit(path: &Path, f: impl FnOnce(String) -> String) {

@@ -262,19 +262,31 @@ fn point_at_broken_files(model: &Model, broken: &[FileId], findings: &mut [Findi
             declared.entry(name).or_insert(id);
         }
     }
+    explain_subjects(findings, &declared, |check, name, &file| {
+        Diag::InUnparsedFile {
+            check,
+            name,
+            file: model.sources.get(file).display.clone(),
+        }
+    });
+}
+
+/// Rewrites each finding whose subject (the name it is about) is in `declared` with the
+/// diagnostic `explain` makes of its check, the name and where that is declared; the
+/// subject is taken, so that no later root cause applies.
+pub(super) fn explain_subjects<T>(
+    findings: &mut [Finding],
+    declared: &HashMap<impl std::borrow::Borrow<str> + std::hash::Hash + Eq, T>,
+    explain: impl Fn(Check, String, &T) -> Diag,
+) {
     for f in findings {
-        let Some(&file) = f.subject.as_deref().and_then(|n| declared.get(n)) else {
+        let Some(at) = f.subject.as_deref().and_then(|n| declared.get(n)) else {
             continue;
         };
         let Some(&check) = Check::ALL.iter().find(|c| c.id() == f.rule) else {
             continue;
         };
-        // Explained: no other root cause applies.
-        let diag = Diag::InUnparsedFile {
-            check,
-            name: f.subject.take().unwrap_or_default(),
-            file: model.sources.get(file).display.clone(),
-        };
+        let diag = explain(check, f.subject.take().unwrap_or_default(), at);
         f.message = diag.message();
         f.help = diag.help();
     }

@@ -152,37 +152,31 @@ impl Index {
 
     /// The names declared as a dataset or a sink, by any format. Sorted.
     pub(super) fn declared(&mut self) -> Arc<Vec<String>> {
-        if let Some(d) = &self.declared {
-            return d.clone();
+        if self.declared.is_none() {
+            self.declared = Some(self.names_where(|k| k[0] > 0 || k[1] > 0));
         }
-        let mut out: Vec<String> = self
-            .kinds
-            .iter()
-            .filter(|(_, k)| k[0] > 0 || k[1] > 0)
-            .map(|(name, _)| name.clone())
-            .collect();
-        out.sort();
-        let out = Arc::new(out);
-        self.declared = Some(out.clone());
-        out
+        self.declared.clone().unwrap_or_default()
     }
 
     /// The datasets a whole run has: those declared, and those that steps write without
     /// a declaration. Sorted.
     pub(super) fn datasets(&mut self) -> Arc<Vec<String>> {
-        if let Some(d) = &self.datasets {
-            return d.clone();
+        if self.datasets.is_none() {
+            self.datasets = Some(self.names_where(|k| k[1] == 0));
         }
+        self.datasets.clone().unwrap_or_default()
+    }
+
+    /// The names whose counts (dataset and sink declarations, writes) satisfy `keep`.
+    fn names_where(&self, keep: impl Fn(&[u32; 3]) -> bool) -> Arc<Vec<String>> {
         let mut out: Vec<String> = self
             .kinds
             .iter()
-            .filter(|(_, k)| k[1] == 0)
+            .filter(|(_, k)| keep(k))
             .map(|(name, _)| name.clone())
             .collect();
         out.sort();
-        let out = Arc::new(out);
-        self.datasets = Some(out.clone());
-        out
+        Arc::new(out)
     }
 
     /// Every name reachable from `start` over steps (forward) or against them, `start`

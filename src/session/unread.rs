@@ -6,12 +6,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::link::names_in_text;
+use super::link::{explain_subjects, names_in_text};
 use super::read;
 use crate::check::{Options, Outcome};
 use crate::diagnostic::{Diag, Unread};
 use crate::discover::{self, Discovered};
-use crate::finding::Check;
 use crate::formats::{Layout, FORMATS};
 
 /// Rewrites the unexplained diagnostics whose name a skipped file declares. Walks and
@@ -55,20 +54,14 @@ pub(super) fn point_at_unread_files(
                 .or_insert_with(|| (discover::display_path(&path), why.clone()));
         }
     }
-    for f in &mut outcome.findings {
-        let Some((file, why)) = f.subject.as_deref().and_then(|n| declared.get(n)) else {
-            continue;
-        };
-        let Some(&check) = Check::ALL.iter().find(|c| c.id() == f.rule) else {
-            continue;
-        };
-        let diag = Diag::InUnreadFile {
+    explain_subjects(
+        &mut outcome.findings,
+        &declared,
+        |check, name, (file, why)| Diag::InUnreadFile {
             check,
-            name: f.subject.take().unwrap_or_default(),
+            name,
             file: file.clone(),
             why: why.clone(),
-        };
-        f.message = diag.message();
-        f.help = diag.help();
-    }
+        },
+    );
 }
