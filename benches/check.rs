@@ -75,8 +75,14 @@ fn check(root: &Path) -> purposelint::check::Outcome {
     let opts = purposelint::check::Options::new(vec![root.to_path_buf()]);
     let o = purposelint::check::run(&opts).unwrap();
     let sources = &o.model.sources;
-    purposelint::report::json::render(&mut std::io::sink(), sources, &o.summary, &o.findings)
-        .unwrap();
+    purposelint::report::json::render(
+        &mut std::io::sink(),
+        sources,
+        &o.summary,
+        &o.findings,
+        &o.dismissed,
+    )
+    .unwrap();
     assert!(o.summary.files > 0);
     o
 }

@@ -35,7 +35,7 @@ mkdir -p "$fixture"
 cp -R "$repo/examples/tailored-audiences/." "$fixture/"
 cd "$fixture"
 git init --quiet
-git config user.email e2e@example.invalid
+git config user.email e2e@localhost
 git config user.name e2e
 git add -A
 git commit --quiet -m "fixture with a security-to-advertising flow"

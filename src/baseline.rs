@@ -108,6 +108,7 @@ impl Baseline {
         let file = SourceFile::new(path.to_path_buf(), display.clone(), &text);
         let mut diags = Vec::new();
         let parsed = parse(&file, &mut diags);
+        crate::finding::about_own_file(&mut diags, crate::finding::Check::InvalidBaseline);
         match parsed {
             Some(b) if diags.is_empty() => Ok(b),
             _ => Err(BaselineError {
@@ -140,7 +141,7 @@ impl Baseline {
                     dismissed.push(Dismissed {
                         finding: f,
                         suppressions: vec![Suppression {
-                            kind: SuppressionKind::External,
+                            kind: SuppressionKind::Baseline,
                             justification: "recorded in the baseline".into(),
                             location: None,
                         }],

@@ -76,6 +76,13 @@ pub enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// Print a shell completion script (e.g. `purposelint completions bash > ~/.local/share/bash-completion/completions/purposelint`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `purposelint man > purposelint.1`.
+    Man,
     /// Run the language server over stdio (for editors).
     Lsp {
         /// Quiet time after the last edit before re-linting, in milliseconds.
@@ -200,6 +207,12 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of the standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+    /// List each file found, the formats that read it or why it is not linted; no check.
+    #[arg(long, conflicts_with = "show_settings")]
+    pub show_files: bool,
+    /// Print the configuration file used and the resolved settings; no check.
+    #[arg(long)]
+    pub show_settings: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,11 +264,16 @@ pub enum Color {
 }
 
 impl Color {
+    /// `auto`: `NO_COLOR` (non-empty) turns colour off, else `FORCE_COLOR` or
+    /// `CLICOLOR_FORCE` (non-empty, not `0`) turn it on, else a terminal does.
     fn enabled(self, terminal: bool) -> bool {
+        let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        let forced = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
         match self {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            Color::Auto if set("NO_COLOR") => false,
+            Color::Auto => forced("FORCE_COLOR") || forced("CLICOLOR_FORCE") || terminal,
         }
     }
 }
@@ -289,12 +307,40 @@ pub fn main() -> ExitCode {
                 0
             }
         },
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "purposelint", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            let mut page = Vec::new();
+            match man.render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(e) => {
+                    eprintln!("error: cannot write the manual page: {e}");
+                    2
+                }
+            }
+        }
         Command::Lsp { debounce_ms, rules } => crate::lsp::run_stdio(crate::lsp::Config {
             debounce: std::time::Duration::from_millis(debounce_ms),
             rule_dirs: rules,
         }),
     };
     ExitCode::from(code)
+}
+
+/// Writes to the standard output; a closed pipe (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write output: {e}");
+            2
+        }
+        _ => 0,
+    }
 }
 
 fn print_failure(f: &Failure) -> u8 {
@@ -474,7 +520,39 @@ fn write_baseline(file: &std::path::Path, run: RunArgs) -> u8 {
     0
 }
 
+/// `--show-settings` and `--show-files`: what a check would use, printed instead.
+fn show(args: &CheckArgs) -> u8 {
+    let settings = args.run.settings();
+    let mut session = match Session::configure(&settings) {
+        Ok(s) => s,
+        Err(f) => return print_failure(&f),
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if args.show_settings {
+        let config = match crate::session::load_config(&settings.config) {
+            Ok(c) => c,
+            Err(f) => return print_failure(&f),
+        };
+        let from = cwd().display().to_string();
+        let config = match (&config, &settings.config) {
+            (Some(c), _) => Ok(c),
+            (None, ConfigChoice::Ignore) => Err(report::listing::NoConfig::Ignored),
+            (None, _) => Err(report::listing::NoConfig::NotFound(&from)),
+        };
+        report::listing::render_settings(&mut out, session.options(), config)
+    } else {
+        match session.show_files() {
+            Ok(lines) => report::listing::render_files(&mut out, &lines),
+            Err(f) => return print_failure(&f),
+        }
+    };
+    u8::from(written.is_err()) * 2
+}
+
 fn run_check(args: CheckArgs) -> u8 {
+    if args.show_settings || args.show_files {
+        return show(&args);
+    }
     let baseline = match &args.baseline {
         Some(path) => match Baseline::load(path) {
             Ok(b) => Some(b),
@@ -514,20 +592,13 @@ fn run_check(args: CheckArgs) -> u8 {
             }
         }
     }
-    let stdout = std::io::stdout();
-    let color = args.output_file.is_none() && args.color.enabled(stdout.is_terminal());
+    let (sink, terminal) = match report_sink(args.output_file.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let color = args.color.enabled(terminal);
     // Buffered: the standard output is line-buffered, and pretty JSON or SARIF would
     // otherwise cost one write call per line (56,000 for 550 findings).
-    let sink: Box<dyn Write> = match &args.output_file {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(file) => Box::new(file),
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return 2;
-            }
-        },
-        None => Box::new(stdout.lock()),
-    };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, sink);
     let sources = &outcome.model.sources;
     let dismissed: &[crate::finding::Dismissed] = if args.show_suppressed {
@@ -536,13 +607,14 @@ fn run_check(args: CheckArgs) -> u8 {
         &[]
     };
     let mut report_phase = crate::timings::Phases::start();
-    let written = if args.statistics {
-        report::statistics::render(
-            &mut out,
-            opts,
-            &outcome.findings,
-            args.format == Format::Json,
-        )
+    let for_people = matches!(args.format, Format::Human | Format::Compact);
+    if args.statistics && !for_people {
+        // The report stays machine-readable; the counts are for the person watching.
+        let mut err = std::io::stderr().lock();
+        let _ = report::statistics::render(&mut err, opts, &outcome.findings);
+    }
+    let written = if args.statistics && for_people {
+        report::statistics::render(&mut out, opts, &outcome.findings)
     } else {
         match args.format {
             Format::Human => {
@@ -554,15 +626,20 @@ fn run_check(args: CheckArgs) -> u8 {
                             &mut out,
                             &outcome.summary,
                             &outcome.findings,
+                            &outcome.dismissed,
                             color,
                         ),
                     })
             }
-            Format::Compact => report::compact::render(&mut out, sources, &outcome.findings)
+            Format::Compact => report::compact::render(&mut out, sources, &outcome.findings, color)
                 .and_then(|_| report::compact::render_dismissed(&mut out, sources, dismissed)),
-            Format::Json => {
-                report::json::render(&mut out, sources, &outcome.summary, &outcome.findings)
-            }
+            Format::Json => report::json::render(
+                &mut out,
+                sources,
+                &outcome.summary,
+                &outcome.findings,
+                &outcome.dismissed,
+            ),
             Format::Sarif => report::sarif::render(
                 &mut out,
                 sources,
@@ -604,6 +681,28 @@ fn run_check(args: CheckArgs) -> u8 {
     // The process exits next: freeing a large model piece by piece would only cost time.
     std::mem::forget(outcome);
     u8::from(failed)
+}
+
+/// Where the report goes: the standard output, or the `--output-file` (created with its
+/// folders); and whether that is a terminal.
+fn report_sink(file: Option<&std::path::Path>) -> Result<(Box<dyn Write>, bool), u8> {
+    let Some(path) = file else {
+        let stdout = std::io::stdout();
+        let terminal = stdout.is_terminal();
+        return Ok((Box::new(stdout.lock()), terminal));
+    };
+    let created = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+    .and_then(|_| std::fs::File::create(path));
+    match created {
+        Ok(f) => Ok((Box::new(f), false)),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            Err(2)
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::decode::{parse_alone, Decoder};
-use crate::finding::{Finding, Severity};
+use crate::diagnostic::Diag;
+use crate::finding::{about_own_file, Check, Finding, Severity};
 use crate::source::{SourceFile, Sources, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::Node;
@@ -56,6 +57,8 @@ pub struct PathFilter {
     pub root: PathBuf,
     pub include: Option<GlobSet>,
     pub exclude: Option<GlobSet>,
+    /// The globs as written, for `--show-settings`.
+    pub patterns: (Vec<String>, Vec<String>),
 }
 
 impl PathFilter {
@@ -78,7 +81,7 @@ impl PathFilter {
 }
 
 /// Removes `.` and `..` components without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -159,6 +162,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let root = normalize(abs.parent().unwrap_or(Path::new("/")));
     let mut diags = Vec::new();
     let config = parse(&file, root, &mut diags);
+    about_own_file(&mut diags, Check::InvalidConfig);
     match config {
         Some(c) if diags.is_empty() => Ok(c),
         _ => Err(ConfigError {
@@ -178,6 +182,7 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
             root: root.clone(),
             include: None,
             exclude: None,
+            patterns: Default::default(),
         },
         severity: Vec::new(),
         rule_dirs: Vec::new(),
@@ -203,12 +208,12 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         return Some(config);
     }
     let m = dec.map(doc, "the configuration", &KEYS)?;
-    config.filter.include = m
-        .get("include")
-        .and_then(|n| globs(&mut dec, n, "`include`"));
-    config.filter.exclude = m
-        .get("exclude")
-        .and_then(|n| globs(&mut dec, n, "`exclude`"));
+    if let Some(n) = m.get("include") {
+        (config.filter.include, config.filter.patterns.0) = globs(&mut dec, n, "`include`");
+    }
+    if let Some(n) = m.get("exclude") {
+        (config.filter.exclude, config.filter.patterns.1) = globs(&mut dec, n, "`exclude`");
+    }
     if let Some(n) = m.get("severity") {
         config.severity = severities(&mut dec, n);
     }
@@ -292,8 +297,10 @@ fn boolean(dec: &mut Decoder, node: Node, what: &str) -> bool {
     }
 }
 
-fn globs(dec: &mut Decoder, node: Node, what: &str) -> Option<GlobSet> {
+/// The globs of a list, and the list as written.
+fn globs(dec: &mut Decoder, node: Node, what: &str) -> (Option<GlobSet>, Vec<String>) {
     let mut b = GlobSetBuilder::new();
+    let mut written = Vec::new();
     for g in dec.string_list(node, what) {
         match Glob::new(&g.value) {
             Ok(glob) => {
@@ -301,8 +308,9 @@ fn globs(dec: &mut Decoder, node: Node, what: &str) -> Option<GlobSet> {
             }
             Err(e) => dec.error(g.span, format!("invalid glob `{}`: {}", g.value, e.kind())),
         }
+        written.push(g.value);
     }
-    b.build().ok()
+    (b.build().ok(), written)
 }
 
 fn severities(dec: &mut Decoder, node: Node) -> Vec<(Spanned<String>, Level)> {
@@ -398,14 +406,13 @@ fn extend(dec: &mut Decoder, taxonomy: &mut Taxonomy, tree: Tree, entries: &[Tax
     }
     for e in pending {
         let parent = e.key.value.rsplit_once('.').map_or("", |(p, _)| p);
-        dec.error(
-            e.key.span,
-            format!(
-                "the parent `{parent}` of `{}` is not a known {}",
-                e.key.value,
-                tree.noun()
-            ),
-        );
+        let diag = Diag::UnknownParent {
+            tree,
+            parent: parent.to_string(),
+            key: e.key.value.clone(),
+            suggestion: taxonomy.suggest(tree, parent).map(Into::into),
+        };
+        dec.report(diag, e.key.span);
     }
 }
 
@@ -429,17 +436,15 @@ fn aliases(dec: &mut Decoder, node: Node, taxonomy: &Taxonomy) -> BTreeMap<Strin
         if !taxonomy.contains(Tree::DataUse, &key.value)
             && !taxonomy.contains(Tree::DataCategory, &key.value)
         {
-            let hint = taxonomy
+            let suggestion = taxonomy
                 .suggest(Tree::DataUse, &key.value)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            dec.error(
-                key.span,
-                format!(
-                    "alias `{}` maps to `{}`, which is not a known data use or category{hint}",
-                    label.value, key.value
-                ),
-            );
+                .or_else(|| taxonomy.suggest(Tree::DataCategory, &key.value));
+            let diag = Diag::UnknownAliasTarget {
+                label: label.value,
+                key: key.value,
+                suggestion: suggestion.map(Into::into),
+            };
+            dec.report(diag, key.span);
             continue;
         }
         if out.insert(label.value.clone(), key.value).is_some() {
@@ -464,15 +469,8 @@ fn external(dec: &mut Decoder, item: Node, taxonomy: &Taxonomy) -> Option<Extern
                 .get("purposes")
                 .map(|n| dec.string_list(n, "`purposes`"))
                 .unwrap_or_default();
-            let mut keys = Vec::new();
-            for p in purposes {
-                let key = taxonomy.canonical(&p.value);
-                if !taxonomy.contains(Tree::DataUse, key) {
-                    dec.error(p.span, format!("`{}` is not a known data use", p.value));
-                }
-                keys.push(key.to_string());
-            }
-            (name, keys)
+            let keys = dec.canonical_keys(purposes, Tree::DataUse, taxonomy);
+            (name, keys.into_iter().map(|p| p.value).collect())
         }
     };
     // Dataset names contain dots, so `*` must not stop at them: no literal separator.

@@ -31,6 +31,23 @@ pub(crate) enum Diag {
     },
     /// A malformed `# purposelint: ignore[…]` comment.
     BadIgnore(String),
+    /// A reason of an `allow` entry or ignore comment that only holds the place of one.
+    PlaceholderReason {
+        reason: String,
+        /// A reason written as it should be.
+        example: String,
+    },
+    /// A `kind` of a document meant as a manifest that is not one of ours.
+    UnknownKind {
+        kind: String,
+        suggestion: Option<String>,
+    },
+    /// `apiVersion: purposelint/v1` without a `kind`.
+    MissingKind,
+    /// An `apiVersion` of ours other than `purposelint/v1`.
+    UnknownApiVersion {
+        version: String,
+    },
 
     // unknown-reference
     UnknownDataset {
@@ -101,14 +118,54 @@ pub(crate) enum Diag {
         key: String,
         suggestion: Option<String>,
     },
+    /// A configured alias that stands for a key of neither taxonomy.
+    UnknownAliasTarget {
+        label: String,
+        key: String,
+        suggestion: Option<String>,
+    },
+    /// A configured taxonomy key whose parent is not a key.
+    UnknownParent {
+        tree: Tree,
+        parent: String,
+        key: String,
+        suggestion: Option<String>,
+    },
     /// A Fides `data_purposes` value that is neither a `purpose` nor a data use.
     NotAPurpose {
         value: String,
         suggestion: Option<String>,
     },
 
+    // undeclared-destination
+    /// A step's `to` that nothing declares and no step reads.
+    UndeclaredTo {
+        name: String,
+        suggestion: Option<String>,
+    },
+
     // skipped-file
     Skipped(String),
+
+    // no-input
+    NoInput {
+        /// The paths given, as users wrote them.
+        paths: Vec<String>,
+    },
+
+    /// A reference of `check` to `name`, which `file` declares but the run does not read.
+    InUnreadFile {
+        check: Check,
+        name: String,
+        file: String,
+        why: Unread,
+    },
+    /// A reference of `check` to `name`, which `file` declares but could not be parsed.
+    InUnparsedFile {
+        check: Check,
+        name: String,
+        file: String,
+    },
 
     // incomplete-lineage
     IncompleteLineage {
@@ -183,6 +240,14 @@ pub(crate) enum Diag {
     },
 }
 
+/// Why a file found on disk is not read by a run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Unread {
+    Gitignored,
+    /// Excluded by this configuration file.
+    Excluded(String),
+}
+
 /// `; did you mean `x`?` when there is a suggestion.
 fn did_you_mean(suggestion: &Option<String>) -> String {
     suggestion
@@ -214,7 +279,11 @@ impl Diag {
             | BadExpression { .. }
             | BadIgnore(_)
             | InvalidHcl(_)
-            | BadRelationPin { .. } => Check::InvalidManifest,
+            | BadRelationPin { .. }
+            | PlaceholderReason { .. }
+            | UnknownKind { .. }
+            | MissingKind
+            | UnknownApiVersion { .. } => Check::InvalidManifest,
             UnknownDataset { .. }
             | UnknownDatasetOf { .. }
             | UnknownNamed { .. }
@@ -236,8 +305,14 @@ impl Diag {
             UnclassifiedDestination { .. } => Check::UnclassifiedDestination,
             NotFollowed(_) => Check::IncompleteLineage,
             Duplicate { .. } => Check::DuplicateDefinition,
-            UnknownTaxonomyKey { .. } | NotAPurpose { .. } => Check::UnknownPurpose,
+            UnknownTaxonomyKey { .. }
+            | NotAPurpose { .. }
+            | UnknownAliasTarget { .. }
+            | UnknownParent { .. } => Check::UnknownPurpose,
+            UndeclaredTo { .. } => Check::UndeclaredDestination,
             Skipped(_) => Check::SkippedFile,
+            NoInput { .. } => Check::NoInput,
+            InUnparsedFile { check, .. } | InUnreadFile { check, .. } => *check,
             IncompleteLineage { .. } => Check::IncompleteLineage,
             StaleManifest { .. } => Check::StaleManifest,
             UnusedAllow { .. } | UnusedIgnore { .. } => Check::UnusedSuppression,
@@ -259,6 +334,17 @@ impl Diag {
             BadExpression { text, error } => {
                 format!("cannot parse the expression `{text}`: {error}")
             }
+            UnknownKind { kind, suggestion } => format!(
+                "unknown manifest kind `{kind}`{}",
+                did_you_mean(suggestion)
+            ),
+            MissingKind => "a `purposelint/v1` manifest needs a `kind`".into(),
+            PlaceholderReason { reason, .. } => format!(
+                "`{reason}` is a placeholder, not a reason: record why this flow was approved"
+            ),
+            UnknownApiVersion { version } => format!(
+                "`{version}` is not a supported apiVersion; did you mean `purposelint/v1`?"
+            ),
             UnknownDataset { name, suggestion } => {
                 format!("unknown dataset `{name}`{}", did_you_mean(suggestion))
             }
@@ -322,9 +408,47 @@ impl Diag {
                 tree.noun(),
                 did_you_mean(suggestion)
             ),
+            UnknownAliasTarget {
+                label,
+                key,
+                suggestion,
+            } => format!(
+                "alias `{label}` maps to `{key}`, which is not a known data use or category{}",
+                did_you_mean(suggestion)
+            ),
+            UnknownParent {
+                tree,
+                parent,
+                key,
+                suggestion,
+            } => format!(
+                "the parent `{parent}` of `{key}` is not a known {}{}",
+                tree.noun(),
+                did_you_mean(suggestion)
+            ),
             NotAPurpose { value, suggestion } => format!(
                 "`{value}` is neither a Fides `purpose` nor a known data use{}",
                 did_you_mean(suggestion)
+            ),
+            UndeclaredTo { name, suggestion } => format!(
+                "`{name}` is not a declared dataset or sink, and no step reads it: where these flows end is unknown{}",
+                did_you_mean(suggestion)
+            ),
+            NoInput { paths } => format!(
+                "nothing to lint in {}: no purposelint manifest, dbt project or Fides resource was found",
+                code_list(paths)
+            ),
+            InUnreadFile {
+                name, file, why, ..
+            } => format!(
+                "`{name}` is declared in {file}, which this run does not read: {}",
+                match why {
+                    Unread::Gitignored => "it is gitignored".to_string(),
+                    Unread::Excluded(config) => format!("{config} excludes it"),
+                }
+            ),
+            InUnparsedFile { name, file, .. } => format!(
+                "`{name}` is declared in {file}, which could not be parsed; fix that file first"
             ),
             IncompleteLineage { model, reason } => {
                 format!("column lineage of dbt model `{model}` is incomplete: {reason}")
@@ -425,12 +549,33 @@ impl Diag {
                 known,
                 ..
             } => Some(format!("{what} accepts: {}", known.join(", "))),
+            UnknownKind {
+                suggestion: None, ..
+            }
+            | MissingKind => Some("the kinds are `dataset`, `sink` and `pipeline`".into()),
+            PlaceholderReason { example, .. } => Some(format!("e.g. `{example}`")),
+            InUnreadFile { file, why, .. } => Some(match why {
+                Unread::Gitignored => format!(
+                    "name {file} on the command line (a named file is read even when ignored), or stop ignoring it"
+                ),
+                Unread::Excluded(config) => {
+                    format!("change `include` or `exclude` in {config} so that {file} is read")
+                }
+            }),
+            NoInput { .. } => Some(
+                "`purposelint check --show-files` lists each file found, which format read it, and why the others were skipped".into(),
+            ),
             AmbiguousField { field, owners } => owners
                 .first()
                 .map(|o| format!("qualify it, e.g. `{o}.{field}`")),
             NotInFrom { dataset } => Some(format!(
                 "add `{dataset}` to `from`, or reference a dataset it lists"
             )),
+            UndeclaredTo {
+                suggestion: None, ..
+            } => Some(
+                "declare it as a sink with its `uses` (or as a dataset), or include the file that declares it in the run".into(),
+            ),
             IncompleteLineage { .. } => Some(
                 "every upstream column is assumed to flow into every column of this model".into(),
             ),
@@ -445,10 +590,23 @@ impl Diag {
         }
     }
 
+    /// The dataset or sink name the diagnostic is about, when it is an unknown one.
+    fn subject(&self) -> Option<&str> {
+        use Diag::*;
+        match self {
+            UnknownDataset { name, .. } | UnknownNamed { name, .. } | UndeclaredTo { name, .. } => {
+                Some(name)
+            }
+            UnknownDatasetOf { dataset, .. } => Some(dataset),
+            _ => None,
+        }
+    }
+
     /// The diagnostic at `loc`, with its check's default severity.
     pub(crate) fn at(self, loc: Loc) -> Finding {
         let mut f = Finding::check(self.check(), loc, self.message());
         f.help = self.help();
+        f.subject = self.subject().map(str::to_string);
         f
     }
 }

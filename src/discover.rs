@@ -1,6 +1,7 @@
 //! Finding the files to lint: directories are walked with ripgrep's walker, honouring
 //! `.gitignore`; hidden folders such as `.github` are read, `.git` never is.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ignore::WalkBuilder;
@@ -59,7 +60,61 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
     }
     out.files.sort();
     out.files.dedup();
+    if paths.len() > 1 {
+        once_each(&mut out);
+    }
     Ok(out)
+}
+
+/// Files under `paths` that the walk skips because `.gitignore`, `.ignore` or
+/// `.git/info/exclude` ignore them (for `--show-files`); `found` is the sorted walk.
+pub fn ignored(paths: &[PathBuf], found: &[PathBuf]) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let found: HashSet<PathBuf> = found.iter().map(|p| key(&cwd, p)).collect();
+    let mut out = Vec::new();
+    for root in paths.iter().filter(|p| p.is_dir()) {
+        let walker = WalkBuilder::new(root)
+            .standard_filters(false)
+            .follow_links(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for e in walker.flatten() {
+            if e.file_type().is_some_and(|t| t.is_file()) && !found.contains(&key(&cwd, e.path())) {
+                out.push(e.into_path());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// One file named or walked by several paths (`check . sinks.yaml` finds `./sinks.yaml`
+/// and `sinks.yaml`) is kept once, as named on the command line if it was. Paths are
+/// compared made absolute and free of `.` and `..`, without touching the file system.
+fn once_each(out: &mut Discovered) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let key = |p: &Path| key(&cwd, p);
+    let mut named: HashMap<PathBuf, PathBuf> = HashMap::new();
+    for p in &out.explicit {
+        named.entry(key(p)).or_insert_with(|| p.clone());
+    }
+    let mut seen = HashSet::new();
+    out.files.retain(|p| {
+        let k = key(p);
+        match named.get(&k) {
+            Some(as_named) => p == as_named,
+            None => seen.insert(k),
+        }
+    });
+    out.explicit = named.into_values().collect();
+    out.explicit.sort();
+}
+
+/// A path made absolute and free of `.` and `..`, to tell whether two spellings name
+/// the same file.
+fn key(cwd: &Path, p: &Path) -> PathBuf {
+    crate::config::normalize(&cwd.join(p))
 }
 
 /// A path as users see it: relative to the working directory when below it.
@@ -107,6 +162,22 @@ mod tests {
             rel,
             vec![".github/w.yml", ".gitignore", "a/b.yaml", "d.txt"]
         );
+    }
+
+    #[test]
+    fn a_file_found_by_two_paths_is_kept_once_as_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(root.join("a/s.yaml"), "x: 1\n").unwrap();
+        let paths = [
+            root.to_path_buf(),
+            root.join("a/s.yaml"),
+            root.join("a/../a/./s.yaml"),
+        ];
+        let found = discover(&paths).unwrap();
+        assert_eq!(found.files, vec![root.join("a/s.yaml")]);
+        assert_eq!(found.explicit, vec![root.join("a/s.yaml")]);
     }
 
     #[test]

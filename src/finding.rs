@@ -57,6 +57,14 @@ pub enum Check {
     AmbiguousRelation,
     /// Flows end somewhere whose uses are unknown.
     UndeclaredDestination,
+    /// The paths of a run hold nothing to lint.
+    NoInput,
+    /// The configuration file is invalid.
+    InvalidConfig,
+    /// A rule file (`--rules`, `rule_dirs`) is invalid.
+    InvalidRule,
+    /// A baseline file is invalid.
+    InvalidBaseline,
 }
 
 /// What users see of a built-in check: its id, default severity, one-line summary and
@@ -83,7 +91,7 @@ macro_rules! check_row {
 }
 
 /// Every built-in check, in the order of [`Check`].
-pub static CHECKS: [CheckInfo; 11] = [
+pub static CHECKS: [CheckInfo; 15] = [
     check_row!(
         InvalidManifest,
         "invalid-manifest",
@@ -105,7 +113,7 @@ pub static CHECKS: [CheckInfo; 11] = [
     check_row!(
         UnknownPurpose,
         "unknown-purpose",
-        Warning,
+        Error,
         "A purpose, use or category is not in the taxonomy"
     ),
     check_row!(
@@ -150,10 +158,34 @@ pub static CHECKS: [CheckInfo; 11] = [
         Error,
         "Flows end in a destination that is not declared, whose uses are unknown"
     ),
+    check_row!(
+        NoInput,
+        "no-input",
+        Warning,
+        "The paths given hold nothing to lint"
+    ),
+    check_row!(
+        InvalidConfig,
+        "invalid-config",
+        Error,
+        "The configuration file is not valid YAML or does not follow its format"
+    ),
+    check_row!(
+        InvalidRule,
+        "invalid-rule",
+        Error,
+        "A rule file is not valid YAML or does not follow the rule format"
+    ),
+    check_row!(
+        InvalidBaseline,
+        "invalid-baseline",
+        Error,
+        "A baseline file is not valid YAML or does not follow its format"
+    ),
 ];
 
 impl Check {
-    pub const ALL: [Check; 11] = [
+    pub const ALL: [Check; 15] = [
         Check::InvalidManifest,
         Check::UnknownReference,
         Check::DuplicateDefinition,
@@ -165,6 +197,10 @@ impl Check {
         Check::UnclassifiedDestination,
         Check::AmbiguousRelation,
         Check::UndeclaredDestination,
+        Check::NoInput,
+        Check::InvalidConfig,
+        Check::InvalidRule,
+        Check::InvalidBaseline,
     ];
 
     pub fn info(self) -> &'static CheckInfo {
@@ -234,6 +270,9 @@ pub struct Finding {
     /// How to fix it, or a did-you-mean (human output).
     pub help: Option<String>,
     pub flow: Option<FlowPath>,
+    /// The dataset or sink name a diagnostic of a built-in check is about (an unknown
+    /// reference), so that one caused by a file that could not be parsed can say so.
+    pub subject: Option<String>,
 }
 
 impl Finding {
@@ -247,12 +286,26 @@ impl Finding {
             label: None,
             help: None,
             flow: None,
+            subject: None,
         }
     }
 
     pub fn with_help(mut self, help: Option<String>) -> Self {
         self.help = help;
         self
+    }
+}
+
+/// Diagnostics about one of our own files (the configuration, a rule file, a baseline)
+/// carry that file's check instead of `invalid-manifest` or `unknown-reference`, so that
+/// the id says which file is wrong. Taxonomy keys stay `unknown-purpose`.
+pub(crate) fn about_own_file(diags: &mut [Finding], own: Check) {
+    for d in diags {
+        let generic = [Check::InvalidManifest, Check::UnknownReference];
+        if generic.iter().any(|c| d.rule == c.id()) {
+            d.rule = own.id().to_string();
+            d.severity = own.severity();
+        }
     }
 }
 
@@ -267,10 +320,28 @@ pub struct Suppression {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SuppressionKind {
-    /// An `allow` entry or an inline `# purposelint: ignore[…]` comment.
-    InSource,
+    /// An `allow` entry of a step.
+    Allow,
+    /// An inline `# purposelint: ignore[…]` (or SQL `--`) comment.
+    Inline,
     /// The baseline file.
-    External,
+    Baseline,
+}
+
+impl SuppressionKind {
+    /// `allow`, `inline` or `baseline`, as JSON output names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Allow => "allow",
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Baseline => "baseline",
+        }
+    }
+
+    /// Written in the source files, rather than kept outside them (SARIF's `inSource`).
+    pub fn in_source(self) -> bool {
+        self != SuppressionKind::Baseline
+    }
 }
 
 /// A finding that was suppressed, with everything that suppressed it.

@@ -109,8 +109,9 @@ fn render(outcome: Outcome) -> Outcome {
     let (sources, summary, findings) =
         (&outcome.model.sources, &outcome.summary, &outcome.findings);
     let sink = &mut std::io::sink();
-    report::json::render(sink, sources, summary, findings).expect("json renders");
-    report::compact::render(sink, sources, findings).expect("compact renders");
+    report::json::render(sink, sources, summary, findings, &outcome.dismissed)
+        .expect("json renders");
+    report::compact::render(sink, sources, findings, false).expect("compact renders");
     report::human::render(sink, sources, summary, findings, false).expect("human renders");
     outcome
 }

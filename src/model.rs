@@ -310,6 +310,8 @@ pub struct Model {
     /// The names of every dataset of the workspace, when this model links only part of
     /// it (an editor's partial run): did-you-mean suggestions choose among all of them.
     workspace_datasets: Option<Arc<Vec<String>>>,
+    /// Likewise, the names every format of the workspace declares (datasets and sinks).
+    workspace_declared: Option<Arc<Vec<String>>>,
     /// Declarations and references, recorded only when asked for (editors): `None`
     /// costs a command-line run nothing. Sorted by file and position once linked.
     symbols: Option<Vec<Symbol>>,
@@ -360,8 +362,22 @@ pub fn relation_parts(relation: &str) -> Vec<String> {
 impl Model {
     /// Suggestions for unknown dataset names are to choose among `names`, the datasets of
     /// the whole workspace, though this model links only part of it.
-    pub fn suggest_among(&mut self, names: Arc<Vec<String>>) {
-        self.workspace_datasets = Some(names);
+    pub fn suggest_among(&mut self, datasets: Arc<Vec<String>>, declared: Arc<Vec<String>>) {
+        self.workspace_datasets = Some(datasets);
+        self.workspace_declared = Some(declared);
+    }
+
+    /// The declared dataset and sink names (not those only steps write) a did-you-mean
+    /// may suggest.
+    pub fn declared_names(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.workspace_declared {
+            Some(names) => Box::new(names.iter().map(String::as_str)),
+            None => {
+                let datasets = self.datasets.iter().filter(|d| !d.implicit);
+                let sinks = self.sinks.iter().map(|k| k.name.as_str());
+                Box::new(datasets.map(|d| d.name.as_str()).chain(sinks))
+            }
+        }
     }
 
     /// The dataset names a did-you-mean may suggest.

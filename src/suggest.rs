@@ -5,7 +5,9 @@ pub fn closest<'a, I>(target: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let limit = (target.chars().count() / 3).max(2);
+    let len = target.chars().count();
+    // Never a name that shares nothing with the target (`d` for `o`).
+    let limit = (len / 3).max(2).min(len.saturating_sub(1));
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(target, c), c))
@@ -32,5 +34,8 @@ mod tests {
         assert_eq!(closest("purpose", c), Some("purposes"));
         assert_eq!(closest("catgories", c), Some("categories"));
         assert_eq!(closest("zzz", c), None);
+        assert_eq!(closest("o", ["d", "a.b"]), None);
+        assert_eq!(closest("ab", ["cd"]), None);
+        assert_eq!(closest("abc", ["abd"]), Some("abd"));
     }
 }

@@ -52,6 +52,39 @@ pub(crate) fn mentions_marker(text: &str) -> bool {
     text.contains(MARKER)
 }
 
+/// Finds the start of a SQL line comment: `--` outside string literals and quoted names.
+fn sql_comment_start(line: &str) -> Option<usize> {
+    let (mut single, mut double) = (false, false);
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'-' if !single && !double && bytes.get(i + 1) == Some(&b'-') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The comment on a line and the text after its marker: `# …` in YAML, `-- …` in SQL.
+fn comment(line: &str, sql: bool) -> Option<(usize, &str)> {
+    if sql {
+        sql_comment_start(line).map(|i| (i, &line[i + 2..]))
+    } else {
+        comment_start(line).map(|i| (i, &line[i + 1..]))
+    }
+}
+
+/// A reason that only holds the place of one (spec §3.2): after trimming, it starts
+/// with `TODO`, `FIXME`, `TBD` or `XXX`, in any case.
+pub(crate) fn is_placeholder(reason: &str) -> bool {
+    let head = reason.trim_start().as_bytes();
+    ["TODO", "FIXME", "TBD", "XXX"]
+        .iter()
+        .any(|p| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+}
+
 /// Reads the ignore comments of one file; malformed ones become diagnostics.
 pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<Finding>) {
     let mut ignores = Vec::new();
@@ -59,13 +92,14 @@ pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<
     if !file.text.contains(MARKER) {
         return (ignores, diags);
     }
+    let sql = file.path.extension().is_some_and(|e| e == "sql");
     for (n, raw) in file.text.split('\n').enumerate() {
         let line_no = n as u32 + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let Some(hash) = comment_start(line) else {
+        let Some((hash, body)) = comment(line, sql) else {
             continue;
         };
-        let body = line[hash + 1..].trim_start();
+        let body = body.trim_start();
         let Some(rest) = body.strip_prefix(MARKER) else {
             continue;
         };
@@ -106,6 +140,17 @@ pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<
                 ),
             );
             diags.push(diag.at(loc));
+            continue;
+        }
+        if is_placeholder(reason) {
+            let at = reason.as_ptr() as usize - line.as_ptr() as usize;
+            let col = line[..at].chars().count() as u32;
+            let span = file.span((line_no, col), (line_no, end));
+            let diag = Diag::PlaceholderReason {
+                reason: reason.to_string(),
+                example: format!("# purposelint: ignore[{}] DPIA-2024-17 approved", rules[0]),
+            };
+            diags.push(diag.at(Loc { file: id, span }));
             continue;
         }
         for r in &rules {
@@ -170,7 +215,7 @@ pub fn apply(
             .map(|(i, ig)| {
                 used.insert(i);
                 Suppression {
-                    kind: SuppressionKind::InSource,
+                    kind: SuppressionKind::Inline,
                     justification: ig.reason.clone(),
                     location: Some(ig.loc),
                 }
@@ -271,6 +316,36 @@ mod tests {
         assert_eq!(d[0].location.span.start_pos.line, 2);
         let (_, d) = scan_text("name: x # purposelint: ignore[security-to-ads] why\n");
         assert_eq!(d[0].rule, "unknown-reference");
+    }
+
+    #[test]
+    fn placeholder_reasons_are_rejected_at_the_reason() {
+        for reason in ["TODO: why", "fixme", "  TBD", "xxx later"] {
+            assert!(is_placeholder(reason), "{reason}");
+        }
+        for reason in ["DPIA-7", "Tbc", "to do: nothing", ""] {
+            assert!(!is_placeholder(reason), "{reason}");
+        }
+        let (ig, d) =
+            scan_text("name: x # purposelint: ignore[security-to-advertising] TODO: why\n");
+        assert!(ig.is_empty());
+        assert_eq!(d[0].rule, "invalid-manifest");
+        assert!(d[0].message.contains("placeholder"), "{}", d[0].message);
+        assert_eq!(d[0].location.span.start_pos.column, 56);
+    }
+
+    #[test]
+    fn sql_comments_in_sql_files() {
+        let f = SourceFile::new(
+            "m.sql".into(),
+            "m.sql".into(),
+            "select phone -- purposelint: ignore[security-to-advertising] DPIA-9\n, '--x' as y\n# purposelint: ignore[security-to-advertising] no\n",
+        );
+        let (ig, d) = scan(0, &f, &["security-to-advertising"]);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(ig.len(), 1);
+        assert_eq!(ig[0].reason, "DPIA-9");
+        assert_eq!(ig[0].loc.span.start_pos.column, 14);
     }
 
     #[test]

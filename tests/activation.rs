@@ -190,7 +190,7 @@ flows: [direct, indirect]
 ";
     let dir = tempfile::tempdir().unwrap();
     common::write(dir.path(), &[("rules/s.yaml", sales)]);
-    let rules = purposelint::rules::load(&[dir.path().join("rules")]).unwrap();
+    let rules = purposelint::rules::load(&[dir.path().join("rules")], &Default::default()).unwrap();
     let o = lint_with(&[("users.yaml", USERS), ("census.tf", tf)], |opts| {
         opts.rules = rules
     });

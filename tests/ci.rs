@@ -5,39 +5,14 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 mod support;
-use support::copy_tree;
+use support::Run;
 
-/// A copy of the example in a temporary repository (with `.git`, so no configuration
-/// from outside is picked up).
 fn example() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tailored-audiences"),
-        &root,
-    );
-    std::fs::create_dir_all(root.join(".git")).unwrap();
-    (dir, root)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+    support::example_repo("tailored-audiences")
 }
 
 fn run(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("purposelint")
-        .unwrap()
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    support::run_in(cwd, args)
 }
 
 fn edit(path: &Path, f: impl FnOnce(String) -> String) {
@@ -167,7 +142,7 @@ fn github_annotations() {
     assert_eq!(lines.len(), 3);
     assert!(
         lines[0]
-            .starts_with("::error file=pipelines/matching.yaml,line=8,endLine=8,col=11,endColumn="),
+            .starts_with("::error file=pipelines/matching.yaml,line=9,endLine=9,col=11,endColumn="),
         "{}",
         lines[0]
     );
@@ -227,6 +202,35 @@ fn invalid_config_exits_2_naming_file_and_line() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("unknown rule `security-to-ads`"),
+        "{}",
+        r.stderr
+    );
+    // Diagnostics about the configuration carry its own check id; taxonomy keys written
+    // in it are unknown-purpose.
+    assert!(r.stderr.contains("invalid-config"), "{}", r.stderr);
+    assert!(!r.stderr.contains("invalid-manifest"), "{}", r.stderr);
+    std::fs::write(
+        root.join(".purposelint.yaml"),
+        "aliases:\n  2fa: essential.service.authentification\nexternal_datasets:\n  - name: legacy.*\n    purposes: [essential.servce.security]\n",
+    )
+    .unwrap();
+    let r = run(&root, &["check", "--color", "never"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.matches("unknown-purpose").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    // (miette wraps the long message; the suggestions are in it.)
+    assert!(
+        r.stderr.contains("`essential.service.authentication`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("did you mean `essential.service.security`?"),
         "{}",
         r.stderr
     );
@@ -429,7 +433,7 @@ fn inline_ignore_and_unused_suppression() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.starts_with("sinks.yaml:4:"), "{}", r.stdout);
+    assert!(r.stdout.starts_with("sinks.yaml:5:"), "{}", r.stdout);
 
     // A missing reason is an error.
     edit(&root.join("sinks.yaml"), |t| t.replace("] n/a", "]"));
@@ -508,4 +512,127 @@ fn inline_ignore_on_a_field_or_sink_line() {
     });
     let r = run(&root, &["check", "--format", "compact"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn output_file_gets_the_report() {
+    let (_d, root) = example();
+    let r = run(
+        &root,
+        &["check", "--format", "json", "-o", "out/report.json"],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "");
+    let report = std::fs::read_to_string(root.join("out/report.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["summary"]["errors"], 3);
+    let r = run(&root, &["check", "--output-file", "sinks.yaml/x"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot write sinks.yaml/x"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn show_files_says_what_was_read_and_why_the_rest_was_not() {
+    let (_d, root) = example();
+    std::fs::write(root.join(".gitignore"), "private.yaml\n").unwrap();
+    std::fs::write(root.join("private.yaml"), SMS_SINK).unwrap();
+    std::fs::write(root.join("purposelint.yaml"), "exclude: [vendor]\n").unwrap();
+    std::fs::create_dir_all(root.join("vendor")).unwrap();
+    std::fs::write(root.join("vendor/x.yaml"), SMS_SINK).unwrap();
+    std::fs::write(root.join("k8s.yaml"), "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let r = run(&root, &["check", "--show-files"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "read (native)  sinks.yaml\n",
+        "skipped  private.yaml: gitignored\n",
+        "skipped  vendor/x.yaml: excluded by purposelint.yaml\n",
+        "skipped  k8s.yaml: not a manifest\n",
+        "skipped  README.md: no format reads this kind of file\n",
+        "4 files read, ",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} in\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn show_settings_names_the_configuration_and_resolved_values() {
+    let (_d, root) = example();
+    std::fs::write(
+        root.join("purposelint.yaml"),
+        "severity:\n  security-to-marketing: off\n  no-input: error\naliases:\n  2fa: essential.service.authentication\n",
+    )
+    .unwrap();
+    let r = run(&root, &["check", "--show-settings"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "config_file: \"purposelint.yaml\"\n",
+        "  security-to-marketing: {severity: off, origin: \"built-in\"}\n",
+        "  no-input: error\n",
+        "  \"2fa\": \"essential.service.authentication\"\n",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} in\n{}", r.stdout);
+    }
+    let r = run(&root, &["check", "--show-settings", "--no-config"]);
+    assert!(
+        r.stdout.starts_with("config_file: null  # --no-config\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn statistics_beside_a_machine_format_go_to_stderr() {
+    let (_d, root) = example();
+    let r = run(&root, &["check", "--format", "json", "--statistics"]);
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["errors"], 3);
+    assert!(
+        r.stderr.contains("    3  security-to-advertising  error"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn colour_follows_force_color_and_no_color() {
+    let (_d, root) = example();
+    let compact = |env: &[(&str, &str)]| {
+        let mut cmd = Command::cargo_bin("purposelint").unwrap();
+        cmd.current_dir(&root)
+            .args(["check", "--format", "compact"]);
+        cmd.env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let plain = compact(&[]);
+    assert!(!plain.contains('\x1b'));
+    assert_eq!(plain.lines().count(), 3);
+    let forced = compact(&[("FORCE_COLOR", "1")]);
+    assert!(forced.contains("\x1b[1;31merror\x1b[0m"), "{forced}");
+    assert_eq!(forced.lines().count(), 3);
+    assert!(compact(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    assert!(!compact(&[("CLICOLOR_FORCE", "0")]).contains('\x1b'));
+    assert!(!compact(&[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}
+
+#[test]
+fn completions_and_manual_page() {
+    let (_d, root) = example();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = run(&root, &["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}");
+        assert!(r.stdout.contains("purposelint"), "{shell}");
+    }
+    let r = run(&root, &["man"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains(".TH purposelint 1"), "{}", r.stdout);
 }

@@ -67,7 +67,8 @@ fn json_matches_the_spec_shape() {
             "flows",
             "errors",
             "warnings",
-            "infos"
+            "infos",
+            "suppressed"
         ]
     );
     assert_eq!(summary["files"], 5);
@@ -121,7 +122,7 @@ fn json_matches_the_spec_shape() {
         phone["location"]["file"],
         "examples/tailored-audiences/pipelines/matching.yaml"
     );
-    assert_eq!(phone["location"]["line"], 8);
+    assert_eq!(phone["location"]["line"], 9);
     assert_eq!(phone["location"]["column"], 11);
     assert_eq!(
         phone["source"]["purposes"],
@@ -135,7 +136,7 @@ fn json_matches_the_spec_shape() {
         phone["source"]["location"]["file"],
         "examples/tailored-audiences/schemas/accounts.yaml"
     );
-    assert_eq!(phone["source"]["location"]["line"], 8);
+    assert_eq!(phone["source"]["location"]["line"], 9);
     assert_eq!(phone["source"]["location"]["column"], 11);
     assert_eq!(phone["source"]["location"]["end_column"], 23);
     assert_eq!(phone["sink"]["name"], "x_tailored_audiences");
@@ -144,7 +145,7 @@ fn json_matches_the_spec_shape() {
         serde_json::json!(["marketing.advertising.third_party.targeted"])
     );
     check_location(&phone["sink"]["location"]);
-    assert_eq!(phone["sink"]["location"]["line"], 2);
+    assert_eq!(phone["sink"]["location"]["line"], 3);
     assert_eq!(phone["sink"]["location"]["column"], 7);
     assert_eq!(phone["sink"]["location"]["end_column"], 27);
 
@@ -173,7 +174,7 @@ fn json_matches_the_spec_shape() {
     assert_eq!(path[1]["to"], "x_tailored_audiences");
     assert_eq!(path[1]["flow"], "passthrough");
     assert_eq!(path[1]["functions"], serde_json::json!([]));
-    assert_eq!(path[1]["location"]["line"], 15);
+    assert_eq!(path[1]["location"]["line"], 16);
     assert_eq!(path[1]["location"]["column"], 9);
     assert_eq!(path[1]["location"]["end_column"], 29);
     assert_eq!(phone["fingerprint"].as_str().unwrap().len(), 16);
@@ -200,7 +201,7 @@ fn diagnostics_omit_source_sink_and_path() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("a.yaml"),
-        "kind: sink\nname: s\nusez: [x]\n",
+        "apiVersion: purposelint/v1\nkind: sink\nname: s\nusez: [x]\n",
     )
     .unwrap();
     let out = purposelint()
@@ -217,7 +218,7 @@ fn diagnostics_omit_source_sink_and_path() {
     );
     let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, vec!["rule", "severity", "message", "location"]);
-    assert_eq!(f["location"]["line"], 3);
+    assert_eq!(f["location"]["line"], 4);
 }
 
 #[test]
@@ -225,9 +226,16 @@ fn fail_on_thresholds() {
     let dir = tempfile::tempdir().unwrap();
     let ds = "kind: dataset\nname: d\nfields:\n  - name: x\n    purposes: [made.up]\n";
     std::fs::write(dir.path().join("a.yaml"), ds).unwrap();
+    // unknown-purpose is an error by default; lowered to a warning here.
+    std::fs::write(
+        dir.path().join("purposelint.yaml"),
+        "severity:\n  unknown-purpose: warning\n",
+    )
+    .unwrap();
     let code = |fail_on: &str| {
         purposelint()
-            .args(["check", "--fail-on", fail_on])
+            .args(["check", "--fail-on", fail_on, "--config"])
+            .arg(dir.path().join("purposelint.yaml"))
             .arg(dir.path())
             .output()
             .unwrap()
@@ -402,7 +410,6 @@ fn corpus_runs_without_panic_or_spurious_errors() {
         "fides/fides/demo_resources",
         "fides/fides/pbac",
         "fides/fides/src/fides/data/sample_project",
-        "fides/fideslang-demo",
         "fideslang",
         "sarif",
     ] {
@@ -410,6 +417,17 @@ fn corpus_runs_without_panic_or_spurious_errors() {
         assert_eq!(code, Some(0), "{project}: {:#}", v["findings"]);
         assert_eq!(v["summary"]["errors"], 0, "{project}");
     }
+    // The old fideslang demo writes keys of an outdated taxonomy (`improve.system`,
+    // `advertising`): errors since v1.1, and nothing else.
+    let (code, v) = lint(&corpus.join("fides/fideslang-demo"));
+    assert_eq!(code, Some(1));
+    let rules: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["rule"])
+        .collect();
+    assert_eq!(rules, vec!["unknown-purpose"; 6], "{:#}", v["findings"]);
 }
 
 #[test]

@@ -432,3 +432,79 @@ fn a_stale_manifest_loses_to_the_current_sql() {
     assert!(leaks(&o), "{:#?}", o.findings);
     assert!(o.findings.iter().any(|f| f.rule == "stale-manifest"));
 }
+
+#[test]
+fn sql_ignore_comment_on_a_hop_line_suppresses_and_reports_when_unused() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dbt/klaviyo");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for entry in walk(&fixture) {
+        let rel = entry
+            .strip_prefix(&fixture)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        files.push((rel, std::fs::read_to_string(&entry).unwrap()));
+    }
+    let model = "models/staging/stg_klaviyo__person.sql";
+    let edit = |files: &mut Vec<(String, String)>, from: &str, to: &str| {
+        let text = &mut files.iter_mut().find(|(p, _)| p == model).unwrap().1;
+        assert!(text.contains(from));
+        *text = text.replacen(from, to, 1);
+    };
+    let lint = |files: &[(String, String)]| {
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        common::write(dir.path(), &refs);
+        run(dir.path())
+    };
+    let phone = |o: &Outcome| {
+        o.findings.iter().any(|f| {
+            f.flow
+                .as_ref()
+                .is_some_and(|p| p.source.name == "klaviyo.person.phone_number")
+        })
+    };
+    assert!(phone(&lint(&files)));
+    // On the hop's line (`phone_number,` of the model's select list).
+    edit(
+        &mut files,
+        "        phone_number,\n",
+        "        phone_number, -- purposelint: ignore[security-to-advertising] DPIA-11: hashed upload approved\n",
+    );
+    let o = lint(&files);
+    assert!(!phone(&o), "{:#?}", o.findings);
+    let dismissed = o
+        .dismissed
+        .iter()
+        .find(|d| d.finding.flow.as_ref().unwrap().source.name == "klaviyo.person.phone_number")
+        .unwrap();
+    assert_eq!(
+        dismissed.suppressions[0].justification,
+        "DPIA-11: hashed upload approved"
+    );
+    // On a line no finding touches: unused-suppression; a placeholder reason: rejected.
+    edit(
+        &mut files,
+        "        timezone,\n",
+        "        timezone, -- purposelint: ignore[security-to-advertising] DPIA-12\n",
+    );
+    edit(&mut files, "DPIA-11: hashed upload approved", "TODO");
+    let o = lint(&files);
+    assert!(phone(&o));
+    let lines = common::diag_lines(&o);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("unused-suppression 38:19")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("invalid-manifest 36:71 `TODO` is a placeholder")),
+        "{lines:#?}"
+    );
+}

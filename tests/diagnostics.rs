@@ -33,9 +33,10 @@ fields:
 
 #[test]
 fn missing_required_keys_of_each_kind() {
+    let ours = "apiVersion: purposelint/v1\n";
     let o = lint(&[
-        ("a.yaml", "kind: dataset\nname: d\n"),
-        ("b.yaml", "kind: sink\nname: s\n"),
+        ("a.yaml", &format!("{ours}kind: dataset\nname: d\n")),
+        ("b.yaml", &format!("{ours}kind: sink\nname: s\n")),
         (
             "c.yaml",
             "kind: pipeline\nname: p\nsteps:\n  - name: x\n    from: d\n",
@@ -49,6 +50,18 @@ fn missing_required_keys_of_each_kind() {
             "invalid-manifest 4:5 a step is missing the required key `to`",
         ]
     );
+    // Without `apiVersion`, a document is ours only by its shape (spec §3).
+    let o = lint(&[
+        ("a.yaml", "kind: dataset\nname: d\n"),
+        ("b.yaml", "kind: sink\nname: s\n"),
+    ]);
+    let lines = diag_lines(&o);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("no-input 1:1 nothing to lint in"),
+        "{lines:?}"
+    );
+    assert_eq!(o.summary.manifests, 0);
 }
 
 #[test]
@@ -132,10 +145,15 @@ steps:
             )
         })
         .collect();
+    let nowhere = "declare it as a sink with its `uses` (or as a dataset), or include the file that declares it in the run";
     let expected: Vec<(&str, Option<&str>)> = vec![
         (
             "unknown-reference 5:12 unknown dataset `accounts.security_contact`; did you mean `accounts.security_contacts`?",
             None,
+        ),
+        (
+            "undeclared-destination 6:9 `out` is not a declared dataset or sink, and no step reads it: where these flows end is unknown",
+            Some(nowhere),
         ),
         (
             "unknown-reference 8:10 unknown dataset `ads.upload` in `ads.upload.audience_id`; did you mean `ads.uploads`?",
@@ -167,7 +185,10 @@ fn ambiguous_bare_field() {
     let o = lint(&[("a.yaml", SECURITY), ("b.yaml", other), ("p.yaml", p)]);
     assert_eq!(
         diag_lines(&o),
-        vec!["unknown-reference 8:10 `user_id` is ambiguous: it is a field of `accounts.security_contacts` and `other`"]
+        vec![
+            "undeclared-destination 6:9 `out` is not a declared dataset or sink, and no step reads it: where these flows end is unknown",
+            "unknown-reference 8:10 `user_id` is ambiguous: it is a field of `accounts.security_contacts` and `other`",
+        ]
     );
 }
 
@@ -187,6 +208,7 @@ fn duplicate_definitions() {
         vec![
             "duplicate-definition 5:11 field `a` is already defined",
             "duplicate-definition 2:7 sink `d` is already defined",
+            "undeclared-destination 6:9 `o` is not a declared dataset or sink, and no step reads it: where these flows end is unknown",
             "duplicate-definition 7:11 step `s` is already defined",
             "duplicate-definition 12:7 pipeline `p` is already defined",
         ]
@@ -212,9 +234,10 @@ fields:
             "unknown-purpose 6:16 `essential.service.authentification` is not a known data use; did you mean `essential.service.authentication`?",
         ]
     );
+    // An error since v1.1: a typo must not remove a source and pass the build.
     assert!(diags(&o)
         .iter()
-        .all(|d| d.severity == purposelint::finding::Severity::Warning));
+        .all(|d| d.severity == purposelint::finding::Severity::Error));
 }
 
 #[test]
@@ -228,7 +251,11 @@ fn bad_expressions_and_dotted_field_names() {
         "invalid-manifest 4:11 field name `a.b` must not contain dots"
     );
     assert!(
-        lines[1].starts_with("invalid-manifest 8:10 cannot parse the expression `c +`"),
+        lines[1].starts_with("undeclared-destination 6:9 `o`"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].starts_with("invalid-manifest 8:10 cannot parse the expression `c +`"),
         "{lines:?}"
     );
 }
@@ -304,6 +331,7 @@ steps:
     assert_eq!(
         diag_lines(&o),
         vec![
+            "undeclared-destination 6:9 `out` is not a declared dataset or sink, and no step reads it: where these flows end is unknown",
             "unknown-reference 8:17 no dataset in `from` has a field `emial`; did you mean `email`?",
             // Block scalars do not match their source text byte for byte, so the whole
             // value is reported.
@@ -311,5 +339,5 @@ steps:
             "unknown-reference 12:9 no dataset in `from` has a field `emal`; did you mean `email`?",
         ]
     );
-    assert_eq!(diags(&o)[0].location.span.end_pos.column, 22);
+    assert_eq!(diags(&o)[1].location.span.end_pos.column, 22);
 }

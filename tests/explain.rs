@@ -42,17 +42,17 @@ fn trace_json_field_by_field() {
         json!({
             "version": 1,
             "direction": "forward",
-            "subject": {"kind": "field", "name": PHONE, "location": loc(accounts, 8, 11, 8, 23)},
+            "subject": {"kind": "field", "name": PHONE, "location": loc(accounts, 9, 11, 9, 23)},
             "fields": [{
                 "field": PHONE,
                 "purposes": ["essential.service.authentication", "essential.service.security"],
                 "categories": ["user.contact.phone_number"],
-                "location": loc(accounts, 8, 11, 8, 23),
+                "location": loc(accounts, 9, 11, 9, 23),
                 "sinks": [{
                     "name": "x_tailored_audiences",
                     "kind": "sink",
                     "uses": ["marketing.advertising.third_party.targeted"],
-                    "location": loc("examples/tailored-audiences/sinks.yaml", 2, 7, 2, 27),
+                    "location": loc("examples/tailored-audiences/sinks.yaml", 3, 7, 3, 27),
                     "cut": false,
                     "findings": ["security-to-advertising"],
                     "suppressed": [],
@@ -63,7 +63,7 @@ fn trace_json_field_by_field() {
                             "step": "tailored_audience_matching/match_uploads",
                             "flow": "indirect",
                             "functions": ["sha256"],
-                            "location": loc(matching, 8, 11, 8, 185),
+                            "location": loc(matching, 9, 11, 9, 185),
                             "cut_by": []
                         },
                         {
@@ -72,7 +72,7 @@ fn trace_json_field_by_field() {
                             "step": "tailored_audience_matching/publish",
                             "flow": "passthrough",
                             "functions": [],
-                            "location": loc(matching, 15, 9, 15, 29),
+                            "location": loc(matching, 16, 9, 16, 29),
                             "cut_by": []
                         }
                     ]

@@ -271,7 +271,7 @@ fn references_purposes_and_duplicates() {
     let out = run(dir.path());
     let text = render(&out, dir.path());
     for want in [
-        "warning unknown-purpose a.yml:9:29 `not_a_purpose` is neither a Fides `purpose` nor a known data use",
+        "error unknown-purpose a.yml:9:29 `not_a_purpose` is neither a Fides `purpose` nor a known data use",
         "error unknown-reference a.yml:24:26 no field `logins.phnoe` in Fides dataset `users`",
         "error duplicate-definition a.yml:32:16 system `ads_sys` is already defined at",
         "users.logins.phone -> ads.audience.phone [ads.audience.phone/fides_meta.references direct] a.yml:18:26",

@@ -242,7 +242,14 @@ fn run(opts: &Options, files: &[(String, String)]) -> Outcome {
 
 fn json(o: &Outcome) -> Vec<u8> {
     let mut out = Vec::new();
-    purposelint::report::json::render(&mut out, &o.model.sources, &o.summary, &o.findings).unwrap();
+    purposelint::report::json::render(
+        &mut out,
+        &o.model.sources,
+        &o.summary,
+        &o.findings,
+        &o.dismissed,
+    )
+    .unwrap();
     out
 }
 

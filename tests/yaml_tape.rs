@@ -297,7 +297,7 @@ fn run(files: &[(String, Vec<u8>)], threads: usize) -> String {
     let o = pool.install(|| check::run_bytes(&Options::new(Vec::new()), files.to_vec()));
     let mut out = Vec::new();
     let s = &o.model.sources;
-    purposelint::report::json::render(&mut out, s, &o.summary, &o.findings).unwrap();
+    purposelint::report::json::render(&mut out, s, &o.summary, &o.findings, &o.dismissed).unwrap();
     String::from_utf8(out).unwrap()
 }
 

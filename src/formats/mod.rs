@@ -93,6 +93,8 @@ pub(crate) struct Names {
     pub(crate) mentions: Vec<String>,
     /// Holds reviewed exceptions (`allow` entries), whose use depends on every path.
     pub(crate) exceptions: bool,
+    /// Meant for a format but not parsed: its names are only in its text.
+    pub(crate) broken: bool,
 }
 
 /// What one format read from one file, shared between runs of an editor session.

@@ -12,9 +12,6 @@ use super::convert::{self, Encoding};
 use crate::finding::{Finding, Severity};
 use crate::source::{FileId, Loc, Sources};
 
-/// Where `codeDescription.href` points unless the client configures `docsBaseUrl`.
-pub const DEFAULT_DOCS_BASE: &str = "https://purposelint.dev/rules/";
-
 pub fn severity(s: Severity) -> DiagnosticSeverity {
     match s {
         Severity::Error => DiagnosticSeverity::ERROR,
@@ -87,8 +84,11 @@ pub fn diagnostic(
         range: convert::range(file, f.location.span, enc),
         severity: Some(severity(f.severity)),
         code: Some(NumberOrString::String(f.rule.clone())),
-        code_description: Uri::from_str(&format!("{docs_base}{}", f.rule))
-            .ok()
+        // Only where the client says the rule pages are (`docsBaseUrl`): there is no
+        // public site to point at by default.
+        code_description: (!docs_base.is_empty())
+            .then(|| Uri::from_str(&format!("{docs_base}{}", f.rule)).ok())
+            .flatten()
             .map(|href| CodeDescription { href }),
         source: Some("purposelint".to_string()),
         message,

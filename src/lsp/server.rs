@@ -126,7 +126,7 @@ pub fn serve(conn: &Connection, config: Config) -> i32 {
         conn,
         debounce: config.debounce,
         enc: Encoding::Utf16,
-        docs_base: diagnostics::DEFAULT_DOCS_BASE.to_string(),
+        docs_base: String::new(),
         roots: Vec::new(),
         rule_dirs: config.rule_dirs,
         session: Session::new(Options {

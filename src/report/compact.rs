@@ -2,13 +2,18 @@
 
 use std::io::{self, Write};
 
-use super::{one_line, position};
+use super::{painted_line, position, single_line, Paint};
 use crate::finding::{Dismissed, Finding};
 use crate::source::Sources;
 
-pub fn render(out: &mut dyn Write, sources: &Sources, findings: &[Finding]) -> io::Result<()> {
+pub fn render(
+    out: &mut dyn Write,
+    sources: &Sources,
+    findings: &[Finding],
+    color: bool,
+) -> io::Result<()> {
     for f in findings {
-        writeln!(out, "{}", one_line(sources, f))?;
+        writeln!(out, "{}", painted_line(sources, f, Paint(color)))?;
     }
     Ok(())
 }
@@ -32,7 +37,7 @@ pub fn render_dismissed(
             position(sources, f.location),
             f.severity.as_str(),
             f.rule,
-            f.message,
+            single_line(&f.message),
             why.join("; ")
         )?;
     }

@@ -7,9 +7,9 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
 };
 
-use super::{one_line, position};
+use super::{one_line, position, Paint};
 use crate::check::{counts, Summary};
-use crate::finding::{Dismissed, Finding, Severity, Suppression};
+use crate::finding::{Dismissed, Finding, Severity, Suppression, SuppressionKind};
 use crate::source::Sources;
 
 struct Report<'a> {
@@ -65,26 +65,6 @@ impl Diagnostic for Report<'_> {
     }
 }
 
-/// Minimal ANSI styling for the lines miette does not draw.
-#[derive(Clone, Copy)]
-struct Paint(bool);
-
-impl Paint {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-    fn bold(self, t: &str) -> String {
-        self.paint("1", t)
-    }
-    fn cyan(self, t: &str) -> String {
-        self.paint("36", t)
-    }
-}
-
 pub fn render(
     out: &mut dyn Write,
     sources: &Sources,
@@ -93,7 +73,7 @@ pub fn render(
     color: bool,
 ) -> io::Result<()> {
     render_findings(out, sources, findings, color)?;
-    render_summary(out, summary, findings, color)
+    render_summary(out, summary, findings, &[], color)
 }
 
 /// Suppressed findings, one line each with what suppressed them (`--show-suppressed`).
@@ -124,26 +104,35 @@ pub fn suppression_text(sources: &Sources, s: &Suppression) -> String {
     }
 }
 
-/// The closing line: counts of findings and of what was read.
+/// `1 file`, `2 files`.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The closing line: counts of findings, of what was read, and of what was suppressed.
 pub fn render_summary(
     out: &mut dyn Write,
     summary: &Summary,
     findings: &[Finding],
+    dismissed: &[Dismissed],
     color: bool,
 ) -> io::Result<()> {
     let (errors, warnings, infos) = counts(findings);
     let p = Paint(color);
     let scope = format!(
-        "{} files, {} manifests, {} fields, {} flows",
-        summary.files, summary.manifests, summary.fields, summary.flows
+        "{}, {}, {}, {}",
+        plural(summary.files, "file"),
+        plural(summary.manifests, "manifest"),
+        plural(summary.fields, "field"),
+        plural(summary.flows, "flow")
     );
+    let suppressed = suppressed_note(dismissed);
     if findings.is_empty() {
-        writeln!(out, "{} No findings ({scope}).", p.bold("✓"))
+        writeln!(out, "{} No findings ({scope}).{suppressed}", p.bold("✓"))
     } else {
-        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         writeln!(
             out,
-            "{} ({scope}).",
+            "{} ({scope}).{suppressed}",
             p.bold(&format!(
                 "Found {}, {}, {}",
                 plural(errors, "error"),
@@ -152,6 +141,33 @@ pub fn render_summary(
             ))
         )
     }
+}
+
+/// ` 3 suppressed: 2 by allow, 1 baselined.`, or nothing when nothing was.
+fn suppressed_note(dismissed: &[Dismissed]) -> String {
+    if dismissed.is_empty() {
+        return String::new();
+    }
+    let by = |kind| {
+        dismissed
+            .iter()
+            .filter(|d| d.suppressions.first().map(|s| s.kind) == Some(kind))
+            .count()
+    };
+    let parts: Vec<String> = [
+        (SuppressionKind::Allow, "by allow"),
+        (SuppressionKind::Inline, "by ignore comments"),
+        (SuppressionKind::Baseline, "baselined"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, what)| Some((by(kind), what)).filter(|(n, _)| *n > 0))
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    format!(
+        " {} suppressed: {} (--show-suppressed lists them).",
+        dismissed.len(),
+        parts.join(", ")
+    )
 }
 
 /// The findings alone, without the closing summary (also used for rule-file errors).
@@ -190,8 +206,12 @@ pub fn render_findings(
         writeln!(out)?;
         if let Some(flow) = &f.flow {
             let n = flow.path.len();
-            let hops = if n == 1 { "hop" } else { "hops" };
-            writeln!(out, "  {} ({n} {hops}):", p.bold("path"))?;
+            if n == 0 {
+                let why = "none: the field's own dataset has these uses";
+                writeln!(out, "  {} {why}", p.bold("path:"))?;
+            } else {
+                writeln!(out, "  {} ({}):", p.bold("path"), plural(n, "hop"))?;
+            }
             for (i, h) in flow.path.iter().enumerate() {
                 let via = if h.functions.is_empty() {
                     String::new()

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::check::{counts, Summary};
-use crate::finding::{Finding, Hop, Severity};
+use crate::finding::{Dismissed, Finding, Hop, Severity};
 use crate::model::FlowKind;
 use crate::source::{Loc, Sources};
 
@@ -15,6 +15,8 @@ pub struct Report<'a> {
     pub tool: Tool,
     pub summary: JsonSummary,
     pub findings: Vec<JsonFinding<'a>>,
+    /// Findings that an `allow`, an inline comment or the baseline suppressed, with why.
+    pub suppressed: Vec<JsonSuppressed<'a>>,
 }
 
 #[derive(Serialize)]
@@ -32,6 +34,7 @@ pub struct JsonSummary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
+    pub suppressed: usize,
 }
 
 #[derive(Serialize)]
@@ -85,6 +88,44 @@ pub struct JsonFinding<'a> {
     pub fingerprint: Option<&'a str>,
 }
 
+/// A suppressed finding: what was found, and what suppressed it (the first of them, when
+/// an `allow` and an inline comment both apply).
+#[derive(Serialize)]
+pub struct JsonSuppressed<'a> {
+    pub rule: &'a str,
+    pub message: &'a str,
+    pub location: Location<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<&'a str>,
+    /// `allow`, `inline` or `baseline`.
+    pub how: &'static str,
+    pub reason: &'a str,
+    /// The `allow` entry or comment; absent for the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Location<'a>>,
+}
+
+fn suppressed<'a>(sources: &'a Sources, d: &'a Dismissed) -> Option<JsonSuppressed<'a>> {
+    let by = d.suppressions.first()?;
+    let f = &d.finding;
+    let flow = f.flow.as_ref();
+    Some(JsonSuppressed {
+        rule: &f.rule,
+        message: &f.message,
+        location: location(sources, f.location),
+        source: flow.map(|p| p.source.name.as_str()),
+        sink: flow.map(|p| p.sink.name.as_str()),
+        fingerprint: flow.map(|p| p.fingerprint.as_str()),
+        how: by.kind.as_str(),
+        reason: &by.justification,
+        at: by.location.map(|l| location(sources, l)),
+    })
+}
+
 pub fn location(sources: &Sources, loc: Loc) -> Location<'_> {
     Location {
         file: &sources.get(loc.file).display,
@@ -107,7 +148,12 @@ fn hop<'a>(sources: &'a Sources, h: &'a Hop) -> JsonHop<'a> {
     }
 }
 
-pub fn report<'a>(sources: &'a Sources, summary: &Summary, findings: &'a [Finding]) -> Report<'a> {
+pub fn report<'a>(
+    sources: &'a Sources,
+    summary: &Summary,
+    findings: &'a [Finding],
+    dismissed: &'a [Dismissed],
+) -> Report<'a> {
     let (errors, warnings, infos) = counts(findings);
     Report {
         version: 1,
@@ -123,6 +169,7 @@ pub fn report<'a>(sources: &'a Sources, summary: &Summary, findings: &'a [Findin
             errors,
             warnings,
             infos,
+            suppressed: dismissed.len(),
         },
         findings: findings
             .iter()
@@ -148,6 +195,10 @@ pub fn report<'a>(sources: &'a Sources, summary: &Summary, findings: &'a [Findin
                 }
             })
             .collect(),
+        suppressed: dismissed
+            .iter()
+            .filter_map(|d| suppressed(sources, d))
+            .collect(),
     }
 }
 
@@ -156,7 +207,9 @@ pub fn render(
     sources: &Sources,
     summary: &Summary,
     findings: &[Finding],
+    dismissed: &[Dismissed],
 ) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &report(sources, summary, findings))?;
+    let report = report(sources, summary, findings, dismissed);
+    serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
 }

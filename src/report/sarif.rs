@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
+use crate::finding::{Check, Dismissed, Finding, Severity, Suppression};
 use crate::rules::Rule;
 use crate::source::{Loc, Sources};
 
@@ -359,9 +359,9 @@ fn result<'a>(
         suppressions: suppressions
             .iter()
             .map(|s| SarifSuppression {
-                kind: match s.kind {
-                    SuppressionKind::InSource => "inSource",
-                    SuppressionKind::External => "external",
+                kind: match s.kind.in_source() {
+                    true => "inSource",
+                    false => "external",
                 },
                 justification: s.justification.clone(),
                 location: s.location.map(|l| location(sources, l, None, None)),

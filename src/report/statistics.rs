@@ -24,23 +24,9 @@ pub fn counts(findings: &[Finding]) -> Vec<(&str, usize, Severity)> {
     rows
 }
 
-pub fn render(
-    out: &mut dyn Write,
-    opts: &Options,
-    findings: &[Finding],
-    json: bool,
-) -> io::Result<()> {
+/// The table; with a machine format it goes to the standard error, beside the report.
+pub fn render(out: &mut dyn Write, opts: &Options, findings: &[Finding]) -> io::Result<()> {
     let rows = counts(findings);
-    if json {
-        let list: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(id, n, s)| {
-                serde_json::json!({"rule": id, "count": n, "severity": s, "summary": summary_of(opts, id)})
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut *out, &list)?;
-        return writeln!(out);
-    }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     for (id, n, s) in &rows {
         writeln!(

@@ -399,6 +399,7 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
         focus,
         label: Some(label),
         help: Some(help),
+        subject: None,
         flow: Some(FlowPath {
             fingerprint: fingerprint(&rule.id, &source_name, &sink_name),
             source: Endpoint {

@@ -12,7 +12,7 @@ use crate::decode::{parse_alone, Decoder};
 use crate::finding::{Check, Finding, Severity};
 use crate::model::FlowKind;
 use crate::source::{SourceFile, Sources};
-use crate::taxonomy::matches_any;
+use crate::taxonomy::{matches_any, Taxonomy, Tree};
 
 const BUILTIN: [(&str, &str); 3] = [
     (
@@ -135,8 +135,14 @@ fn is_kebab(id: &str) -> bool {
         })
 }
 
-/// Parses one rule file; problems are pushed to `diags`.
-fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Option<Rule> {
+/// Parses one rule file; problems are pushed to `diags`. Taxonomy keys are checked
+/// against `tax`: a misspelt selector would match nothing and the rule never fire.
+fn parse_rule(
+    file: &SourceFile,
+    origin: &str,
+    tax: &Taxonomy,
+    diags: &mut Vec<Finding>,
+) -> Option<Rule> {
     let docs = parse_alone(file, diags)?;
     let mut dec = Decoder { file: 0, diags };
     let Some(doc) = docs.first() else {
@@ -205,9 +211,11 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
                 if source_purposes.is_empty() {
                     dec.error(p.span(), "`source.purposes` must not be empty");
                 }
+                source_purposes = dec.canonical_keys(source_purposes, Tree::DataUse, tax);
             }
             if let Some(c) = sm.get("categories") {
                 source_categories = dec.string_list(c, "`source.categories`");
+                source_categories = dec.canonical_keys(source_categories, Tree::DataCategory, tax);
             }
         }
     }
@@ -219,6 +227,7 @@ fn parse_rule(file: &SourceFile, origin: &str, diags: &mut Vec<Finding>) -> Opti
                 if sink_uses.is_empty() {
                     dec.error(u.span(), "`sink.uses` must not be empty");
                 }
+                sink_uses = dec.canonical_keys(sink_uses, Tree::DataUse, tax);
             }
         }
     }
@@ -270,17 +279,18 @@ pub fn builtin() -> Vec<Rule> {
         .map(|(path, text)| {
             let file = SourceFile::new(PathBuf::from(path), path.to_string(), text);
             let mut diags = Vec::new();
-            parse_rule(&file, "built-in", &mut diags)
+            parse_rule(&file, "built-in", &Taxonomy::default(), &mut diags)
                 .unwrap_or_else(|| panic!("built-in rule {path} is invalid: {diags:?}"))
         })
         .collect()
 }
 
 /// Built-in rules, then the rules of each directory; a rule with an existing id replaces it.
-pub fn load(dirs: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
+/// Their taxonomy keys must be in `tax` (the configured taxonomy, aliases resolved).
+pub fn load(dirs: &[PathBuf], tax: &Taxonomy) -> Result<Vec<Rule>, RuleError> {
     let mut rules = builtin();
     for dir in dirs {
-        for rule in load_dir(dir)? {
+        for rule in load_dir(dir, tax)? {
             match rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
                 None => rules.push(rule),
@@ -290,7 +300,7 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
     Ok(rules)
 }
 
-fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
+fn load_dir(dir: &Path, tax: &Taxonomy) -> Result<Vec<Rule>, RuleError> {
     let fail = |message: String| RuleError {
         sources: Sources::default(),
         diags: Vec::new(),
@@ -315,7 +325,8 @@ fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
         let display = crate::discover::display_path(&path);
         let file = SourceFile::new(path.clone(), display.clone(), &text);
         let mut diags = Vec::new();
-        let rule = parse_rule(&file, &display, &mut diags);
+        let rule = parse_rule(&file, &display, tax, &mut diags);
+        crate::finding::about_own_file(&mut diags, Check::InvalidRule);
         let duplicate = rule
             .as_ref()
             .and_then(|r| rules.iter().find(|o| o.id == r.id))
@@ -418,7 +429,7 @@ mod tests {
     fn invalid_rule_points_at_the_line() {
         let f = SourceFile::new("r.yaml".into(), "r.yaml".into(), "id: x\nseverity: fatal\n");
         let mut diags = Vec::new();
-        assert!(parse_rule(&f, "r.yaml", &mut diags).is_none());
+        assert!(parse_rule(&f, "r.yaml", &Taxonomy::default(), &mut diags).is_none());
         let sev = diags
             .iter()
             .find(|d| d.message.contains("severity"))

@@ -81,6 +81,7 @@ impl Registry {
                 diags.push(diag.at(loc));
             }
         }
+        crate::finding::about_own_file(&mut diags, Check::InvalidConfig);
         match (&opts.config_file, diags.is_empty()) {
             (Some(file), false) => Err(Failure {
                 message: format!("invalid configuration {}", file.display),

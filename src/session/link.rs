@@ -2,18 +2,20 @@
 //! over the graph and suppressions are applied.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::read::FileRead;
 use super::FileAccess;
 use crate::check::{sort_dismissed, sort_findings, FormatSpan, Options, Outcome, Summary};
+use crate::diagnostic::Diag;
 use crate::finding::{Check, Dismissed, Finding, Severity, Suppression, SuppressionKind};
 use crate::formats::{Formats, Piece};
 use crate::graph::FlowGraph;
 use crate::model::Model;
 use crate::rules::{self, Registry};
-use crate::source::FileId;
+use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 use crate::suppress;
 use crate::timings::Phases;
 
@@ -41,6 +43,8 @@ pub(super) struct Part<'a> {
     pub(super) linked: &'a [bool],
     /// The datasets of the whole workspace, for suggestions.
     pub(super) datasets: Arc<Vec<String>>,
+    /// The dataset and sink names the whole workspace declares, likewise.
+    pub(super) declared: Arc<Vec<String>>,
 }
 
 /// What stays the same for every link of a session's run.
@@ -69,7 +73,11 @@ pub(super) fn link(
     let mut findings = Vec::new();
     let mut pieces: Vec<Vec<(FileId, Piece)>> = vec![Vec::new(); formats.len()];
     model.sources.files.reserve_exact(reads.len());
+    let mut broken = Vec::new();
     for (id, r) in reads.into_iter().enumerate() {
+        if r.broken {
+            broken.push(id as FileId);
+        }
         model.sources.files.push(r.source);
         // A run over part of a workspace knows every file but links only those.
         if linked.is_some_and(|l| !l[id]) {
@@ -85,7 +93,7 @@ pub(super) fn link(
         model.record_symbols();
     }
     if let Some(p) = &part {
-        model.suggest_among(p.datasets.clone());
+        model.suggest_among(p.datasets.clone(), p.declared.clone());
     }
     phases.mark("gather");
     let format_spans;
@@ -119,6 +127,7 @@ pub(super) fn link(
         findings.append(&mut cx.diags);
     }
     model.finish_symbols();
+    point_at_broken_files(&model, &broken, &mut findings);
 
     findings.retain(|f| opts.enabled(&f.rule));
     for f in &mut findings {
@@ -231,7 +240,7 @@ fn dismissed_by_allows(model: &Model, suppressed: &[rules::engine::Suppressed]) 
                 .map(|&(step, i)| {
                     let a = &model.steps[step as usize].allows[i];
                     Suppression {
-                        kind: SuppressionKind::InSource,
+                        kind: SuppressionKind::Allow,
                         justification: a.reason.clone(),
                         location: Some(a.loc),
                     }
@@ -239,4 +248,97 @@ fn dismissed_by_allows(model: &Model, suppressed: &[rules::engine::Suppressed]) 
                 .collect(),
         })
         .collect()
+}
+
+/// Root causes first: a reference to a name that a file which could not be parsed
+/// declares says so, instead of reading as a typo with a far-fetched suggestion.
+fn point_at_broken_files(model: &Model, broken: &[FileId], findings: &mut [Finding]) {
+    if broken.is_empty() {
+        return;
+    }
+    let mut declared: HashMap<&str, FileId> = HashMap::new();
+    for &id in broken {
+        for name in names_in_text(&model.sources.get(id).text) {
+            declared.entry(name).or_insert(id);
+        }
+    }
+    explain_subjects(findings, &declared, |check, name, &file| {
+        Diag::InUnparsedFile {
+            check,
+            name,
+            file: model.sources.get(file).display.clone(),
+        }
+    });
+}
+
+/// Rewrites each finding whose subject (the name it is about) is in `declared` with the
+/// diagnostic `explain` makes of its check, the name and where that is declared; the
+/// subject is taken, so that no later root cause applies.
+pub(super) fn explain_subjects<T>(
+    findings: &mut [Finding],
+    declared: &HashMap<impl std::borrow::Borrow<str> + std::hash::Hash + Eq, T>,
+    explain: impl Fn(Check, String, &T) -> Diag,
+) {
+    for f in findings {
+        let Some(at) = f.subject.as_deref().and_then(|n| declared.get(n)) else {
+            continue;
+        };
+        let Some(&check) = Check::ALL.iter().find(|c| c.id() == f.rule) else {
+            continue;
+        };
+        let diag = explain(check, f.subject.take().unwrap_or_default(), at);
+        f.message = diag.message();
+        f.help = diag.help();
+    }
+}
+
+/// The values of `name:` and `fides_key:` lines of a text that no parser accepts: the
+/// names it most likely declares.
+pub(super) fn names_in_text(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("- ").unwrap_or(line).trim_start();
+        let value = line
+            .strip_prefix("name:")
+            .or_else(|| line.strip_prefix("fides_key:"))?;
+        let value = value.split(" #").next().unwrap_or("").trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then_some(value)
+    })
+}
+
+/// A `no-input` warning when the paths of a command-line run hold nothing to lint, so
+/// that a CI job pointed at the wrong folder does not pass green. The paths are shown as
+/// given; the diagnostic sits at the first of them.
+pub(super) fn warn_if_nothing_to_lint(opts: &Options, outcome: &mut Outcome) {
+    let id = Check::NoInput.id();
+    // A file meant as a manifest that could not be read, or one too large to be read,
+    // may be input, and says so itself.
+    let meant =
+        |f: &Finding| f.rule == Check::InvalidManifest.id() || f.rule == Check::SkippedFile.id();
+    if outcome.summary.manifests > 0 || outcome.findings.iter().any(meant) || !opts.enabled(id) {
+        return;
+    }
+    let paths: Vec<String> = opts
+        .paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let Some(first) = opts.paths.first() else {
+        return;
+    };
+    let sources = &mut outcome.model.sources.files;
+    let file = sources.len() as FileId;
+    let display = paths[0].clone();
+    sources.push(Arc::new(SourceFile::new(first.clone(), display, "")));
+    let start = Pos { line: 1, column: 1 };
+    let span = Span {
+        start_pos: start,
+        end_pos: start,
+        ..Span::default()
+    };
+    let mut f = Diag::NoInput { paths }.at(Loc { file, span });
+    f.severity = opts.severity_of(id, f.severity);
+    outcome.findings.push(f);
+    sort_findings(&outcome.model, &mut outcome.findings);
 }

@@ -7,9 +7,11 @@
 //! - [`link`]: declare, link, rules, suppressions.
 
 mod link;
+mod listing;
 mod read;
 mod settings;
 mod slice;
+mod unread;
 mod view;
 
 use std::collections::HashMap;
@@ -19,7 +21,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 pub(crate) use link::LinkCx;
-pub use settings::{ConfigChoice, Failure, Settings};
+pub use listing::{FileLine, FileStatus};
+pub use settings::{load_config, ConfigChoice, Failure, Settings};
 pub use view::View;
 
 use crate::check::{Options, Outcome};
@@ -169,7 +172,16 @@ impl Session {
     /// Discovers, reads and checks the files under the options' paths.
     pub fn check(&mut self) -> Result<Outcome, Failure> {
         let (inputs, warnings, layout) = self.inputs()?;
-        self.check_inputs(inputs, warnings, &layout)
+        let mut outcome = self.check_inputs(inputs, warnings, &layout)?;
+        // An editor's workspace may hold nothing yet; a command line must not pass empty.
+        if !self.keep {
+            link::warn_if_nothing_to_lint(&self.opts, &mut outcome);
+            if let Some((found, _)) = &self.found {
+                let config = self.config_file.as_deref();
+                unread::point_at_unread_files(&self.opts, found, config, &mut outcome);
+            }
+        }
+        Ok(outcome)
     }
 
     /// Like [`Session::check`], for an editor: after the first run, an edit of one file
@@ -231,7 +243,10 @@ impl Session {
                         }
                         None => slice::Index::new(all),
                     };
-                    if incremental(&self.opts, &names, &before) && ix.unambiguous() {
+                    // References into a file no parser accepts name it by its text
+                    // (root causes): an edit of one links the whole workspace.
+                    let broken = all[e].broken || before.as_ref().is_some_and(|b| b.broken);
+                    if incremental(&self.opts, &names, &before) && ix.unambiguous() && !broken {
                         let before = before.as_deref().unwrap_or(all[e]);
                         let slice = ix.slice(all, e as u32, before);
                         let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
@@ -243,6 +258,7 @@ impl Session {
                         let part = link::Part {
                             linked: &slice.linked,
                             datasets: ix.datasets(),
+                            declared: ix.declared(),
                         };
                         // Files outside the slice are only known, not linked.
                         let part_reads = reads
@@ -445,6 +461,7 @@ fn names_of(read: &FileRead, formats: Formats) -> Option<Arc<Names>> {
         all.exceptions |= n.exceptions;
     }
     all.exceptions |= read.ignores;
+    all.broken = read.broken;
     Some(Arc::new(all))
 }
 

@@ -22,26 +22,29 @@ pub(crate) struct FileRead {
     pub(crate) manifests: usize,
     /// Holds `purposelint:` comments (inline suppressions).
     pub(crate) ignores: bool,
+    /// Meant for a format but not valid YAML (or not UTF-8): what it declares is unknown.
+    pub(crate) broken: bool,
 }
 
 impl FileRead {
     /// The file of a run that knows it but does not link it.
     pub(super) fn known_only(&self) -> Self {
-        FileRead::unparsed_shared(self.source.clone(), Vec::new())
+        FileRead::unparsed_shared(self.source.clone(), Vec::new(), self.broken)
     }
 
-    fn unparsed_shared(source: Arc<SourceFile>, diags: Vec<Finding>) -> Self {
+    fn unparsed_shared(source: Arc<SourceFile>, diags: Vec<Finding>, broken: bool) -> Self {
         FileRead {
             source,
             pieces: Vec::new(),
             diags,
             manifests: 0,
             ignores: false,
+            broken,
         }
     }
 
-    fn unparsed(source: SourceFile, diags: Vec<Finding>) -> Self {
-        FileRead::unparsed_shared(Arc::new(source), diags)
+    fn unparsed(source: SourceFile, diags: Vec<Finding>, broken: bool) -> Self {
+        FileRead::unparsed_shared(Arc::new(source), diags, broken)
     }
 }
 
@@ -132,12 +135,13 @@ pub(super) fn read_file(
                     let loc = Loc { file: id, span };
                     diags.push(Diag::NotUtf8.at(loc));
                 }
-                return FileRead::unparsed(source, diags);
+                let broken = !diags.is_empty();
+                return FileRead::unparsed(source, diags, broken);
             }
         },
         Err(message) => {
             diags.push(Diag::Skipped(message).at(line_one(id)));
-            return FileRead::unparsed(SourceFile::new(path, display, ""), diags);
+            return FileRead::unparsed(SourceFile::new(path, display, ""), diags, false);
         }
     };
     let source = SourceFile::new(path, display, &text);
@@ -152,8 +156,10 @@ pub(super) fn read_file(
         }
         manifests += read.manifests;
     }
+    let mut broken = false;
     if let Some(Err(e)) = yaml.get() {
         if declared_by_any(&source.text) {
+            broken = true;
             let loc = Loc {
                 file: id,
                 span: e.span,
@@ -167,5 +173,6 @@ pub(super) fn read_file(
         pieces,
         diags,
         manifests,
+        broken,
     }
 }

@@ -108,9 +108,11 @@ pub(super) fn options(s: &Settings) -> Result<(Options, Option<PathBuf>), Failur
         .unwrap_or_default();
     dirs.extend(s.rule_dirs.iter().cloned());
     let mut opts = Options::new(s.paths.clone());
-    opts.rules = rules::load(&dirs)?;
     if let Some(c) = &config {
         opts.taxonomy = c.taxonomy();
+    }
+    opts.rules = rules::load(&dirs, &opts.taxonomy)?;
+    if let Some(c) = &config {
         opts.filter = Some(c.filter.clone());
         opts.severity = c
             .severity

@@ -35,6 +35,8 @@ pub(super) struct Index {
     declarers: HashMap<String, Vec<u32>>,
     unique: HashMap<String, Vec<u32>>,
     writers: HashMap<String, Vec<u32>>,
+    /// Files whose steps read (`from`) each name.
+    readers: HashMap<String, Vec<u32>>,
     mentioners: HashMap<String, Vec<u32>>,
     succ: HashMap<String, Vec<String>>,
     pred: HashMap<String, Vec<String>>,
@@ -42,6 +44,8 @@ pub(super) struct Index {
     kinds: HashMap<String, [u32; 3]>,
     /// The datasets a whole run has, made again only after a name came or went.
     datasets: Option<Arc<Vec<String>>>,
+    /// The names declared as a dataset or sink, likewise.
+    declared: Option<Arc<Vec<String>>>,
 }
 
 fn add_to(map: &mut HashMap<String, Vec<u32>>, key: &str, file: u32) {
@@ -115,13 +119,17 @@ impl Index {
         for m in &n.mentions {
             list(&mut self.mentioners, m);
         }
-        for (_, to) in &n.steps {
+        for (from, to) in &n.steps {
             list(&mut self.writers, to);
             count(&mut self.kinds, to, 2);
+            for f in from {
+                list(&mut self.readers, f);
+            }
         }
         self.edges(n, add);
         if !n.declares.is_empty() || !n.steps.is_empty() {
             self.datasets = None;
+            self.declared = None;
         }
     }
 
@@ -142,22 +150,33 @@ impl Index {
             && self.unique.values().all(|files| files.len() == 1)
     }
 
+    /// The names declared as a dataset or a sink, by any format. Sorted.
+    pub(super) fn declared(&mut self) -> Arc<Vec<String>> {
+        if self.declared.is_none() {
+            self.declared = Some(self.names_where(|k| k[0] > 0 || k[1] > 0));
+        }
+        self.declared.clone().unwrap_or_default()
+    }
+
     /// The datasets a whole run has: those declared, and those that steps write without
     /// a declaration. Sorted.
     pub(super) fn datasets(&mut self) -> Arc<Vec<String>> {
-        if let Some(d) = &self.datasets {
-            return d.clone();
+        if self.datasets.is_none() {
+            self.datasets = Some(self.names_where(|k| k[1] == 0));
         }
+        self.datasets.clone().unwrap_or_default()
+    }
+
+    /// The names whose counts (dataset and sink declarations, writes) satisfy `keep`.
+    fn names_where(&self, keep: impl Fn(&[u32; 3]) -> bool) -> Arc<Vec<String>> {
         let mut out: Vec<String> = self
             .kinds
             .iter()
-            .filter(|(_, k)| k[1] == 0)
+            .filter(|(_, k)| keep(k))
             .map(|(name, _)| name.clone())
             .collect();
         out.sort();
-        let out = Arc::new(out);
-        self.datasets = Some(out.clone());
-        out
+        Arc::new(out)
     }
 
     /// Every name reachable from `start` over steps (forward) or against them, `start`
@@ -234,6 +253,14 @@ impl Index {
         for u in before.unique.iter().chain(&after.unique) {
             mark(&mut exact, files(&self.unique, u));
         }
+        // A step that starts or stops reading a name that only steps declare changes
+        // whether its writers' flows end nowhere known (undeclared-destination).
+        let read = [before, after]
+            .into_iter()
+            .flat_map(|n| n.steps.iter().flat_map(|(from, _)| from));
+        for name in read.filter(|n| !self.declarers.contains_key(n.as_str())) {
+            mark(&mut exact, files(&self.writers, name));
+        }
         for (i, n) in names.iter().enumerate() {
             let inside = n.steps.iter().any(|(from, to)| {
                 between.contains(to.as_str()) && from.iter().any(|f| between.contains(f.as_str()))
@@ -266,6 +293,15 @@ impl Index {
                 }
             }
         };
+        // An exact file's step whose `to` only steps declare needs that name's readers,
+        // to tell whether anything reads what it writes.
+        for f in (0..count).filter(|&f| exact[f]) {
+            for (_, to) in &names[f].steps {
+                if !self.declarers.contains_key(to.as_str()) {
+                    add(&mut linked, &mut queue, files(&self.readers, to));
+                }
+            }
+        }
         while let Some(f) = queue.pop() {
             let n = names[f as usize];
             for d in &n.declares {

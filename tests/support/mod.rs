@@ -60,6 +60,40 @@ pub fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A copy of an example in a repository of its own (with `.git`, so that no
+/// configuration from outside is picked up): the temporary folder and the root.
+pub fn example_repo(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    copy_tree(&example(name), &root);
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    (dir, root)
+}
+
+/// What one run of the binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `purposelint ARGS` in `cwd`, with colour left to `--color` (not forced).
+pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
+    let out = assert_cmd::Command::cargo_bin("purposelint")
+        .unwrap()
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("FORCE_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
 /// Peak resident memory of this test process in KiB, where Linux reports it.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -363,8 +363,7 @@ impl Format for Dbt {
         }
         let docs = input.yaml().ok()?;
         // A file holding native or Fides manifests is theirs, not a property file.
-        let theirs =
-            |d: Node| super::native::read_kind(d).is_some() || super::fides::is_fides_document(d);
+        let theirs = |d: Node| super::native::is_manifest(d) || super::fides::is_fides_document(d);
         if docs.documents().any(theirs) {
             return None;
         }

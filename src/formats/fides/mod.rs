@@ -40,7 +40,7 @@ impl Format for Fides {
 
     fn read(&self, input: &mut ReadInput<'_>) -> Option<Vec<Resource>> {
         let text = &input.source.text;
-        if !super::top_level_key_in(text, &RESOURCE_KEYS) {
+        if !super::top_level_key_in(text, &RESOURCE_KEYS) || !parse::may_hold_evidence(text) {
             return None;
         }
         let mut resources = Vec::new();

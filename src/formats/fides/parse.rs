@@ -266,8 +266,10 @@ pub enum Resource {
     Taxon(RawTaxon),
 }
 
-/// True when a YAML document is a fideslang manifest: a mapping without `kind` whose keys
-/// are resource lists, or which holds at least one resource with a `fides_key`.
+/// True when a YAML document is a fideslang manifest: a mapping without `kind` with a
+/// resource list that holds Fides evidence, an item with a `fides_key` (or a PBAC access
+/// policy: a `policy` item with `key` and `decision`). A single-key list of another tool
+/// (an issue labeler's `policy:`) has neither and is not ours.
 pub fn is_fides_document(doc: Node) -> bool {
     let Some(entries) = doc.entries() else {
         return false;
@@ -275,23 +277,28 @@ pub fn is_fides_document(doc: Node) -> bool {
     if entries.len() == 0 || doc.get("kind").is_some() {
         return false;
     }
-    let mut lists = 0;
-    let mut others = 0;
     let mut keyed = false;
     for (k, v) in entries {
         match k.as_str() {
             Some(key) if RESOURCE_KEYS.contains(&key) => match v.items() {
-                Some(mut items) => {
-                    lists += 1;
-                    keyed |= items.any(|i| i.get("fides_key").is_some() || i.get("key").is_some());
-                }
-                None if v.is_null() => lists += 1,
+                Some(mut items) => keyed |= items.any(|i| is_evidence(key, i)),
+                None if v.is_null() => {}
                 None => return false,
             },
-            _ => others += 1,
+            _ => {}
         }
     }
-    lists > 0 && (others == 0 || keyed)
+    keyed
+}
+
+fn is_evidence(list: &str, item: Node) -> bool {
+    let has = |k| item.get(k).is_some();
+    has("fides_key") || (list == "policy" && has("key") && has("decision"))
+}
+
+/// The cheap test before parsing: a file without these words holds no Fides evidence.
+pub fn may_hold_evidence(text: &str) -> bool {
+    text.contains("fides_key") || text.contains("decision")
 }
 
 /// Reads one fideslang document; returns its resources and how many it holds.
@@ -960,6 +967,7 @@ mod tests {
     fn detects_fideslang_by_shape() {
         assert!(is_fides("system:\n  - fides_key: a\n"));
         assert!(is_fides("data_use:\n  - fides_key: x\n"));
+        assert!(is_fides("policy:\n  - key: p\n    decision: ALLOW\n"));
         assert!(is_fides(
             "dataset:\n  - fides_key: a\n    collections: []\nextra: 1\n"
         ));
@@ -968,6 +976,16 @@ mod tests {
         assert!(!is_fides("dataset:\n  name: a\n"));
         assert!(!is_fides("consumer:\n  - name: a\n"));
         assert!(!is_fides("dataset:\n  - table: t\nversion: 2\n"));
+        // Single-key lists of other tools: no `fides_key`, not Fides.
+        for other in [
+            "policy:\n  - section:\n      - id: [bug]\n        label:\n          - name: bug\n            keys: [crash]\n",
+            "dataset:\n  - name: a\n  - name: b\n",
+            "system:\n  - key: x\n",
+            "policy:\n  - key: x\n",
+            "organization:\n  - name: acme\n",
+        ] {
+            assert!(!is_fides(other), "{other}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! purposelint's own manifests (spec §3): `kind: dataset`, `kind: sink`, `kind: pipeline`.
 
+mod detect;
 mod parse;
 mod resolve;
 
 use std::path::Path;
 
-pub use parse::{manifest_kind as read_kind, read_documents, Doc, MANIFEST_KINDS};
+pub use detect::{declares_manifest, API_VERSION, MANIFEST_KINDS};
+pub use parse::{is_manifest, read_documents, Doc};
 
 use super::{Format, Layout, Names, ReadInput};
 use crate::session::LinkCx;
@@ -34,7 +36,7 @@ impl Format for Native {
     }
 
     fn declares(&self, text: &str) -> bool {
-        declares_manifest_kind(text)
+        declares_manifest(text)
     }
 
     fn names(&self, docs: &Vec<Doc>) -> Option<Names> {
@@ -83,31 +85,5 @@ impl Format for Native {
 
     fn link(&self, declared: resolve::Declared, cx: &mut LinkCx<'_>) {
         resolve::link(declared, cx);
-    }
-}
-
-/// True when the text declares a manifest kind on a line of its own, so that a file
-/// that fails to parse is reported rather than skipped as templated YAML.
-pub fn declares_manifest_kind(text: &str) -> bool {
-    text.lines().any(|line| {
-        let Some(rest) = line.trim().strip_prefix("kind:") else {
-            return false;
-        };
-        let value = rest.split('#').next().unwrap_or("").trim();
-        let value = value.trim_matches(|c| c == '"' || c == '\'');
-        MANIFEST_KINDS.contains(&value)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn declared_kinds() {
-        assert!(super::declares_manifest_kind("a: 1\nkind: dataset\n"));
-        assert!(super::declares_manifest_kind("  kind: \"sink\" # x\n"));
-        assert!(!super::declares_manifest_kind("kind: Deployment\n"));
-        assert!(!super::declares_manifest_kind(
-            "{{ if .x }}\nkind: ConfigMap\n"
-        ));
     }
 }

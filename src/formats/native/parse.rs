@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::detect::{detect, Detected};
 use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::expr::{self, ColumnRef};
@@ -10,12 +11,11 @@ use crate::source::{FileId, Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Yaml};
 
-pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
-
 type Str = Spanned<String>;
 
 /// The keys each kind of mapping accepts.
-const DATASET_KEYS: [&str; 7] = [
+const DATASET_KEYS: [&str; 8] = [
+    "apiVersion",
     "kind",
     "name",
     "description",
@@ -25,8 +25,15 @@ const DATASET_KEYS: [&str; 7] = [
     "fields",
 ];
 const FIELD_KEYS: [&str; 4] = ["name", "description", "categories", "purposes"];
-const SINK_KEYS: [&str; 5] = ["kind", "name", "uses", "vendor", "description"];
-const PIPELINE_KEYS: [&str; 4] = ["kind", "name", "description", "steps"];
+const SINK_KEYS: [&str; 6] = [
+    "apiVersion",
+    "kind",
+    "name",
+    "uses",
+    "vendor",
+    "description",
+];
+const PIPELINE_KEYS: [&str; 5] = ["apiVersion", "kind", "name", "description", "steps"];
 const STEP_KEYS: [&str; 9] = [
     "name",
     "description",
@@ -106,10 +113,9 @@ pub enum Doc {
     Pipeline(RawPipeline),
 }
 
-/// The `kind` of a document if it is one of ours.
-pub fn manifest_kind<'y>(doc: Node<'y>) -> Option<&'y str> {
-    let kind = doc.get("kind")?.as_str()?;
-    MANIFEST_KINDS.iter().copied().find(|k| *k == kind)
+/// Whether a document is a manifest of ours, or meant to be one (spec §3).
+pub fn is_manifest(doc: Node) -> bool {
+    detect(doc) != Detected::Foreign
 }
 
 /// Reads the manifest documents of a file; other documents are skipped silently.
@@ -118,8 +124,14 @@ pub fn read_documents(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> (Vec<Do
     let mut out = Vec::with_capacity(yaml.documents().len());
     let mut manifests = 0;
     for doc in yaml.documents() {
-        let Some(kind) = manifest_kind(doc) else {
-            continue;
+        let kind = match detect(doc) {
+            Detected::Foreign => continue,
+            Detected::Invalid(diag, span) => {
+                manifests += 1;
+                dec.report(diag, span);
+                continue;
+            }
+            Detected::Manifest(kind) => kind,
         };
         manifests += 1;
         let read = match kind {
@@ -346,7 +358,17 @@ fn allow(dec: &mut Decoder, node: Node) -> Option<RawAllow> {
     let m = dec.map(node, "an allow entry", &ALLOW_KEYS)?;
     let rule = m.required(dec, "rule").and_then(|n| dec.name(n, "`rule`"));
     let reason = match m.get("reason") {
-        Some(n) => dec.name(n, "`reason`"),
+        Some(n) => dec.name(n, "`reason`").filter(|r| {
+            let placeholder = crate::suppress::is_placeholder(&r.value);
+            if placeholder {
+                let diag = Diag::PlaceholderReason {
+                    reason: r.value.clone(),
+                    example: "reason: DPIA-2024-17 approved; counts only".into(),
+                };
+                dec.report(diag, r.span);
+            }
+            !placeholder
+        }),
         None => {
             let diag = Diag::InvalidWithHelp(
                 "an allow entry needs a `reason`: record why this flow was approved".into(),

@@ -229,6 +229,7 @@ pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
     for s in &mut steps {
         s.from = resolve_from(&mut cx, s.file, &s.raw.from);
     }
+    undeclared_destinations(&mut cx, &steps);
     lcx.phases.mark("resolve: step ends");
     let estimate = implicit_estimate(cx.model, &steps);
     cx.model.reserve_fields(estimate.values().sum());
@@ -459,6 +460,28 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork<'_>) {
                 let _ = cx.model.add_field(d, field.to_string(), loc);
             }
         }
+    }
+}
+
+/// Steps whose `to` only steps declare, and which no step reads: their flows end where
+/// nobody declared the uses (spec §3.1), as when a sink's name has a typo or its file is
+/// not in the run.
+fn undeclared_destinations(cx: &mut Ctx, steps: &[StepWork<'_>]) {
+    let read: FxHashSet<DatasetId> = steps.iter().flat_map(|s| s.from.iter().copied()).collect();
+    for s in steps {
+        let Some(d) = implicit_dataset(cx.model, s.to) else {
+            continue;
+        };
+        let name = &s.raw.to.value;
+        let external = cx.externals.iter().any(|e| e.matcher.is_match(name));
+        if read.contains(&d) || external {
+            continue;
+        }
+        let diag = Diag::UndeclaredTo {
+            name: name.clone(),
+            suggestion: suggest::closest(name, cx.model.declared_names()).map(Into::into),
+        };
+        cx.report(diag, s.file, s.raw.to.span);
     }
 }
 
