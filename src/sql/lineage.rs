@@ -22,7 +22,7 @@ use super::Dialect;
 use crate::model::FlowKind;
 
 /// A position range in the rendered SQL: 1-based lines and character columns, end exclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SqlSpan {
     pub start: (u32, u32),
     pub end: (u32, u32),
@@ -313,12 +313,14 @@ fn as_indirect(srcs: Vec<Input>, span: Option<SqlSpan>) -> Vec<Input> {
 /// Column references and subqueries of one expression.
 struct Refs<'a> {
     idents: Vec<(Vec<String>, Vec<String>, bool)>,
-    subqueries: Vec<(Query, Vec<String>)>,
+    /// Subqueries at depth 0, as pointers into the visited expression (the visitor's
+    /// callbacks do not carry its lifetime); copying them cost more than all the rest.
+    subqueries: Vec<(*const Query, Vec<String>)>,
     functions: Vec<String>,
     window: HashSet<*const Expr>,
     window_depth: usize,
     query_depth: usize,
-    _p: std::marker::PhantomData<&'a ()>,
+    _p: std::marker::PhantomData<&'a Expr>,
 }
 
 impl Visitor for Refs<'_> {
@@ -326,7 +328,7 @@ impl Visitor for Refs<'_> {
 
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
         if self.query_depth == 0 {
-            self.subqueries.push((q.clone(), self.functions.clone()));
+            self.subqueries.push((q as *const Query, self.functions.clone()));
         }
         self.query_depth += 1;
         ControlFlow::Continue(())
@@ -394,7 +396,7 @@ impl Visitor for Refs<'_> {
     }
 }
 
-fn collect_refs(expr: &Expr) -> Refs<'static> {
+fn collect_refs(expr: &Expr) -> Refs<'_> {
     let mut r = Refs {
         idents: Vec::new(),
         subqueries: Vec::new(),
@@ -794,8 +796,11 @@ impl Cx<'_> {
             }
         }
         for (q, functions) in refs.subqueries {
+            // SAFETY: `q` points into `e`, which is borrowed for the whole call and not
+            // changed.
+            let q: &Query = unsafe { &*q };
             let env = scope.ctes.clone();
-            let rel = self.query(&q, &env, Some(scope));
+            let rel = self.query(q, &env, Some(scope));
             for c in rel.cols {
                 for mut s in c.srcs {
                     let mut f = functions.clone();
