@@ -4,9 +4,10 @@
 use std::rc::Rc;
 
 use sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, GroupByExpr, Ident, JoinConstraint, JoinOperator,
-    ObjectName, ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Spanned, TableAlias, TableFactor, TableWithJoins, Value, WildcardAdditionalOptions,
+    Expr, ExprWithAlias, FunctionArg, FunctionArgExpr, GroupByExpr, Ident, JoinConstraint,
+    JoinOperator, ObjectName, ObjectNamePart, PivotValueSource, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Spanned, TableAlias, TableFactor, TableWithJoins,
+    Value, WildcardAdditionalOptions,
 };
 
 use super::lineage::{Catalog, SqlSpan};
@@ -119,6 +120,12 @@ const DATE_PARTS: &[&str] = &[
     "weekday",
 ];
 
+/// The empty name (of a relation without alias), interned first.
+const NONE: Sym = 0;
+
+/// The columns of Snowflake's `FLATTEN`.
+const FLATTEN_COLUMNS: &[&str] = &["seq", "key", "path", "index", "value", "this"];
+
 pub(crate) fn push_unique(out: &mut Vec<Src>, i: Src) {
     if !out
         .iter()
@@ -151,6 +158,8 @@ fn part_name(p: &ObjectNamePart) -> &str {
 impl<'c> Cx<'c> {
     pub(crate) fn new(catalog: &'c mut dyn Catalog) -> Self {
         let mut names = Names::default();
+        let none = names.sym("");
+        debug_assert_eq!(none, NONE);
         let date_parts = DATE_PARTS.iter().map(|d| names.sym(d)).collect();
         Cx {
             catalog,
@@ -336,6 +345,30 @@ impl<'c> Cx<'c> {
         srcs
     }
 
+    /// The relation a table function gives: Snowflake's `FLATTEN` has fixed columns, each
+    /// made from its arguments; of other functions any column is made from them.
+    fn table_function(&mut self, name: Sym, srcs: Vec<Src>, alias: &Option<TableAlias>) -> Rc<Rel> {
+        if self.names.str(name) != "flatten" {
+            return Rc::new(Rel {
+                cols: Vec::new(),
+                open: Some(Open::Any(srcs)),
+            });
+        }
+        let mut rel = Rel {
+            cols: FLATTEN_COLUMNS
+                .iter()
+                .map(|c| Col {
+                    name: self.names.sym(c),
+                    span: None,
+                    srcs: srcs.clone(),
+                })
+                .collect(),
+            open: None,
+        };
+        self.alias_rename(&mut rel, alias);
+        Rc::new(rel)
+    }
+
     fn factor(
         &mut self,
         f: &TableFactor,
@@ -360,7 +393,8 @@ impl<'c> Cx<'c> {
                 let last = parts.last().copied().unwrap_or_else(|| self.names.sym(""));
                 if let Some(args) = args {
                     let srcs = self.arg_srcs(&args.args, scope);
-                    return vec![(named(self, alias, last), any(srcs))];
+                    let rel = self.table_function(last, srcs, alias);
+                    return vec![(named(self, alias, last), rel)];
                 }
                 if parts.len() == 1 {
                     if let Some(rel) = env.get(last) {
@@ -436,8 +470,13 @@ impl<'c> Cx<'c> {
             }
             TableFactor::TableFunction { expr, alias } => {
                 let srcs = self.expr(expr, scope, None);
+                let name = match expr {
+                    Expr::Function(f) => self.object_parts(&f.name).pop(),
+                    _ => None,
+                };
                 let empty = self.names.sym("");
-                vec![(named(self, alias, empty), any(srcs))]
+                let rel = self.table_function(name.unwrap_or(empty), srcs, alias);
+                vec![(named(self, alias, empty), rel)]
             }
             TableFactor::Function {
                 name, args, alias, ..
@@ -447,7 +486,30 @@ impl<'c> Cx<'c> {
                     Some(l) => l,
                     None => self.names.sym(""),
                 };
-                vec![(named(self, alias, last), any(srcs))]
+                let rel = self.table_function(last, srcs, alias);
+                vec![(named(self, alias, last), rel)]
+            }
+            TableFactor::Pivot {
+                table,
+                aggregate_functions,
+                value_column,
+                value_source,
+                alias,
+                ..
+            } => {
+                let rel = self.pivot(table, aggregate_functions, value_column, value_source, env, outer);
+                vec![(named(self, alias, NONE), self.renamed(rel, alias))]
+            }
+            TableFactor::Unpivot {
+                table,
+                value,
+                name,
+                columns,
+                alias,
+                ..
+            } => {
+                let rel = self.unpivot(table, value, name, columns, env, outer);
+                vec![(named(self, alias, NONE), self.renamed(rel, alias))]
             }
             other => {
                 let text: String = other.to_string().chars().take(30).collect();
@@ -460,6 +522,162 @@ impl<'c> Cx<'c> {
                     }),
                 )]
             }
+        }
+    }
+
+    fn renamed(&mut self, mut rel: Rel, alias: &Option<TableAlias>) -> Rc<Rel> {
+        self.alias_rename(&mut rel, alias);
+        Rc::new(rel)
+    }
+
+    /// The relations of a table factor merged into one (the input of PIVOT/UNPIVOT).
+    fn input_of(
+        &mut self,
+        table: &TableFactor,
+        env: &Ctes,
+        outer: Option<&Scope>,
+    ) -> (Rel, Scope<'static>) {
+        let empty = Scope {
+            rels: Vec::new(),
+            ctes: env.clone(),
+            aliases: Vec::new(),
+            parent: None,
+        };
+        let rels = self.factor(table, env, &empty, outer);
+        let mut merged = Rel::default();
+        for (_, r) in &rels {
+            merged.cols.extend(r.cols.iter().cloned());
+            if merged.open.is_none() {
+                merged.open = r.open.clone();
+            }
+        }
+        let scope = Scope {
+            rels,
+            ctes: env.clone(),
+            aliases: Vec::new(),
+            parent: None,
+        };
+        (merged, scope)
+    }
+
+    /// Last parts of the columns `exprs` name.
+    fn named_columns<'e>(&mut self, exprs: impl Iterator<Item = &'e Expr>) -> Vec<Sym> {
+        let mut out = Vec::new();
+        for e in exprs {
+            for id in refs::collect(e, &mut self.names).idents {
+                out.extend(id.parts.last().copied());
+            }
+        }
+        out
+    }
+
+    /// `t PIVOT (agg(v) FOR k IN (a, b))`: the columns of `t` that neither the aggregate
+    /// nor the key names pass through (they group the rows); one column per listed value,
+    /// made from the aggregate's inputs, the key and the grouping columns.
+    fn pivot(
+        &mut self,
+        table: &TableFactor,
+        aggregates: &[ExprWithAlias],
+        keys: &[Expr],
+        values: &PivotValueSource,
+        env: &Ctes,
+        outer: Option<&Scope>,
+    ) -> Rel {
+        let (input, scope) = self.input_of(table, env, outer);
+        let mut made: Vec<Src> = Vec::new();
+        for a in aggregates {
+            for s in self.expr(&a.expr, &scope, None) {
+                push_unique(&mut made, s);
+            }
+        }
+        let mut key_srcs = Vec::new();
+        for k in keys {
+            key_srcs.extend(self.expr(k, &scope, None));
+        }
+        let used = self.named_columns(aggregates.iter().map(|a| &a.expr).chain(keys));
+        let mut cols: Vec<Col> = Vec::new();
+        let mut group: Vec<Src> = key_srcs;
+        for c in &input.cols {
+            if !used.contains(&c.name) {
+                group.extend(c.srcs.iter().copied());
+                cols.push(c.clone());
+            }
+        }
+        let group = as_indirect(group, None);
+        for s in group {
+            push_unique(&mut made, s);
+        }
+        match values {
+            PivotValueSource::List(list) => {
+                for v in list {
+                    let name = match &v.alias {
+                        Some(a) => self.lower(a),
+                        None => {
+                            let text = v.expr.to_string();
+                            self.names.lower(text.trim_matches(|c| c == '\'' || c == '"'))
+                        }
+                    };
+                    cols.push(Col {
+                        name,
+                        span: SqlSpan::of(v.expr.span()),
+                        srcs: made.clone(),
+                    });
+                }
+                Rel {
+                    cols,
+                    open: input.open.map(|_| Open::Any(made)),
+                }
+            }
+            // The values are the data's: any further column is one of them.
+            PivotValueSource::Any(_) | PivotValueSource::Subquery(_) => Rel {
+                cols,
+                open: Some(Open::Any(made)),
+            },
+        }
+    }
+
+    /// `t UNPIVOT (v FOR k IN (a, b))`: the columns of `t` but the listed ones, `k` (the
+    /// names of the listed columns) and `v` (their values).
+    fn unpivot(
+        &mut self,
+        table: &TableFactor,
+        value: &Expr,
+        name: &Ident,
+        columns: &[ExprWithAlias],
+        env: &Ctes,
+        outer: Option<&Scope>,
+    ) -> Rel {
+        let (input, scope) = self.input_of(table, env, outer);
+        let mut values: Vec<Src> = Vec::new();
+        for c in columns {
+            for s in self.expr(&c.expr, &scope, None) {
+                push_unique(&mut values, s);
+            }
+        }
+        let listed = self.named_columns(columns.iter().map(|c| &c.expr));
+        let mut cols: Vec<Col> = input
+            .cols
+            .iter()
+            .filter(|c| !listed.contains(&c.name))
+            .cloned()
+            .collect();
+        cols.push(Col {
+            name: self.lower(name),
+            span: SqlSpan::of(name.span),
+            srcs: Vec::new(),
+        });
+        let value_name = match value {
+            Expr::Identifier(i) => self.lower(i),
+            other => self.names.lower(&other.to_string()),
+        };
+        cols.push(Col {
+            name: value_name,
+            span: SqlSpan::of(value.span()),
+            srcs: values,
+        });
+        Rel {
+            cols,
+            open: input.open,
         }
     }
 
