@@ -7,6 +7,9 @@
 
 pub mod dialect;
 pub mod lineage;
+mod names;
+mod refs;
+mod resolve;
 
 pub use dialect::Dialect;
 pub use lineage::{lineage, Catalog, Input, Lineage, OutColumn, Passthrough, SqlSpan, Upstream};

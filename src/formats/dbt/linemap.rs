@@ -5,6 +5,9 @@
 //! or a macro call on it) is found by searching its text between the neighbouring
 //! aligned lines.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use crate::source::{SourceFile, Span};
 use crate::sql::SqlSpan;
 
@@ -14,8 +17,15 @@ pub struct LineMap<'a> {
     rendered: Vec<&'a str>,
     raw: &'a SourceFile,
     raw_lines: Vec<&'a str>,
+    /// Byte offset of each raw line in the file.
+    raw_starts: Vec<usize>,
     /// For each rendered line (0-based), the raw line (0-based) it equals.
     matched: Vec<Option<usize>>,
+    /// For each rendered line, the raw lines between which its text is searched when it
+    /// matched none: after the previous matched line, up to the next one.
+    between: Vec<(usize, usize)>,
+    /// Spans already mapped: a model maps the same select item for each of its inputs.
+    memo: RefCell<HashMap<SqlSpan, Span>>,
 }
 
 fn lead(s: &str) -> usize {
@@ -39,25 +49,51 @@ impl<'a> LineMap<'a> {
                 cursor = j + 1;
             }
         }
+        let last = raw_lines.len().saturating_sub(1);
+        // The matched raw line before each rendered line, and after it.
+        let mut before = vec![0usize; rendered.len()];
+        let mut prev = 0;
+        for (i, m) in matched.iter().enumerate() {
+            before[i] = prev;
+            if let Some(j) = m {
+                prev = j + 1;
+            }
+        }
+        let mut between = vec![(0, 0); rendered.len()];
+        let mut next = last;
+        for i in (0..rendered.len()).rev() {
+            let (b, a) = (before[i], next);
+            between[i] = (b.min(a), a.max(b));
+            if let Some(j) = matched[i] {
+                next = j;
+            }
+        }
+        let mut raw_starts = Vec::with_capacity(raw_lines.len());
+        let mut at = 0;
+        for l in &raw_lines {
+            raw_starts.push(at);
+            at += l.len() + 1;
+        }
         LineMap {
             rendered,
             raw,
             raw_lines,
+            raw_starts,
             matched,
+            between,
+            memo: RefCell::new(HashMap::new()),
         }
     }
 
-    fn neighbours(&self, i: usize) -> (usize, usize) {
-        let before = self.matched[..i]
-            .iter()
-            .rev()
-            .find_map(|m| *m)
-            .map_or(0, |j| j + 1);
-        let after = self.matched[i + 1..]
-            .iter()
-            .find_map(|m| *m)
-            .unwrap_or(self.raw_lines.len().saturating_sub(1));
-        (before.min(after), after.max(before))
+    /// The first occurrence of `needle` in raw lines `lo..=hi`: its line and byte offset
+    /// in that line.
+    fn find_in_lines(&self, needle: &str, lo: usize, hi: usize) -> Option<(usize, usize)> {
+        let from = self.raw_starts[lo];
+        let to = self.raw_starts[hi] + self.raw_lines[hi].len();
+        let b = memchr::memmem::find(&self.raw.text.as_bytes()[from..to], needle.as_bytes())?;
+        let at = from + b;
+        let j = self.raw_starts.partition_point(|&s| s <= at) - 1;
+        Some((j, at - self.raw_starts[j]))
     }
 
     fn line_span(&self, j: usize, from: usize, to: usize) -> Span {
@@ -68,6 +104,15 @@ impl<'a> LineMap<'a> {
 
     /// The span in the raw file of a span in the rendered SQL.
     pub fn map(&self, s: SqlSpan) -> Span {
+        if let Some(done) = self.memo.borrow().get(&s) {
+            return *done;
+        }
+        let span = self.map_new(s);
+        self.memo.borrow_mut().insert(s, span);
+        span
+    }
+
+    fn map_new(&self, s: SqlSpan) -> Span {
         let i = (s.start.0 as usize).saturating_sub(1);
         let Some(rline) = self.rendered.get(i) else {
             return self.line_span(0, 0, 0);
@@ -96,7 +141,7 @@ impl<'a> LineMap<'a> {
             .take(ecol.saturating_sub(scol))
             .collect();
         let fragment = fragment.trim();
-        let (lo, hi) = self.neighbours(i);
+        let (lo, hi) = self.between[i];
         let hi = hi.min(self.raw_lines.len().saturating_sub(1));
         let candidates = [
             fragment.to_string(),
@@ -107,11 +152,12 @@ impl<'a> LineMap<'a> {
                 .to_string(),
         ];
         for cand in candidates.iter().filter(|c| !c.is_empty()) {
-            for j in lo..=hi {
-                if let Some(b) = self.raw_lines[j].find(cand.as_str()) {
-                    let from = self.raw_lines[j][..b].chars().count();
-                    return self.line_span(j, from, from + cand.chars().count());
-                }
+            if lo > hi {
+                break;
+            }
+            if let Some((j, b)) = self.find_in_lines(cand, lo, hi) {
+                let from = self.raw_lines[j][..b].chars().count();
+                return self.line_span(j, from, from + cand.chars().count());
             }
         }
         let j = lo.min(self.raw_lines.len().saturating_sub(1));

@@ -726,10 +726,46 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         .map(|(i, m)| (m.name.as_str(), i))
         .collect();
     let order = topo_order(&sql_models, &by_name);
-    for i in order {
-        if let Some(ds) = model_ds[i] {
-            l.model_lineage(&sql_models[i], ds);
+    // Models are analysed in parallel, a batch of those whose upstream models are done at
+    // a time, and linked one by one in dependency order; a model whose upstreams changed
+    // since its analysis (a column added to a source it reads) is analysed again, so the
+    // result is the same as linking them one by one.
+    let model_deps: Vec<Vec<usize>> = sql_models
+        .iter()
+        .map(|m| {
+            m.deps
+                .iter()
+                .filter_map(|d| d.strip_prefix("ref:").and_then(|r| by_name.get(r)).copied())
+                .collect()
+        })
+        .collect();
+    let mut done = vec![false; sql_models.len()];
+    let mut pre: Vec<Option<Vec<Variant>>> = (0..sql_models.len()).map(|_| None).collect();
+    for (pos, &i) in order.iter().enumerate() {
+        if model_ds[i].is_some() && pre[i].is_none() {
+            let batch: Vec<usize> = order[pos..]
+                .iter()
+                .copied()
+                .filter(|&j| {
+                    model_ds[j].is_some()
+                        && pre[j].is_none()
+                        && (j == i || model_deps[j].iter().all(|&d| d == j || done[d]))
+                })
+                .take(BATCH)
+                .collect();
+            let view = l.view();
+            let analysed: Vec<Vec<Variant>> = batch
+                .par_iter()
+                .map(|&j| view.analyze_all(&sql_models[j]))
+                .collect();
+            for (j, v) in batch.into_iter().zip(analysed) {
+                pre[j] = Some(v);
+            }
         }
+        if let Some(ds) = model_ds[i] {
+            l.model_lineage(&sql_models[i], ds, pre[i].take());
+        }
+        done[i] = true;
     }
     if l.model.records_symbols() {
         for m in &sql_models {
@@ -849,6 +885,27 @@ struct Cat<'a> {
     local: &'a HashMap<String, DatasetId>,
     state: &'a HashMap<DatasetId, Columns>,
     ids: Vec<DatasetId>,
+    /// What each answer depended on, to tell later whether it still holds.
+    reads: Vec<Read>,
+}
+
+/// A dataset as the catalog saw it: its field count and whether it was open. Fields are
+/// only ever added, so the same count means the same columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Read {
+    ds: DatasetId,
+    fields: usize,
+    open: bool,
+}
+
+impl Read {
+    fn of(ds: DatasetId, model: &Model, state: &HashMap<DatasetId, Columns>) -> Read {
+        Read {
+            ds,
+            fields: model.dataset(ds).fields.len(),
+            open: !matches!(state.get(&ds), Some(Columns::Closed)),
+        }
+    }
 }
 
 impl Catalog for Cat<'_> {
@@ -881,14 +938,119 @@ impl Catalog for Cat<'_> {
                 (self.ids.len() - 1) as u32
             }
         };
+        let read = Read::of(ds, self.model, self.state);
+        if !self.reads.contains(&read) {
+            self.reads.push(read);
+        }
         Some(Upstream {
             id,
             columns: self.model.field_names(ds).map(str::to_string).collect(),
-            open: !matches!(self.state.get(&ds), Some(Columns::Closed)),
+            open: read.open,
             default_alias: alias,
         })
     }
 }
+
+/// One shape of a model (full refresh or increment) analysed: its lineage with every
+/// location mapped back to the model's file. Computed in parallel against the model as it
+/// was; used only if what it read is unchanged when its turn comes.
+struct Variant {
+    lin: Lineage,
+    /// The dataset of each upstream index of `lin`.
+    ids: Vec<DatasetId>,
+    reads: Vec<Read>,
+    /// Where each output column is, and each of its inputs.
+    col_locs: Vec<Loc>,
+    input_locs: Vec<Vec<Loc>>,
+    /// Where the passthrough is, and each of its indirect inputs.
+    pass_locs: Option<(Loc, Vec<Loc>)>,
+}
+
+impl Variant {
+    fn still_holds(&self, model: &Model, state: &HashMap<DatasetId, Columns>) -> bool {
+        self.reads.iter().all(|r| Read::of(r.ds, model, state) == *r)
+    }
+}
+
+/// What the link of a project reads while models are analysed in parallel.
+struct View<'a> {
+    model: &'a Model,
+    local: &'a HashMap<String, DatasetId>,
+    state: &'a HashMap<DatasetId, Columns>,
+    dialects: &'a [Dialect],
+}
+
+impl View<'_> {
+    fn analyze(&self, m: &SqlModel, sql: &Result<String, String>) -> Variant {
+        let src = self.model.sources.get(m.file);
+        let model_loc = line_one(m.file, src);
+        let (lin, ids, reads) = match sql {
+            Ok(sql) => {
+                let mut cat = Cat {
+                    model: self.model,
+                    local: self.local,
+                    state: self.state,
+                    ids: Vec::new(),
+                    reads: Vec::new(),
+                };
+                let lin = crate::sql::lineage(sql, self.dialects, &mut cat);
+                (lin, cat.ids, cat.reads)
+            }
+            Err(e) => (
+                Lineage {
+                    problems: vec![e.clone()],
+                    ..Lineage::default()
+                },
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        let empty = String::new();
+        let text = sql.as_ref().unwrap_or(&empty);
+        let map = LineMap::new(text, src);
+        let at = |s: Option<SqlSpan>| -> Loc {
+            match s {
+                Some(s) => Loc {
+                    file: m.file,
+                    span: map.map(s),
+                },
+                None => model_loc,
+            }
+        };
+        let col_locs = lin.columns.iter().map(|c| at(c.span)).collect();
+        let input_locs = if lin.problems.is_empty() {
+            lin.columns
+                .iter()
+                .map(|c| c.inputs.iter().map(|i| at(i.span.or(c.span))).collect())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let pass_locs = lin
+            .passthrough
+            .as_ref()
+            .map(|p| (at(p.span), p.indirect.iter().map(|i| at(i.span)).collect()));
+        Variant {
+            lin,
+            ids,
+            reads,
+            col_locs,
+            input_locs,
+            pass_locs,
+        }
+    }
+
+    /// Every shape of the model.
+    fn analyze_all(&self, m: &SqlModel) -> Vec<Variant> {
+        std::iter::once(&m.sql)
+            .chain(m.incremental.as_ref())
+            .map(|sql| self.analyze(m, sql))
+            .collect()
+    }
+}
+
+/// Models analysed at once, at most: their results wait for their turn in memory.
+const BATCH: usize = 512;
 
 impl Loader<'_> {
     fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
@@ -1042,7 +1204,18 @@ impl Loader<'_> {
         });
     }
 
-    fn model_lineage(&mut self, m: &SqlModel, ds: DatasetId) {
+    fn view(&self) -> View<'_> {
+        View {
+            model: self.model,
+            local: self.local,
+            state: self.state,
+            dialects: self.dialects,
+        }
+    }
+
+    /// The lineage of model `m` from its shapes analysed beforehand (`pre`, when they
+    /// were), each analysed again if what it read has changed since.
+    fn model_lineage(&mut self, m: &SqlModel, ds: DatasetId, pre: Option<Vec<Variant>>) {
         let src = self.model.sources.get(m.file).clone();
         let model_loc = line_one(m.file, &src);
         let step = self.model.add_step(
@@ -1054,49 +1227,24 @@ impl Loader<'_> {
         let mut flows = Vec::new();
         let mut state: Option<Columns> = None;
         let mut ids: Vec<DatasetId> = Vec::new();
+        let mut pre = pre.unwrap_or_default().into_iter();
         // The lineage is the union of the model's shapes (full refresh, increment).
         for sql in std::iter::once(&m.sql).chain(m.incremental.as_ref()) {
-            let (lin, v_ids): (Lineage, Vec<DatasetId>) = match sql {
-                Ok(sql) => {
-                    let mut cat = Cat {
-                        model: self.model,
-                        local: &*self.local,
-                        state: &*self.state,
-                        ids: Vec::new(),
-                    };
-                    let lin = crate::sql::lineage(sql, self.dialects, &mut cat);
-                    let ids = cat.ids;
-                    (lin, ids)
-                }
-                Err(e) => (
-                    Lineage {
-                        problems: vec![e.clone()],
-                        ..Lineage::default()
-                    },
-                    Vec::new(),
-                ),
+            let v = match pre.next() {
+                Some(v) if v.still_holds(self.model, self.state) => v,
+                _ => self.view().analyze(m, sql),
             };
-            for &u in &v_ids {
+            let v_ids = &v.ids;
+            for &u in v_ids {
                 if !ids.contains(&u) {
                     ids.push(u);
                 }
             }
-            let empty = String::new();
-            let text = sql.as_ref().unwrap_or(&empty);
-            let map = LineMap::new(text, &src);
-            let at = |s: Option<SqlSpan>| -> Loc {
-                match s {
-                    Some(s) => Loc {
-                        file: m.file,
-                        span: map.map(s),
-                    },
-                    None => model_loc,
-                }
-            };
+            let lin = &v.lin;
             // Output columns as fields: the YAML declaration when there is one, else the SQL.
             let mut outs: Vec<(FieldId, &OutColumn)> = Vec::new();
-            for c in &lin.columns {
-                let f = match self.model.add_field(ds, c.name.clone(), at(c.span)) {
+            for (c, loc) in lin.columns.iter().zip(&v.col_locs) {
+                let f = match self.model.add_field(ds, c.name.clone(), *loc) {
                     Ok(f) | Err(f) => f,
                 };
                 outs.push((f, c));
@@ -1105,17 +1253,11 @@ impl Loader<'_> {
                 problems.extend(lin.problems.iter().cloned());
                 continue;
             }
-            for (f, c) in &outs {
-                for i in &c.inputs {
+            for ((f, c), locs) in outs.iter().zip(&v.input_locs) {
+                for (i, loc) in c.inputs.iter().zip(locs) {
                     let up = v_ids[i.upstream as usize];
                     match self.demand(up, &i.column, 0) {
-                        Some(from) => flows.push((
-                            from,
-                            *f,
-                            i.kind,
-                            i.functions.clone(),
-                            at(i.span.or(c.span)),
-                        )),
+                        Some(from) => flows.push((from, *f, i.kind, i.functions.clone(), *loc)),
                         None => problems.push(format!(
                             "cannot resolve column `{}` of `{}`",
                             i.column,
@@ -1124,14 +1266,16 @@ impl Loader<'_> {
                     }
                 }
             }
-            if let (None, Some(p)) = (&state, &lin.passthrough) {
+            if let (None, Some(p), Some((at, ind_locs))) = (&state, &lin.passthrough, &v.pass_locs)
+            {
                 state = Some(Columns::Pass {
                     upstream: v_ids[p.upstream as usize],
-                    loc: at(p.span),
+                    loc: *at,
                     indirect: p
                         .indirect
                         .iter()
-                        .map(|i| (v_ids[i.upstream as usize], i.column.clone(), at(i.span)))
+                        .zip(ind_locs)
+                        .map(|(i, l)| (v_ids[i.upstream as usize], i.column.clone(), *l))
                         .collect(),
                 });
             }

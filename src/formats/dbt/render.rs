@@ -524,7 +524,11 @@ impl Renderer {
                 .and_then(|i| i.parse::<usize>().ok())
                 .and_then(|i| texts.get(i).cloned()))
         });
-        let packages: Vec<String> = table.packages().to_vec();
+        // Packages are namespaces, and so is the root project (`my_project.macro`).
+        let mut packages: Vec<String> = table.packages().to_vec();
+        if env.globals().all(|(g, _)| g != table.root) {
+            packages.push(table.root.clone());
+        }
         let globals: HashSet<String> = env
             .globals()
             .map(|(g, _)| g.to_string())
