@@ -497,7 +497,14 @@ impl<'c> Cx<'c> {
                 alias,
                 ..
             } => {
-                let rel = self.pivot(table, aggregate_functions, value_column, value_source, env, outer);
+                let rel = self.pivot(
+                    table,
+                    aggregate_functions,
+                    value_column,
+                    value_source,
+                    env,
+                    outer,
+                );
                 vec![(named(self, alias, NONE), self.renamed(rel, alias))]
             }
             TableFactor::Unpivot {
@@ -614,7 +621,8 @@ impl<'c> Cx<'c> {
                         Some(a) => self.lower(a),
                         None => {
                             let text = v.expr.to_string();
-                            self.names.lower(text.trim_matches(|c| c == '\'' || c == '"'))
+                            self.names
+                                .lower(text.trim_matches(|c| c == '\'' || c == '"'))
                         }
                     };
                     cols.push(Col {

@@ -968,7 +968,9 @@ struct Variant {
 
 impl Variant {
     fn still_holds(&self, model: &Model, state: &HashMap<DatasetId, Columns>) -> bool {
-        self.reads.iter().all(|r| Read::of(r.ds, model, state) == *r)
+        self.reads
+            .iter()
+            .all(|r| Read::of(r.ds, model, state) == *r)
     }
 }
 
