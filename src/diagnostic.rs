@@ -165,6 +165,8 @@ pub(crate) enum Diag {
         check: Check,
         name: String,
         file: String,
+        /// The file parsed, but the document that declares the name is invalid.
+        parsed: bool,
     },
 
     // incomplete-lineage
@@ -447,9 +449,16 @@ impl Diag {
                     Unread::Excluded(config) => format!("{config} excludes it"),
                 }
             ),
-            InUnparsedFile { name, file, .. } => format!(
-                "`{name}` is declared in {file}, which could not be parsed; fix that file first"
-            ),
+            InUnparsedFile {
+                name, file, parsed, ..
+            } => match parsed {
+                false => format!(
+                    "`{name}` is declared in {file}, which could not be parsed; fix that file first"
+                ),
+                true => format!(
+                    "`{name}` is declared in {file}, which has invalid-manifest errors; fix that file first"
+                ),
+            },
             IncompleteLineage { model, reason } => {
                 format!("column lineage of dbt model `{model}` is incomplete: {reason}")
             }

@@ -103,6 +103,11 @@ fn a_wrong_kind_is_reported_with_the_kind_to_use() {
         out.contains("sinks.yaml:2:7: error[invalid-manifest] unknown manifest kind `sinks`; did you mean `sink`?"),
         "{out}"
     );
+    // The steps writing into those sinks point at the root cause, not at a typo.
+    assert!(
+        out.contains("error[undeclared-destination] `x_tailored_audiences` is declared in sinks.yaml, which has invalid-manifest errors; fix that file first"),
+        "{out}"
+    );
 }
 
 #[test]

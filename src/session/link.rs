@@ -75,8 +75,8 @@ pub(super) fn link(
     model.sources.files.reserve_exact(reads.len());
     let mut broken = Vec::new();
     for (id, r) in reads.into_iter().enumerate() {
-        if r.broken {
-            broken.push(id as FileId);
+        if r.broken || r.invalid {
+            broken.push((id as FileId, !r.broken));
         }
         model.sources.files.push(r.source);
         // A run over part of a workspace knows every file but links only those.
@@ -252,21 +252,24 @@ fn dismissed_by_allows(model: &Model, suppressed: &[rules::engine::Suppressed]) 
 
 /// Root causes first: a reference to a name that a file which could not be parsed
 /// declares says so, instead of reading as a typo with a far-fetched suggestion.
-fn point_at_broken_files(model: &Model, broken: &[FileId], findings: &mut [Finding]) {
+/// A file that parsed but holds an invalid manifest counts too: the name a reference misses
+/// is most likely in the document that could not be read.
+fn point_at_broken_files(model: &Model, broken: &[(FileId, bool)], findings: &mut [Finding]) {
     if broken.is_empty() {
         return;
     }
-    let mut declared: HashMap<&str, FileId> = HashMap::new();
-    for &id in broken {
+    let mut declared: HashMap<&str, (FileId, bool)> = HashMap::new();
+    for &(id, parsed) in broken {
         for name in names_in_text(&model.sources.get(id).text) {
-            declared.entry(name).or_insert(id);
+            declared.entry(name).or_insert((id, parsed));
         }
     }
-    explain_subjects(findings, &declared, |check, name, &file| {
+    explain_subjects(findings, &declared, |check, name, &(file, parsed)| {
         Diag::InUnparsedFile {
             check,
             name,
             file: model.sources.get(file).display.clone(),
+            parsed,
         }
     });
 }

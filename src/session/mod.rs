@@ -461,7 +461,8 @@ fn names_of(read: &FileRead, formats: Formats) -> Option<Arc<Names>> {
         all.exceptions |= n.exceptions;
     }
     all.exceptions |= read.ignores;
-    all.broken = read.broken;
+    // An invalid manifest may declare names its reader dropped: root causes need a whole run.
+    all.broken = read.broken || read.invalid;
     Some(Arc::new(all))
 }
 

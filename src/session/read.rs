@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::Input;
 use crate::check::Options;
 use crate::diagnostic::Diag;
-use crate::finding::Finding;
+use crate::finding::{Check, Finding};
 use crate::formats::{Formats, Layout, Piece, ReadInput, YamlCell};
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
 
@@ -24,12 +24,17 @@ pub(crate) struct FileRead {
     pub(crate) ignores: bool,
     /// Meant for a format but not valid YAML (or not UTF-8): what it declares is unknown.
     pub(crate) broken: bool,
+    /// Parsed, but holds an invalid manifest: some of what it declares may be unread.
+    pub(crate) invalid: bool,
 }
 
 impl FileRead {
     /// The file of a run that knows it but does not link it.
     pub(super) fn known_only(&self) -> Self {
-        FileRead::unparsed_shared(self.source.clone(), Vec::new(), self.broken)
+        FileRead {
+            invalid: self.invalid,
+            ..FileRead::unparsed_shared(self.source.clone(), Vec::new(), self.broken)
+        }
     }
 
     fn unparsed_shared(source: Arc<SourceFile>, diags: Vec<Finding>, broken: bool) -> Self {
@@ -40,6 +45,7 @@ impl FileRead {
             manifests: 0,
             ignores: false,
             broken,
+            invalid: false,
         }
     }
 
@@ -167,6 +173,7 @@ pub(super) fn read_file(
             diags.push(Diag::InvalidYaml(e.message.clone()).at(loc));
         }
     }
+    let invalid = diags.iter().any(|d| d.rule == Check::InvalidManifest.id());
     FileRead {
         ignores: crate::suppress::mentions_marker(&source.text),
         source: Arc::new(source),
@@ -174,5 +181,6 @@ pub(super) fn read_file(
         diags,
         manifests,
         broken,
+        invalid,
     }
 }
