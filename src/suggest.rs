@@ -1,19 +1,144 @@
 //! "Did you mean" suggestions.
 
 /// The candidate closest to `target`, if it is close enough to be a plausible typo.
+///
+/// A cheap lower bound on the distance skips most candidates before the quadratic
+/// Damerau-Levenshtein: a run with hundreds of unknown names among tens of thousands of
+/// declared ones would otherwise spend seconds on suggestions.
 pub fn closest<'a, I>(target: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let len = target.chars().count();
-    // Never a name that shares nothing with the target (`d` for `o`).
-    let limit = (len / 3).max(2).min(len.saturating_sub(1));
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(target, c), c))
-        .filter(|&(d, _)| d <= limit)
-        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
-        .map(|(_, c)| c)
+    Candidates::new(candidates).closest(target)
+}
+
+/// Candidates measured once, for many lookups against the same names.
+pub(crate) struct Candidates<'a> {
+    names: Vec<(&'a str, Bag)>,
+}
+
+impl<'a> Candidates<'a> {
+    pub(crate) fn new(names: impl IntoIterator<Item = &'a str>) -> Self {
+        Candidates {
+            names: names.into_iter().map(|n| (n, Bag::of(n))).collect(),
+        }
+    }
+
+    /// [`closest`] among these candidates.
+    pub(crate) fn closest(&self, target: &str) -> Option<&'a str> {
+        let len = target.chars().count();
+        // Never a name that shares nothing with the target (`d` for `o`).
+        let limit = (len / 3).max(2).min(len.saturating_sub(1));
+        let wanted = Bag::of(target);
+        let mut best: Option<(usize, &str)> = None;
+        for &(c, ref bag) in &self.names {
+            let bound = wanted.distance_bound(bag);
+            if bound > limit || best.is_some_and(|(d, _)| bound > d) {
+                continue;
+            }
+            let cutoff = best.map_or(limit, |(d, _)| d);
+            let Some(d) = distance_within(target, c, cutoff) else {
+                continue;
+            };
+            if best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
+                best = Some((d, c));
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+}
+
+/// `strsim::damerau_levenshtein` (unrestricted, Lowrance-Wagner) when it is at most
+/// `cutoff`, else `None`. Without strsim's per-call hash map when both names are ASCII, as
+/// names nearly always are, and stopping at the first row whose every cell exceeds
+/// `cutoff`: a row's minimum never decreases (each cell costs at least the previous row's
+/// minimum), so the distance would too.
+fn distance_within(a: &str, b: &str, cutoff: usize) -> Option<usize> {
+    if !a.is_ascii() || !b.is_ascii() {
+        let d = strsim::damerau_levenshtein(a, b);
+        return (d <= cutoff).then_some(d);
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (la, lb) = (a.len(), b.len());
+    if la == 0 || lb == 0 {
+        return Some(la.max(lb)).filter(|&d| d <= cutoff);
+    }
+    let max = la + lb;
+    let width = lb + 2;
+    // Row i + 1, column j + 1 of the table; row and column 0 hold `max`.
+    let mut d = vec![0usize; (la + 2) * width];
+    d[0] = max;
+    for i in 0..=la {
+        d[(i + 1) * width] = max;
+        d[(i + 1) * width + 1] = i;
+    }
+    for j in 0..=lb {
+        d[j + 1] = max;
+        d[width + j + 1] = j;
+    }
+    let mut last_row = [0usize; 128];
+    for i in 1..=la {
+        let mut last_col = 0;
+        let mut row_min = i;
+        for j in 1..=lb {
+            let k = last_row[b[j - 1] as usize];
+            let l = last_col;
+            let cost = match a[i - 1] == b[j - 1] {
+                true => {
+                    last_col = j;
+                    0
+                }
+                false => 1,
+            };
+            let substitution = d[i * width + j] + cost;
+            let insertion = d[(i + 1) * width + j] + 1;
+            let deletion = d[i * width + j + 1] + 1;
+            let transposition = d[k * width + l] + (i - k - 1) + 1 + (j - l - 1);
+            let cell = substitution.min(insertion).min(deletion).min(transposition);
+            d[(i + 1) * width + j + 1] = cell;
+            row_min = row_min.min(cell);
+        }
+        if row_min > cutoff {
+            return None;
+        }
+        last_row[a[i - 1] as usize] = i;
+    }
+    Some(d[(la + 1) * width + lb + 1]).filter(|&d| d <= cutoff)
+}
+
+/// How many characters of a string fall in each of 32 bins, and its length.
+struct Bag {
+    bins: [u32; 32],
+    len: usize,
+}
+
+impl Bag {
+    fn of(s: &str) -> Bag {
+        let mut bag = Bag {
+            bins: [0; 32],
+            len: 0,
+        };
+        for c in s.chars() {
+            bag.bins[(c as usize) % 32] += 1;
+            bag.len += 1;
+        }
+        bag
+    }
+
+    /// A lower bound on the edit distance: an insertion or deletion changes the length by
+    /// one and one bin by one, a substitution two bins by one each, a transposition
+    /// nothing.
+    fn distance_bound(&self, other: &Bag) -> usize {
+        let moved: u32 = self
+            .bins
+            .iter()
+            .zip(&other.bins)
+            .map(|(a, b)| a.abs_diff(*b))
+            .sum();
+        (moved as usize)
+            .div_ceil(2)
+            .max(self.len.abs_diff(other.len))
+    }
 }
 
 /// `did you mean `x`?` for help text.
@@ -37,5 +162,72 @@ mod tests {
         assert_eq!(closest("o", ["d", "a.b"]), None);
         assert_eq!(closest("ab", ["cd"]), None);
         assert_eq!(closest("abc", ["abd"]), Some("abd"));
+    }
+
+    #[test]
+    fn distance_is_strsims() {
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..20_000 {
+            let mut word = || -> String {
+                let len = next(9);
+                (0..len).map(|_| (b'a' + next(4) as u8) as char).collect()
+            };
+            let (a, b) = (word(), word());
+            let cutoff = next(6) as usize;
+            let exact = strsim::damerau_levenshtein(&a, &b);
+            let want = (exact <= cutoff).then_some(exact);
+            assert_eq!(distance_within(&a, &b, cutoff), want, "{a} {b} {cutoff}");
+            assert_eq!(
+                distance_within(&a, &b, usize::MAX / 2),
+                Some(exact),
+                "{a} {b}"
+            );
+        }
+        assert_eq!(distance_within("ca", "abc", 9), Some(2));
+    }
+
+    #[test]
+    fn the_bound_never_drops_the_closest_name() {
+        let names = [
+            "accounts.users",
+            "accounts.user",
+            "ads.uploads",
+            "users.accounts",
+            "acounts.users",
+            "accounts.usres",
+            "xaccounts.users",
+            "ünïcode.näme",
+            "unicode.name",
+            "a",
+            "ab",
+        ];
+        for target in names
+            .iter()
+            .chain(&["accounts.usrs", "unicode.nme", "ba", "adds.uploads"])
+        {
+            let exact = names
+                .iter()
+                .map(|c| (strsim::damerau_levenshtein(target, c), *c))
+                .filter(|&(d, _)| {
+                    let len = target.chars().count();
+                    d <= (len / 3).max(2).min(len.saturating_sub(1))
+                })
+                .min()
+                .map(|(_, c)| c);
+            assert_eq!(closest(target, names), exact, "{target}");
+            for c in names {
+                let bound = Bag::of(target).distance_bound(&Bag::of(c));
+                assert!(
+                    bound <= strsim::damerau_levenshtein(target, c),
+                    "{target} {c}"
+                );
+            }
+        }
     }
 }

@@ -115,6 +115,10 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
 
 /// Links sources to the warehouse and adds the flows of every connection.
 pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
+    // Without activation configs there is nothing to link (and no relation index to build).
+    if declared.pieces.is_empty() && declared.notes.is_empty() {
+        return;
+    }
     // SQL files that rudder-cli models name, read through the session.
     let mut sql_files = HashMap::new();
     for p in &declared.pieces {

@@ -468,19 +468,33 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork<'_>) {
 /// not in the run.
 fn undeclared_destinations(cx: &mut Ctx, steps: &[StepWork<'_>]) {
     let read: FxHashSet<DatasetId> = steps.iter().flat_map(|s| s.from.iter().copied()).collect();
-    for s in steps {
-        let Some(d) = implicit_dataset(cx.model, s.to) else {
-            continue;
-        };
-        let name = &s.raw.to.value;
-        let external = cx.externals.iter().any(|e| e.matcher.is_match(name));
-        if read.contains(&d) || external {
-            continue;
-        }
-        let diag = Diag::UndeclaredTo {
-            name: name.clone(),
-            suggestion: suggest::closest(name, cx.model.declared_names()).map(Into::into),
-        };
+    let undeclared: Vec<&StepWork> = steps
+        .iter()
+        .filter(|s| {
+            let Some(d) = implicit_dataset(cx.model, s.to) else {
+                return false;
+            };
+            let external = cx
+                .externals
+                .iter()
+                .any(|e| e.matcher.is_match(&s.raw.to.value));
+            !read.contains(&d) && !external
+        })
+        .collect();
+    if undeclared.is_empty() {
+        return;
+    }
+    // Many of them in a large workspace: the suggestions are the work, and independent.
+    let names = suggest::Candidates::new(cx.model.declared_names());
+    let diags: Vec<Diag> = undeclared
+        .par_iter()
+        .map(|s| Diag::UndeclaredTo {
+            name: s.raw.to.value.clone(),
+            suggestion: names.closest(&s.raw.to.value).map(Into::into),
+        })
+        .collect();
+    drop(names);
+    for (s, diag) in undeclared.iter().zip(diags) {
         cx.report(diag, s.file, s.raw.to.span);
     }
 }
