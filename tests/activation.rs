@@ -555,6 +555,66 @@ resource "rudderstack_retl_connection" "c" {
 }
 
 #[test]
+fn values_declared_by_another_file_of_the_module_resolve_and_other_modules_do_not() {
+    // The usual layout: values in variables.tf and locals.tf, resources in main.tf.
+    let vars = "variable \"table\" {\n  default = \"users\"\n}\n";
+    let locals =
+        "locals {\n  key = var.column\n}\nvariable \"column\" {\n  default = \"phone\"\n}\n";
+    let main = r#"resource "rudderstack_retl_source_table" "users" {
+  config {
+    schema = "public"
+    table  = var.table
+  }
+}
+resource "rudderstack_destination_facebook_conversions" "meta" {
+  name = "meta"
+}
+resource "rudderstack_retl_connection" "c" {
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  identifiers {
+    from = local.key
+  }
+}
+"#;
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("tf/variables.tf", vars),
+        ("tf/locals.tf", locals),
+        ("tf/main.tf", main),
+        // The same resources in another directory: the first module's values are not its own.
+        ("other/main.tf", main),
+    ]);
+    let l = leaks(&o);
+    assert!(
+        l.contains(&(
+            "security-to-advertising".into(),
+            "public.users.phone".into()
+        )),
+        "{l:?} {:?}",
+        diag_lines(&o)
+    );
+    let d = diag_lines(&o);
+    let in_file = |f: &purposelint::finding::Finding, path: &str| {
+        o.model.sources.get(f.location.file).path.ends_with(path)
+    };
+    assert!(
+        !o.findings
+            .iter()
+            .any(|f| in_file(f, "tf/main.tf") && f.message.contains("not declared")),
+        "{d:?}"
+    );
+    for name in ["`var.table` is not declared", "`local.key` is not declared"] {
+        assert!(
+            o.findings
+                .iter()
+                .any(|f| in_file(f, "other/main.tf") && f.message.contains(name)),
+            "{name}: {d:?}"
+        );
+    }
+}
+
+#[test]
 fn sql_sources_give_columns_with_direct_and_indirect_flows() {
     let model = r#"resource "rudderstack_retl_source_model" "m" {
   config {

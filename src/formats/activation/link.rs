@@ -81,7 +81,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
         notes.extend(f.notes);
         pieces.extend(f.pieces);
         if let Some(tf) = f.tf {
-            tfs.push((id, tf));
+            tfs.push((id, tf, f.alone));
         }
     }
     let mut declared = Declared {
@@ -92,15 +92,15 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
         return declared;
     }
     let module_files: Vec<ModuleFile> = tfs
-        .iter()
-        .map(|(id, tf)| ModuleFile {
+        .iter_mut()
+        .map(|(id, tf, alone)| ModuleFile {
             file: *id,
             src: cx.model.sources.get(*id),
             tf,
+            alone: std::mem::take(alone),
         })
         .collect();
-    let mut all = terraform::read_modules(&module_files, &mut cx.diags, &mut declared.notes);
-    drop(module_files);
+    let mut all = terraform::read_modules(module_files, &mut cx.diags, &mut declared.notes);
     all.append(&mut pieces);
     let mut l = Linker::new(cx, Declared::default(), HashMap::new());
     l.name_pieces(all);

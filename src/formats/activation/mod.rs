@@ -81,7 +81,13 @@ impl Format for Activation {
 /// What one file gives.
 #[derive(Debug, Clone, Default)]
 pub struct File {
+    /// A Terraform file's tree: its `variable`, `locals` and `import` blocks for the
+    /// module, and its resources when what they gave read alone may change (see
+    /// [`terraform::read_modules`]).
     tf: Option<hcl::TfFile>,
+    /// A Terraform file's resources read with the file's own values.
+    alone: terraform::Read,
+    /// rudder-cli documents.
     pieces: Vec<piece::Piece>,
     notes: Vec<piece::Note>,
 }
@@ -101,18 +107,20 @@ pub fn is_terraform(path: &Path) -> bool {
 /// syntax error is reported only when the text declares one of our resource types.
 pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) -> (File, usize) {
     match hcl::parse(&src.text) {
-        Ok(tf) => {
-            let ours = tf
-                .resources
-                .iter()
-                .filter(|r| terraform::is_ours(&r.rtype))
-                .count();
+        Ok(mut tf) => {
+            let ours = tf.resources.len();
+            let alone = terraform::read_alone(id, src, &tf);
+            if alone.lookups.is_empty() {
+                // Nothing the module's other files declare can change what they gave.
+                tf.resources = Vec::new();
+            }
             let keep = ours > 0
                 || !tf.variables.is_empty()
                 || !tf.locals.is_empty()
                 || !tf.imports.is_empty();
             let file = File {
                 tf: keep.then_some(tf),
+                alone,
                 ..File::default()
             };
             (file, ours)
