@@ -34,6 +34,8 @@ pub struct Options {
     pub destinations: Vec<(String, Vec<String>)>,
     /// Relation → dataset name.
     pub relations: Vec<(String, String)>,
+    /// The configuration's dataset and destination names, checked after linking.
+    pub named: crate::config::ConfigNames,
 }
 
 /// What declaring handed to linking: the pieces with their names, and what they became.

@@ -12,6 +12,7 @@
 
 pub mod catalogue;
 mod census;
+mod configured;
 pub(crate) mod hcl;
 mod link;
 pub(crate) mod piece;
@@ -28,6 +29,7 @@ use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::yaml::Yaml;
 
+pub(crate) use configured::check_names;
 pub use link::{unclassified_findings, Options};
 
 use super::{Format, Layout, ReadInput};
