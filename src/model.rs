@@ -243,6 +243,9 @@ pub struct Step {
     /// A link from a warehouse dataset into a reverse-ETL table source: a finding's
     /// primary location is the hop after it (activation spec §11).
     pub link: bool,
+    /// What the step writes in its sink (a Census sync's destination object), named in
+    /// the messages of findings that reach the sink through it.
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -656,6 +659,7 @@ impl Model {
             loc,
             allows,
             link: false,
+            object: None,
         });
         (self.steps.len() - 1) as StepId
     }

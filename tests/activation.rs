@@ -159,6 +159,14 @@ resource "census_sync" "contacts" {
     );
     let f = finding_for(&o, "public.users.email");
     assert_eq!(span(f), (19, 29, 36));
+    // The sync's destination object is named in the message only (spec §4).
+    assert!(
+        f.message
+            .contains("reaches the `contacts` object of census_destination.crm ("),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.flow.as_ref().unwrap().sink.name, "census_destination.crm");
 }
 
 #[test]

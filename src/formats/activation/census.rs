@@ -103,6 +103,12 @@ fn sync(cx: &mut Cx, r: &Resource) {
         }
     };
     let mut c = Connection::new(source, destination);
+    // What the sync writes, when literal; it changes no flow (spec §4: messages only).
+    c.object = dst
+        .get("object")
+        .and_then(|v| scope.lit(v, "`object`"))
+        .and_then(Result::ok)
+        .map(|l| l.value);
     for m in body.records(scope, "field_mapping") {
         mapping(scope, &mut c, m);
     }

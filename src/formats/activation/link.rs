@@ -1057,6 +1057,7 @@ impl Linker<'_> {
             }
         };
         let step = self.step(i);
+        self.model.steps[step as usize].object = c.object.clone();
         for u in &c.uses {
             self.send(file, ds, sink, step, u);
         }

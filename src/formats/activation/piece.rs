@@ -131,6 +131,8 @@ pub(crate) struct Connection {
     pub passthrough: Option<Range>,
     /// Values that could not be read: every source field flows directly, at the value.
     pub unknown: Vec<Unknown>,
+    /// What it writes in the destination (a Census sync's `object`), for messages only.
+    pub object: Option<String>,
 }
 
 impl Connection {
@@ -142,6 +144,7 @@ impl Connection {
             uses: Vec::new(),
             passthrough: None,
             unknown: Vec::new(),
+            object: None,
         }
     }
 
