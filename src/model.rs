@@ -322,6 +322,9 @@ pub struct Model {
     pub destination_fields: FxHashMap<u32, Box<str>>,
     /// Sinks whose uses are unknown, with the node that names their type.
     pub unclassified: Vec<Unclassified>,
+    /// The warehouse dialects of the dbt projects (their adapters), in the order declared:
+    /// SQL that names no warehouse of its own is parsed with them first (activation §7.2).
+    pub warehouse_dialects: Vec<crate::sql::Dialect>,
 }
 
 /// A destination whose type is in no catalogue (activation spec §10).

@@ -654,6 +654,100 @@ resource "rudderstack_retl_connection" "c" {
     assert_eq!(first.location.span.start_pos.column, 13);
 }
 
+/// A model reading `"phone"`: a quoted column in most dialects, a string in BigQuery's.
+fn quoted_phone_model(definition: &str) -> String {
+    format!(
+        r#"resource "rudderstack_retl_source_model" "m" {{
+{definition}
+  config {{
+    primary_key = "id"
+    sql         = "select id, \"phone\" as contact from public.users"
+  }}
+}}
+resource "rudderstack_destination_facebook_conversions" "meta" {{
+  name = "meta"
+}}
+resource "rudderstack_retl_connection" "c" {{
+  source_id      = rudderstack_retl_source_model.m.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  mappings {{
+    from = "contact"
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn sql_is_parsed_in_the_dialect_of_its_warehouse() {
+    let sends_phone = |files: &[(&str, &str)]| {
+        let o = lint(files);
+        leaks(&o).iter().any(|(_, s)| s == "public.users.phone")
+    };
+    // The source's own warehouse.
+    let snowflake = quoted_phone_model("  source_definition_name = \"snowflake\"");
+    let bigquery = quoted_phone_model("  source_definition_name = \"bigquery\"");
+    assert!(sends_phone(&[("users.yaml", USERS), ("m.tf", &snowflake)]));
+    assert!(!sends_phone(&[("users.yaml", USERS), ("m.tf", &bigquery)]));
+    // None named: the chain, whose first dialect reads a quoted column; with a dbt
+    // project, its adapter first, as dbt chooses.
+    let unnamed = quoted_phone_model("");
+    assert!(sends_phone(&[("users.yaml", USERS), ("m.tf", &unnamed)]));
+    let manifest = r#"{"metadata": {"adapter_type": "bigquery"}, "nodes": {}, "sources": {}}"#;
+    let dbt = [
+        ("users.yaml", USERS),
+        ("act/m.tf", unnamed.as_str()),
+        ("dbt/dbt_project.yml", "name: p\n"),
+        ("dbt/models/x.sql", "select 1 as one\n"),
+        ("dbt/target/manifest.json", manifest),
+    ];
+    assert!(!sends_phone(&dbt));
+    // A Census dataset takes its warehouse connection's type (Census spells `big_query`).
+    let census = |warehouse: &str| {
+        format!(
+            r#"resource "census_source" "wh" {{
+  name = "wh"
+  type = "{warehouse}"
+}}
+resource "census_dataset" "d" {{
+  name          = "d"
+  source_id     = census_source.wh.id
+  query         = "select id, \"phone\" as contact from public.users"
+}}
+resource "census_destination" "crm" {{
+  name = "CRM"
+  type = "hubspot"
+}}
+resource "census_sync" "s" {{
+  source_attributes {{
+    connection_id = census_source.wh.id
+    object {{
+      type = "dataset"
+      id   = census_dataset.d.id
+    }}
+  }}
+  destination_attributes {{
+    connection_id = census_destination.crm.id
+    object        = "contacts"
+  }}
+  field_mapping {{
+    from = "contact"
+    to   = "email"
+  }}
+}}
+"#
+        )
+    };
+    assert!(sends_phone(&[
+        ("users.yaml", USERS),
+        ("c.tf", &census("postgres"))
+    ]));
+    assert!(!sends_phone(&[
+        ("users.yaml", USERS),
+        ("c.tf", &census("big_query"))
+    ]));
+}
+
 #[test]
 fn resources_count_as_manifests_and_foreign_terraform_is_skipped() {
     let foreign = "provider \"aws\" {}\nresource \"aws_s3_bucket\" \"b\" {}\n";

@@ -877,8 +877,9 @@ impl Linker<'_> {
     }
 
     /// The dialects to parse a source's SQL with: the warehouse's the config names (the
-    /// source's own setting, or its Census warehouse connection's `type`), then the chain
-    /// tried when the warehouse is not known.
+    /// source's own setting, or its Census warehouse connection's `type`), else those of
+    /// the dbt projects' adapters (as dbt chooses), then the chain tried when the
+    /// warehouse is not known.
     fn dialects(&self, s: &Source) -> Vec<Dialect> {
         let mut named = s.dialect.clone();
         if let (None, Some(Ref::Address { address, .. })) = (&named, &s.warehouse) {
@@ -892,11 +893,10 @@ impl Linker<'_> {
                     _ => None,
                 });
         }
-        let mut out: Vec<Dialect> = named
-            .as_deref()
-            .and_then(Dialect::from_name)
-            .into_iter()
-            .collect();
+        let mut out: Vec<Dialect> = match named.as_deref().and_then(Dialect::from_name) {
+            Some(d) => vec![d],
+            None => self.model.warehouse_dialects.clone(),
+        };
         for d in Dialect::CHAIN {
             if !out.contains(d) {
                 out.push(*d);
