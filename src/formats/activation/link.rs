@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use super::catalogue::{self, Entry};
 use super::hcl::Range;
 use super::piece::{
-    Connection, Destination, Note, Origin, Piece, Platform, Ref, Source, Sql, Unknown, Use, What,
+    Connection, Destination, Note, Origin, Piece, Platform, PreParsed, Ref, Source, Sql, Unknown,
+    Use, What,
 };
 use super::terraform::{self, ModuleFile};
 use super::text::Embedded;
@@ -216,6 +217,44 @@ impl<'m> Linker<'m> {
             }
         }
         self
+    }
+}
+
+/// `first`, then the rest of the chain tried when the warehouse is not known.
+fn dialects_from(mut first: Vec<Dialect>) -> Vec<Dialect> {
+    for d in Dialect::CHAIN {
+        if !first.contains(d) {
+            first.push(*d);
+        }
+    }
+    first
+}
+
+/// Parses the SQL of `pieces`' sources in the dialects their own file names (the
+/// parallel read phase), so that linking, which knows the warehouse, only resolves it;
+/// linking parses again when it tries other dialects first ([`PreParsed::fits`]).
+pub(super) fn preparse(pieces: &mut [Piece]) {
+    for p in pieces {
+        let What::Source(Source {
+            origin: Origin::Sql(sql),
+            dialect,
+            ..
+        }) = &mut p.what
+        else {
+            continue;
+        };
+        if sql.file.is_some() {
+            continue;
+        }
+        let dialects = dialects_from(
+            dialect
+                .as_deref()
+                .and_then(Dialect::from_name)
+                .into_iter()
+                .collect(),
+        );
+        let parsed = sql::parse_first(&sql.text.text, &dialects);
+        sql.parsed = Some(std::sync::Arc::new(PreParsed { dialects, parsed }));
     }
 }
 
@@ -799,7 +838,10 @@ impl Linker<'_> {
             text: &text,
             file,
         };
-        let lin = sql::lineage(&text.text, &dialects, &mut cat);
+        let lin = match sql.parsed.as_deref() {
+            Some(pre) if pre.fits(&dialects) => sql::lineage_of(&pre.parsed, &mut cat),
+            _ => sql::lineage(&text.text, &dialects, &mut cat),
+        };
         let groups = cat.groups;
         let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
             match span {
@@ -893,16 +935,10 @@ impl Linker<'_> {
                     _ => None,
                 });
         }
-        let mut out: Vec<Dialect> = match named.as_deref().and_then(Dialect::from_name) {
-            Some(d) => vec![d],
-            None => self.model.warehouse_dialects.clone(),
-        };
-        for d in Dialect::CHAIN {
-            if !out.contains(d) {
-                out.push(*d);
-            }
+        match named.as_deref().and_then(Dialect::from_name) {
+            Some(d) => dialects_from(vec![d]),
+            None => dialects_from(self.model.warehouse_dialects.clone()),
         }
-        out
     }
 
     fn link_connections(&mut self) {

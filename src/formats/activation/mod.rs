@@ -111,7 +111,10 @@ pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) ->
     match hcl::parse(&src.text) {
         Ok(mut tf) => {
             let ours = tf.resources.len();
-            let alone = terraform::read_alone(id, src, &tf);
+            let mut alone = terraform::read_alone(id, src, &tf);
+            link::preparse(&mut alone.pieces);
+            // The catalogue is needed at link time; loading it here overlaps other reads.
+            catalogue::load();
             if alone.lookups.is_empty() {
                 // Nothing the module's other files declare can change what they gave.
                 tf.resources = Vec::new();
@@ -152,6 +155,7 @@ pub fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (File, usi
         ruddercli::read(dec, src, doc, &mut file.pieces, &mut file.notes);
         n += 1;
     }
+    link::preparse(&mut file.pieces);
     (file, n)
 }
 
