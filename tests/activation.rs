@@ -42,6 +42,25 @@ fn rs_connection(body: &str) -> String {
     )
 }
 
+/// A table source named by `var.table` and a connection sending `local.key`, open at the
+/// end of the connection's body.
+const KEYED_CONNECTION: &str = r#"resource "rudderstack_retl_source_table" "users" {
+  config {
+    schema = "public"
+    table  = var.table
+  }
+}
+resource "rudderstack_destination_facebook_conversions" "meta" {
+  name = "meta"
+}
+resource "rudderstack_retl_connection" "c" {
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  identifiers {
+    from = local.key
+  }
+"#;
+
 fn leaks(o: &Outcome) -> Vec<(String, String)> {
     flows(o).into_iter().map(|(r, s, _)| (r, s)).collect()
 }
@@ -507,36 +526,23 @@ fn a_literal_destination_id_managed_elsewhere_is_undeclared() {
 
 #[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
-    let tf = r#"variable "table" {
+    let tf = format!(
+        r#"variable "table" {{
   default = "users"
-}
-locals {
+}}
+locals {{
   key = "phone"
-}
-variable "mapping" {
+}}
+variable "mapping" {{
   type = string
-}
-resource "rudderstack_retl_source_table" "users" {
-  config {
-    schema = "public"
-    table  = var.table
-  }
-}
-resource "rudderstack_destination_facebook_conversions" "meta" {
-  name = "meta"
-}
-resource "rudderstack_retl_connection" "c" {
-  source_id      = rudderstack_retl_source_table.users.id
-  destination_id = rudderstack_destination_facebook_conversions.meta.id
-  identifiers {
-    from = local.key
-  }
-  mappings {
+}}
+{KEYED_CONNECTION}  mappings {{
     from = var.mapping
-  }
-}
-"#;
-    let o = lint(&[("users.yaml", USERS), ("main.tf", tf)]);
+  }}
+}}
+"#
+    );
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
     // The identifier resolves through `local.key`; the unknown mapping sends every field.
     let l = leaks(&o);
     assert!(
@@ -568,30 +574,14 @@ fn values_declared_by_another_file_of_the_module_resolve_and_other_modules_do_no
     let vars = "variable \"table\" {\n  default = \"users\"\n}\n";
     let locals =
         "locals {\n  key = var.column\n}\nvariable \"column\" {\n  default = \"phone\"\n}\n";
-    let main = r#"resource "rudderstack_retl_source_table" "users" {
-  config {
-    schema = "public"
-    table  = var.table
-  }
-}
-resource "rudderstack_destination_facebook_conversions" "meta" {
-  name = "meta"
-}
-resource "rudderstack_retl_connection" "c" {
-  source_id      = rudderstack_retl_source_table.users.id
-  destination_id = rudderstack_destination_facebook_conversions.meta.id
-  identifiers {
-    from = local.key
-  }
-}
-"#;
+    let main = format!("{KEYED_CONNECTION}}}\n");
     let o = lint(&[
         ("users.yaml", USERS),
         ("tf/variables.tf", vars),
         ("tf/locals.tf", locals),
-        ("tf/main.tf", main),
+        ("tf/main.tf", &main),
         // The same resources in another directory: the first module's values are not its own.
-        ("other/main.tf", main),
+        ("other/main.tf", &main),
     ]);
     let l = leaks(&o);
     assert!(
