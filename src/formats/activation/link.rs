@@ -2,7 +2,7 @@
 //! warehouse by relation name (spec §7), destinations classified by the catalogue (§8),
 //! and the flows of every connection (§2–§6).
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 
 use super::catalogue::{self, Entry};
@@ -45,8 +45,8 @@ pub(crate) struct Declared {
     pieces: Vec<Piece>,
     dirs: Vec<u32>,
     names: Vec<String>,
-    datasets: HashMap<usize, DatasetId>,
-    sinks: HashMap<usize, SinkId>,
+    datasets: FxHashMap<usize, DatasetId>,
+    sinks: FxHashMap<usize, SinkId>,
     notes: Vec<Note>,
 }
 
@@ -56,22 +56,22 @@ struct Linker<'m> {
     external_cfg: &'m [ExternalDataset],
     diags: &'m mut Vec<Finding>,
     /// SQL files named by rudder-cli models, read through the session.
-    sql_files: HashMap<PathBuf, FileId>,
+    sql_files: FxHashMap<PathBuf, FileId>,
     /// Pieces by name and by the literal ids they can be named by.
-    by_name: HashMap<String, Vec<usize>>,
-    by_id: HashMap<String, Vec<usize>>,
+    by_name: FxHashMap<String, Vec<usize>>,
+    by_id: FxHashMap<String, Vec<usize>>,
     /// Each piece's directory, as a small id.
     dirs: Vec<u32>,
     pieces: Vec<Piece>,
     /// Display name of each piece.
     names: Vec<String>,
-    datasets: HashMap<usize, DatasetId>,
-    sinks: HashMap<usize, SinkId>,
+    datasets: FxHashMap<usize, DatasetId>,
+    sinks: FxHashMap<usize, SinkId>,
     /// Datasets whose missing columns come from these upstreams, at this link node.
-    upstream: HashMap<DatasetId, (Vec<DatasetId>, Loc, StepId)>,
+    upstream: FxHashMap<DatasetId, (Vec<DatasetId>, Loc, StepId)>,
     /// Datasets made for relations no format declares.
-    externals: HashMap<String, DatasetId>,
-    steps: HashMap<usize, StepId>,
+    externals: FxHashMap<String, DatasetId>,
+    steps: FxHashMap<usize, StepId>,
 }
 
 /// Reads every module's resources, names every piece and adds the datasets and sinks
@@ -105,7 +105,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
         .collect();
     let mut all = terraform::read_modules(module_files, &mut cx.diags, &mut declared.notes);
     all.append(&mut pieces);
-    let mut l = Linker::new(cx, Declared::default(), HashMap::new());
+    let mut l = Linker::new(cx, Declared::default(), FxHashMap::default());
     l.name_pieces(all);
     l.declare();
     declared.pieces = l.pieces;
@@ -123,7 +123,7 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
         return;
     }
     // SQL files that rudder-cli models name, read through the session.
-    let mut sql_files = HashMap::new();
+    let mut sql_files = FxHashMap::default();
     for p in &declared.pieces {
         let What::Source(Source {
             origin:
@@ -187,7 +187,7 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
 }
 
 impl<'m> Linker<'m> {
-    fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: HashMap<PathBuf, FileId>) -> Self {
+    fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: FxHashMap<PathBuf, FileId>) -> Self {
         let opts = cx.opts;
         Linker {
             model: &mut *cx.model,
@@ -199,11 +199,11 @@ impl<'m> Linker<'m> {
             names: d.names,
             datasets: d.datasets,
             sinks: d.sinks,
-            upstream: HashMap::new(),
-            externals: HashMap::new(),
-            steps: HashMap::new(),
-            by_name: HashMap::new(),
-            by_id: HashMap::new(),
+            upstream: FxHashMap::default(),
+            externals: FxHashMap::default(),
+            steps: FxHashMap::default(),
+            by_name: FxHashMap::default(),
+            by_id: FxHashMap::default(),
             dirs: d.dirs,
         }
         .indexed()
@@ -298,7 +298,7 @@ impl Linker<'_> {
 
     /// Every dataset the other formats declared is a relation candidate by its name.
     fn register_relations(&mut self) {
-        let ours: std::collections::HashSet<DatasetId> = self.datasets.values().copied().collect();
+        let ours: FxHashSet<DatasetId> = self.datasets.values().copied().collect();
         for d in 0..self.model.datasets.len() as DatasetId {
             if ours.contains(&d) {
                 continue;
@@ -312,7 +312,7 @@ impl Linker<'_> {
     /// prefixed with its directory, one declared twice in a directory is a duplicate.
     fn name_pieces(&mut self, pieces: Vec<Piece>) {
         // Directories as small ids, so that pieces compare them cheaply.
-        let mut ids: HashMap<&Path, u32> = HashMap::new();
+        let mut ids: FxHashMap<&Path, u32> = FxHashMap::default();
         let dir_of: Vec<u32> = pieces
             .iter()
             .map(|p| {
@@ -320,9 +320,9 @@ impl Linker<'_> {
                 *ids.entry(p.dir.as_path()).or_insert(n)
             })
             .collect();
-        let mut dirs: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut dirs: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
         // For each piece: the earlier piece it repeats in its own directory, if any.
-        let mut seen: HashMap<(u32, &str), usize> = HashMap::new();
+        let mut seen: FxHashMap<(u32, &str), usize> = FxHashMap::default();
         let mut repeats: Vec<Option<usize>> = Vec::with_capacity(pieces.len());
         for (i, p) in pieces.iter().enumerate() {
             let e = dirs.entry(p.name.as_str()).or_default();

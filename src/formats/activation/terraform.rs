@@ -2,8 +2,8 @@
 //! `local.x` resolve to their literal values and references to resources of the module
 //! are known; each resource of ours is handed to its provider's reader.
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::hcl::{Body, Key, Kind, Range, Resource, TfFile, Value};
@@ -14,13 +14,13 @@ use crate::source::{FileId, Loc, SourceFile};
 
 /// The literal values and resources of one module.
 pub(crate) struct Scope<'a> {
-    variables: HashMap<&'a str, Option<&'a Value>>,
-    locals: HashMap<&'a str, &'a Value>,
+    variables: FxHashMap<&'a str, Option<&'a Value>>,
+    locals: FxHashMap<&'a str, &'a Value>,
     /// Iterator of a `dynamic` block being expanded: its name and current element.
     iterator: Option<(String, Value)>,
     /// Every `var`/`local` name looked up, when a file is read with its own values only
     /// (the module's other files may change what it reads).
-    lookups: Option<&'a RefCell<HashSet<Lookup>>>,
+    lookups: Option<&'a RefCell<FxHashSet<Lookup>>>,
 }
 
 /// A module-level name a value was resolved through.
@@ -35,8 +35,8 @@ const MAX_INDIRECTION: usize = 8;
 
 impl<'a> Scope<'a> {
     pub fn new(files: &[&'a TfFile]) -> Self {
-        let mut variables = HashMap::new();
-        let mut locals = HashMap::new();
+        let mut variables = FxHashMap::default();
+        let mut locals = FxHashMap::default();
         for f in files {
             for (name, default) in &f.variables {
                 variables.insert(name.as_str(), default.as_ref());
@@ -54,7 +54,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The scope of one file read on its own, recording what it looks up in `lookups`.
-    pub fn of_file(file: &'a TfFile, lookups: &'a RefCell<HashSet<Lookup>>) -> Self {
+    pub fn of_file(file: &'a TfFile, lookups: &'a RefCell<FxHashSet<Lookup>>) -> Self {
         Scope {
             lookups: Some(lookups),
             ..Scope::new(&[file])
@@ -349,7 +349,7 @@ fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile, scope: &Scope<'_>
 /// the parallel read phase. What it looked up says whether the module's other files can
 /// change the result (see [`read_modules`]).
 pub(crate) fn read_alone(file: FileId, src: &SourceFile, tf: &TfFile) -> Read {
-    let lookups = RefCell::new(HashSet::new());
+    let lookups = RefCell::new(FxHashSet::default());
     let mut read = read_resources(file, src, tf, &Scope::of_file(tf, &lookups));
     read.lookups = lookups.into_inner().into_iter().collect();
     read
@@ -382,7 +382,7 @@ pub(crate) fn read_modules(
     diags: &mut Vec<Finding>,
     notes: &mut Vec<Note>,
 ) -> Vec<Piece> {
-    let mut index: HashMap<&Path, usize> = HashMap::new();
+    let mut index: FxHashMap<&Path, usize> = FxHashMap::default();
     let mut by_dir: Vec<(&Path, Vec<ModuleFile>)> = Vec::new();
     for f in files {
         let dir = f.src.path.parent().unwrap_or(Path::new(""));
@@ -415,7 +415,7 @@ pub(crate) fn read_modules(
         }
     }
     // Literal ids of imported resources, for Git Sync exports that refer by id.
-    let mut ids: HashMap<(&Path, &str), Vec<String>> = HashMap::new();
+    let mut ids: FxHashMap<(&Path, &str), Vec<String>> = FxHashMap::default();
     for (dir, module) in &by_dir {
         for f in module {
             for i in &f.tf.imports {
