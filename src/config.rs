@@ -114,6 +114,19 @@ pub struct Config {
     pub destinations: Vec<(String, Vec<String>)>,
     /// `relations:`: a warehouse relation pinned to a dataset name.
     pub relations: Vec<(String, String)>,
+    /// The names that must exist once every file is read (checked after linking): the
+    /// `relations:` targets and the `destinations:` keys naming one destination.
+    pub named: ConfigNames,
+}
+
+/// Names in the configuration that only the project's files can declare, with their
+/// spans in the configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigNames {
+    /// `relations:` targets: dataset names.
+    pub datasets: Vec<Spanned<String>>,
+    /// `destinations:` keys without a platform: destination names.
+    pub destinations: Vec<Spanned<String>>,
 }
 
 /// A configuration that cannot be used; the run exits with code 2.
@@ -194,6 +207,7 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         fides_infer_purposes: false,
         destinations: Vec::new(),
         relations: Vec::new(),
+        named: ConfigNames::default(),
     };
     let Some(doc) = docs.first() else {
         return Some(config); // an empty file configures nothing
@@ -257,7 +271,7 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         config.max_file_size = size(&mut dec, n);
     }
     if let Some(n) = m.get("destinations") {
-        config.destinations = destinations(&mut dec, n, &taxonomy);
+        config.destinations = destinations(&mut dec, n, &taxonomy, &mut config.named);
     }
     if let Some(n) = m.get("relations") {
         if let Some(entries) = n.entries() {
@@ -266,7 +280,8 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
                 else {
                     continue;
                 };
-                config.relations.push((k.value, v.value));
+                config.relations.push((k.value, v.value.clone()));
+                config.named.datasets.push(v);
             }
         } else {
             dec.error(
@@ -495,8 +510,14 @@ fn external(dec: &mut Decoder, item: Node, taxonomy: &Taxonomy) -> Option<Extern
 }
 
 /// `destinations:`: each key is `<platform>:<type>` (a known platform) or a
-/// destination's name; each value a list of data-use keys.
-fn destinations(dec: &mut Decoder, node: Node, taxonomy: &Taxonomy) -> Vec<(String, Vec<String>)> {
+/// destination's name (kept in `named`, checked once the files are read); each value a
+/// list of data-use keys.
+fn destinations(
+    dec: &mut Decoder,
+    node: Node,
+    taxonomy: &Taxonomy,
+    named: &mut ConfigNames,
+) -> Vec<(String, Vec<String>)> {
     let Some(entries) = node.entries() else {
         dec.error(node.span(), "`destinations` must be a mapping");
         return Vec::new();
@@ -519,6 +540,8 @@ fn destinations(dec: &mut Decoder, node: Node, taxonomy: &Taxonomy) -> Vec<(Stri
                 dec.error(key.span, message);
                 continue;
             }
+        } else {
+            named.destinations.push(key.clone());
         }
         let uses = dec.string_list(v, "the uses of a destination");
         let uses = dec.canonical_keys(uses, Tree::DataUse, taxonomy);

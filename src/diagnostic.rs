@@ -189,6 +189,11 @@ pub(crate) enum Diag {
         target: String,
         suggestion: Option<String>,
     },
+    /// A `destinations:` key that names neither a platform nor a destination.
+    UnknownDestinationKey {
+        key: String,
+        suggestion: Option<String>,
+    },
     /// A Terraform address or rudder-cli URN that nothing declares.
     UnknownAddress {
         address: String,
@@ -282,6 +287,7 @@ impl Diag {
             | BadIgnore(_)
             | InvalidHcl(_)
             | BadRelationPin { .. }
+            | UnknownDestinationKey { .. }
             | PlaceholderReason { .. }
             | UnknownKind { .. }
             | MissingKind
@@ -480,6 +486,10 @@ impl Diag {
                 suggestion,
             } => format!(
                 "`relations:` in the configuration pins `{relation}` to `{target}`, which names no dataset{}",
+                did_you_mean(suggestion)
+            ),
+            UnknownDestinationKey { key, suggestion } => format!(
+                "`destinations:` key `{key}` names no destination (a key is `<platform>:<type>` or the name of a destination){}",
                 did_you_mean(suggestion)
             ),
             UnknownAddress {

@@ -243,6 +243,9 @@ pub struct Step {
     /// A link from a warehouse dataset into a reverse-ETL table source: a finding's
     /// primary location is the hop after it (activation spec §11).
     pub link: bool,
+    /// What the step writes in its sink (a Census sync's destination object), named in
+    /// the messages of findings that reach the sink through it.
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -319,6 +322,9 @@ pub struct Model {
     pub destination_fields: FxHashMap<u32, Box<str>>,
     /// Sinks whose uses are unknown, with the node that names their type.
     pub unclassified: Vec<Unclassified>,
+    /// The warehouse dialects of the dbt projects (their adapters), in the order declared:
+    /// SQL that names no warehouse of its own is parsed with them first (activation §7.2).
+    pub warehouse_dialects: Vec<crate::sql::Dialect>,
 }
 
 /// A destination whose type is in no catalogue (activation spec §10).
@@ -656,6 +662,7 @@ impl Model {
             loc,
             allows,
             link: false,
+            object: None,
         });
         (self.steps.len() - 1) as StepId
     }

@@ -42,6 +42,25 @@ fn rs_connection(body: &str) -> String {
     )
 }
 
+/// A table source named by `var.table` and a connection sending `local.key`, open at the
+/// end of the connection's body.
+const KEYED_CONNECTION: &str = r#"resource "rudderstack_retl_source_table" "users" {
+  config {
+    schema = "public"
+    table  = var.table
+  }
+}
+resource "rudderstack_destination_facebook_conversions" "meta" {
+  name = "meta"
+}
+resource "rudderstack_retl_connection" "c" {
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  identifiers {
+    from = local.key
+  }
+"#;
+
 fn leaks(o: &Outcome) -> Vec<(String, String)> {
     flows(o).into_iter().map(|(r, s, _)| (r, s)).collect()
 }
@@ -159,6 +178,14 @@ resource "census_sync" "contacts" {
     );
     let f = finding_for(&o, "public.users.email");
     assert_eq!(span(f), (19, 29, 36));
+    // The sync's destination object is named in the message only (spec §4).
+    assert!(
+        f.message
+            .contains("reaches the `contacts` object of census_destination.crm ("),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.flow.as_ref().unwrap().sink.name, "census_destination.crm");
 }
 
 #[test]
@@ -499,36 +526,23 @@ fn a_literal_destination_id_managed_elsewhere_is_undeclared() {
 
 #[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
-    let tf = r#"variable "table" {
+    let tf = format!(
+        r#"variable "table" {{
   default = "users"
-}
-locals {
+}}
+locals {{
   key = "phone"
-}
-variable "mapping" {
+}}
+variable "mapping" {{
   type = string
-}
-resource "rudderstack_retl_source_table" "users" {
-  config {
-    schema = "public"
-    table  = var.table
-  }
-}
-resource "rudderstack_destination_facebook_conversions" "meta" {
-  name = "meta"
-}
-resource "rudderstack_retl_connection" "c" {
-  source_id      = rudderstack_retl_source_table.users.id
-  destination_id = rudderstack_destination_facebook_conversions.meta.id
-  identifiers {
-    from = local.key
-  }
-  mappings {
+}}
+{KEYED_CONNECTION}  mappings {{
     from = var.mapping
-  }
-}
-"#;
-    let o = lint(&[("users.yaml", USERS), ("main.tf", tf)]);
+  }}
+}}
+"#
+    );
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
     // The identifier resolves through `local.key`; the unknown mapping sends every field.
     let l = leaks(&o);
     assert!(
@@ -552,6 +566,50 @@ resource "rudderstack_retl_connection" "c" {
         "{:?}",
         diag_lines(&o)
     );
+}
+
+#[test]
+fn values_declared_by_another_file_of_the_module_resolve_and_other_modules_do_not() {
+    // The usual layout: values in variables.tf and locals.tf, resources in main.tf.
+    let vars = "variable \"table\" {\n  default = \"users\"\n}\n";
+    let locals =
+        "locals {\n  key = var.column\n}\nvariable \"column\" {\n  default = \"phone\"\n}\n";
+    let main = format!("{KEYED_CONNECTION}}}\n");
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("tf/variables.tf", vars),
+        ("tf/locals.tf", locals),
+        ("tf/main.tf", &main),
+        // The same resources in another directory: the first module's values are not its own.
+        ("other/main.tf", &main),
+    ]);
+    let l = leaks(&o);
+    assert!(
+        l.contains(&(
+            "security-to-advertising".into(),
+            "public.users.phone".into()
+        )),
+        "{l:?} {:?}",
+        diag_lines(&o)
+    );
+    let d = diag_lines(&o);
+    let in_file = |f: &purposelint::finding::Finding, path: &str| {
+        o.model.sources.get(f.location.file).path.ends_with(path)
+    };
+    assert!(
+        !o.findings
+            .iter()
+            .any(|f| in_file(f, "tf/main.tf") && f.message.contains("not declared")),
+        "{d:?}"
+    );
+    for name in ["`var.table` is not declared", "`local.key` is not declared"] {
+        assert!(
+            o.findings
+                .iter()
+                .any(|f| in_file(f, "other/main.tf") && f.message.contains(name)),
+            "{name}: {d:?}"
+        );
+    }
 }
 
 #[test]
@@ -584,6 +642,100 @@ resource "rudderstack_retl_connection" "c" {
     // The WHERE condition, at its line and column in the .tf file.
     assert_eq!(first.location.span.start_pos.line, 7);
     assert_eq!(first.location.span.start_pos.column, 13);
+}
+
+/// A model reading `"phone"`: a quoted column in most dialects, a string in BigQuery's.
+fn quoted_phone_model(definition: &str) -> String {
+    format!(
+        r#"resource "rudderstack_retl_source_model" "m" {{
+{definition}
+  config {{
+    primary_key = "id"
+    sql         = "select id, \"phone\" as contact from public.users"
+  }}
+}}
+resource "rudderstack_destination_facebook_conversions" "meta" {{
+  name = "meta"
+}}
+resource "rudderstack_retl_connection" "c" {{
+  source_id      = rudderstack_retl_source_model.m.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  mappings {{
+    from = "contact"
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn sql_is_parsed_in_the_dialect_of_its_warehouse() {
+    let sends_phone = |files: &[(&str, &str)]| {
+        let o = lint(files);
+        leaks(&o).iter().any(|(_, s)| s == "public.users.phone")
+    };
+    // The source's own warehouse.
+    let snowflake = quoted_phone_model("  source_definition_name = \"snowflake\"");
+    let bigquery = quoted_phone_model("  source_definition_name = \"bigquery\"");
+    assert!(sends_phone(&[("users.yaml", USERS), ("m.tf", &snowflake)]));
+    assert!(!sends_phone(&[("users.yaml", USERS), ("m.tf", &bigquery)]));
+    // None named: the chain, whose first dialect reads a quoted column; with a dbt
+    // project, its adapter first, as dbt chooses.
+    let unnamed = quoted_phone_model("");
+    assert!(sends_phone(&[("users.yaml", USERS), ("m.tf", &unnamed)]));
+    let manifest = r#"{"metadata": {"adapter_type": "bigquery"}, "nodes": {}, "sources": {}}"#;
+    let dbt = [
+        ("users.yaml", USERS),
+        ("act/m.tf", unnamed.as_str()),
+        ("dbt/dbt_project.yml", "name: p\n"),
+        ("dbt/models/x.sql", "select 1 as one\n"),
+        ("dbt/target/manifest.json", manifest),
+    ];
+    assert!(!sends_phone(&dbt));
+    // A Census dataset takes its warehouse connection's type (Census spells `big_query`).
+    let census = |warehouse: &str| {
+        format!(
+            r#"resource "census_source" "wh" {{
+  name = "wh"
+  type = "{warehouse}"
+}}
+resource "census_dataset" "d" {{
+  name          = "d"
+  source_id     = census_source.wh.id
+  query         = "select id, \"phone\" as contact from public.users"
+}}
+resource "census_destination" "crm" {{
+  name = "CRM"
+  type = "hubspot"
+}}
+resource "census_sync" "s" {{
+  source_attributes {{
+    connection_id = census_source.wh.id
+    object {{
+      type = "dataset"
+      id   = census_dataset.d.id
+    }}
+  }}
+  destination_attributes {{
+    connection_id = census_destination.crm.id
+    object        = "contacts"
+  }}
+  field_mapping {{
+    from = "contact"
+    to   = "email"
+  }}
+}}
+"#
+        )
+    };
+    assert!(sends_phone(&[
+        ("users.yaml", USERS),
+        ("c.tf", &census("postgres"))
+    ]));
+    assert!(!sends_phone(&[
+        ("users.yaml", USERS),
+        ("c.tf", &census("big_query"))
+    ]));
 }
 
 #[test]

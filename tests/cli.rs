@@ -448,3 +448,54 @@ fn fixture_snapshots_for_every_rule_and_check() {
         }
     }
 }
+
+#[test]
+fn configured_relation_targets_and_destination_names_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("tf")).unwrap();
+    std::fs::write(
+        root.join("crm.yaml"),
+        "kind: dataset\nname: crm.contacts\nfields:\n  - name: email\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("tf/main.tf"),
+        "resource \"rudderstack_destination_webhook\" \"crm_hook\" {\n  name = \"hook\"\n}\n",
+    )
+    .unwrap();
+    let config = "destinations:\n  \"rudderstack_destination_webhook.crm_hok\": [sales]\n  \
+                  \"rudderstack_destination_webhook.crm_hook\": [sales]\n\
+                  relations:\n  \"analytics.public.contacts\": crm.contact\n";
+    std::fs::write(root.join("purposelint.yaml"), config).unwrap();
+    let out = purposelint()
+        .args(["check", "--color", "never", "--format", "compact"])
+        .current_dir(root)
+        .arg(".")
+        .output()
+        .unwrap();
+    // Messages wrap at the terminal's width.
+    let err = String::from_utf8(out.stderr)
+        .unwrap()
+        .replace("\n  │ ", " ");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("invalid configuration"), "{err}");
+    // Each at its own line of the configuration, with the closest name.
+    for expected in [
+        "purposelint.yaml:2:3",
+        "`destinations:` key `rudderstack_destination_webhook.crm_hok` names no destination",
+        "did you mean `rudderstack_destination_webhook.crm_hook`?",
+        "purposelint.yaml:5:32",
+        "pins `analytics.public.contacts` to `crm.contact`, which names no dataset; did you mean `crm.contacts`?",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    assert!(!err.contains("purposelint.yaml:3:"), "{err}");
+    // A run of one folder inside the project cannot tell, and is not stopped.
+    let out = purposelint()
+        .args(["check", "--format", "compact", "tf"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

@@ -363,10 +363,20 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
             ),
         ),
     };
+    // What the last step writes in the sink (a Census object) is named with it.
+    let object = path.last().and_then(|&fid| {
+        model.steps[model.flows[fid as usize].step as usize]
+            .object
+            .as_deref()
+    });
+    let reached = match object {
+        Some(o) => format!("the `{o}` object of {sink_name}"),
+        None => sink_name.clone(),
+    };
     let (message, help) = if rule.condition.is_some() {
         (
             format!(
-                "{source_name} ({}) reaches {sink_name} ({}), which {} forbids",
+                "{source_name} ({}) reaches {reached} ({}), which {} forbids",
                 purposes.join(", "),
                 uses.join(", "),
                 rule.summary
@@ -379,7 +389,7 @@ fn finding(model: &Model, rule: &Rule, source: FieldId, sink: SinkRef, path: &[u
     } else {
         (
             format!(
-                "{source_name}, collected for {}, reaches {sink_name} ({})",
+                "{source_name}, collected for {}, reaches {reached} ({})",
                 purposes.join(", "),
                 uses.join(", ")
             ),

@@ -383,7 +383,9 @@ impl Session {
             files: &access,
             formats: self.formats,
         };
-        Ok(link::link(&run, reads, warnings, &mut phases, None))
+        let outcome = link::link(&run, reads, warnings, &mut phases, None);
+        crate::formats::activation::check_names(&self.opts, &outcome.model)?;
+        Ok(outcome)
     }
 
     /// The text of a file for an editor session: its buffer, else the disk (kept).

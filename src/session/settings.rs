@@ -127,6 +127,7 @@ pub(super) fn options(s: &Settings) -> Result<(Options, Option<PathBuf>), Failur
         opts.fides.infer_purposes_from_systems = c.fides_infer_purposes;
         opts.activation.destinations = c.destinations.clone();
         opts.activation.relations = c.relations.clone();
+        opts.activation.named = c.named.clone();
     }
     opts.select = s.select.clone();
     opts.ignore = s.ignore.clone();

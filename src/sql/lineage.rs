@@ -102,29 +102,41 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Extracts the lineage of `sql`, parsed in the first of `dialects` that parses it (the
-/// warehouse's dialect, or [`Dialect::CHAIN`] when it is not known). Never panics on bad
-/// input: problems are reported.
-pub fn lineage(sql: &str, dialects: &[Dialect], catalog: &mut dyn Catalog) -> Lineage {
+/// Statements parsed in the first dialect that parses them, or the first error.
+pub type Parsed = Result<(Dialect, Vec<Statement>), String>;
+
+/// `sql` parsed in the first of `dialects` that parses it: the parsing half of
+/// [`lineage`], for callers that parse in parallel and resolve later.
+pub fn parse_first(sql: &str, dialects: &[Dialect]) -> Parsed {
     let mut first_error = None;
-    let mut parsed = None;
     for &d in dialects {
         match parse(sql, d) {
-            Ok(stmts) => {
-                parsed = Some((d, stmts));
-                break;
-            }
+            Ok(stmts) => return Ok((d, stmts)),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
-    let Some((dialect, stmts)) = parsed else {
-        let e = first_error.unwrap_or_else(|| "no dialect to parse it with".into());
-        return Lineage {
-            problems: vec![format!("the SQL does not parse: {e}")],
-            ..Lineage::default()
-        };
+    Err(first_error.unwrap_or_else(|| "no dialect to parse it with".into()))
+}
+
+/// Extracts the lineage of `sql`, parsed in the first of `dialects` that parses it (the
+/// warehouse's dialect, or [`Dialect::CHAIN`] when it is not known). Never panics on bad
+/// input: problems are reported.
+pub fn lineage(sql: &str, dialects: &[Dialect], catalog: &mut dyn Catalog) -> Lineage {
+    lineage_of(&parse_first(sql, dialects), catalog)
+}
+
+/// The lineage of statements [`parse_first`] gave.
+pub fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage {
+    let (dialect, stmts) = match parsed {
+        Ok((d, stmts)) => (*d, stmts),
+        Err(e) => {
+            return Lineage {
+                problems: vec![format!("the SQL does not parse: {e}")],
+                ..Lineage::default()
+            }
+        }
     };
     let mut queries = stmts.iter().filter_map(|s| match s {
         Statement::Query(q) => Some(q),

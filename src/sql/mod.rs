@@ -12,4 +12,7 @@ mod refs;
 mod resolve;
 
 pub use dialect::Dialect;
-pub use lineage::{lineage, Catalog, Input, Lineage, OutColumn, Passthrough, SqlSpan, Upstream};
+pub use lineage::{
+    lineage, lineage_of, parse_first, Catalog, Input, Lineage, OutColumn, Parsed, Passthrough,
+    SqlSpan, Upstream,
+};

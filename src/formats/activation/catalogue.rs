@@ -126,6 +126,15 @@ fn key(platform: Platform, kind: &str) -> (&'static str, String) {
     (platform.as_str(), kind)
 }
 
+/// Loads the built-in catalogue and its index, once, from whichever reading thread asks
+/// first; the others go on without waiting (they need it only when linking).
+pub(crate) fn load() {
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        lookup(Platform::Segment, "");
+    }
+}
+
 /// The built-in entry for a destination type: exact for Segment ids, case-insensitive
 /// (type or alias) otherwise.
 pub(crate) fn lookup(platform: Platform, kind: &str) -> Option<&'static Entry> {

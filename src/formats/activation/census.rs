@@ -19,11 +19,12 @@ pub(crate) fn read(cx: &mut Cx, r: &Resource) {
     let body = Record::Body(&r.body);
     match r.rtype.as_str() {
         "census_source" => {
+            // Census spells types in snake case (`big_query`); dialect names have no `_`.
             let dialect = body
                 .get("type")
                 .and_then(|v| cx.scope.lit(v, "`type`"))
                 .and_then(Result::ok)
-                .map(|l| l.value);
+                .map(|l| l.value.replace('_', ""));
             cx.piece(r, What::Warehouse { dialect });
         }
         "census_dataset" => {
@@ -103,6 +104,12 @@ fn sync(cx: &mut Cx, r: &Resource) {
         }
     };
     let mut c = Connection::new(source, destination);
+    // What the sync writes, when literal; it changes no flow (spec §4: messages only).
+    c.object = dst
+        .get("object")
+        .and_then(|v| scope.lit(v, "`object`"))
+        .and_then(Result::ok)
+        .map(|l| l.value);
     for m in body.records(scope, "field_mapping") {
         mapping(scope, &mut c, m);
     }

@@ -21,6 +21,7 @@ fn range(r: Option<std::ops::Range<usize>>) -> Range {
 /// One `.tf` file.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TfFile {
+    /// The resources of ours (spec §3–§5).
     pub resources: Vec<Resource>,
     /// `variable "x" { default = … }`: the default, when there is one.
     pub variables: Vec<(String, Option<Value>)>,
@@ -202,13 +203,16 @@ fn read_file(text: &str, body: &HclBody) -> TfFile {
             .map(|l| (l.as_str(), label_span(l)))
             .collect();
         match (b.ident.as_str(), labels.as_slice()) {
-            ("resource", [(rtype, tspan), (name, nspan)]) => out.resources.push(Resource {
-                rtype: rtype.to_string(),
-                type_span: *tspan,
-                name: name.to_string(),
-                name_span: *nspan,
-                body: read_body(text, &b.body),
-            }),
+            // Other providers' resources are never read.
+            ("resource", [(rtype, tspan), (name, nspan)]) if super::terraform::is_ours(rtype) => {
+                out.resources.push(Resource {
+                    rtype: rtype.to_string(),
+                    type_span: *tspan,
+                    name: name.to_string(),
+                    name_span: *nspan,
+                    body: read_body(text, &b.body),
+                })
+            }
             ("variable", [(name, _)]) => {
                 let inner = read_body(text, &b.body);
                 let default = inner.attr("default").cloned();
@@ -406,7 +410,7 @@ pub(crate) fn declares_ours(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"resource "x_y" "n" {
+    const SAMPLE: &str = r#"resource "census_sync" "n" {
   from = "ph\"one"
   q = <<-SQL
     SELECT a,
@@ -442,9 +446,9 @@ import {
     fn resources_keep_exact_spans() {
         let f = parse(SAMPLE).unwrap();
         let r = &f.resources[0];
-        assert_eq!((r.rtype.as_str(), r.name.as_str()), ("x_y", "n"));
+        assert_eq!((r.rtype.as_str(), r.name.as_str()), ("census_sync", "n"));
         assert_eq!(at(r.name_span), "\"n\"");
-        assert_eq!(at(r.type_span), "\"x_y\"");
+        assert_eq!(at(r.type_span), "\"census_sync\"");
         let from = r.body.attr("from").unwrap();
         assert_eq!(from.as_str(), Some("ph\"one"));
         assert_eq!(at(from.span), "\"ph\\\"one\"");

@@ -2,13 +2,14 @@
 //! warehouse by relation name (spec §7), destinations classified by the catalogue (§8),
 //! and the flows of every connection (§2–§6).
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 
 use super::catalogue::{self, Entry};
 use super::hcl::Range;
 use super::piece::{
-    Connection, Destination, Note, Origin, Piece, Platform, Ref, Source, Sql, Unknown, Use, What,
+    Connection, Destination, Note, Origin, Piece, Platform, PreParsed, Ref, Source, Sql, Unknown,
+    Use, What,
 };
 use super::terraform::{self, ModuleFile};
 use super::text::Embedded;
@@ -34,6 +35,8 @@ pub struct Options {
     pub destinations: Vec<(String, Vec<String>)>,
     /// Relation → dataset name.
     pub relations: Vec<(String, String)>,
+    /// The configuration's dataset and destination names, checked after linking.
+    pub named: crate::config::ConfigNames,
 }
 
 /// What declaring handed to linking: the pieces with their names, and what they became.
@@ -42,8 +45,8 @@ pub(crate) struct Declared {
     pieces: Vec<Piece>,
     dirs: Vec<u32>,
     names: Vec<String>,
-    datasets: HashMap<usize, DatasetId>,
-    sinks: HashMap<usize, SinkId>,
+    datasets: FxHashMap<usize, DatasetId>,
+    sinks: FxHashMap<usize, SinkId>,
     notes: Vec<Note>,
 }
 
@@ -53,22 +56,22 @@ struct Linker<'m> {
     external_cfg: &'m [ExternalDataset],
     diags: &'m mut Vec<Finding>,
     /// SQL files named by rudder-cli models, read through the session.
-    sql_files: HashMap<PathBuf, FileId>,
+    sql_files: FxHashMap<PathBuf, FileId>,
     /// Pieces by name and by the literal ids they can be named by.
-    by_name: HashMap<String, Vec<usize>>,
-    by_id: HashMap<String, Vec<usize>>,
+    by_name: FxHashMap<String, Vec<usize>>,
+    by_id: FxHashMap<String, Vec<usize>>,
     /// Each piece's directory, as a small id.
     dirs: Vec<u32>,
     pieces: Vec<Piece>,
     /// Display name of each piece.
     names: Vec<String>,
-    datasets: HashMap<usize, DatasetId>,
-    sinks: HashMap<usize, SinkId>,
+    datasets: FxHashMap<usize, DatasetId>,
+    sinks: FxHashMap<usize, SinkId>,
     /// Datasets whose missing columns come from these upstreams, at this link node.
-    upstream: HashMap<DatasetId, (Vec<DatasetId>, Loc, StepId)>,
+    upstream: FxHashMap<DatasetId, (Vec<DatasetId>, Loc, StepId)>,
     /// Datasets made for relations no format declares.
-    externals: HashMap<String, DatasetId>,
-    steps: HashMap<usize, StepId>,
+    externals: FxHashMap<String, DatasetId>,
+    steps: FxHashMap<usize, StepId>,
 }
 
 /// Reads every module's resources, names every piece and adds the datasets and sinks
@@ -81,7 +84,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
         notes.extend(f.notes);
         pieces.extend(f.pieces);
         if let Some(tf) = f.tf {
-            tfs.push((id, tf));
+            tfs.push((id, tf, f.alone));
         }
     }
     let mut declared = Declared {
@@ -92,17 +95,17 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
         return declared;
     }
     let module_files: Vec<ModuleFile> = tfs
-        .iter()
-        .map(|(id, tf)| ModuleFile {
+        .iter_mut()
+        .map(|(id, tf, alone)| ModuleFile {
             file: *id,
             src: cx.model.sources.get(*id),
             tf,
+            alone: std::mem::take(alone),
         })
         .collect();
-    let mut all = terraform::read_modules(&module_files, &mut cx.diags, &mut declared.notes);
-    drop(module_files);
+    let mut all = terraform::read_modules(module_files, &mut cx.diags, &mut declared.notes);
     all.append(&mut pieces);
-    let mut l = Linker::new(cx, Declared::default(), HashMap::new());
+    let mut l = Linker::new(cx, Declared::default(), FxHashMap::default());
     l.name_pieces(all);
     l.declare();
     declared.pieces = l.pieces;
@@ -120,7 +123,7 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
         return;
     }
     // SQL files that rudder-cli models name, read through the session.
-    let mut sql_files = HashMap::new();
+    let mut sql_files = FxHashMap::default();
     for p in &declared.pieces {
         let What::Source(Source {
             origin:
@@ -184,7 +187,7 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
 }
 
 impl<'m> Linker<'m> {
-    fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: HashMap<PathBuf, FileId>) -> Self {
+    fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: FxHashMap<PathBuf, FileId>) -> Self {
         let opts = cx.opts;
         Linker {
             model: &mut *cx.model,
@@ -196,11 +199,11 @@ impl<'m> Linker<'m> {
             names: d.names,
             datasets: d.datasets,
             sinks: d.sinks,
-            upstream: HashMap::new(),
-            externals: HashMap::new(),
-            steps: HashMap::new(),
-            by_name: HashMap::new(),
-            by_id: HashMap::new(),
+            upstream: FxHashMap::default(),
+            externals: FxHashMap::default(),
+            steps: FxHashMap::default(),
+            by_name: FxHashMap::default(),
+            by_id: FxHashMap::default(),
             dirs: d.dirs,
         }
         .indexed()
@@ -214,6 +217,44 @@ impl<'m> Linker<'m> {
             }
         }
         self
+    }
+}
+
+/// `first`, then the rest of the chain tried when the warehouse is not known.
+fn dialects_from(mut first: Vec<Dialect>) -> Vec<Dialect> {
+    for d in Dialect::CHAIN {
+        if !first.contains(d) {
+            first.push(*d);
+        }
+    }
+    first
+}
+
+/// Parses the SQL of `pieces`' sources in the dialects their own file names (the
+/// parallel read phase), so that linking, which knows the warehouse, only resolves it;
+/// linking parses again when it tries other dialects first ([`PreParsed::fits`]).
+pub(super) fn preparse(pieces: &mut [Piece]) {
+    for p in pieces {
+        let What::Source(Source {
+            origin: Origin::Sql(sql),
+            dialect,
+            ..
+        }) = &mut p.what
+        else {
+            continue;
+        };
+        if sql.file.is_some() {
+            continue;
+        }
+        let dialects = dialects_from(
+            dialect
+                .as_deref()
+                .and_then(Dialect::from_name)
+                .into_iter()
+                .collect(),
+        );
+        let parsed = sql::parse_first(&sql.text.text, &dialects);
+        sql.parsed = Some(std::sync::Arc::new(PreParsed { dialects, parsed }));
     }
 }
 
@@ -257,7 +298,7 @@ impl Linker<'_> {
 
     /// Every dataset the other formats declared is a relation candidate by its name.
     fn register_relations(&mut self) {
-        let ours: std::collections::HashSet<DatasetId> = self.datasets.values().copied().collect();
+        let ours: FxHashSet<DatasetId> = self.datasets.values().copied().collect();
         for d in 0..self.model.datasets.len() as DatasetId {
             if ours.contains(&d) {
                 continue;
@@ -271,7 +312,7 @@ impl Linker<'_> {
     /// prefixed with its directory, one declared twice in a directory is a duplicate.
     fn name_pieces(&mut self, pieces: Vec<Piece>) {
         // Directories as small ids, so that pieces compare them cheaply.
-        let mut ids: HashMap<&Path, u32> = HashMap::new();
+        let mut ids: FxHashMap<&Path, u32> = FxHashMap::default();
         let dir_of: Vec<u32> = pieces
             .iter()
             .map(|p| {
@@ -279,9 +320,9 @@ impl Linker<'_> {
                 *ids.entry(p.dir.as_path()).or_insert(n)
             })
             .collect();
-        let mut dirs: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut dirs: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
         // For each piece: the earlier piece it repeats in its own directory, if any.
-        let mut seen: HashMap<(u32, &str), usize> = HashMap::new();
+        let mut seen: FxHashMap<(u32, &str), usize> = FxHashMap::default();
         let mut repeats: Vec<Option<usize>> = Vec::with_capacity(pieces.len());
         for (i, p) in pieces.iter().enumerate() {
             let e = dirs.entry(p.name.as_str()).or_default();
@@ -797,7 +838,10 @@ impl Linker<'_> {
             text: &text,
             file,
         };
-        let lin = sql::lineage(&text.text, &dialects, &mut cat);
+        let lin = match sql.parsed.as_deref() {
+            Some(pre) if pre.fits(&dialects) => sql::lineage_of(&pre.parsed, &mut cat),
+            _ => sql::lineage(&text.text, &dialects, &mut cat),
+        };
         let groups = cat.groups;
         let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
             match span {
@@ -875,8 +919,9 @@ impl Linker<'_> {
     }
 
     /// The dialects to parse a source's SQL with: the warehouse's the config names (the
-    /// source's own setting, or its Census warehouse connection's `type`), then the chain
-    /// tried when the warehouse is not known.
+    /// source's own setting, or its Census warehouse connection's `type`), else those of
+    /// the dbt projects' adapters (as dbt chooses), then the chain tried when the
+    /// warehouse is not known.
     fn dialects(&self, s: &Source) -> Vec<Dialect> {
         let mut named = s.dialect.clone();
         if let (None, Some(Ref::Address { address, .. })) = (&named, &s.warehouse) {
@@ -890,17 +935,10 @@ impl Linker<'_> {
                     _ => None,
                 });
         }
-        let mut out: Vec<Dialect> = named
-            .as_deref()
-            .and_then(Dialect::from_name)
-            .into_iter()
-            .collect();
-        for d in Dialect::CHAIN {
-            if !out.contains(d) {
-                out.push(*d);
-            }
+        match named.as_deref().and_then(Dialect::from_name) {
+            Some(d) => dialects_from(vec![d]),
+            None => dialects_from(self.model.warehouse_dialects.clone()),
         }
-        out
     }
 
     fn link_connections(&mut self) {
@@ -1055,6 +1093,7 @@ impl Linker<'_> {
             }
         };
         let step = self.step(i);
+        self.model.steps[step as usize].object = c.object.clone();
         for u in &c.uses {
             self.send(file, ds, sink, step, u);
         }

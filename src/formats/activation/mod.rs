@@ -12,6 +12,7 @@
 
 pub mod catalogue;
 mod census;
+mod configured;
 pub(crate) mod hcl;
 mod link;
 pub(crate) mod piece;
@@ -28,6 +29,7 @@ use crate::finding::Finding;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::yaml::Yaml;
 
+pub(crate) use configured::check_names;
 pub use link::{unclassified_findings, Options};
 
 use super::{Format, Layout, ReadInput};
@@ -81,7 +83,13 @@ impl Format for Activation {
 /// What one file gives.
 #[derive(Debug, Clone, Default)]
 pub struct File {
+    /// A Terraform file's tree: its `variable`, `locals` and `import` blocks for the
+    /// module, and its resources when what they gave read alone may change (see
+    /// [`terraform::read_modules`]).
     tf: Option<hcl::TfFile>,
+    /// A Terraform file's resources read with the file's own values.
+    alone: terraform::Read,
+    /// rudder-cli documents.
     pieces: Vec<piece::Piece>,
     notes: Vec<piece::Note>,
 }
@@ -101,18 +109,23 @@ pub fn is_terraform(path: &Path) -> bool {
 /// syntax error is reported only when the text declares one of our resource types.
 pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) -> (File, usize) {
     match hcl::parse(&src.text) {
-        Ok(tf) => {
-            let ours = tf
-                .resources
-                .iter()
-                .filter(|r| terraform::is_ours(&r.rtype))
-                .count();
+        Ok(mut tf) => {
+            let ours = tf.resources.len();
+            let mut alone = terraform::read_alone(id, src, &tf);
+            link::preparse(&mut alone.pieces);
+            // The catalogue is needed at link time; loading it here overlaps other reads.
+            catalogue::load();
+            if alone.lookups.is_empty() {
+                // Nothing the module's other files declare can change what they gave.
+                tf.resources = Vec::new();
+            }
             let keep = ours > 0
                 || !tf.variables.is_empty()
                 || !tf.locals.is_empty()
                 || !tf.imports.is_empty();
             let file = File {
                 tf: keep.then_some(tf),
+                alone,
                 ..File::default()
             };
             (file, ours)
@@ -142,6 +155,7 @@ pub fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (File, usi
         ruddercli::read(dec, src, doc, &mut file.pieces, &mut file.notes);
         n += 1;
     }
+    link::preparse(&mut file.pieces);
     (file, n)
 }
 

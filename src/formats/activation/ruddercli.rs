@@ -209,8 +209,8 @@ fn urn(s: &str, span: Range) -> Ref {
 fn sql_of(dec: &mut Decoder, src: &SourceFile, spec: Node) -> Option<Origin> {
     if let Some(file) = spec.get("file").and_then(|n| dec.name(n, "`file`")) {
         return Some(Origin::Sql(Sql {
-            text: Embedded::verbatim("", 0),
             file: Some((file.value, range(file.span))),
+            ..Sql::inline(Embedded::verbatim("", 0))
         }));
     }
     let Some(node) = spec.get("sql") else {
@@ -221,10 +221,9 @@ fn sql_of(dec: &mut Decoder, src: &SourceFile, spec: Node) -> Option<Origin> {
         return None;
     };
     let sql = dec.name(node, "`sql`")?;
-    Some(Origin::Sql(Sql {
-        text: yaml_text(src, &sql.value, sql.span),
-        file: None,
-    }))
+    Some(Origin::Sql(Sql::inline(yaml_text(
+        src, &sql.value, sql.span,
+    ))))
 }
 
 /// A YAML scalar's text with where its lines are: each decoded line is searched, in

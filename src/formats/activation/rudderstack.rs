@@ -125,20 +125,19 @@ pub(crate) fn sql_origin(cx: &mut Cx, v: &super::hcl::Value, what: &str) -> Orig
     match resolved.map(|r| (&r.kind, r.span)) {
         Ok((Kind::Str(_), span)) if span == v.span => {
             match Embedded::hcl_string(&cx.src.text, span) {
-                Some(text) => Origin::Sql(Sql { text, file: None }),
+                Some(text) => Origin::Sql(Sql::inline(text)),
                 None => unknown_origin(v, what, "it is not a plain string"),
             }
         }
-        Ok((Kind::Heredoc { text, lines }, _)) => Origin::Sql(Sql {
-            text: Embedded::from_lines(text, lines),
-            file: None,
-        }),
+        Ok((Kind::Heredoc { text, lines }, _)) => {
+            Origin::Sql(Sql::inline(Embedded::from_lines(text, lines)))
+        }
         // A literal that lives elsewhere (a variable's default): read, located at the
         // reference.
-        Ok((Kind::Str(s), _)) => Origin::Sql(Sql {
-            text: Embedded::from_lines(s, &vec![v.span.0; s.lines().count() + 1]),
-            file: None,
-        }),
+        Ok((Kind::Str(s), _)) => Origin::Sql(Sql::inline(Embedded::from_lines(
+            s,
+            &vec![v.span.0; s.lines().count() + 1],
+        ))),
         Ok(_) => unknown_origin(v, what, "it is not a literal string"),
         Err(why) => unknown_origin(v, what, &why),
     }

@@ -2,8 +2,9 @@
 //! `local.x` resolve to their literal values and references to resources of the module
 //! are known; each resource of ours is handed to its provider's reader.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
+use std::path::Path;
 
 use super::hcl::{Body, Key, Kind, Range, Resource, TfFile, Value};
 use super::piece::{Lit, Note, Piece, Ref, Unknown};
@@ -13,10 +14,20 @@ use crate::source::{FileId, Loc, SourceFile};
 
 /// The literal values and resources of one module.
 pub(crate) struct Scope<'a> {
-    variables: HashMap<&'a str, Option<&'a Value>>,
-    locals: HashMap<&'a str, &'a Value>,
+    variables: FxHashMap<&'a str, Option<&'a Value>>,
+    locals: FxHashMap<&'a str, &'a Value>,
     /// Iterator of a `dynamic` block being expanded: its name and current element.
     iterator: Option<(String, Value)>,
+    /// Every `var`/`local` name looked up, when a file is read with its own values only
+    /// (the module's other files may change what it reads).
+    lookups: Option<&'a RefCell<FxHashSet<Lookup>>>,
+}
+
+/// A module-level name a value was resolved through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Lookup {
+    Var(String),
+    Local(String),
 }
 
 /// Depth of `var`/`local` indirection followed (a local naming a local…).
@@ -24,8 +35,8 @@ const MAX_INDIRECTION: usize = 8;
 
 impl<'a> Scope<'a> {
     pub fn new(files: &[&'a TfFile]) -> Self {
-        let mut variables = HashMap::new();
-        let mut locals = HashMap::new();
+        let mut variables = FxHashMap::default();
+        let mut locals = FxHashMap::default();
         for f in files {
             for (name, default) in &f.variables {
                 variables.insert(name.as_str(), default.as_ref());
@@ -38,6 +49,21 @@ impl<'a> Scope<'a> {
             variables,
             locals,
             iterator: None,
+            lookups: None,
+        }
+    }
+
+    /// The scope of one file read on its own, recording what it looks up in `lookups`.
+    pub fn of_file(file: &'a TfFile, lookups: &'a RefCell<FxHashSet<Lookup>>) -> Self {
+        Scope {
+            lookups: Some(lookups),
+            ..Scope::new(&[file])
+        }
+    }
+
+    fn looked_up(&self, l: impl FnOnce() -> Lookup) {
+        if let Some(set) = self.lookups {
+            set.borrow_mut().insert(l());
         }
     }
 
@@ -52,6 +78,7 @@ impl<'a> Scope<'a> {
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             v = match parts.as_slice() {
                 ["var", name, rest @ ..] => {
+                    self.looked_up(|| Lookup::Var(name.to_string()));
                     let Some(default) = self.variables.get(name) else {
                         return Err(format!("`var.{name}` is not declared in this module"));
                     };
@@ -64,6 +91,7 @@ impl<'a> Scope<'a> {
                         .ok_or_else(|| format!("`var.{name}` has no such member"))?
                 }
                 ["local", name, rest @ ..] => {
+                    self.looked_up(|| Lookup::Local(name.to_string()));
                     let Some(l) = self.locals.get(name) else {
                         return Err(format!("`local.{name}` is not declared in this module"));
                     };
@@ -89,6 +117,7 @@ impl<'a> Scope<'a> {
             variables: self.variables.clone(),
             locals: self.locals.clone(),
             iterator: Some((name.to_string(), item.clone())),
+            lookups: self.lookups,
         }
     }
 
@@ -281,65 +310,126 @@ pub(crate) fn is_ours(rtype: &str) -> bool {
     rudderstack::reads(rtype) || census::reads(rtype) || segment::reads(rtype)
 }
 
-/// One `.tf` file of a module, parsed.
+/// What reading the resources of one file gave.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Read {
+    pub pieces: Vec<Piece>,
+    pub diags: Vec<Finding>,
+    pub notes: Vec<Note>,
+    /// The `var`/`local` names its values were resolved through, when read alone.
+    pub lookups: Vec<Lookup>,
+}
+
+/// Reads the resources of ours in `tf` with the values `scope` knows.
+fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile, scope: &Scope<'_>) -> Read {
+    let mut read = Read::default();
+    let dir = src.path.parent().unwrap_or(Path::new(""));
+    let mut cx = Cx {
+        file,
+        src,
+        dir,
+        scope,
+        diags: &mut read.diags,
+        notes: &mut read.notes,
+        pieces: &mut read.pieces,
+    };
+    for r in &tf.resources {
+        if rudderstack::reads(&r.rtype) {
+            rudderstack::read(&mut cx, r);
+        } else if census::reads(&r.rtype) {
+            census::read(&mut cx, r);
+        } else if segment::reads(&r.rtype) {
+            segment::read(&mut cx, r);
+        }
+    }
+    read
+}
+
+/// Reads the resources of one file with its own `variable` and `locals` values only, in
+/// the parallel read phase. What it looked up says whether the module's other files can
+/// change the result (see [`read_modules`]).
+pub(crate) fn read_alone(file: FileId, src: &SourceFile, tf: &TfFile) -> Read {
+    let lookups = RefCell::new(FxHashSet::default());
+    let mut read = read_resources(file, src, tf, &Scope::of_file(tf, &lookups));
+    read.lookups = lookups.into_inner().into_iter().collect();
+    read
+}
+
+/// One `.tf` file of a module: parsed, and its resources read alone.
 pub(crate) struct ModuleFile<'a> {
     pub file: FileId,
     pub src: &'a SourceFile,
     pub tf: &'a TfFile,
+    pub alone: Read,
 }
 
-/// Reads the resources of every module (files grouped by directory) into pieces.
+/// Whether a file of the module other than `own` declares what `l` looks up.
+fn declared_elsewhere(module: &[ModuleFile<'_>], own: usize, l: &Lookup) -> bool {
+    module.iter().enumerate().any(|(i, f)| {
+        i != own
+            && match l {
+                Lookup::Var(n) => f.tf.variables.iter().any(|(v, _)| v == n),
+                Lookup::Local(n) => f.tf.locals.iter().any(|(v, _)| v == n),
+            }
+    })
+}
+
+/// The pieces of every module (files grouped by directory, in the order first seen).
+/// A file keeps what it gave read alone unless a value it looked up is declared by
+/// another file of its module: that file is read again with the module's values.
 pub(crate) fn read_modules(
-    files: &[ModuleFile<'_>],
+    files: Vec<ModuleFile<'_>>,
     diags: &mut Vec<Finding>,
     notes: &mut Vec<Note>,
 ) -> Vec<Piece> {
-    let mut by_dir: Vec<(PathBuf, Vec<&ModuleFile>)> = Vec::new();
+    let mut index: FxHashMap<&Path, usize> = FxHashMap::default();
+    let mut by_dir: Vec<(&Path, Vec<ModuleFile>)> = Vec::new();
     for f in files {
-        let dir = f.src.path.parent().unwrap_or(Path::new("")).to_path_buf();
-        match by_dir.iter_mut().find(|(d, _)| *d == dir) {
-            Some((_, v)) => v.push(f),
-            None => by_dir.push((dir, vec![f])),
-        }
-    }
-    let mut pieces = Vec::new();
-    for (dir, module) in &by_dir {
-        let tfs: Vec<&TfFile> = module.iter().map(|f| f.tf).collect();
-        let scope = Scope::new(&tfs);
-        for f in module {
-            let mut cx = Cx {
-                file: f.file,
-                src: f.src,
-                dir,
-                scope: &scope,
-                diags,
-                notes,
-                pieces: &mut pieces,
-            };
-            for r in &f.tf.resources {
-                if rudderstack::reads(&r.rtype) {
-                    rudderstack::read(&mut cx, r);
-                } else if census::reads(&r.rtype) {
-                    census::read(&mut cx, r);
-                } else if segment::reads(&r.rtype) {
-                    segment::read(&mut cx, r);
-                }
+        let dir = f.src.path.parent().unwrap_or(Path::new(""));
+        match index.get(dir) {
+            Some(&i) => by_dir[i].1.push(f),
+            None => {
+                index.insert(dir, by_dir.len());
+                by_dir.push((dir, vec![f]));
             }
         }
     }
-    // Literal ids of imported resources, for Git Sync exports that refer by id.
-    let mut ids: HashMap<(PathBuf, String), Vec<String>> = HashMap::new();
-    for f in files {
-        let dir = f.src.path.parent().unwrap_or(Path::new("")).to_path_buf();
-        for i in &f.tf.imports {
-            ids.entry((dir.clone(), i.to.clone()))
-                .or_default()
-                .push(i.id.clone());
+    let mut pieces = Vec::new();
+    for (_, module) in &mut by_dir {
+        let again: Vec<bool> = (0..module.len())
+            .map(|i| {
+                let lookups = &module[i].alone.lookups;
+                lookups.iter().any(|l| declared_elsewhere(module, i, l))
+            })
+            .collect();
+        let tfs: Vec<&TfFile> = module.iter().map(|f| f.tf).collect();
+        let scope = again.contains(&true).then(|| Scope::new(&tfs));
+        for (f, again) in module.iter_mut().zip(again) {
+            let read = match (&scope, again) {
+                (Some(scope), true) => read_resources(f.file, f.src, f.tf, scope),
+                _ => std::mem::take(&mut f.alone),
+            };
+            diags.extend(read.diags);
+            notes.extend(read.notes);
+            pieces.extend(read.pieces);
         }
     }
-    for p in &mut pieces {
-        if let Some(found) = ids.remove(&(p.dir.clone(), p.name.clone())) {
-            p.ids.extend(found);
+    // Literal ids of imported resources, for Git Sync exports that refer by id.
+    let mut ids: FxHashMap<(&Path, &str), Vec<String>> = FxHashMap::default();
+    for (dir, module) in &by_dir {
+        for f in module {
+            for i in &f.tf.imports {
+                ids.entry((dir, i.to.as_str()))
+                    .or_default()
+                    .push(i.id.clone());
+            }
+        }
+    }
+    if !ids.is_empty() {
+        for p in &mut pieces {
+            if let Some(found) = ids.remove(&(p.dir.as_path(), p.name.as_str())) {
+                p.ids.extend(found);
+            }
         }
     }
     pieces

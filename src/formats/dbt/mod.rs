@@ -503,6 +503,12 @@ fn declare_project(
         .clone()
         .or_else(|| target.get("type").cloned());
     let dialects = dialects_for(adapter.as_deref());
+    // Activation SQL that names no warehouse takes the projects' dialects first.
+    if let Some(d) = adapter.as_deref().and_then(Dialect::from_name) {
+        if !cx.model.warehouse_dialects.contains(&d) {
+            cx.model.warehouse_dialects.push(d);
+        }
+    }
     let renderer = render::Renderer::new(render::Setup {
         project: project.name.clone(),
         vars: project.vars.clone(),
