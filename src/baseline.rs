@@ -10,7 +10,7 @@ use crate::source::{SourceFile, Sources};
 
 /// One recorded finding. The names make the file reviewable; matching uses the fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub rule: String,
     pub source: String,
     pub sink: String,
@@ -18,14 +18,14 @@ pub struct Entry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     /// Sorted by rule, source, sink; no repeats.
     pub entries: Vec<Entry>,
 }
 
 /// A baseline file that cannot be read; the run exits with code 2.
 #[derive(Debug)]
-pub struct BaselineError {
+pub(crate) struct BaselineError {
     pub sources: Sources,
     pub diags: Vec<Finding>,
     pub message: String,
@@ -33,7 +33,7 @@ pub struct BaselineError {
 
 impl Baseline {
     /// The flow findings among `findings`; built-in checks have no stable identity.
-    pub fn from_findings(findings: &[Finding]) -> Self {
+    pub(crate) fn from_findings(findings: &[Finding]) -> Self {
         let mut entries: Vec<Entry> = findings
             .iter()
             .filter_map(|f| {
@@ -52,7 +52,7 @@ impl Baseline {
     }
 
     /// Sorted, deterministic YAML; strings are JSON-quoted, which YAML reads back as is.
-    pub fn to_yaml(&self) -> String {
+    pub(crate) fn to_yaml(&self) -> String {
         let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let mut out = String::from(
             "# purposelint baseline: known findings that `check --baseline` does not report.\n\
@@ -79,7 +79,7 @@ impl Baseline {
 
     /// Writes to a temporary file next to `path` and renames it, so that readers never
     /// see half a baseline.
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> std::io::Result<()> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -96,7 +96,7 @@ impl Baseline {
         result
     }
 
-    pub fn load(path: &Path) -> Result<Self, BaselineError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, BaselineError> {
         let plain = |message: String| BaselineError {
             sources: Sources::default(),
             diags: Vec::new(),
@@ -121,7 +121,11 @@ impl Baseline {
 
     /// Moves findings recorded in the baseline into `dismissed`; returns the entries that
     /// no longer occur (stale).
-    pub fn apply(&self, findings: &mut Vec<Finding>, dismissed: &mut Vec<Dismissed>) -> Vec<Entry> {
+    pub(crate) fn apply(
+        &self,
+        findings: &mut Vec<Finding>,
+        dismissed: &mut Vec<Dismissed>,
+    ) -> Vec<Entry> {
         let index: std::collections::HashMap<&str, usize> = self
             .entries
             .iter()

@@ -14,10 +14,10 @@ use crate::source::{SourceFile, Sources, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::Node;
 
-pub const FILE_NAMES: [&str; 2] = ["purposelint.yaml", ".purposelint.yaml"];
+pub(crate) const FILE_NAMES: [&str; 2] = ["purposelint.yaml", ".purposelint.yaml"];
 
 /// The JSON Schema of the file, printed by `purposelint schema config`.
-pub const SCHEMA: &str = include_str!("../schema/config.schema.json");
+pub(crate) const SCHEMA: &str = include_str!("../schema/config.schema.json");
 
 const KEYS: [&str; 11] = [
     "include",
@@ -34,7 +34,7 @@ const KEYS: [&str; 11] = [
 ];
 
 /// A rule's configured severity; `None` turns it off.
-pub type Level = Option<Severity>;
+pub(crate) type Level = Option<Severity>;
 
 /// A custom taxonomy key.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +149,7 @@ impl ConfigError {
 
 /// The nearest configuration file from `start` upwards, stopping at the repository root
 /// (a folder holding `.git`).
-pub fn find(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find(start: &Path) -> Option<PathBuf> {
     for dir in start.ancestors() {
         for name in FILE_NAMES {
             let candidate = dir.join(name);
@@ -165,7 +165,7 @@ pub fn find(start: &Path) -> Option<PathBuf> {
 }
 
 /// Reads and checks a configuration file.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
+pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::plain(format!("cannot read configuration {}: {e}", path.display()))
     })?;
@@ -564,7 +564,7 @@ fn size(dec: &mut Decoder, node: Node) -> Option<u64> {
 
 /// A positive byte count with an optional unit: `4096`, `512KiB`, `10MiB`, `1GB`.
 /// Shared by the configuration and `--max-file-size`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let digits = text
         .find(|c: char| !c.is_ascii_digit())

@@ -35,20 +35,20 @@ const SECURITY_HINTS: [(&str, &str); 9] = [
 ];
 
 #[derive(Serialize, Default, Clone, Copy)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub total: usize,
     pub with_purposes: usize,
     pub with_categories: usize,
 }
 
 #[derive(Serialize, Default, Clone, Copy)]
-pub struct SinkCounts {
+pub(crate) struct SinkCounts {
     pub total: usize,
     pub with_uses: usize,
 }
 
 #[derive(Serialize)]
-pub struct FormatCoverage {
+pub(crate) struct FormatCoverage {
     pub format: &'static str,
     /// Declared datasets without uses (datasets with uses are counted as sinks).
     pub datasets: Counts,
@@ -61,7 +61,7 @@ pub struct FormatCoverage {
 }
 
 #[derive(Serialize)]
-pub struct LineToAdd<'a> {
+pub(crate) struct LineToAdd<'a> {
     pub file: &'a str,
     /// Add after this line.
     pub after_line: u32,
@@ -69,7 +69,7 @@ pub struct LineToAdd<'a> {
 }
 
 #[derive(Serialize)]
-pub struct Unlabelled<'a> {
+pub(crate) struct Unlabelled<'a> {
     pub field: String,
     pub categories: Vec<&'a str>,
     pub location: Location<'a>,
@@ -79,7 +79,7 @@ pub struct Unlabelled<'a> {
 }
 
 #[derive(Serialize)]
-pub struct WithoutUses<'a> {
+pub(crate) struct WithoutUses<'a> {
     pub name: &'a str,
     /// `sink`, or `destination`: a dataset written by a step and read by nothing.
     pub kind: &'static str,
@@ -87,7 +87,7 @@ pub struct WithoutUses<'a> {
 }
 
 #[derive(Serialize)]
-pub struct Lineage<'a> {
+pub(crate) struct Lineage<'a> {
     pub model: &'a str,
     /// `fallback`: every upstream column is assumed to flow into every column.
     pub status: &'static str,
@@ -96,7 +96,7 @@ pub struct Lineage<'a> {
 }
 
 #[derive(Serialize)]
-pub struct Reach<'a> {
+pub(crate) struct Reach<'a> {
     pub field: String,
     pub purposes: Vec<&'a str>,
     pub location: Location<'a>,
@@ -112,7 +112,7 @@ pub struct Reach<'a> {
 }
 
 #[derive(Serialize)]
-pub struct Report<'a> {
+pub(crate) struct Report<'a> {
     pub version: u32,
     /// Declared fields with a purpose, over all formats, in percent (`--fail-under`).
     pub fields_with_purposes_percent: f64,
@@ -224,7 +224,7 @@ fn collapsed(model: &Model, node: u32) -> u32 {
     }
 }
 
-pub fn coverage<'a>(
+pub(crate) fn coverage<'a>(
     model: &'a Model,
     graph: &FlowGraph,
     formats: &[FormatSpan],
@@ -471,7 +471,7 @@ fn reach<'a>(model: &'a Model, graph: &FlowGraph) -> Vec<Reach<'a>> {
 /// How many of the longest lists human output shows.
 const SHOWN: usize = 25;
 
-pub fn render_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+pub(crate) fn render_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     writeln!(out)
 }
@@ -494,7 +494,7 @@ fn more(out: &mut dyn Write, shown: usize, all: usize) -> io::Result<()> {
     Ok(())
 }
 
-pub fn render_human(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+pub(crate) fn render_human(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     let fields: usize = r.formats.iter().map(|f| f.fields.total).sum();
     let with: usize = r.formats.iter().map(|f| f.fields.with_purposes).sum();
     writeln!(
@@ -626,7 +626,7 @@ pub fn render_human(out: &mut dyn Write, r: &Report) -> io::Result<()> {
 }
 
 /// The `coverage` command; exits 1 when `--fail-under` is not met.
-pub fn command(args: &crate::cli::CoverageArgs) -> u8 {
+pub(crate) fn command(args: &crate::cli::CoverageArgs) -> u8 {
     let Ok((outcome, _)) = crate::cli::run_for_explain_with(&args.run, |opts| {
         // Lineage fallbacks are read from their diagnostics, whatever is selected.
         let id = Check::IncompleteLineage.id();

@@ -16,7 +16,7 @@ use crate::yaml::{self, Node, Yaml};
 
 /// Parses a file read on its own (a rule, the configuration, a baseline) as file 0;
 /// a syntax error becomes an `invalid-manifest` diagnostic.
-pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Yaml> {
+pub(crate) fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Yaml> {
     match yaml::parse(file) {
         Ok(docs) => Some(docs),
         Err(e) => {
@@ -31,13 +31,13 @@ pub fn parse_alone(file: &SourceFile, diags: &mut Vec<Finding>) -> Option<Yaml> 
 }
 
 /// Collects diagnostics for one file while its documents are read.
-pub struct Decoder<'d> {
+pub(crate) struct Decoder<'d> {
     pub file: FileId,
     pub diags: &'d mut Vec<Finding>,
 }
 
 /// The known keys of one mapping, after unknown and duplicate keys were reported.
-pub struct Fields<'n> {
+pub(crate) struct Fields<'n> {
     node: Node<'n>,
     /// Inline: most mappings hold a handful of keys, and a heap vector per mapping was
     /// one allocation per field of every dataset.
@@ -46,7 +46,7 @@ pub struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
-    pub fn get(&self, key: &str) -> Option<Node<'n>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Node<'n>> {
         self.entries
             .iter()
             .find(|(k, v)| *k == key && !v.is_null())
@@ -54,7 +54,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Like `get`, but a missing key is reported at the mapping.
-    pub fn required(&self, dec: &mut Decoder, key: &str) -> Option<Node<'n>> {
+    pub(crate) fn required(&self, dec: &mut Decoder, key: &str) -> Option<Node<'n>> {
         let found = self.get(key);
         if found.is_none() {
             dec.error(
@@ -65,13 +65,13 @@ impl<'n> Fields<'n> {
         found
     }
 
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         self.node.span()
     }
 }
 
 impl<'d> Decoder<'d> {
-    pub fn loc(&self, span: Span) -> Loc {
+    pub(crate) fn loc(&self, span: Span) -> Loc {
         Loc {
             file: self.file,
             span,
@@ -79,7 +79,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// An `invalid-manifest` diagnostic at `span`.
-    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Span, message: impl Into<String>) {
         self.report(Diag::Invalid(message.into()), span);
     }
 
@@ -89,7 +89,12 @@ impl<'d> Decoder<'d> {
     }
 
     /// Reads a mapping that may hold only `known` keys. `what` names it in messages.
-    pub fn map<'n>(&mut self, node: Node<'n>, what: &'n str, known: &[&str]) -> Option<Fields<'n>> {
+    pub(crate) fn map<'n>(
+        &mut self,
+        node: Node<'n>,
+        what: &'n str,
+        known: &[&str],
+    ) -> Option<Fields<'n>> {
         let Some(entries) = node.entries() else {
             self.error(
                 node.span(),
@@ -134,7 +139,7 @@ impl<'d> Decoder<'d> {
     // so callers may pass `format_args!` for names built per item.
 
     /// A scalar as a string. Numbers and booleans are taken as their text.
-    pub fn string(&mut self, node: Node, what: impl Display) -> Option<Spanned<String>> {
+    pub(crate) fn string(&mut self, node: Node, what: impl Display) -> Option<Spanned<String>> {
         let text = self.str(node, what)?;
         Some(Spanned {
             value: text.to_string(),
@@ -143,7 +148,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// A scalar's text, borrowed: for values that are checked but not kept.
-    pub fn str<'n>(&mut self, node: Node<'n>, what: impl Display) -> Option<&'n str> {
+    pub(crate) fn str<'n>(&mut self, node: Node<'n>, what: impl Display) -> Option<&'n str> {
         match node.as_str() {
             Some(text) => Some(text),
             None => {
@@ -157,7 +162,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// A non-empty string.
-    pub fn name(&mut self, node: Node, what: impl Display) -> Option<Spanned<String>> {
+    pub(crate) fn name(&mut self, node: Node, what: impl Display) -> Option<Spanned<String>> {
         let s = self.string(node, &what)?;
         if s.value.trim().is_empty() {
             self.error(node.span(), format!("{what} must not be empty"));
@@ -167,7 +172,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// A list of strings.
-    pub fn string_list(&mut self, node: Node, what: impl Display) -> Vec<Spanned<String>> {
+    pub(crate) fn string_list(&mut self, node: Node, what: impl Display) -> Vec<Spanned<String>> {
         if let Some(items) = node.items() {
             // Sized for every item: lists are kept until linking, and collecting through
             // a filter starts with room for four.
@@ -193,7 +198,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// A string or a list of strings.
-    pub fn string_or_list(&mut self, node: Node, what: &str) -> Vec<Spanned<String>> {
+    pub(crate) fn string_or_list(&mut self, node: Node, what: &str) -> Vec<Spanned<String>> {
         match node.as_str() {
             Some(_) => self.string(node, what).into_iter().collect(),
             None => self.string_list(node, what),
@@ -203,7 +208,7 @@ impl<'d> Decoder<'d> {
     /// Taxonomy keys in `node` (none when absent), read by `read`. Resolves aliases,
     /// then reports each key the taxonomy lacks as `unknown-purpose` (with the closest
     /// key). Shared by every format's annotations.
-    pub fn taxonomy_keys<'w>(
+    pub(crate) fn taxonomy_keys<'w>(
         &mut self,
         node: Option<Node>,
         what: &'w str,
@@ -220,7 +225,7 @@ impl<'d> Decoder<'d> {
 
     /// Keys made canonical (aliases resolved), each one the taxonomy lacks reported as
     /// `unknown-purpose`.
-    pub fn canonical_keys(
+    pub(crate) fn canonical_keys(
         &mut self,
         mut keys: Vec<Spanned<String>>,
         tree: Tree,
@@ -239,7 +244,7 @@ impl<'d> Decoder<'d> {
     }
 
     /// A list; each item is handed to `item`.
-    pub fn list<'n, T>(
+    pub(crate) fn list<'n, T>(
         &mut self,
         node: Node<'n>,
         what: &str,

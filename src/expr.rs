@@ -9,7 +9,7 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// A column reference found in an expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnRef {
+pub(crate) struct ColumnRef {
     /// Identifier parts joined with dots, e.g. `accounts.security_contacts.phone_number`.
     pub name: String,
     /// Enclosing function names, outermost first, lower-case.
@@ -98,7 +98,7 @@ impl Visitor for Collector<'_> {
 }
 
 /// Parses one expression (generic SQL dialect) and returns its column references.
-pub fn column_refs(text: &str) -> Result<Vec<ColumnRef>, String> {
+pub(crate) fn column_refs(text: &str) -> Result<Vec<ColumnRef>, String> {
     let mut refs = match shortcut(text) {
         Some(refs) => refs,
         None => parse_column_refs(text)?,

@@ -289,11 +289,6 @@ impl Finding {
             subject: None,
         }
     }
-
-    pub fn with_help(mut self, help: Option<String>) -> Self {
-        self.help = help;
-        self
-    }
 }
 
 /// Diagnostics about one of our own files (the configuration, a rule file, a baseline)

@@ -3,30 +3,32 @@
 //! discover → formats (read, declare, link) → model → graph → rules → findings → report,
 //! all run by one [`session::Session`] for the command line and the language server.
 
-pub mod baseline;
+#![warn(unreachable_pub)]
+
+pub(crate) mod baseline;
 pub mod check;
 pub mod cli;
-pub mod config;
-pub mod coverage;
-pub mod decode;
+pub(crate) mod config;
+pub(crate) mod coverage;
+pub(crate) mod decode;
 mod diagnostic;
 pub mod discover;
-pub mod explain;
-pub mod expr;
+pub(crate) mod explain;
+pub(crate) mod expr;
 pub mod finding;
-pub mod formats;
+pub(crate) mod formats;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod graph;
+pub(crate) mod graph;
 pub mod lsp;
 pub mod model;
 pub mod report;
 pub mod rules;
 pub mod session;
 pub mod source;
-pub mod sql;
-pub mod suggest;
-pub mod suppress;
-pub mod taxonomy;
-pub mod timings;
+pub(crate) mod sql;
+pub(crate) mod suggest;
+pub(crate) mod suppress;
+pub(crate) mod taxonomy;
+pub(crate) mod timings;
 pub mod yaml;

@@ -5,7 +5,7 @@
 /// A cheap lower bound on the distance skips most candidates before the quadratic
 /// Damerau-Levenshtein: a run with hundreds of unknown names among tens of thousands of
 /// declared ones would otherwise spend seconds on suggestions.
-pub fn closest<'a, I>(target: &str, candidates: I) -> Option<&'a str>
+pub(crate) fn closest<'a, I>(target: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -142,7 +142,7 @@ impl Bag {
 }
 
 /// `did you mean `x`?` for help text.
-pub fn did_you_mean<'a, I>(target: &str, candidates: I) -> Option<String>
+pub(crate) fn did_you_mean<'a, I>(target: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {

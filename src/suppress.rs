@@ -17,7 +17,7 @@ const MARKER: &str = "purposelint:";
 
 /// One `# purposelint: ignore[…] reason` comment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Ignore {
+pub(crate) struct Ignore {
     pub rules: Vec<String>,
     pub reason: String,
     /// The comment, from `#` to the end of the line.
@@ -86,7 +86,7 @@ pub(crate) fn is_placeholder(reason: &str) -> bool {
 }
 
 /// Reads the ignore comments of one file; malformed ones become diagnostics.
-pub fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<Finding>) {
+pub(crate) fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<Finding>) {
     let mut ignores = Vec::new();
     let mut diags = Vec::new();
     if !file.text.contains(MARKER) {
@@ -191,7 +191,7 @@ fn lines_of(steps: &HashMap<&str, Loc>, f: &Finding) -> Vec<(FileId, u32)> {
 
 /// Moves findings matched by an ignore comment into `dismissed` (adding the comment to
 /// already dismissed ones) and returns the comments that matched nothing.
-pub fn apply(
+pub(crate) fn apply(
     model: &Model,
     ignores: &[Ignore],
     findings: &mut Vec<Finding>,
@@ -244,7 +244,7 @@ pub fn apply(
 
 /// `unused-suppression` warnings for allow entries of enabled rules that suppressed
 /// nothing and for ignore comments that matched nothing.
-pub fn unused(
+pub(crate) fn unused(
     model: &Model,
     suppressed: &[Suppressed],
     enabled: impl Fn(&str) -> bool,

@@ -114,12 +114,12 @@ impl Taxonomy {
 }
 
 /// A selector `a.b` matches `a.b` and its descendants `a.b.*`, never a sibling `a.bc`.
-pub fn matches(selector: &str, key: &str) -> bool {
+pub(crate) fn matches(selector: &str, key: &str) -> bool {
     key.strip_prefix(selector)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
-pub fn matches_any(selectors: &[String], key: &str) -> bool {
+pub(crate) fn matches_any(selectors: &[String], key: &str) -> bool {
     selectors.iter().any(|s| matches(s, key))
 }
 

@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-pub struct Phases {
+pub(crate) struct Phases {
     enabled: bool,
     last: Instant,
 }
 
 impl Phases {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Phases {
             enabled: std::env::var_os("PURPOSELINT_TIMINGS").is_some(),
             last: Instant::now(),
@@ -18,7 +18,7 @@ impl Phases {
     }
 
     /// Ends the phase running since the last mark.
-    pub fn mark(&mut self, phase: &str) {
+    pub(crate) fn mark(&mut self, phase: &str) {
         if self.enabled {
             let ms = self.last.elapsed().as_secs_f64() * 1e3;
             let rss = resident_mib()

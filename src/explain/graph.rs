@@ -16,7 +16,7 @@ use crate::taxonomy::matches;
 
 /// What a node is drawn as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Shape {
+pub(crate) enum Shape {
     Dataset,
     Field,
     /// A sink (or dataset with uses) used for advertising.
@@ -31,7 +31,7 @@ pub enum Shape {
 
 impl Shape {
     /// The shape of a sink with these uses: the most sensitive use wins.
-    pub fn of_uses(uses: &[String]) -> Shape {
+    pub(crate) fn of_uses(uses: &[String]) -> Shape {
         let any = |sel: &str| uses.iter().any(|u| matches(sel, u));
         if uses.is_empty() {
             Shape::NoUses
@@ -85,7 +85,7 @@ impl Shape {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     /// Unique among the nodes: `d:`, `s:` or `f:` and the name.
     pub key: String,
     pub name: String,
@@ -97,7 +97,7 @@ pub struct Node {
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Edge {
+pub(crate) struct Edge {
     pub from: usize,
     pub to: usize,
     /// Per kind (direct, indirect, passthrough): source fields (collapsed) or flows.
@@ -114,11 +114,11 @@ impl Edge {
     }
 
     /// Every flow of the edge is cut by a sanitizer.
-    pub fn all_cut(&self) -> bool {
+    pub(crate) fn all_cut(&self) -> bool {
         self.cut > 0 && self.cut == self.total()
     }
 
-    pub fn label(&self, fields: bool) -> String {
+    pub(crate) fn label(&self, fields: bool) -> String {
         let mut parts = Vec::new();
         for (i, kind) in KINDS.iter().enumerate() {
             let n = self.kinds[i];
@@ -158,7 +158,7 @@ fn kind_index(k: FlowKind) -> usize {
 
 /// The graph to draw.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Picture {
+pub(crate) struct Picture {
     pub fields: bool,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
@@ -168,7 +168,7 @@ pub struct Picture {
 
 /// What to draw.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Select {
+pub(crate) struct Select {
     /// Field by field instead of dataset by dataset.
     pub fields: bool,
     /// Only what reaches, or is reached from, this.
@@ -178,7 +178,7 @@ pub struct Select {
 }
 
 /// The flows on the paths of `findings`: matched by location, kind and end names.
-pub fn violating_flows(model: &Model, findings: &[Finding]) -> Vec<bool> {
+pub(crate) fn violating_flows(model: &Model, findings: &[Finding]) -> Vec<bool> {
     let mut hops: HashMap<(u32, u32), Vec<&crate::finding::Hop>> = HashMap::new();
     for f in findings {
         for h in f.flow.iter().flat_map(|p| &p.path) {
@@ -219,7 +219,7 @@ struct Acc {
 }
 
 /// Builds the picture of `model` that `select` asks for.
-pub fn picture(
+pub(crate) fn picture(
     model: &Model,
     graph: &FlowGraph,
     rules: &[Rule],
@@ -453,7 +453,7 @@ fn shapes(p: &Picture) -> Vec<Shape> {
     set.into_iter().collect()
 }
 
-pub fn dot(p: &Picture) -> String {
+pub(crate) fn dot(p: &Picture) -> String {
     let mut out = String::new();
     out.push_str(
         "digraph purposelint {\n  rankdir=LR;\n  node [fontsize=11];\n  edge [fontsize=9];\n",
@@ -575,7 +575,7 @@ fn mermaid_text(s: &str) -> String {
     out
 }
 
-pub fn mermaid(p: &Picture) -> String {
+pub(crate) fn mermaid(p: &Picture) -> String {
     let mut out = String::from("flowchart LR\n");
     let node_line = |out: &mut String, i: usize, n: &Node, indent: &str| {
         let (name, uses) = node_text(p, n);
@@ -668,7 +668,7 @@ pub fn mermaid(p: &Picture) -> String {
 }
 
 /// The `graph` command.
-pub fn command(args: &crate::cli::GraphArgs) -> u8 {
+pub(crate) fn command(args: &crate::cli::GraphArgs) -> u8 {
     let Ok((outcome, rules)) = crate::cli::run_for_explain(&args.run) else {
         return 2;
     };

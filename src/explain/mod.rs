@@ -1,8 +1,8 @@
 //! Explanations over the one model and flow graph of a run: `trace` (where a field goes,
 //! or what reaches a sink) and `graph` (the flow graph as DOT or Mermaid).
 
-pub mod graph;
-pub mod trace;
+pub(crate) mod graph;
+pub(crate) mod trace;
 
 use crate::graph::FlowGraph;
 use crate::model::{DatasetId, FieldId, Flow, Model, Named, SinkId};
@@ -11,14 +11,14 @@ use crate::rules::Rule;
 
 /// What a NAME on the command line names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
+pub(crate) enum Subject {
     Field(FieldId),
     Dataset(DatasetId),
     Sink(SinkId),
 }
 
 impl Subject {
-    pub fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Subject::Field(_) => "field",
             Subject::Dataset(_) => "dataset",
@@ -27,7 +27,7 @@ impl Subject {
     }
 
     /// The graph nodes it stands for: a field, a dataset's fields, or a sink.
-    pub fn nodes(self, model: &Model, graph: &FlowGraph) -> Vec<u32> {
+    pub(crate) fn nodes(self, model: &Model, graph: &FlowGraph) -> Vec<u32> {
         match self {
             Subject::Field(f) => vec![f],
             Subject::Dataset(d) => model.dataset(d).fields.clone(),
@@ -38,7 +38,7 @@ impl Subject {
 
 /// Resolves `dataset.field`, a dataset or a sink; an unknown name is an error message
 /// with the closest known name.
-pub fn resolve(model: &Model, name: &str) -> Result<Subject, String> {
+pub(crate) fn resolve(model: &Model, name: &str) -> Result<Subject, String> {
     match model.lookup(name) {
         Some(Named::Dataset(d)) => return Ok(Subject::Dataset(d)),
         Some(Named::Sink(s)) => return Ok(Subject::Sink(s)),
@@ -76,7 +76,7 @@ pub fn resolve(model: &Model, name: &str) -> Result<Subject, String> {
 }
 
 /// The rules whose sanitizers enclose a flow: the flow is cut for them.
-pub fn cut_by<'r>(rules: &'r [Rule], flow: &Flow) -> Vec<&'r str> {
+pub(crate) fn cut_by<'r>(rules: &'r [Rule], flow: &Flow) -> Vec<&'r str> {
     let mut ids: Vec<&str> = rules
         .iter()
         .filter(|r| r.sanitized_by(&flow.functions))
@@ -131,7 +131,7 @@ pub(crate) fn forward_reach(
 }
 
 /// Whether a node is a sink: a sink, or a field of a dataset with uses.
-pub fn sink_of(model: &Model, graph: &FlowGraph, node: u32) -> Option<Named> {
+pub(crate) fn sink_of(model: &Model, graph: &FlowGraph, node: u32) -> Option<Named> {
     if node >= graph.field_count {
         return Some(Named::Sink(node - graph.field_count));
     }
@@ -140,7 +140,7 @@ pub fn sink_of(model: &Model, graph: &FlowGraph, node: u32) -> Option<Named> {
 }
 
 /// The name, uses and location of a sink.
-pub fn sink_parts(model: &Model, sink: Named) -> (&str, &[String], crate::source::Loc) {
+pub(crate) fn sink_parts(model: &Model, sink: Named) -> (&str, &[String], crate::source::Loc) {
     match sink {
         Named::Sink(s) => {
             let s = &model.sinks[s as usize];

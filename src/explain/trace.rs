@@ -20,7 +20,7 @@ use crate::rules::engine::{hop, reverse_reach, Edge, Search, Suppressed};
 use crate::rules::Rule;
 
 /// What a trace reads: one run's model, graph, rules and findings.
-pub struct Input<'a> {
+pub(crate) struct Input<'a> {
     pub model: &'a Model,
     pub graph: &'a FlowGraph,
     pub rules: &'a [Rule],
@@ -29,7 +29,7 @@ pub struct Input<'a> {
 }
 
 #[derive(Serialize)]
-pub struct TraceHop<'a> {
+pub(crate) struct TraceHop<'a> {
     pub from: String,
     pub to: String,
     pub step: String,
@@ -41,14 +41,14 @@ pub struct TraceHop<'a> {
 }
 
 #[derive(Serialize)]
-pub struct SubjectOut<'a> {
+pub(crate) struct SubjectOut<'a> {
     pub kind: &'static str,
     pub name: String,
     pub location: Location<'a>,
 }
 
 #[derive(Serialize)]
-pub struct SinkReach<'a> {
+pub(crate) struct SinkReach<'a> {
     pub name: &'a str,
     /// `sink`, or `dataset` for a dataset with uses.
     pub kind: &'static str,
@@ -64,7 +64,7 @@ pub struct SinkReach<'a> {
 }
 
 #[derive(Serialize)]
-pub struct FieldTrace<'a> {
+pub(crate) struct FieldTrace<'a> {
     pub field: String,
     pub purposes: Vec<&'a str>,
     pub categories: Vec<&'a str>,
@@ -75,7 +75,7 @@ pub struct FieldTrace<'a> {
 }
 
 #[derive(Serialize)]
-pub struct SourceReach<'a> {
+pub(crate) struct SourceReach<'a> {
     pub field: String,
     pub purposes: Vec<&'a str>,
     pub categories: Vec<&'a str>,
@@ -90,7 +90,7 @@ pub struct SourceReach<'a> {
 
 #[derive(Serialize)]
 #[serde(untagged)]
-pub enum Report<'a> {
+pub(crate) enum Report<'a> {
     Forward {
         version: u32,
         direction: &'static str,
@@ -355,7 +355,7 @@ fn subject_out<'a>(model: &'a Model, subject: Subject) -> SubjectOut<'a> {
 
 /// Traces `subject`: forward from a field or dataset, reverse into a sink (or anything
 /// when `reverse`).
-pub fn trace<'a>(input: &'a Input<'a>, subject: Subject, reverse: bool) -> Report<'a> {
+pub(crate) fn trace<'a>(input: &'a Input<'a>, subject: Subject, reverse: bool) -> Report<'a> {
     let mut tracer = Tracer::new(input);
     let model = input.model;
     let reverse = reverse || matches!(subject, Subject::Sink(_));
@@ -378,7 +378,7 @@ pub fn trace<'a>(input: &'a Input<'a>, subject: Subject, reverse: bool) -> Repor
     }
 }
 
-pub fn render_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+pub(crate) fn render_json(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     writeln!(out)
 }
@@ -459,7 +459,7 @@ fn write_cuts(out: &mut dyn Write, cuts: &[TraceHop]) -> io::Result<()> {
     Ok(())
 }
 
-pub fn render_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+pub(crate) fn render_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     match report {
         Report::Forward { fields, .. } => {
             for (i, f) in fields.iter().enumerate() {
@@ -528,7 +528,7 @@ pub fn render_human(out: &mut dyn Write, report: &Report) -> io::Result<()> {
 }
 
 /// The `trace` command.
-pub fn command(args: &crate::cli::TraceArgs) -> u8 {
+pub(crate) fn command(args: &crate::cli::TraceArgs) -> u8 {
     let Ok((outcome, rules)) = crate::cli::run_for_explain(&args.run) else {
         return 2;
     };

@@ -5,10 +5,10 @@
 //!
 //! A new format is a folder of its own and one line in [`FORMATS`].
 
-pub mod activation;
-pub mod dbt;
-pub mod fides;
-pub mod native;
+pub(crate) mod activation;
+pub(crate) mod dbt;
+pub(crate) mod fides;
+pub(crate) mod native;
 
 use std::any::Any;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Write};
 use std::thread;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use lsp_server::{Connection, ErrorCode, Message, RequestId, Response};
+use lsp_server::{Connection, ErrorCode, Message};
 use serde_json::Value;
 
 /// Internal method that carries a raw reply through the server, so that replies to
@@ -156,11 +156,6 @@ fn writer_loop(messages: Receiver<Message>) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The error response for a request the server cannot serve.
-pub fn error_response(id: RequestId, code: ErrorCode, message: impl Into<String>) -> Message {
-    Message::Response(Response::new_err(id, code as i32, message.into()))
 }
 
 #[cfg(test)]

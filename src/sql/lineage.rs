@@ -15,7 +15,7 @@ use crate::model::FlowKind;
 
 /// A position range in the rendered SQL: 1-based lines and character columns, end exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct SqlSpan {
+pub(crate) struct SqlSpan {
     pub start: (u32, u32),
     pub end: (u32, u32),
 }
@@ -33,7 +33,7 @@ impl SqlSpan {
 }
 
 /// What the caller knows about an upstream relation.
-pub struct Upstream {
+pub(crate) struct Upstream {
     /// Index the caller uses for it.
     pub id: u32,
     /// Known columns, lower-case.
@@ -45,7 +45,7 @@ pub struct Upstream {
 }
 
 /// What the caller knows about the relations a query reads.
-pub trait Catalog {
+pub(crate) trait Catalog {
     /// The relation `name` (its dotted parts as written, unquoted, e.g. `["raw", "stripe",
     /// "charges"]` or dbt's placeholder `["ref:orders"]`), or `None` when unknown.
     fn relation(&mut self, name: &[String]) -> Option<Upstream>;
@@ -53,7 +53,7 @@ pub trait Catalog {
 
 /// One upstream column flowing into an output column.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Input {
+pub(crate) struct Input {
     pub upstream: u32,
     pub column: String,
     pub kind: FlowKind,
@@ -66,7 +66,7 @@ pub struct Input {
 }
 
 #[derive(Debug, Clone)]
-pub struct OutColumn {
+pub(crate) struct OutColumn {
     pub name: String,
     pub span: Option<SqlSpan>,
     pub inputs: Vec<Input>,
@@ -75,7 +75,7 @@ pub struct OutColumn {
 /// Columns the query passes through unchanged with `*` from an upstream whose columns are
 /// not all known: any other column of `upstream` also flows to the same output column.
 #[derive(Debug, Clone)]
-pub struct Passthrough {
+pub(crate) struct Passthrough {
     pub upstream: u32,
     pub span: Option<SqlSpan>,
     /// Indirect inputs that apply to every passed-through column.
@@ -83,15 +83,11 @@ pub struct Passthrough {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Lineage {
+pub(crate) struct Lineage {
     pub columns: Vec<OutColumn>,
     pub passthrough: Option<Passthrough>,
     /// Why the lineage is not complete; empty when it is.
     pub problems: Vec<String>,
-    /// Upstreams the query reads, in order of first use.
-    pub upstreams: Vec<u32>,
-    /// The dialect that parsed the SQL; `None` when none did.
-    pub dialect: Option<Dialect>,
 }
 
 fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
@@ -103,11 +99,11 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
 }
 
 /// Statements parsed in the first dialect that parses them, or the first error.
-pub type Parsed = Result<(Dialect, Vec<Statement>), String>;
+pub(crate) type Parsed = Result<(Dialect, Vec<Statement>), String>;
 
 /// `sql` parsed in the first of `dialects` that parses it: the parsing half of
 /// [`lineage`], for callers that parse in parallel and resolve later.
-pub fn parse_first(sql: &str, dialects: &[Dialect]) -> Parsed {
+pub(crate) fn parse_first(sql: &str, dialects: &[Dialect]) -> Parsed {
     let mut first_error = None;
     for &d in dialects {
         match parse(sql, d) {
@@ -123,14 +119,14 @@ pub fn parse_first(sql: &str, dialects: &[Dialect]) -> Parsed {
 /// Extracts the lineage of `sql`, parsed in the first of `dialects` that parses it (the
 /// warehouse's dialect, or [`Dialect::CHAIN`] when it is not known). Never panics on bad
 /// input: problems are reported.
-pub fn lineage(sql: &str, dialects: &[Dialect], catalog: &mut dyn Catalog) -> Lineage {
+pub(crate) fn lineage(sql: &str, dialects: &[Dialect], catalog: &mut dyn Catalog) -> Lineage {
     lineage_of(&parse_first(sql, dialects), catalog)
 }
 
 /// The lineage of statements [`parse_first`] gave.
-pub fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage {
-    let (dialect, stmts) = match parsed {
-        Ok((d, stmts)) => (*d, stmts),
+pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage {
+    let stmts = match parsed {
+        Ok((_, stmts)) => stmts,
         Err(e) => {
             return Lineage {
                 problems: vec![format!("the SQL does not parse: {e}")],
@@ -160,8 +156,6 @@ pub fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage {
         level: s.level,
     };
     let mut out = Lineage {
-        upstreams: cx.upstreams.clone(),
-        dialect: Some(dialect),
         ..Lineage::default()
     };
     for c in &rel.cols {

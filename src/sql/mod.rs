@@ -5,14 +5,13 @@
 //! - [`lineage`]: output columns of a query with their direct and indirect inputs,
 //!   against a [`Catalog`] of the relations it reads.
 
-pub mod dialect;
-pub mod lineage;
+pub(crate) mod dialect;
+pub(crate) mod lineage;
 mod names;
 mod refs;
 mod resolve;
 
-pub use dialect::Dialect;
-pub use lineage::{
-    lineage, lineage_of, parse_first, Catalog, Input, Lineage, OutColumn, Parsed, Passthrough,
-    SqlSpan, Upstream,
+pub(crate) use dialect::Dialect;
+pub(crate) use lineage::{
+    lineage, lineage_of, parse_first, Catalog, Lineage, OutColumn, Parsed, SqlSpan, Upstream,
 };

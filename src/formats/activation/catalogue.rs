@@ -12,7 +12,7 @@ use crate::source::SourceFile;
 pub(crate) const TEXT: &str = include_str!("../../../rules/destinations.yaml");
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub platform: &'static str,
     pub kind: String,
     pub aliases: Vec<String>,
@@ -25,7 +25,7 @@ pub struct Entry {
 }
 
 /// The embedded catalogue, read once.
-pub fn builtin() -> &'static [Entry] {
+pub(crate) fn builtin() -> &'static [Entry] {
     static CATALOGUE: OnceLock<Vec<Entry>> = OnceLock::new();
     CATALOGUE.get_or_init(|| {
         let (entries, diags) = parse(TEXT);

@@ -41,7 +41,7 @@ pub(crate) struct Resource {
 }
 
 impl Resource {
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         format!("{}.{}", self.rtype, self.name)
     }
 }
@@ -115,21 +115,21 @@ pub(crate) struct Key {
 }
 
 impl Body {
-    pub fn attr(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn attr(&self, key: &str) -> Option<&Value> {
         self.items.iter().find_map(|i| match i {
             Item::Attr(a) if a.key == key => Some(&a.value),
             _ => None,
         })
     }
 
-    pub fn blocks<'b>(&'b self, ident: &'b str) -> impl Iterator<Item = &'b Block> + 'b {
+    pub(crate) fn blocks<'b>(&'b self, ident: &'b str) -> impl Iterator<Item = &'b Block> + 'b {
         self.items.iter().filter_map(move |i| match i {
             Item::Block(b) if b.ident == ident => Some(b),
             _ => None,
         })
     }
 
-    pub fn block(&self, ident: &str) -> Option<&Block> {
+    pub(crate) fn block(&self, ident: &str) -> Option<&Block> {
         self.items.iter().find_map(|i| match i {
             Item::Block(b) if b.ident == ident => Some(b),
             _ => None,
@@ -138,19 +138,19 @@ impl Body {
 }
 
 impl Value {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             Kind::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self.kind, Kind::Null)
     }
 
     /// Member `key` of an object value.
-    pub fn member(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn member(&self, key: &str) -> Option<&Value> {
         match &self.kind {
             Kind::Object(m) => m.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
             _ => None,

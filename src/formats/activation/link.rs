@@ -1226,7 +1226,11 @@ impl Catalog for Cat<'_, '_, '_> {
 
 /// `unclassified-destination` for every unclassified sink: an error when a field that
 /// matches a rule's source reaches it, else a warning (spec §10).
-pub fn unclassified_findings(model: &Model, graph: &FlowGraph, rules: &[Rule]) -> Vec<Finding> {
+pub(crate) fn unclassified_findings(
+    model: &Model,
+    graph: &FlowGraph,
+    rules: &[Rule],
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for u in &model.unclassified {
         let node = graph.node_of(Target::Sink(u.sink));

@@ -10,7 +10,7 @@
 //! - [`piece`]: what the readers produce; [`link`]: pieces into the model;
 //! - [`catalogue`]: the destination catalogue.
 
-pub mod catalogue;
+pub(crate) mod catalogue;
 mod census;
 mod configured;
 pub(crate) mod hcl;
@@ -30,7 +30,7 @@ use crate::source::{FileId, Loc, SourceFile};
 use crate::yaml::Yaml;
 
 pub(crate) use configured::check_names;
-pub use link::{unclassified_findings, Options};
+pub(crate) use link::{unclassified_findings, Options};
 
 use super::{Format, Layout, ReadInput};
 use crate::session::LinkCx;
@@ -82,7 +82,7 @@ impl Format for Activation {
 
 /// What one file gives.
 #[derive(Debug, Clone, Default)]
-pub struct File {
+pub(crate) struct File {
     /// A Terraform file's tree: its `variable`, `locals` and `import` blocks for the
     /// module, and its resources when what they gave read alone may change (see
     /// [`terraform::read_modules`]).
@@ -95,19 +95,23 @@ pub struct File {
 }
 
 impl File {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.tf.is_none() && self.pieces.is_empty() && self.notes.is_empty()
     }
 }
 
 /// Terraform files are read (`*.tf`; never `.tf.json`, `.tfvars` or state).
-pub fn is_terraform(path: &Path) -> bool {
+pub(crate) fn is_terraform(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()) == Some("tf")
 }
 
 /// Reads a `.tf` file. Returns the file and how many of our resources it declares; a
 /// syntax error is reported only when the text declares one of our resource types.
-pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) -> (File, usize) {
+pub(crate) fn read_terraform(
+    id: FileId,
+    src: &SourceFile,
+    diags: &mut Vec<Finding>,
+) -> (File, usize) {
     match hcl::parse(&src.text) {
         Ok(mut tf) => {
             let ours = tf.resources.len();
@@ -148,7 +152,7 @@ pub fn read_terraform(id: FileId, src: &SourceFile, diags: &mut Vec<Finding>) ->
 }
 
 /// Reads the rudder-cli documents among a YAML file's documents; returns how many.
-pub fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (File, usize) {
+pub(crate) fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (File, usize) {
     let mut file = File::default();
     let mut n = 0;
     for doc in docs.documents().filter(|&d| ruddercli::is_ours(d)) {
@@ -157,9 +161,4 @@ pub fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (File, usi
     }
     link::preparse(&mut file.pieces);
     (file, n)
-}
-
-/// Whether the text of a YAML file that does not parse declares a rudder-cli document.
-pub fn declares_yaml(text: &str) -> bool {
-    ruddercli::declares(text)
 }

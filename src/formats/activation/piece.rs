@@ -18,7 +18,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Platform::RudderStack => "rudderstack",
             Platform::Census => "census",
@@ -26,7 +26,7 @@ impl Platform {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Platform> {
+    pub(crate) fn parse(s: &str) -> Option<Platform> {
         match s {
             "rudderstack" => Some(Platform::RudderStack),
             "census" => Some(Platform::Census),
@@ -61,7 +61,7 @@ pub(crate) enum Ref {
 }
 
 impl Ref {
-    pub fn span(&self) -> Range {
+    pub(crate) fn span(&self) -> Range {
         match self {
             Ref::Address { span, .. } => *span,
             Ref::Id(l) => l.span,
@@ -93,7 +93,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     /// SQL written in the piece's own file.
-    pub fn inline(text: Embedded) -> Self {
+    pub(crate) fn inline(text: Embedded) -> Self {
         Sql {
             text,
             file: None,
@@ -113,7 +113,7 @@ pub(crate) struct PreParsed {
 impl PreParsed {
     /// Whether parsing in `dialects` gives these statements: the same list, or a first
     /// dialect that is the one that parsed them.
-    pub fn fits(&self, dialects: &[crate::sql::Dialect]) -> bool {
+    pub(crate) fn fits(&self, dialects: &[crate::sql::Dialect]) -> bool {
         self.dialects == dialects
             || matches!((&self.parsed, dialects.first()), (Ok((d, _)), Some(f)) if d == f)
     }
@@ -168,7 +168,7 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// A connection that sends nothing yet.
-    pub fn new(source: Option<Ref>, destination: Ref) -> Self {
+    pub(crate) fn new(source: Option<Ref>, destination: Ref) -> Self {
         Connection {
             source,
             destination,
@@ -180,7 +180,7 @@ impl Connection {
     }
 
     /// The column `v` names, used as `kind`: a use when literal, an unknown otherwise.
-    pub fn read_use(
+    pub(crate) fn read_use(
         &mut self,
         v: Option<Result<Lit, Unknown>>,
         kind: FlowKind,

@@ -34,7 +34,7 @@ pub(crate) enum Lookup {
 const MAX_INDIRECTION: usize = 8;
 
 impl<'a> Scope<'a> {
-    pub fn new(files: &[&'a TfFile]) -> Self {
+    pub(super) fn new(files: &[&'a TfFile]) -> Self {
         let mut variables = FxHashMap::default();
         let mut locals = FxHashMap::default();
         for f in files {
@@ -54,7 +54,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The scope of one file read on its own, recording what it looks up in `lookups`.
-    pub fn of_file(file: &'a TfFile, lookups: &'a RefCell<FxHashSet<Lookup>>) -> Self {
+    pub(super) fn of_file(file: &'a TfFile, lookups: &'a RefCell<FxHashSet<Lookup>>) -> Self {
         Scope {
             lookups: Some(lookups),
             ..Scope::new(&[file])
@@ -69,7 +69,7 @@ impl<'a> Scope<'a> {
 
     /// The literal value `v` stands for: itself, or what `var.x`, `local.x` or the
     /// iterator of a `dynamic` block resolve to. `Err` says why it is not literal.
-    pub fn resolve<'v>(&'v self, v: &'v Value) -> Result<&'v Value, String> {
+    pub(super) fn resolve<'v>(&'v self, v: &'v Value) -> Result<&'v Value, String> {
         let mut v = v;
         for _ in 0..MAX_INDIRECTION {
             let Kind::Traversal(parts) = &v.kind else {
@@ -112,7 +112,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The same module while a `dynamic` block's element `item` is `name.value`.
-    pub fn with_iterator(&self, name: &str, item: &Value) -> Scope<'a> {
+    pub(super) fn with_iterator(&self, name: &str, item: &Value) -> Scope<'a> {
         Scope {
             variables: self.variables.clone(),
             locals: self.locals.clone(),
@@ -123,7 +123,7 @@ impl<'a> Scope<'a> {
 
     /// A string (numbers and booleans as written) at `v`'s node; `None` when absent or
     /// null; `Err` when not literal.
-    pub fn lit(&self, v: &Value, what: &str) -> Option<Result<Lit, Unknown>> {
+    pub(super) fn lit(&self, v: &Value, what: &str) -> Option<Result<Lit, Unknown>> {
         let unknown = |why: String| Unknown {
             what: what.to_string(),
             why,
@@ -162,7 +162,7 @@ impl<'a> Scope<'a> {
 
     /// How an attribute names another resource: `type.name.attr`, a literal id, or an
     /// unknown value. `None` when absent or null.
-    pub fn reference(&self, v: &Value, what: &str) -> Option<Ref> {
+    pub(super) fn reference(&self, v: &Value, what: &str) -> Option<Ref> {
         if let Kind::Traversal(parts) = &v.kind {
             if parts.len() >= 2 && !matches!(parts[0].as_str(), "var" | "local" | "data" | "module")
             {
@@ -196,7 +196,7 @@ pub(crate) enum Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
         match self {
             Record::Body(b) => b.attr(key),
             Record::Object(m) => m.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
@@ -204,7 +204,7 @@ impl<'a> Record<'a> {
     }
 
     /// Nested records named `key`: blocks, an object attribute, or a list of objects.
-    pub fn records(&self, scope: &'a Scope<'a>, key: &str) -> Vec<Record<'a>> {
+    pub(super) fn records(&self, scope: &'a Scope<'a>, key: &str) -> Vec<Record<'a>> {
         let mut out = Vec::new();
         if let Record::Body(b) = *self {
             for item in &b.items {
@@ -256,20 +256,20 @@ pub(crate) struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    pub fn loc(&self, r: Range) -> Loc {
+    pub(super) fn loc(&self, r: Range) -> Loc {
         Loc {
             file: self.file,
             span: self.src.span_of_bytes(r.0, r.1),
         }
     }
 
-    pub fn error(&mut self, r: Range, message: impl Into<String>) {
+    pub(super) fn error(&mut self, r: Range, message: impl Into<String>) {
         let loc = self.loc(r);
         self.diags
             .push(crate::diagnostic::Diag::Invalid(message.into()).at(loc));
     }
 
-    pub fn note(&mut self, span: Range, message: impl Into<String>) {
+    pub(super) fn note(&mut self, span: Range, message: impl Into<String>) {
         self.notes.push(Note {
             file: self.file,
             span,
@@ -277,11 +277,11 @@ impl Cx<'_> {
         });
     }
 
-    pub fn piece(&mut self, r: &Resource, what: super::piece::What) {
+    pub(super) fn piece(&mut self, r: &Resource, what: super::piece::What) {
         self.piece_named(r.address(), r.name_span, what);
     }
 
-    pub fn piece_named(&mut self, name: String, name_span: Range, what: super::piece::What) {
+    pub(super) fn piece_named(&mut self, name: String, name_span: Range, what: super::piece::What) {
         self.pieces.push(Piece {
             file: self.file,
             name,
@@ -293,7 +293,12 @@ impl Cx<'_> {
     }
 
     /// A required attribute; its absence is `invalid-manifest` at the resource's name.
-    pub fn required<'v>(&mut self, r: &Resource, rec: Record<'v>, key: &str) -> Option<&'v Value> {
+    pub(super) fn required<'v>(
+        &mut self,
+        r: &Resource,
+        rec: Record<'v>,
+        key: &str,
+    ) -> Option<&'v Value> {
         let v = rec.get(key).filter(|v| !v.is_null());
         if v.is_none() {
             self.error(

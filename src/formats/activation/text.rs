@@ -14,7 +14,7 @@ pub(crate) struct Embedded {
 impl Embedded {
     /// Text whose lines are the ends of the file's lines at `lines` (heredocs, YAML
     /// block scalars): line `i` of `text` starts at file offset `lines[i]`.
-    pub fn from_lines(text: &str, lines: &[u32]) -> Self {
+    pub(crate) fn from_lines(text: &str, lines: &[u32]) -> Self {
         let mut at = Vec::with_capacity(text.len() + 1);
         let mut last = 0;
         for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -32,7 +32,7 @@ impl Embedded {
     }
 
     /// Text copied verbatim from the file at `start`.
-    pub fn verbatim(text: &str, start: u32) -> Self {
+    pub(crate) fn verbatim(text: &str, start: u32) -> Self {
         let at = (0..=text.len() as u32).map(|i| start + i).collect();
         Embedded {
             text: text.to_string(),
@@ -42,7 +42,7 @@ impl Embedded {
 
     /// The contents of an HCL string literal written at `span` (quotes included) in
     /// `file`, with its escapes decoded.
-    pub fn hcl_string(file: &str, span: Range) -> Option<Self> {
+    pub(crate) fn hcl_string(file: &str, span: Range) -> Option<Self> {
         let raw = file.get(span.0 as usize..span.1 as usize)?;
         let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
         let base = span.0 + 1;
@@ -80,13 +80,13 @@ impl Embedded {
     }
 
     /// File offset of byte `i` of the text.
-    pub fn offset(&self, i: usize) -> u32 {
+    pub(crate) fn offset(&self, i: usize) -> u32 {
         self.at[i.min(self.at.len() - 1)]
     }
 
     /// File range of text bytes `a..b`: from the first byte's start to the end of the last
     /// byte as written (an escaped quote ends after its backslash and quote).
-    pub fn range(&self, a: usize, b: usize) -> Range {
+    pub(crate) fn range(&self, a: usize, b: usize) -> Range {
         let start = self.offset(a);
         if b == 0 || b <= a {
             return (start, start);
@@ -98,7 +98,7 @@ impl Embedded {
     }
 
     /// Byte offset in the text of a 1-based line and 1-based character column.
-    pub fn line_col(&self, line: u32, col: u32) -> usize {
+    pub(crate) fn line_col(&self, line: u32, col: u32) -> usize {
         let mut start = 0;
         for _ in 1..line.max(1) {
             match self.text[start..].find('\n') {

@@ -13,7 +13,7 @@ use crate::sql::SqlSpan;
 
 const LOOKAHEAD: usize = 400;
 
-pub struct LineMap<'a> {
+pub(crate) struct LineMap<'a> {
     rendered: Vec<&'a str>,
     raw: &'a SourceFile,
     raw_lines: Vec<&'a str>,
@@ -33,7 +33,7 @@ fn lead(s: &str) -> usize {
 }
 
 impl<'a> LineMap<'a> {
-    pub fn new(rendered: &'a str, raw: &'a SourceFile) -> Self {
+    pub(crate) fn new(rendered: &'a str, raw: &'a SourceFile) -> Self {
         let rendered: Vec<&str> = rendered.split('\n').collect();
         let raw_lines: Vec<&str> = raw.text.split('\n').collect();
         let mut matched = vec![None; rendered.len()];
@@ -103,7 +103,7 @@ impl<'a> LineMap<'a> {
     }
 
     /// The span in the raw file of a span in the rendered SQL.
-    pub fn map(&self, s: SqlSpan) -> Span {
+    pub(crate) fn map(&self, s: SqlSpan) -> Span {
         if let Some(done) = self.memo.borrow().get(&s) {
             return *done;
         }

@@ -11,7 +11,7 @@ use crate::source::SourceFile;
 
 /// One `{% macro name(...) %} … {% endmacro %}` definition.
 #[derive(Debug, Clone)]
-pub struct MacroDef {
+pub(crate) struct MacroDef {
     pub package: String,
     pub name: String,
     /// The definition's text, from its `{% macro` to its `endmacro %}`.
@@ -20,7 +20,7 @@ pub struct MacroDef {
 
 /// A package installed under the project's `packages-install-path`.
 #[derive(Debug, Clone)]
-pub struct Package {
+pub(crate) struct Package {
     pub name: String,
     pub root: PathBuf,
     pub macro_paths: Vec<String>,
@@ -62,7 +62,7 @@ pub(super) fn tags(text: &str) -> Vec<(usize, usize, &str)> {
 }
 
 /// The macro definitions of one file, outermost only.
-pub fn split(package: &str, text: &str) -> Vec<MacroDef> {
+pub(crate) fn split(package: &str, text: &str) -> Vec<MacroDef> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut open: Option<(usize, String)> = None;
@@ -164,7 +164,7 @@ pub(crate) fn package_macros(packages: &[Package], cx: &LinkCx<'_>) -> Vec<Macro
 
 /// Macros by package and name; the first definition of a name in a package wins.
 #[derive(Debug, Default)]
-pub struct MacroTable {
+pub(crate) struct MacroTable {
     pub root: String,
     pub defs: Vec<MacroDef>,
     by_name: HashMap<(String, String), usize>,
@@ -174,7 +174,11 @@ pub struct MacroTable {
 }
 
 impl MacroTable {
-    pub fn new(root: &str, defs: Vec<MacroDef>, dispatch: Vec<(String, Vec<String>)>) -> Self {
+    pub(crate) fn new(
+        root: &str,
+        defs: Vec<MacroDef>,
+        dispatch: Vec<(String, Vec<String>)>,
+    ) -> Self {
         let mut by_name = HashMap::new();
         let mut packages: Vec<String> = Vec::new();
         for (i, d) in defs.iter().enumerate() {
@@ -194,26 +198,20 @@ impl MacroTable {
         }
     }
 
-    pub fn get(&self, package: &str, name: &str) -> Option<usize> {
+    pub(crate) fn get(&self, package: &str, name: &str) -> Option<usize> {
         self.by_name
             .get(&(package.to_string(), name.to_string()))
             .copied()
     }
 
     /// Installed packages with at least one macro (not the root project).
-    pub fn packages(&self) -> &[String] {
+    pub(crate) fn packages(&self) -> &[String] {
         &self.packages
-    }
-
-    /// `name` as seen from a macro of `package`: its own package's, then the root's.
-    pub fn resolve(&self, package: &str, name: &str) -> Option<usize> {
-        self.get(package, name)
-            .or_else(|| self.get(&self.root, name))
     }
 
     /// `adapter.dispatch(name, namespace)` for `adapters` (the adapter, its parents):
     /// `<adapter>__name` then `default__name`, in each package of the search order.
-    pub fn dispatch(
+    pub(crate) fn dispatch(
         &self,
         name: &str,
         namespace: Option<&str>,
@@ -290,7 +288,5 @@ mod tests {
             d(t.dispatch("star", Some("dbt_utils"), "proj", &["postgres"])),
             Some(("dbt_utils".into(), "default__star".into()))
         );
-        assert_eq!(t.resolve("dbt_utils", "x"), Some(2));
-        assert_eq!(t.resolve("proj", "x"), None);
     }
 }

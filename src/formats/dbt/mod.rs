@@ -11,11 +11,11 @@
 
 mod builtins;
 mod context;
-pub mod linemap;
-pub mod macros;
-pub mod project;
-pub mod render;
-pub mod schema;
+pub(crate) mod linemap;
+pub(crate) mod macros;
+pub(crate) mod project;
+pub(crate) mod render;
+pub(crate) mod schema;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,10 +40,10 @@ use linemap::LineMap;
 use project::{Area, Project};
 use schema::{ExposureDecl, Kind, NodeDecl, SchemaFile};
 
-pub const PROJECT_FILE: &str = "dbt_project.yml";
+pub(crate) const PROJECT_FILE: &str = "dbt_project.yml";
 
 /// True for files the dbt adapter reads besides YAML: models' SQL and seeds' CSV.
-pub fn is_dbt_resource(path: &Path) -> bool {
+pub(crate) fn is_dbt_resource(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("sql" | "csv")

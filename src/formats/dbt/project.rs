@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::yaml::Node;
 
 #[derive(Debug, Clone)]
-pub struct Project {
+pub(crate) struct Project {
     pub root: PathBuf,
     pub name: String,
     pub model_paths: Vec<String>,
@@ -25,7 +25,7 @@ pub struct Project {
 
 /// Where a file of the project belongs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Area {
+pub(crate) enum Area {
     Models,
     Seeds,
     Snapshots,
@@ -50,7 +50,7 @@ fn paths(doc: Option<Node>, keys: &[&str], default: &str) -> Vec<String> {
 }
 
 /// A YAML node as JSON (for Jinja variables).
-pub fn to_json(node: Node) -> serde_json::Value {
+pub(crate) fn to_json(node: Node) -> serde_json::Value {
     use serde_json::Value as J;
     if let Some((text, plain)) = node.scalar() {
         if plain {
@@ -84,7 +84,7 @@ pub fn to_json(node: Node) -> serde_json::Value {
 }
 
 impl Project {
-    pub fn read(root: &Path, doc: Option<Node>) -> Project {
+    pub(crate) fn read(root: &Path, doc: Option<Node>) -> Project {
         let name = doc
             .and_then(|d| d.get("name"))
             .and_then(|n| n.as_str())
@@ -132,7 +132,7 @@ impl Project {
     }
 
     /// Whether `path` holds macros of this project (under its `macro-paths`).
-    pub fn is_macro(&self, path: &Path) -> bool {
+    pub(crate) fn is_macro(&self, path: &Path) -> bool {
         path.strip_prefix(&self.root).is_ok_and(|rel| {
             self.macro_paths
                 .iter()
@@ -141,7 +141,7 @@ impl Project {
     }
 
     /// Which resource area of this project `path` is in, if any.
-    pub fn area(&self, path: &Path) -> Option<Area> {
+    pub(crate) fn area(&self, path: &Path) -> Option<Area> {
         let rel = path.strip_prefix(&self.root).ok()?;
         let under = |ps: &[String]| ps.iter().any(|p| !p.is_empty() && rel.starts_with(p));
         if under(&self.model_paths) {

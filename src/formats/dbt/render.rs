@@ -24,9 +24,9 @@ use super::context;
 use super::macros::{tags, MacroDef, MacroTable};
 
 /// Steps (minijinja fuel) one model's render may take, macros included.
-pub const FUEL: u64 = 2_000_000;
+pub(crate) const FUEL: u64 = 2_000_000;
 /// Macro calls nested in one another.
-pub const MAX_DEPTH: usize = 60;
+pub(crate) const MAX_DEPTH: usize = 60;
 /// The temp a `return()` leaves its value in.
 const RETURN: &str = "__return";
 
@@ -49,7 +49,7 @@ const PROTECTED: &[&str] = &[
 ];
 
 /// What one project's renders share.
-pub struct Setup {
+pub(crate) struct Setup {
     pub project: String,
     pub vars: serde_json::Value,
     pub macros: Vec<MacroDef>,
@@ -121,7 +121,7 @@ fn calling_package() -> Option<String> {
 }
 
 /// Settings shared by every model of one project.
-pub struct Renderer {
+pub(crate) struct Renderer {
     env: Environment<'static>,
     shared: Arc<Shared>,
     vars: Value,
@@ -129,7 +129,7 @@ pub struct Renderer {
 }
 
 /// What a render gives: the SQL, or why there is none.
-pub type Rendered = Result<String, String>;
+pub(crate) type Rendered = Result<String, String>;
 
 fn adapter_parents(adapter: &str) -> Vec<String> {
     let parents: &[&str] = match adapter {
@@ -475,7 +475,7 @@ impl Object for Func {
 }
 
 impl Renderer {
-    pub fn new(setup: Setup) -> Renderer {
+    pub(crate) fn new(setup: Setup) -> Renderer {
         let adapter = setup.adapter.clone().unwrap_or_else(|| "postgres".into());
         let mut target_settings = setup.target.clone();
         target_settings
@@ -555,7 +555,12 @@ impl Renderer {
 
     /// Renders one model. `name` is the model's own name (for `this`); `incremental` is
     /// what `is_incremental()` answers. Returns the SQL and what macros raised.
-    pub fn render(&self, name: &str, text: &str, incremental: bool) -> (Rendered, Vec<String>) {
+    pub(crate) fn render(
+        &self,
+        name: &str,
+        text: &str,
+        incremental: bool,
+    ) -> (Rendered, Vec<String>) {
         RAISED.with(|r| r.borrow_mut().clear());
         DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();

@@ -13,7 +13,7 @@ use crate::yaml::{Node, Yaml};
 type Str = Spanned<String>;
 
 #[derive(Debug, Clone, Default)]
-pub struct Annot {
+pub(crate) struct Annot {
     pub purposes: Vec<Str>,
     pub categories: Vec<Str>,
     pub uses: Vec<Str>,
@@ -28,13 +28,13 @@ impl Annot {
 }
 
 #[derive(Debug, Clone)]
-pub struct ColumnDecl {
+pub(crate) struct ColumnDecl {
     pub name: Str,
     pub annot: Annot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Model,
     Seed,
     Snapshot,
@@ -43,7 +43,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, Clone)]
-pub struct NodeDecl {
+pub(crate) struct NodeDecl {
     pub kind: Kind,
     /// As dbt names it: `source_name.table` for sources, else the node name.
     pub name: String,
@@ -54,7 +54,7 @@ pub struct NodeDecl {
 }
 
 #[derive(Debug, Clone)]
-pub struct ExposureDecl {
+pub(crate) struct ExposureDecl {
     pub name: Str,
     pub uses: Vec<Str>,
     pub depends_on: Vec<Str>,
@@ -62,7 +62,7 @@ pub struct ExposureDecl {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct SchemaFile {
+pub(crate) struct SchemaFile {
     pub nodes: Vec<NodeDecl>,
     pub exposures: Vec<ExposureDecl>,
 }
@@ -133,7 +133,7 @@ fn columns(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Vec<ColumnDecl> {
 }
 
 /// Reads one property file. Files that are not dbt property files yield nothing.
-pub fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile {
+pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile {
     let mut out = SchemaFile::default();
     for doc in yaml.documents() {
         if doc.entries().is_none() {
@@ -198,7 +198,7 @@ pub fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile {
 }
 
 /// `ref('x')`, `ref("pkg", "x")`, `source('a', 'b')` as written in `depends_on`.
-pub fn parse_dependency(s: &str) -> Option<(Kind, String)> {
+pub(crate) fn parse_dependency(s: &str) -> Option<(Kind, String)> {
     let s = s.trim();
     let (kind, rest) = if let Some(r) = s.strip_prefix("ref(") {
         (Kind::Model, r)

@@ -27,7 +27,7 @@ impl Diagnostics for Cx<'_> {
 }
 
 impl Cx<'_> {
-    pub fn where_is(&self, loc: Loc) -> String {
+    pub(super) fn where_is(&self, loc: Loc) -> String {
         format!(
             "{}:{}",
             self.model.sources.get(loc.file).display,
@@ -35,7 +35,7 @@ impl Cx<'_> {
         )
     }
 
-    pub fn duplicate(&mut self, what: &str, name: &Str, file: FileId, first: Loc) {
+    pub(super) fn duplicate(&mut self, what: &str, name: &Str, file: FileId, first: Loc) {
         let diag = Diag::Duplicate {
             what: Some(what.to_string()),
             name: name.value.clone(),
@@ -45,7 +45,7 @@ impl Cx<'_> {
     }
 
     /// Reports `unknown-purpose` for keys that are not in the run's taxonomy.
-    pub fn check_keys(&mut self, file: FileId, tree: Tree, keys: &[Str]) {
+    pub(super) fn check_keys(&mut self, file: FileId, tree: Tree, keys: &[Str]) {
         for key in keys {
             if let Some(diag) = self.tax.unknown(tree, &key.value) {
                 self.report(diag, file, key.span);
@@ -55,7 +55,7 @@ impl Cx<'_> {
 
     /// `data_purposes` values as data uses: a `purpose` resource gives its data use, a
     /// data-use key is taken as it is, anything else is `unknown-purpose` and dropped.
-    pub fn purposes_of(&mut self, file: FileId, values: &[Str]) -> Vec<String> {
+    pub(super) fn purposes_of(&mut self, file: FileId, values: &[Str]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for v in values {
             let use_ = if let Some(u) = self.purposes.get(&v.value) {

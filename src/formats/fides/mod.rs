@@ -16,7 +16,7 @@ mod systems;
 
 use std::path::Path;
 
-pub use parse::{is_fides_document, read_document, Resource, RESOURCE_KEYS};
+pub(crate) use parse::{is_fides_document, read_document, Resource, RESOURCE_KEYS};
 
 use super::{Format, Layout, ReadInput};
 use crate::rules::Rule;
@@ -84,7 +84,7 @@ pub struct FidesOptions {
 
 /// True when a file that failed to parse looks like a fideslang manifest (a top-level
 /// resource list and a `fides_key`), so that it is reported rather than skipped.
-pub fn declares_resources(text: &str) -> bool {
+pub(crate) fn declares_resources(text: &str) -> bool {
     let list = text.lines().any(|line| {
         line.strip_suffix(':')
             .or_else(|| line.trim_end().strip_suffix(':'))

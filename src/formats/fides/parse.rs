@@ -11,10 +11,10 @@ use crate::source::{Span, Spanned};
 use crate::taxonomy::Tree;
 use crate::yaml::Node;
 
-pub type Str = Spanned<String>;
+pub(super) type Str = Spanned<String>;
 
 /// Top-level resource lists of a fideslang manifest.
-pub const RESOURCE_KEYS: [&str; 10] = [
+pub(crate) const RESOURCE_KEYS: [&str; 10] = [
     "dataset",
     "system",
     "policy",
@@ -136,7 +136,7 @@ const OTHER_KEYS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-pub struct RawReference {
+pub(crate) struct RawReference {
     pub dataset: Str,
     /// `collection.field` or `collection.parent.child`.
     pub field: Str,
@@ -145,7 +145,7 @@ pub struct RawReference {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawField {
+pub(crate) struct RawField {
     /// Flattened path within the collection, e.g. `address.city`.
     pub path: String,
     /// The `name` value of the (nested) declaration.
@@ -159,7 +159,7 @@ pub struct RawField {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawCollection {
+pub(crate) struct RawCollection {
     pub name: Str,
     pub categories: Vec<Str>,
     pub purposes: Vec<Str>,
@@ -167,7 +167,7 @@ pub struct RawCollection {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawDataset {
+pub(crate) struct RawDataset {
     pub key: Str,
     pub categories: Vec<Str>,
     pub purposes: Vec<Str>,
@@ -175,7 +175,7 @@ pub struct RawDataset {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlowType {
+pub(crate) enum FlowType {
     Dataset,
     System,
     User,
@@ -183,7 +183,7 @@ pub enum FlowType {
 
 /// An `egress` or `ingress` entry of a system.
 #[derive(Debug, Clone)]
-pub struct RawDataFlow {
+pub(crate) struct RawDataFlow {
     pub key: Str,
     pub kind: FlowType,
     /// Empty: every category flows.
@@ -191,7 +191,7 @@ pub struct RawDataFlow {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawDeclaration {
+pub(crate) struct RawDeclaration {
     pub name: Option<Str>,
     pub span: Span,
     pub categories: Vec<Str>,
@@ -203,7 +203,7 @@ pub struct RawDeclaration {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawSystem {
+pub(crate) struct RawSystem {
     pub key: Str,
     pub declarations: Vec<RawDeclaration>,
     pub egress: Vec<RawDataFlow>,
@@ -212,7 +212,7 @@ pub struct RawSystem {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Matches {
+pub(crate) enum Matches {
     Any,
     All,
     None,
@@ -220,13 +220,13 @@ pub enum Matches {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawMatch {
+pub(crate) struct RawMatch {
     pub matches: Matches,
     pub values: Vec<Str>,
 }
 
 #[derive(Debug, Clone)]
-pub struct RawPolicyRule {
+pub(crate) struct RawPolicyRule {
     pub name: Str,
     pub categories: RawMatch,
     pub uses: RawMatch,
@@ -234,14 +234,14 @@ pub struct RawPolicyRule {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawPolicy {
+pub(crate) struct RawPolicy {
     pub key: Str,
     pub rules: Vec<RawPolicyRule>,
 }
 
 /// A `purpose` resource (fideslang ≥ 3.1): a named purpose mapped to one data use.
 #[derive(Debug, Clone)]
-pub struct RawPurpose {
+pub(crate) struct RawPurpose {
     pub key: Str,
     pub data_use: Str,
     pub categories: Vec<Str>,
@@ -249,7 +249,7 @@ pub struct RawPurpose {
 
 /// A `data_use`, `data_category` or `data_subject` resource extending the taxonomy.
 #[derive(Debug, Clone)]
-pub struct RawTaxon {
+pub(crate) struct RawTaxon {
     /// `None` for data subjects, which have no tree of their own here.
     pub tree: Option<Tree>,
     pub key: Str,
@@ -258,7 +258,7 @@ pub struct RawTaxon {
 }
 
 #[derive(Debug, Clone)]
-pub enum Resource {
+pub(crate) enum Resource {
     Dataset(RawDataset),
     System(RawSystem),
     Policy(RawPolicy),
@@ -270,7 +270,7 @@ pub enum Resource {
 /// resource list that holds Fides evidence, an item with a `fides_key` (or a PBAC access
 /// policy: a `policy` item with `key` and `decision`). A single-key list of another tool
 /// (an issue labeler's `policy:`) has neither and is not ours.
-pub fn is_fides_document(doc: Node) -> bool {
+pub(crate) fn is_fides_document(doc: Node) -> bool {
     let Some(entries) = doc.entries() else {
         return false;
     };
@@ -297,12 +297,12 @@ fn is_evidence(list: &str, item: Node) -> bool {
 }
 
 /// The cheap test before parsing: a file without these words holds no Fides evidence.
-pub fn may_hold_evidence(text: &str) -> bool {
+pub(super) fn may_hold_evidence(text: &str) -> bool {
     text.contains("fides_key") || text.contains("decision")
 }
 
 /// Reads one fideslang document; returns its resources and how many it holds.
-pub fn read_document(dec: &mut Decoder, doc: Node) -> (Vec<Resource>, usize) {
+pub(crate) fn read_document(dec: &mut Decoder, doc: Node) -> (Vec<Resource>, usize) {
     let mut out = Vec::new();
     let mut count = 0;
     let Some(m) = dec.map(doc, "a Fides manifest", &RESOURCE_KEYS) else {

@@ -9,8 +9,8 @@ use crate::diagnostic::Diag;
 use crate::source::Span;
 use crate::yaml::Node;
 
-pub const API_VERSION: &str = "purposelint/v1";
-pub const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
+pub(crate) const API_VERSION: &str = "purposelint/v1";
+pub(crate) const MANIFEST_KINDS: [&str; 3] = ["dataset", "pipeline", "sink"];
 
 /// What a document is to the native format.
 #[derive(Debug, PartialEq)]
@@ -121,7 +121,7 @@ fn has_our_shape(doc: Node, kind: &str) -> bool {
 /// True when the text declares a manifest (a line `kind: dataset|pipeline|sink` or
 /// `apiVersion: purposelint/v1`), so that a file that fails to parse is reported rather
 /// than skipped as templated YAML.
-pub fn declares_manifest(text: &str) -> bool {
+pub(crate) fn declares_manifest(text: &str) -> bool {
     text.lines().any(|line| {
         let line = line.trim();
         let (key, rest) = match line.split_once(':') {

@@ -6,8 +6,8 @@ mod resolve;
 
 use std::path::Path;
 
-pub use detect::{declares_manifest, API_VERSION, MANIFEST_KINDS};
-pub use parse::{is_manifest, read_documents, Doc};
+pub(crate) use detect::declares_manifest;
+pub(crate) use parse::{is_manifest, read_documents, Doc};
 
 use super::{Format, Layout, Names, ReadInput};
 use crate::session::LinkCx;

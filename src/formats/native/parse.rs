@@ -48,7 +48,7 @@ const STEP_KEYS: [&str; 9] = [
 const ALLOW_KEYS: [&str; 2] = ["rule", "reason"];
 
 #[derive(Debug, Clone)]
-pub struct RawDataset {
+pub(crate) struct RawDataset {
     pub name: Str,
     pub purposes: Vec<Str>,
     pub categories: Vec<Str>,
@@ -60,7 +60,7 @@ pub struct RawDataset {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawSink {
+pub(crate) struct RawSink {
     pub name: Str,
     pub uses: Vec<Str>,
 }
@@ -68,7 +68,7 @@ pub struct RawSink {
 /// An expression as written, parsed while the file is read (in parallel with the other
 /// files); its errors are reported when the step is linked.
 #[derive(Debug, Clone)]
-pub struct Expression {
+pub(crate) struct Expression {
     pub text: Str,
     pub refs: Result<Vec<ColumnRef>, String>,
 }
@@ -81,14 +81,14 @@ impl Expression {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawAllow {
+pub(crate) struct RawAllow {
     pub rule: Str,
     pub reason: Str,
     pub span: crate::source::Span,
 }
 
 #[derive(Debug, Clone)]
-pub struct RawStep {
+pub(crate) struct RawStep {
     pub name: Str,
     pub from: Vec<Str>,
     pub to: Str,
@@ -101,26 +101,26 @@ pub struct RawStep {
 }
 
 #[derive(Debug, Clone)]
-pub struct RawPipeline {
+pub(crate) struct RawPipeline {
     pub name: Str,
     pub steps: Vec<RawStep>,
 }
 
 #[derive(Debug, Clone)]
-pub enum Doc {
+pub(crate) enum Doc {
     Dataset(RawDataset),
     Sink(RawSink),
     Pipeline(RawPipeline),
 }
 
 /// Whether a document is a manifest of ours, or meant to be one (spec §3).
-pub fn is_manifest(doc: Node) -> bool {
+pub(crate) fn is_manifest(doc: Node) -> bool {
     detect(doc) != Detected::Foreign
 }
 
 /// Reads the manifest documents of a file; other documents are skipped silently.
 /// Returns the documents read and how many manifests the file holds.
-pub fn read_documents(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> (Vec<Doc>, usize) {
+pub(crate) fn read_documents(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> (Vec<Doc>, usize) {
     let mut out = Vec::with_capacity(yaml.documents().len());
     let mut manifests = 0;
     for doc in yaml.documents() {

@@ -235,7 +235,7 @@ fn esc(s: &str) -> String {
 }
 
 /// The drawing, and the number of edge crossings left.
-pub fn render(p: &Picture) -> (String, usize) {
+pub(super) fn render(p: &Picture) -> (String, usize) {
     let mut laid = layer(p);
     let crossed = order(&mut laid);
     let count = laid.layer.len();
@@ -412,7 +412,7 @@ pub fn render(p: &Picture) -> (String, usize) {
     (svg, crossed)
 }
 
-pub fn shape_class(s: Shape) -> &'static str {
+pub(super) fn shape_class(s: Shape) -> &'static str {
     match s {
         Shape::Dataset => "dataset",
         Shape::Field => "field",
@@ -425,7 +425,7 @@ pub fn shape_class(s: Shape) -> &'static str {
 }
 
 /// The outline of a node of `shape` in the box (x, y, w, h).
-pub fn outline(shape: Shape, x: f64, y: f64, w: f64, h: f64) -> String {
+pub(super) fn outline(shape: Shape, x: f64, y: f64, w: f64, h: f64) -> String {
     let (r, b) = (x + w, y + h);
     let poly = |pts: &[(f64, f64)]| {
         let pts: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.0},{b:.0}")).collect();
