@@ -17,7 +17,9 @@
 //! `PURPOSELINT_BENCH_DBT_YAML_FILES` (dbt property files, default `1000,10000`),
 //! `PURPOSELINT_BENCH_FORMATS` (default `native,fides,dbt`), `PURPOSELINT_BENCH_RUNS` (default 5),
 //! `PURPOSELINT_BENCH_RSS_FILES` (default 16000; the ~1M-field memory probe, 0 to skip),
-//! `PURPOSELINT_BENCH_DBT_MODELS` (default 1000; a generated dbt project, 0 to skip),
+//! `PURPOSELINT_BENCH_DBT_MODELS` (default `1000,10000`: generated macro-heavy dbt projects,
+//! 0 to skip), `PURPOSELINT_BENCH_GITLAB` (GitLab's dbt project, with and without dbt_utils;
+//! default `../shared/large-corpus/dbt/gitlab-analytics`, 0 to skip),
 //! `PURPOSELINT_BENCH_SYNCS` (default 1000; a generated activation repository, 0 to skip:
 //! its floor parses the `.tf` files with hcl-edit and the YAML with saphyr-parser).
 
@@ -248,6 +250,56 @@ fn corpora() -> Vec<Corpus> {
     out
 }
 
+/// Copies the folder `from` to `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// GitLab's data team dbt project (`PURPOSELINT_BENCH_GITLAB`, default the large corpus;
+/// `0` to skip), as it is and with `dbt_packages/dbt_utils` (0.8.5) installed.
+fn gitlab(runs: usize) {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/large-corpus/dbt");
+    let default = shared.join("gitlab-analytics");
+    let root = PathBuf::from(env_or(
+        "PURPOSELINT_BENCH_GITLAB",
+        &default.to_string_lossy(),
+    ));
+    if root.as_os_str() == "0" || !root.join("dbt_project.yml").exists() {
+        return;
+    }
+    let with_utils = tempfile::tempdir().unwrap();
+    let copy = with_utils.path().join("gitlab-analytics");
+    let utils = shared.join("packages/dbt_utils-0.8.5");
+    let installed = copy_dir(&root, &copy)
+        .and_then(|_| copy_dir(&utils, &copy.join("dbt_packages/dbt_utils")))
+        .is_ok();
+    let mut variants = vec![("without dbt_utils", root.clone())];
+    if installed {
+        variants.push(("with dbt_utils 0.8.5", copy));
+    }
+    for (what, dir) in &variants {
+        for threads in [1, 2] {
+            let c = measure("check", dir, threads, runs);
+            println!(
+                "gitlab-analytics ({what}): render + SQL lineage + check, {threads} thr: {:.1} ms, peak RSS {:.1} MiB, {} fields",
+                c.median_ms,
+                c.peak_kib as f64 / 1024.0,
+                c.units
+            );
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -333,16 +385,16 @@ fn main() {
             );
         }
     }
-    let dbt_models: usize = env_or("PURPOSELINT_BENCH_DBT_MODELS", "1000")
-        .parse()
-        .unwrap_or(0);
-    if dbt_models > 0 {
+    let dbt_sizes = sizes("PURPOSELINT_BENCH_DBT_MODELS", "1000,10000");
+    let mut dbt_medians: Vec<Vec<f64>> = Vec::new();
+    for &models in &dbt_sizes {
         let dir = tempfile::tempdir().unwrap();
-        let s = corpus::dbt::generate(dbt_models, 1, dir.path()).unwrap();
+        let s = corpus::dbt::generate(models, 1, dir.path()).unwrap();
+        let mut medians = Vec::new();
         for threads in [1, 2] {
             let c = measure("check", dir.path(), threads, runs);
             println!(
-                "dbt project: {} models, {} files: render + SQL lineage + check, {threads} thr: {:.1} ms ({:.0} us/model), peak RSS {:.1} MiB, {} columns",
+                "dbt project: {} models, {} files, macro-heavy: render + SQL lineage + check, {threads} thr: {:.1} ms ({:.0} us/model), peak RSS {:.1} MiB, {} columns",
                 s.models,
                 s.files,
                 c.median_ms,
@@ -350,8 +402,22 @@ fn main() {
                 c.peak_kib as f64 / 1024.0,
                 c.units
             );
+            medians.push(c.median_ms);
+        }
+        dbt_medians.push(medians);
+    }
+    for i in 1..dbt_sizes.len() {
+        for (t, threads) in [1, 2].iter().enumerate() {
+            println!(
+                "scaling dbt project {} -> {} models ({:.1}x), {threads} thr: check time x{:.2}",
+                dbt_sizes[i - 1],
+                dbt_sizes[i],
+                dbt_sizes[i] as f64 / dbt_sizes[i - 1] as f64,
+                dbt_medians[i][t] / dbt_medians[i - 1][t]
+            );
         }
     }
+    gitlab(runs);
     let syncs: usize = env_or("PURPOSELINT_BENCH_SYNCS", "1000")
         .parse()
         .unwrap_or(0);

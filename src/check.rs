@@ -25,6 +25,8 @@ pub struct Options {
     pub max_file_size: u64,
     /// Options of the Fides adapter (`fides.*` in the configuration).
     pub fides: fides::FidesOptions,
+    /// Options of the dbt adapter (`dbt.*` in the configuration).
+    pub dbt: crate::formats::dbt::DbtOptions,
     /// Include/exclude globs of the configuration.
     pub filter: Option<PathFilter>,
     /// Severity per rule or check id; `None` turns it off.
@@ -53,6 +55,7 @@ impl Options {
             taxonomy: Taxonomy::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             fides: fides::FidesOptions::default(),
+            dbt: crate::formats::dbt::DbtOptions::default(),
             filter: None,
             severity: BTreeMap::new(),
             select: Vec::new(),
@@ -84,6 +87,52 @@ pub struct Summary {
     pub manifests: usize,
     pub fields: usize,
     pub flows: usize,
+    /// How the column lineage of SQL models was derived; `None` when there are none.
+    pub lineage: Option<LineageSummary>,
+}
+
+/// SQL models (dbt) by how their column lineage was derived.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct LineageSummary {
+    pub models: usize,
+    pub full: usize,
+    pub partial: usize,
+    pub fallback: usize,
+    /// Models that are not full, by the kind of their first reason.
+    pub reasons: std::collections::BTreeMap<String, usize>,
+    /// Models by the dialect that parsed them (`none` when none did).
+    pub dialects: std::collections::BTreeMap<String, usize>,
+}
+
+impl LineageSummary {
+    pub fn of(models: &[crate::model::ModelLineage]) -> Option<LineageSummary> {
+        use crate::model::LineageStatus;
+        if models.is_empty() {
+            return None;
+        }
+        let mut s = LineageSummary {
+            models: models.len(),
+            ..LineageSummary::default()
+        };
+        for m in models {
+            match m.status {
+                LineageStatus::Full => s.full += 1,
+                LineageStatus::Partial => s.partial += 1,
+                LineageStatus::Fallback => s.fallback += 1,
+            }
+            if let Some(r) = &m.reason {
+                *s.reasons.entry(r.clone()).or_default() += 1;
+            }
+            let d = m.dialect.unwrap_or("none").to_string();
+            *s.dialects.entry(d).or_default() += 1;
+        }
+        Some(s)
+    }
+
+    /// Percent of the models with full lineage.
+    pub fn full_percent(&self) -> f64 {
+        100.0 * self.full as f64 / self.models.max(1) as f64
+    }
 }
 
 #[derive(Debug)]

@@ -611,10 +611,12 @@ fn run_check(args: CheckArgs) -> u8 {
     if args.statistics && !for_people {
         // The report stays machine-readable; the counts are for the person watching.
         let mut err = std::io::stderr().lock();
-        let _ = report::statistics::render(&mut err, opts, &outcome.findings);
+        let lineage = outcome.summary.lineage.as_ref();
+        let _ = report::statistics::render(&mut err, opts, &outcome.findings, lineage);
     }
     let written = if args.statistics && for_people {
-        report::statistics::render(&mut out, opts, &outcome.findings)
+        let lineage = outcome.summary.lineage.as_ref();
+        report::statistics::render(&mut out, opts, &outcome.findings, lineage)
     } else {
         match args.format {
             Format::Human => {

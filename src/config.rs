@@ -19,7 +19,7 @@ pub(crate) const FILE_NAMES: [&str; 2] = ["purposelint.yaml", ".purposelint.yaml
 /// The JSON Schema of the file, printed by `purposelint schema config`.
 pub(crate) const SCHEMA: &str = include_str!("../schema/config.schema.json");
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "include",
     "exclude",
     "severity",
@@ -31,6 +31,7 @@ const KEYS: [&str; 11] = [
     "fides",
     "destinations",
     "relations",
+    "dbt",
 ];
 
 /// A rule's configured severity; `None` turns it off.
@@ -49,6 +50,17 @@ pub struct ExternalDataset {
     pub pattern: String,
     pub matcher: globset::GlobMatcher,
     pub purposes: Vec<String>,
+}
+
+impl ExternalDataset {
+    /// The purposes that the entries matching dataset `name` give it.
+    pub fn purposes_of(entries: &[ExternalDataset], name: &str) -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e.matcher.is_match(name))
+            .flat_map(|e| e.purposes.iter().cloned())
+            .collect()
+    }
 }
 
 /// Which discovered files a run lints, by globs relative to the configuration's folder.
@@ -117,6 +129,10 @@ pub struct Config {
     /// The names that must exist once every file is read (checked after linking): the
     /// `relations:` targets and the `destinations:` keys naming one destination.
     pub named: ConfigNames,
+    /// `dbt.dialect`: the SQL dialect of every dbt project's models.
+    pub dbt_dialect: Option<crate::sql::Dialect>,
+    /// `dbt.profiles_dir`: where `profiles.yml` is, relative to the configuration.
+    pub dbt_profiles_dir: Option<PathBuf>,
 }
 
 /// Names in the configuration that only the project's files can declare, with their
@@ -205,6 +221,8 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
         external_datasets: Vec::new(),
         max_file_size: None,
         fides_infer_purposes: false,
+        dbt_dialect: None,
+        dbt_profiles_dir: None,
         destinations: Vec::new(),
         relations: Vec::new(),
         named: ConfigNames::default(),
@@ -288,6 +306,28 @@ fn parse(file: &SourceFile, root: PathBuf, diags: &mut Vec<Finding>) -> Option<C
                 n.span(),
                 "`relations` must be a mapping of relation to dataset name",
             );
+        }
+    }
+    if let Some(n) = m.get("dbt") {
+        if let Some(d) = dec.map(n, "`dbt`", &["dialect", "profiles_dir"]) {
+            if let Some(v) = d.get("dialect") {
+                match v.as_str().and_then(crate::sql::Dialect::from_name) {
+                    Some(dialect) => config.dbt_dialect = Some(dialect),
+                    None => dec.error(
+                        v.span(),
+                        format!(
+                            "`dbt.dialect` must be a warehouse or dbt adapter name: {}",
+                            crate::sql::Dialect::NAMES.join(", ")
+                        ),
+                    ),
+                }
+            }
+            if let Some(v) = d.get("profiles_dir") {
+                match v.as_str().filter(|s| !s.trim().is_empty()) {
+                    Some(dir) => config.dbt_profiles_dir = Some(root.join(dir)),
+                    None => dec.error(v.span(), "`dbt.profiles_dir` must be a folder path"),
+                }
+            }
         }
     }
     if let Some(n) = m.get("fides") {
@@ -698,6 +738,17 @@ mod tests {
         let (line, msg) = error_line("aliases:\n  2fa: essential.service.authentification\n");
         assert_eq!(line, 2);
         assert!(msg.contains("did you mean"), "{msg}");
+    }
+
+    #[test]
+    fn dbt_dialect_and_profiles_dir() {
+        let c = ok("dbt:\n  dialect: Snowflake\n  profiles_dir: ci/profiles\n");
+        assert_eq!(c.dbt_dialect, Some(crate::sql::Dialect::Snowflake));
+        assert!(c.dbt_profiles_dir.unwrap().ends_with("ci/profiles"));
+        let (line, msg) = error_line("dbt:\n  dialect: snowflak\n");
+        assert_eq!(line, 2);
+        assert!(msg.contains("snowflake, bigquery"), "{msg}");
+        assert_eq!(error_line("dbt:\n  profile_dir: x\n").0, 2);
     }
 
     #[test]

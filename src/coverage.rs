@@ -337,9 +337,18 @@ pub(crate) fn coverage<'a>(
     let mut lineage: Vec<Lineage> = findings
         .iter()
         .filter(|f| f.rule == Check::IncompleteLineage.id())
-        .map(|f| Lineage {
-            model: f.message.split('`').nth(1).unwrap_or(""),
-            status: "fallback",
+        .map(|f| {
+            let name = f.message.split('`').nth(1).unwrap_or("");
+            let status = model
+                .sql_lineage
+                .iter()
+                .find(|m| m.name == name)
+                .map_or("fallback", |m| m.status.name());
+            (f, name, status)
+        })
+        .map(|(f, name, status)| Lineage {
+            model: name,
+            status,
             location: location(sources, f.location),
             reason: f.message.split_once(": ").map_or(&f.message, |(_, r)| r),
         })

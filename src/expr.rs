@@ -16,6 +16,9 @@ pub(crate) struct ColumnRef {
     pub functions: Vec<String>,
     /// Byte range of the reference within the expression text.
     pub range: (u32, u32),
+    /// A key of a window's `PARTITION BY`/`ORDER BY`: an indirect input, which the
+    /// window's function does not sanitize (its `functions` are those inside the key).
+    pub window_key: bool,
 }
 
 /// Deep enough for any real expression; stops hostile input before the stack does.
@@ -30,6 +33,9 @@ struct Collector<'a> {
     text: &'a str,
     functions: Vec<String>,
     refs: Vec<ColumnRef>,
+    window: std::collections::HashSet<*const Expr>,
+    /// The length of `functions` where each window key being visited starts.
+    window_bases: Vec<usize>,
 }
 
 impl Collector<'_> {
@@ -60,10 +66,12 @@ impl Collector<'_> {
             .join(".");
         let start = self.offset(first.span.start.line, first.span.start.column);
         let end = self.offset(last.span.end.line, last.span.end.column);
+        let base = self.window_bases.last().copied().unwrap_or(0);
         self.refs.push(ColumnRef {
             name,
-            functions: self.functions.clone(),
+            functions: self.functions[base..].to_vec(),
             range: (start, end.max(start)),
+            window_key: !self.window_bases.is_empty(),
         });
     }
 }
@@ -80,18 +88,33 @@ impl Visitor for Collector<'_> {
     type Break = ();
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self.window.contains(&(expr as *const Expr)) {
+            self.window_bases.push(self.functions.len());
+        }
         match expr {
-            Expr::Function(f) => self.functions.push(function_name(f)),
+            Expr::Function(f) => {
+                self.functions.push(function_name(f));
+                for e in crate::sql::window_keys(f) {
+                    self.window.insert(e as *const Expr);
+                }
+            }
             Expr::Identifier(id) => self.record(std::slice::from_ref(id)),
             Expr::CompoundIdentifier(ids) => self.record(ids),
-            _ => {}
+            e => {
+                if let Some(name) = crate::sql::special_function(e) {
+                    self.functions.push(name.to_string());
+                }
+            }
         }
         ControlFlow::Continue(())
     }
 
     fn post_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        if matches!(expr, Expr::Function(_)) {
+        if matches!(expr, Expr::Function(_)) || crate::sql::special_function(expr).is_some() {
             self.functions.pop();
+        }
+        if self.window.contains(&(expr as *const Expr)) {
+            self.window_bases.pop();
         }
         ControlFlow::Continue(())
     }
@@ -267,6 +290,7 @@ impl<'a> Scan<'a> {
             name: self.text[start..self.at].to_string(),
             functions: functions.clone(),
             range: (start as u32, self.at as u32),
+            window_key: false,
         });
         Some(())
     }
@@ -307,6 +331,8 @@ fn parse_column_refs(text: &str) -> Result<Vec<ColumnRef>, String> {
         text,
         functions: Vec::new(),
         refs: Vec::new(),
+        window: Default::default(),
+        window_bases: Vec::new(),
     };
     let _ = expr.visit(&mut c);
     Ok(c.refs)

@@ -9,6 +9,8 @@ pub(crate) mod baseline;
 pub mod check;
 pub mod cli;
 pub(crate) mod config;
+/// The `lineage-conformance` example's scoring, against DataHub's SQL-parser tests.
+pub mod conformance;
 pub(crate) mod coverage;
 pub(crate) mod decode;
 mod diagnostic;

@@ -296,6 +296,38 @@ pub enum Named {
     Sink(SinkId),
 }
 
+/// How the column lineage of one SQL model (dbt) was derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LineageStatus {
+    /// Every output column's inputs are exact.
+    Full,
+    /// Some output columns fell back to every column in their scope.
+    Partial,
+    /// The whole model fell back to every column of everything it reads.
+    Fallback,
+}
+
+impl LineageStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            LineageStatus::Full => "full",
+            LineageStatus::Partial => "partial",
+            LineageStatus::Fallback => "fallback",
+        }
+    }
+}
+
+/// One SQL model's lineage, for `--statistics`, the JSON summary and `coverage`.
+#[derive(Debug, Clone)]
+pub struct ModelLineage {
+    pub name: String,
+    pub status: LineageStatus,
+    /// The kind of the first reason it is not full (`the SQL does not parse`, …).
+    pub reason: Option<String>,
+    /// The dialect that parsed it; `None` when none did.
+    pub dialect: Option<&'static str>,
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Model {
     pub sources: Sources,
@@ -325,6 +357,8 @@ pub struct Model {
     /// The warehouse dialects of the dbt projects (their adapters), in the order declared:
     /// SQL that names no warehouse of its own is parsed with them first (activation §7.2).
     pub warehouse_dialects: Vec<crate::sql::Dialect>,
+    /// SQL models with how their lineage was derived, in link order.
+    pub sql_lineage: Vec<ModelLineage>,
 }
 
 /// A destination whose type is in no catalogue (activation spec §10).

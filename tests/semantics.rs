@@ -115,6 +115,65 @@ fn count_is_a_sanitizer_but_hashes_are_not() {
 }
 
 #[test]
+fn window_keys_are_indirect_inputs_the_window_function_does_not_sanitize() {
+    let run = |expr: &str| {
+        let p = pipeline(&format!(
+            "  - name: s
+    from: accounts.security_contacts
+    to: x_audiences
+    fields:
+      n: \"{expr}\"
+"
+        ));
+        let o = lint(&[("a.yaml", SECURITY), ("s.yaml", AD_SINK), ("p.yaml", &p)]);
+        let kinds: Vec<FlowKind> = o
+            .model
+            .flows
+            .iter()
+            .filter(|f| o.model.fields[f.from as usize].name.as_ref() == "phone_number")
+            .map(|f| f.kind)
+            .collect();
+        (flows(&o).len(), kinds)
+    };
+    // The key is no argument of `count`: a finding, through an indirect flow.
+    assert_eq!(
+        run("count(*) over (partition by phone_number)"),
+        (1, vec![FlowKind::Indirect])
+    );
+    assert_eq!(
+        run("count(user_id) over (order by phone_number)"),
+        (1, vec![FlowKind::Indirect])
+    );
+    // Its argument still is sanitized.
+    assert_eq!(run("count(phone_number) over (partition by user_id)").0, 0);
+}
+
+#[test]
+fn special_syntax_functions_are_recorded() {
+    let p = pipeline(
+        "  - name: s
+    from: accounts.security_contacts
+    to: x_audiences
+    fields:
+      a: \"trim(substring(phone_number from 2))\"
+      b: \"cast(phone_number as varchar)\"
+      c: \"lower(phone_number::text)\"
+",
+    );
+    let o = lint(&[("a.yaml", SECURITY), ("s.yaml", AD_SINK), ("p.yaml", &p)]);
+    let mut fns: Vec<Vec<String>> = o.model.flows.iter().map(|f| f.functions.clone()).collect();
+    fns.sort();
+    assert_eq!(
+        fns,
+        [
+            vec!["cast"],
+            vec!["lower", "cast"],
+            vec!["trim", "substring"]
+        ]
+    );
+}
+
+#[test]
 fn dataset_purposes_apply_to_every_field() {
     let ds = "\
 kind: dataset

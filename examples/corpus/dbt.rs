@@ -53,6 +53,17 @@ const SOURCES: [(&str, &[&str]); 5] = [
 /// Columns collected to secure the account; annotated with a security purpose.
 const SECURITY_COLUMNS: [&str; 3] = ["phone_number", "recovery_email", "login_ip"];
 
+/// The project's macros, which transforms call: a dispatched one, one with a default
+/// argument and one that loops, as real projects' macros do.
+const MACROS: &str = "{% macro hash_contact(col) %}{{ return(adapter.dispatch('hash_contact', 'generated')(col)) }}{% endmacro %}
+
+{% macro default__hash_contact(col) %}sha2(lower({{ col }}), 256){% endmacro %}
+
+{% macro null_safe(col, fallback='null') %}coalesce({{ col }}, {{ fallback }}){% endmacro %}
+
+{% macro not_null_filter(alias, cols) %}{% for c in cols %}{{ alias }}.{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}{% endmacro %}
+";
+
 /// Joins keep models readable: at most this many output columns.
 const MAX_COLUMNS: usize = 14;
 
@@ -73,6 +84,7 @@ pub fn generate(models: usize, seed: u64, out: &Path) -> io::Result<DbtStats> {
         "name: generated\nversion: '1.0.0'\nprofile: generated\nmodel-paths: [models]\nvars:\n  start_date: '2020-01-01'\n",
     )?;
     write("models/staging/src_app.yml", &sources_yaml())?;
+    write("macros/generated.sql", MACROS)?;
 
     let mut built: Vec<Model> = Vec::new();
     for (table, columns) in SOURCES {
@@ -251,9 +263,9 @@ fn transform(rng: &mut Rng, built: &[Model]) -> (String, Vec<String>) {
     for (k, c) in up.columns.iter().enumerate() {
         let sep = if k == 0 { "" } else { ",\n" };
         let expr = if c.contains("email") || c.contains("phone") {
-            format!("sha2(lower({c}), 256) as {c}")
+            format!("{{{{ hash_contact('{c}') }}}} as {c}")
         } else if k > 0 && rng.chance(0.3) {
-            format!("coalesce({c}, null) as {c}")
+            format!("{{{{ null_safe('{c}') }}}} as {c}")
         } else {
             c.clone()
         };
@@ -262,7 +274,7 @@ fn transform(rng: &mut Rng, built: &[Model]) -> (String, Vec<String>) {
     }
     let _ = write!(
         sql,
-        "\nfrom {{{{ ref('{}') }}}} as src\nwhere src.account_id is not null\n  and '{{{{ var(\"start_date\") }}}}' <= current_date{}\n",
+        "\nfrom {{{{ ref('{}') }}}} as src\nwhere {{{{ not_null_filter('src', ['account_id']) }}}}\n  and '{{{{ var(\"start_date\") }}}}' <= current_date{}\n",
         up.name,
         incremental_filter(rng, "src")
     );

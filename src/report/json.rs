@@ -35,6 +35,9 @@ pub struct JsonSummary {
     pub warnings: usize,
     pub infos: usize,
     pub suppressed: usize,
+    /// dbt models by how their column lineage was derived (when there are any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dbt_lineage: Option<crate::check::LineageSummary>,
 }
 
 #[derive(Serialize)]
@@ -170,6 +173,7 @@ pub fn report<'a>(
             warnings,
             infos,
             suppressed: dismissed.len(),
+            dbt_lineage: summary.lineage.clone(),
         },
         findings: findings
             .iter()

@@ -1,9 +1,10 @@
-//! `--statistics`: the number of findings per rule, most frequent first.
+//! `--statistics`: the number of findings per rule, most frequent first, and how the
+//! column lineage of dbt models was derived.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::check::Options;
+use crate::check::{LineageSummary, Options};
 use crate::finding::{Finding, Severity};
 
 fn summary_of<'a>(opts: &'a Options, id: &str) -> &'a str {
@@ -25,7 +26,12 @@ pub fn counts(findings: &[Finding]) -> Vec<(&str, usize, Severity)> {
 }
 
 /// The table; with a machine format it goes to the standard error, beside the report.
-pub fn render(out: &mut dyn Write, opts: &Options, findings: &[Finding]) -> io::Result<()> {
+pub fn render(
+    out: &mut dyn Write,
+    opts: &Options,
+    findings: &[Finding],
+    lineage: Option<&LineageSummary>,
+) -> io::Result<()> {
     let rows = counts(findings);
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     for (id, n, s) in &rows {
@@ -37,5 +43,28 @@ pub fn render(out: &mut dyn Write, opts: &Options, findings: &[Finding]) -> io::
         )?;
     }
     let total: usize = rows.iter().map(|r| r.1).sum();
-    writeln!(out, "{total:5}  total")
+    writeln!(out, "{total:5}  total")?;
+    match lineage {
+        Some(l) => render_lineage(out, l),
+        None => Ok(()),
+    }
+}
+
+fn render_lineage(out: &mut dyn Write, l: &LineageSummary) -> io::Result<()> {
+    writeln!(
+        out,
+        "\ndbt models: {}; column lineage full {} ({:.1}%), partial {}, fallback {}",
+        l.models,
+        l.full,
+        l.full_percent(),
+        l.partial,
+        l.fallback
+    )?;
+    let mut reasons: Vec<(&String, &usize)> = l.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (r, n) in reasons {
+        writeln!(out, "{n:5}  {r}")?;
+    }
+    let dialects: Vec<String> = l.dialects.iter().map(|(d, n)| format!("{d} {n}")).collect();
+    writeln!(out, "parsed by dialect: {}", dialects.join(", "))
 }

@@ -197,6 +197,7 @@ pub(super) fn link(
         manifests: model.manifests,
         fields: model.fields.len(),
         flows: model.flows.len(),
+        lineage: crate::check::LineageSummary::of(&model.sql_lineage),
     };
     sort_dismissed(&model, &mut dismissed);
     Outcome {

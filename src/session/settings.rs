@@ -125,6 +125,8 @@ pub(super) fn options(s: &Settings) -> Result<(Options, Option<PathBuf>), Failur
             opts.max_file_size = n;
         }
         opts.fides.infer_purposes_from_systems = c.fides_infer_purposes;
+        opts.dbt.dialect = c.dbt_dialect;
+        opts.dbt.profiles_dir = c.dbt_profiles_dir.clone();
         opts.activation.destinations = c.destinations.clone();
         opts.activation.relations = c.relations.clone();
         opts.activation.named = c.named.clone();

@@ -40,6 +40,27 @@ impl Dialect {
         Dialect::MsSql,
     ];
 
+    /// The names [`Dialect::from_name`] knows best, for messages.
+    pub const NAMES: &'static [&'static str] = &[
+        "generic",
+        "ansi",
+        "snowflake",
+        "bigquery",
+        "postgres",
+        "redshift",
+        "databricks",
+        "spark",
+        "hive",
+        "duckdb",
+        "mssql",
+        "mysql",
+        "sqlite",
+        "clickhouse",
+        "oracle",
+        "teradata",
+        "trino",
+    ];
+
     /// The dialect of a dbt adapter type or warehouse name (`snowflake`, `sqlserver`,
     /// `trino`…), case-insensitively; `None` for a name we do not know.
     pub fn from_name(name: &str) -> Option<Dialect> {
@@ -130,6 +151,9 @@ mod tests {
         assert_eq!(Dialect::from_name("nonesuch"), None);
         for d in Dialect::CHAIN {
             assert_eq!(Dialect::from_name(d.name()), Some(*d));
+        }
+        for n in Dialect::NAMES {
+            assert!(Dialect::from_name(n).is_some(), "{n}");
         }
     }
 }

@@ -70,6 +70,9 @@ pub(crate) struct OutColumn {
     pub name: String,
     pub span: Option<SqlSpan>,
     pub inputs: Vec<Input>,
+    /// A name it reads could not be resolved: its inputs include every column of the
+    /// relations in that name's scope.
+    pub fallback: bool,
 }
 
 /// Columns the query passes through unchanged with `*` from an upstream whose columns are
@@ -86,8 +89,13 @@ pub(crate) struct Passthrough {
 pub(crate) struct Lineage {
     pub columns: Vec<OutColumn>,
     pub passthrough: Option<Passthrough>,
-    /// Why the lineage is not complete; empty when it is.
+    /// Why the lineage of the whole query is unknown; empty when it is known.
     pub problems: Vec<String>,
+    /// Column references that could not be resolved, each falling back alone (the output
+    /// columns that read one have [`OutColumn::fallback`]).
+    pub unresolved: Vec<(String, Option<SqlSpan>)>,
+    /// The dialect that parsed the SQL; `None` when none did.
+    pub dialect: Option<Dialect>,
 }
 
 fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
@@ -96,6 +104,132 @@ fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| e.to_string())
+}
+
+use sqlparser::tokenizer::{Token, TokenWithSpan};
+
+/// The tokens of `sql` but whitespace and comments, in the generic dialect.
+fn significant_tokens(sql: &str) -> Option<Vec<TokenWithSpan>> {
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+            .collect(),
+    )
+}
+
+/// Whether `t` is the keyword (or word) `k`, in any case.
+fn is(t: &Token, k: &str) -> bool {
+    matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case(k))
+}
+
+/// `CREATE … AS [(] SELECT|WITH …` with everything before the query blanked out (lines
+/// kept, so positions stay those of `sql`); `None` for any other statement.
+fn query_after_as(sql: &str) -> Option<String> {
+    let words = significant_tokens(sql)?;
+    if !words.first().is_some_and(|t| is(&t.token, "create")) {
+        return None;
+    }
+    let mut depth = 0i32;
+    for (i, t) in words.iter().enumerate() {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            tok if depth == 0 && is(tok, "as") => {
+                let mut j = i + 1;
+                while words.get(j).is_some_and(|t| t.token == Token::LParen) {
+                    j += 1;
+                }
+                let start = words.get(j)?;
+                if is(&start.token, "select") || is(&start.token, "with") {
+                    let at = words.get(i + 1)?.span.start;
+                    return Some(blank_before(sql, at.line, at.column));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `sql` with each `GROUP BY *` written `GROUP BY ALL`; `None` when it has none.
+fn group_by_star(sql: &str) -> Option<String> {
+    let words = significant_tokens(sql)?;
+    let mut stars = Vec::new();
+    for w in words.windows(3) {
+        if is(&w[0].token, "group") && is(&w[1].token, "by") && w[2].token == Token::Mul {
+            stars.push((w[2].span.start.line, w[2].span.start.column));
+        }
+    }
+    if stars.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 2 * stars.len());
+    let (mut l, mut c) = (1u64, 1u64);
+    for ch in sql.chars() {
+        if ch == '*' && stars.contains(&(l, c)) {
+            out.push_str("ALL");
+        } else {
+            out.push(ch);
+        }
+        if ch == '\n' {
+            l += 1;
+            c = 1;
+        } else {
+            c += 1;
+        }
+    }
+    Some(out)
+}
+
+/// `sql` with every character before 1-based `line`:`column` a space (newlines kept).
+fn blank_before(sql: &str, line: u64, column: u64) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let (mut l, mut c) = (1u64, 1u64);
+    for ch in sql.chars() {
+        let before = l < line || (l == line && c < column);
+        if ch == '\n' {
+            out.push('\n');
+            l += 1;
+            c = 1;
+            continue;
+        }
+        out.push(if before { ' ' } else { ch });
+        c += 1;
+    }
+    out
+}
+
+/// The query of a statement, with the names the statement gives its columns (none when
+/// the query names them): a query, `CREATE VIEW|TABLE … AS`, `INSERT … SELECT`.
+fn query_of(s: &Statement) -> Option<(&sqlparser::ast::Query, Vec<String>)> {
+    match s {
+        Statement::Query(q) => Some((q, Vec::new())),
+        Statement::CreateView(v) => {
+            let names = v.columns.iter().map(|c| c.name.value.clone()).collect();
+            Some((&v.query, names))
+        }
+        Statement::CreateTable(t) => {
+            let names = t.columns.iter().map(|c| c.name.value.clone()).collect();
+            Some((t.query.as_deref()?, names))
+        }
+        Statement::Insert(i) => {
+            let names = i
+                .columns
+                .iter()
+                .filter_map(|c| match c.0.last()? {
+                    sqlparser::ast::ObjectNamePart::Identifier(i) => Some(i.value.clone()),
+                    sqlparser::ast::ObjectNamePart::Function(f) => Some(f.name.value.clone()),
+                })
+                .collect();
+            Some((i.source.as_deref()?, names))
+        }
+        _ => None,
+    }
 }
 
 /// Statements parsed in the first dialect that parses them, or the first error.
@@ -113,6 +247,21 @@ pub(crate) fn parse_first(sql: &str, dialects: &[Dialect]) -> Parsed {
             }
         }
     }
+    // DDL options a dialect of sqlparser does not know (`WITH TAG (…)`, `AUTO REFRESH
+    // YES`, ClickHouse's `TO t`): the query after its `AS` still has lineage. And `GROUP
+    // BY *`, what `dbt_utils.star` renders for a relation whose columns are unknown at
+    // compile time: it groups by every column, as `GROUP BY ALL` does.
+    for text in [query_after_as(sql), group_by_star(sql)]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(found) = dialects
+            .iter()
+            .find_map(|&d| parse(&text, d).ok().map(|s| (d, s)))
+        {
+            return Ok(found);
+        }
+    }
     Err(first_error.unwrap_or_else(|| "no dialect to parse it with".into()))
 }
 
@@ -125,8 +274,8 @@ pub(crate) fn lineage(sql: &str, dialects: &[Dialect], catalog: &mut dyn Catalog
 
 /// The lineage of statements [`parse_first`] gave.
 pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage {
-    let stmts = match parsed {
-        Ok((_, stmts)) => stmts,
+    let (dialect, stmts) = match parsed {
+        Ok((d, stmts)) => (*d, stmts),
         Err(e) => {
             return Lineage {
                 problems: vec![format!("the SQL does not parse: {e}")],
@@ -134,18 +283,17 @@ pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage 
             }
         }
     };
-    let mut queries = stmts.iter().filter_map(|s| match s {
-        Statement::Query(q) => Some(q),
-        _ => None,
-    });
-    let Some(query) = queries.next() else {
+    let Some((query, names)) = stmts.iter().find_map(query_of) else {
         return Lineage {
             problems: vec!["the SQL holds no SELECT query".into()],
             ..Lineage::default()
         };
     };
     let mut cx = Cx::new(catalog);
-    let rel = cx.query(query, &Ctes::default(), None);
+    let mut rel = cx.query(query, &Ctes::default(), None);
+    for (c, name) in rel.cols.iter_mut().zip(names) {
+        c.name = cx.names.lower(&name);
+    }
     let names = &cx.names;
     let input = |s: &Src| Input {
         upstream: s.upstream,
@@ -156,6 +304,7 @@ pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage 
         level: s.level,
     };
     let mut out = Lineage {
+        dialect: Some(dialect),
         ..Lineage::default()
     };
     for c in &rel.cols {
@@ -163,8 +312,10 @@ pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage 
             name: names.str(c.name).to_string(),
             span: c.span,
             inputs: c.srcs.iter().map(input).collect(),
+            fallback: c.srcs.iter().any(|s| s.guess),
         });
     }
+    out.unresolved = std::mem::take(&mut cx.unresolved);
     let mut problems = std::mem::take(&mut cx.problems);
     match &rel.open {
         Some(Open::Base {
@@ -282,12 +433,98 @@ select id, 1 from "ref:orders"
     }
 
     #[test]
-    fn unresolved_and_unparsable_are_problems() {
-        let l = lineage(
-            r#"select nope from "ref:customers""#,
-            &[Dialect::Generic],
-            &mut Cat,
+    fn window_keys_are_not_sanitized_and_special_syntax_is_a_function() {
+        let sql = r#"select count(*) over (partition by lower(phone)) as n,
+  trim(email) as t, id::varchar as i, extract(year from id) as y from "ref:customers""#;
+        let l = lineage(sql, &[Dialect::Generic], &mut Cat);
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        let col = |n: &str| l.columns.iter().find(|c| c.name == n).unwrap();
+        let phone = &col("n").inputs[0];
+        assert_eq!(
+            (phone.column.as_str(), phone.kind),
+            ("phone", FlowKind::Indirect)
         );
+        assert_eq!(phone.functions, vec!["lower"]);
+        assert_eq!(col("t").inputs[0].functions, vec!["trim"]);
+        assert_eq!(col("i").inputs[0].functions, vec!["cast"]);
+        assert_eq!(col("y").inputs[0].functions, vec!["extract"]);
+    }
+
+    #[test]
+    fn statements_around_a_query() {
+        let names = |sql: &str| {
+            let l = lineage(sql, &[Dialect::Snowflake, Dialect::Generic], &mut Cat);
+            assert!(l.problems.is_empty(), "{sql}: {:?}", l.problems);
+            let cols: Vec<String> = l.columns.iter().map(|c| c.name.clone()).collect();
+            (cols, l)
+        };
+        let (cols, _) = names(r#"create view v (a, b) as select id, email from "ref:customers""#);
+        assert_eq!(cols, ["a", "b"]);
+        let (cols, _) = names(r#"insert into t (x) select phone from "ref:customers""#);
+        assert_eq!(cols, ["x"]);
+        let (cols, _) =
+            names(r#"with c as (select id from "ref:customers") insert into t select id from c"#);
+        assert_eq!(cols, ["id"]);
+        // Options sqlparser does not know: the query after `AS`, at its own lines.
+        let (cols, l) = names(
+            "create materialized view mv\nauto refresh yes\nas (\nselect email from \"ref:customers\")",
+        );
+        assert_eq!(cols, ["email"]);
+        assert_eq!(l.columns[0].span.unwrap().start.0, 4);
+        let (cols, _) = names(r#"select *, max(id) as m from "ref:customers" group by *"#);
+        assert_eq!(cols, ["id", "email", "phone", "m"]);
+    }
+
+    #[test]
+    fn qualified_names_struct_fields_and_semantic_views() {
+        let sql = r#"select raw.app.customers.email.domain as d from "ref:customers""#;
+        let l = lineage(sql, &[Dialect::Generic], &mut Cat);
+        assert!(l.problems.is_empty() && l.unresolved.is_empty(), "{l:?}");
+        assert_eq!(inputs(&l, "d"), vec![(0, "email".into(), FlowKind::Direct)]);
+
+        let sql = r#"select * from semantic_view("ref:customers" dimensions email metrics id where phone > 0)"#;
+        let l = lineage(sql, &[Dialect::Snowflake], &mut Cat);
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        assert_eq!(
+            inputs(&l, "email"),
+            vec![
+                (0, "email".into(), FlowKind::Direct),
+                (0, "phone".into(), FlowKind::Indirect)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unresolved_column_falls_back_alone() {
+        let sql = "select c.id,\n  nope as guessed\nfrom \"ref:customers\" c";
+        let l = lineage(sql, &[Dialect::Generic], &mut Cat);
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        assert_eq!(l.unresolved.len(), 1);
+        assert_eq!(l.unresolved[0].0, "nope");
+        assert_eq!(l.unresolved[0].1.unwrap().start, (2, 3));
+        let id = l.columns.iter().find(|c| c.name == "id").unwrap();
+        assert!(!id.fallback);
+        assert_eq!(inputs(&l, "id"), vec![(0, "id".into(), FlowKind::Direct)]);
+        let g = l.columns.iter().find(|c| c.name == "guessed").unwrap();
+        assert!(g.fallback);
+        assert_eq!(inputs(&l, "guessed").len(), 3);
+
+        // Qualified by a relation that lacks it: that relation's columns only.
+        let sql =
+            r#"select o.nope from "ref:orders" o join "ref:customers" c on o.customer_id = c.id"#;
+        let l = lineage(sql, &[Dialect::Generic], &mut Cat);
+        let direct: Vec<_> = inputs(&l, "nope")
+            .into_iter()
+            .filter(|i| i.2 == FlowKind::Direct)
+            .collect();
+        assert!(direct.iter().all(|i| i.0 == 1), "{direct:?}");
+        assert_eq!(direct.len(), 3);
+    }
+
+    #[test]
+    fn unresolved_and_unparsable_are_problems() {
+        // No relation to fall back to.
+        let l = lineage("select nope", &[Dialect::Generic], &mut Cat);
         assert!(!l.problems.is_empty());
         let l = lineage("select from where (", &[Dialect::Generic], &mut Cat);
         assert!(!l.problems.is_empty());

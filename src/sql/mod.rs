@@ -15,3 +15,4 @@ pub(crate) use dialect::Dialect;
 pub(crate) use lineage::{
     lineage, lineage_of, parse_first, Catalog, Lineage, OutColumn, Parsed, SqlSpan, Upstream,
 };
+pub(crate) use refs::{special_function, window_keys};

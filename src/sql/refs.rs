@@ -4,14 +4,18 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectNamePart, Query, Visit, Visitor, WindowType};
+use sqlparser::ast::{
+    CastKind, Expr, Function, ObjectNamePart, Query, Spanned, Visit, Visitor, WindowType,
+};
 
+use super::lineage::SqlSpan;
 use super::names::{Fns, Names, Sym, NO_FUNCTIONS};
 
 /// A column reference: its dotted parts (lower-case), the functions around it, and whether
 /// it is a window's `PARTITION BY`/`ORDER BY` key.
 pub(crate) struct Ident {
     pub parts: Vec<Sym>,
+    pub span: Option<SqlSpan>,
     pub functions: Fns,
     pub window_key: bool,
 }
@@ -32,13 +36,70 @@ struct Collect<'n> {
     stack: Vec<Sym>,
     lists: Vec<Fns>,
     window: HashSet<*const Expr>,
-    window_depth: usize,
+    /// The length of `stack` where each window key being visited starts: a key is not
+    /// an argument of the functions around it, so they do not sanitize it.
+    window_bases: Vec<usize>,
     query_depth: usize,
 }
 
+/// The name of an expression with a syntax of its own that is a function call in effect
+/// (`TRIM(x)`, `SUBSTRING(x FROM 1)`, `CAST(x AS t)`, `x::t`, `EXTRACT(day FROM x)`…),
+/// so that sanitizers and explanations see it.
+pub(crate) fn special_function(e: &Expr) -> Option<&'static str> {
+    Some(match e {
+        Expr::Cast { kind, .. } => match kind {
+            CastKind::Cast | CastKind::DoubleColon => "cast",
+            CastKind::TryCast => "try_cast",
+            CastKind::SafeCast => "safe_cast",
+        },
+        Expr::Convert { is_try, .. } => {
+            if *is_try {
+                "try_convert"
+            } else {
+                "convert"
+            }
+        }
+        Expr::Trim { .. } => "trim",
+        Expr::Substring { .. } => "substring",
+        Expr::Position { .. } => "position",
+        Expr::Extract { .. } => "extract",
+        Expr::Overlay { .. } => "overlay",
+        Expr::Ceil { .. } => "ceil",
+        Expr::Floor { .. } => "floor",
+        Expr::AtTimeZone { .. } => "at_time_zone",
+        Expr::Collate { .. } => "collate",
+        Expr::Interval(_) => "interval",
+        _ => return None,
+    })
+}
+
+/// The `PARTITION BY` and `ORDER BY` expressions of a function's window.
+pub(crate) fn window_keys(f: &Function) -> Vec<&Expr> {
+    match &f.over {
+        Some(WindowType::WindowSpec(spec)) => spec
+            .partition_by
+            .iter()
+            .chain(spec.order_by.iter().map(|o| &o.expr))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 impl Collect<'_> {
-    fn functions(&self) -> Fns {
-        self.lists.last().copied().unwrap_or(NO_FUNCTIONS)
+    fn functions(&mut self) -> Fns {
+        match self.window_bases.last() {
+            Some(&base) => {
+                let inner = self.stack[base..].to_vec();
+                self.names.list(&inner)
+            }
+            None => self.lists.last().copied().unwrap_or(NO_FUNCTIONS),
+        }
+    }
+
+    fn push_function(&mut self, name: Sym) {
+        self.stack.push(name);
+        let list = self.names.list(&self.stack);
+        self.lists.push(list);
     }
 }
 
@@ -47,7 +108,8 @@ impl Visitor for Collect<'_> {
 
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
         if self.query_depth == 0 {
-            self.subqueries.push((q as *const Query, self.functions()));
+            let functions = self.functions();
+            self.subqueries.push((q as *const Query, functions));
         }
         self.query_depth += 1;
         ControlFlow::Continue(())
@@ -63,7 +125,7 @@ impl Visitor for Collect<'_> {
             return ControlFlow::Continue(());
         }
         if self.window.contains(&(expr as *const Expr)) {
-            self.window_depth += 1;
+            self.window_bases.push(self.stack.len());
         }
         match expr {
             Expr::Function(f) => {
@@ -72,25 +134,22 @@ impl Visitor for Collect<'_> {
                     Some(ObjectNamePart::Function(p)) => self.names.lower(&p.name.value),
                     None => self.names.sym(""),
                 };
-                self.stack.push(name);
-                let list = self.names.list(&self.stack);
-                self.lists.push(list);
-                if let Some(WindowType::WindowSpec(spec)) = &f.over {
-                    for e in &spec.partition_by {
-                        self.window.insert(e as *const Expr);
-                    }
-                    for o in &spec.order_by {
-                        self.window.insert(&o.expr as *const Expr);
-                    }
+                self.push_function(name);
+                for e in window_keys(f) {
+                    self.window.insert(e as *const Expr);
                 }
+            }
+            e if special_function(e).is_some() => {
+                let name = self.names.sym(special_function(e).unwrap_or_default());
+                self.push_function(name);
             }
             Expr::Identifier(id) => {
                 let parts = vec![self.names.lower(&id.value)];
-                self.ident(parts);
+                self.ident(parts, SqlSpan::of(id.span));
             }
             Expr::CompoundIdentifier(ids) => {
                 let parts = ids.iter().map(|i| self.names.lower(&i.value)).collect();
-                self.ident(parts);
+                self.ident(parts, SqlSpan::of(expr.span()));
             }
             _ => {}
         }
@@ -101,23 +160,25 @@ impl Visitor for Collect<'_> {
         if self.query_depth > 0 {
             return ControlFlow::Continue(());
         }
-        if let Expr::Function(_) = expr {
+        if matches!(expr, Expr::Function(_)) || special_function(expr).is_some() {
             self.stack.pop();
             self.lists.pop();
         }
         if self.window.contains(&(expr as *const Expr)) {
-            self.window_depth -= 1;
+            self.window_bases.pop();
         }
         ControlFlow::Continue(())
     }
 }
 
 impl Collect<'_> {
-    fn ident(&mut self, parts: Vec<Sym>) {
+    fn ident(&mut self, parts: Vec<Sym>, span: Option<SqlSpan>) {
+        let functions = self.functions();
         self.idents.push(Ident {
             parts,
-            functions: self.functions(),
-            window_key: self.window_depth > 0,
+            span,
+            functions,
+            window_key: !self.window_bases.is_empty(),
         });
     }
 }
@@ -130,7 +191,7 @@ pub(crate) fn collect<'a>(expr: &'a Expr, names: &mut Names) -> Refs<'a> {
         stack: Vec::new(),
         lists: Vec::new(),
         window: HashSet::new(),
-        window_depth: 0,
+        window_bases: Vec::new(),
         query_depth: 0,
     };
     let _ = expr.visit(&mut c);

@@ -25,6 +25,8 @@ pub(crate) struct Src {
     pub span: Option<SqlSpan>,
     /// How telling `span` is: 0 none, 1 `*`, 2 `t.*`, 3 an expression naming the column.
     pub level: u8,
+    /// Guessed: an unresolved name fell back to every column in its scope.
+    pub guess: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +89,10 @@ pub(crate) struct Scope<'p> {
 pub(crate) struct Cx<'c> {
     pub catalog: &'c mut dyn Catalog,
     pub names: Names,
+    /// Problems that make the whole query's lineage unknown.
     pub problems: Vec<String>,
+    /// Column references that could not be resolved and fell back to their scope.
+    pub unresolved: Vec<(String, Option<SqlSpan>)>,
     pub upstreams: Vec<u32>,
     /// Names of the date parts (`day` in `datediff(day, a, b)`), which are not columns.
     date_parts: Vec<Sym>,
@@ -127,11 +132,13 @@ const NONE: Sym = 0;
 const FLATTEN_COLUMNS: &[&str] = &["seq", "key", "path", "index", "value", "this"];
 
 pub(crate) fn push_unique(out: &mut Vec<Src>, i: Src) {
-    if !out
-        .iter()
-        .any(|o| o.upstream == i.upstream && o.column == i.column && o.kind == i.kind)
+    match out
+        .iter_mut()
+        .find(|o| o.upstream == i.upstream && o.column == i.column && o.kind == i.kind)
     {
-        out.push(i);
+        // A guess stays visible: the column it reaches fell back.
+        Some(o) => o.guess |= i.guess,
+        None => out.push(i),
     }
 }
 
@@ -165,6 +172,7 @@ impl<'c> Cx<'c> {
             catalog,
             names,
             problems: Vec::new(),
+            unresolved: Vec::new(),
             upstreams: Vec::new(),
             date_parts,
         }
@@ -280,6 +288,13 @@ impl<'c> Cx<'c> {
                     open: None,
                 }
             }
+            // T-SQL's `WITH c AS (…) INSERT INTO t SELECT …`: the CTEs are the insert's.
+            SetExpr::Insert(sqlparser::ast::Statement::Insert(i)) if i.source.is_some() => {
+                match &i.source {
+                    Some(q) => self.query(q, env, outer),
+                    None => Rel::default(),
+                }
+            }
             other => {
                 let kind = other.to_string();
                 let kind: String = kind.chars().take(20).collect();
@@ -313,6 +328,7 @@ impl<'c> Cx<'c> {
                         functions: NO_FUNCTIONS,
                         span: None,
                         level: 0,
+                        guess: false,
                     }],
                 }
             })
@@ -518,6 +534,18 @@ impl<'c> Cx<'c> {
                 let rel = self.unpivot(table, value, name, columns, env, outer);
                 vec![(named(self, alias, NONE), self.renamed(rel, alias))]
             }
+            TableFactor::SemanticView {
+                name,
+                dimensions,
+                metrics,
+                facts,
+                where_clause,
+                alias,
+            } => {
+                let rel = self.semantic_view(name, [dimensions, metrics, facts], where_clause, env);
+                let last = self.object_parts(name).pop().unwrap_or(NONE);
+                vec![(named(self, alias, last), self.renamed(rel, alias))]
+            }
             other => {
                 let text: String = other.to_string().chars().take(30).collect();
                 self.problem(format!("unsupported FROM item `{text}`"));
@@ -530,6 +558,63 @@ impl<'c> Cx<'c> {
                 )]
             }
         }
+    }
+
+    /// Snowflake's `SEMANTIC_VIEW(v DIMENSIONS … METRICS … FACTS … WHERE …)`: one column
+    /// per listed item, named by its last part, read from the view; the filter is an
+    /// indirect input of each.
+    fn semantic_view(
+        &mut self,
+        name: &ObjectName,
+        lists: [&Vec<Expr>; 3],
+        filter: &Option<Expr>,
+        env: &Ctes,
+    ) -> Rel {
+        let (alias, view) = match self.base(name) {
+            Some((a, r)) => (a, r),
+            None => {
+                let full = name.to_string();
+                self.problem(format!(
+                    "reads `{full}`, which is neither a ref(), a source() nor a CTE"
+                ));
+                return Rel {
+                    cols: Vec::new(),
+                    open: Some(Open::Unknown),
+                };
+            }
+        };
+        let scope = Scope {
+            rels: vec![(alias, Rc::new(view))],
+            ctes: env.clone(),
+            aliases: Vec::new(),
+            parent: None,
+        };
+        let ind = match filter {
+            Some(f) => {
+                let span = SqlSpan::of(f.span());
+                let srcs = self.expr(f, &scope, span);
+                as_indirect(srcs, span)
+            }
+            None => Vec::new(),
+        };
+        let mut cols = Vec::new();
+        for e in lists.into_iter().flatten() {
+            let span = SqlSpan::of(e.span());
+            let name = match e {
+                Expr::Identifier(i) => self.lower(i),
+                Expr::CompoundIdentifier(ids) => match ids.last() {
+                    Some(i) => self.lower(i),
+                    None => NONE,
+                },
+                other => self.names.lower(&other.to_string()),
+            };
+            let mut srcs = self.expr(e, &scope, span);
+            for i in &ind {
+                push_unique(&mut srcs, *i);
+            }
+            cols.push(Col { name, span, srcs });
+        }
+        Rel { cols, open: None }
     }
 
     fn renamed(&mut self, mut rel: Rel, alias: &Option<TableAlias>) -> Rc<Rel> {
@@ -758,7 +843,7 @@ impl<'c> Cx<'c> {
         let refs = refs::collect(e, &mut self.names);
         let mut out = Vec::new();
         for id in refs.idents {
-            let Some(srcs) = self.resolve(&id.parts, scope) else {
+            let Some(srcs) = self.resolve(&id.parts, id.span, scope) else {
                 continue;
             };
             for mut s in srcs {
@@ -807,6 +892,7 @@ impl<'c> Cx<'c> {
                     functions: NO_FUNCTIONS,
                     span: *span,
                     level: if span.is_some() { 1 } else { 0 },
+                    guess: false,
                 }];
                 v.extend(extra.iter().copied());
                 Some(v)
@@ -816,7 +902,7 @@ impl<'c> Cx<'c> {
         }
     }
 
-    fn resolve(&mut self, parts: &[Sym], scope: &Scope) -> Option<Vec<Src>> {
+    fn resolve(&mut self, parts: &[Sym], span: Option<SqlSpan>, scope: &Scope) -> Option<Vec<Src>> {
         let mut sc = Some(scope);
         while let Some(s) = sc {
             if let Some(found) = self.resolve_here(parts, s) {
@@ -829,22 +915,100 @@ impl<'c> Cx<'c> {
         }
         let text: Vec<&str> = parts.iter().map(|&p| self.names.str(p)).collect();
         let text = text.join(".");
-        self.problem(format!("cannot resolve column `{text}`"));
-        None
+        match self.guess(parts, scope) {
+            Some(guess) => {
+                if !self
+                    .unresolved
+                    .iter()
+                    .any(|(t, s)| *t == text && *s == span)
+                {
+                    self.unresolved.push((text, span));
+                }
+                Some(guess)
+            }
+            None => {
+                self.problem(format!("cannot resolve column `{text}`"));
+                None
+            }
+        }
+    }
+
+    /// What an unresolved reference may read: every column of the relation its qualifier
+    /// names, else of every relation in its scope (an open relation's column of that
+    /// name). `None` when a relation there has unknown columns, or there is none.
+    fn guess(&mut self, parts: &[Sym], scope: &Scope) -> Option<Vec<Src>> {
+        let col = *parts.last()?;
+        let mut rels: Vec<Rc<Rel>> = Vec::new();
+        if parts.len() >= 2 {
+            let qual = parts[parts.len() - 2];
+            let mut sc = Some(scope);
+            while let Some(s) = sc {
+                if let Some((_, r)) = s.rels.iter().rev().find(|(n, _)| *n == qual) {
+                    rels.push(r.clone());
+                    break;
+                }
+                sc = s.parent;
+            }
+        }
+        if rels.is_empty() {
+            let mut sc = Some(scope);
+            while let Some(s) = sc {
+                rels.extend(s.rels.iter().map(|(_, r)| r.clone()));
+                sc = s.parent;
+            }
+        }
+        let mut out = Vec::new();
+        for rel in &rels {
+            for c in &rel.cols {
+                for s in &c.srcs {
+                    push_unique(&mut out, Src { guess: true, ..*s });
+                }
+            }
+            match &rel.open {
+                Some(Open::Base {
+                    upstream, extra, ..
+                }) => {
+                    let s = Src {
+                        upstream: *upstream,
+                        column: col,
+                        kind: FlowKind::Direct,
+                        functions: NO_FUNCTIONS,
+                        span: None,
+                        level: 0,
+                        guess: true,
+                    };
+                    push_unique(&mut out, s);
+                    for s in extra {
+                        push_unique(&mut out, Src { guess: true, ..*s });
+                    }
+                }
+                Some(Open::Any(srcs)) => {
+                    for s in srcs {
+                        push_unique(&mut out, Src { guess: true, ..*s });
+                    }
+                }
+                Some(Open::Unknown) => return None,
+                None => {}
+            }
+        }
+        (!out.is_empty()).then_some(out)
     }
 
     fn resolve_here(&mut self, parts: &[Sym], scope: &Scope) -> Option<Vec<Src>> {
         let col = *parts.last()?;
         if parts.len() >= 2 {
-            let qual = parts[parts.len() - 2];
-            let rel = scope
-                .rels
-                .iter()
-                .rev()
-                .find(|(n, _)| *n == qual)
-                .map(|(_, r)| r.clone());
-            if let Some(rel) = rel {
-                return self.lookup_in(&rel, col);
+            // `t.c`, `db.schema.t.c`, `t.c.field` (a struct's field): the column follows
+            // the rightmost part that names a relation here.
+            for i in (0..parts.len() - 1).rev() {
+                let rel = scope
+                    .rels
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| *n == parts[i])
+                    .map(|(_, r)| r.clone());
+                if let Some(rel) = rel {
+                    return self.lookup_in(&rel, parts[i + 1]);
+                }
             }
             // `column.field` (struct access): resolve the first part as a column.
             return self.resolve_here(&parts[..1], scope);

@@ -25,11 +25,13 @@ use rayon::prelude::*;
 use std::sync::Arc;
 
 use super::{Format, Layout, ReadInput};
+use crate::config::ExternalDataset;
 use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
 use crate::model::{
-    DatasetId, FieldId, Flow, FlowKind, Model, Named, SinkId, StepId, SymbolTarget, Target,
+    DatasetId, FieldId, Flow, FlowKind, LineageStatus, Model, ModelLineage, Named, SinkId, StepId,
+    SymbolTarget, Target,
 };
 use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
@@ -78,6 +80,15 @@ struct SqlModel {
     deps: Vec<String>,
     /// `target/manifest.json` holds this model compiled from other contents.
     stale: bool,
+}
+
+/// Options of the dbt adapter (`dbt.*` in the configuration).
+#[derive(Debug, Clone, Default)]
+pub struct DbtOptions {
+    /// `dbt.dialect`: parse every project's models in this dialect first.
+    pub dialect: Option<Dialect>,
+    /// `dbt.profiles_dir`: the folder of `profiles.yml`, instead of the project's own.
+    pub profiles_dir: Option<PathBuf>,
 }
 
 /// The dialects to parse a project's SQL with: its warehouse's first, when known.
@@ -382,6 +393,16 @@ impl Format for Dbt {
     }
 
     fn link(&self, projects: Vec<ProjectState>, cx: &mut LinkCx<'_>) {
+        // The datasets other formats declared (native manifests, Fides) are relations by
+        // their names, for models that read them without `ref()`/`source()`.
+        if let Some(owner) = projects.first().map(|p| p.owner.clone()) {
+            for d in 0..cx.model.datasets.len() as DatasetId {
+                if !owner.contains_key(&d) {
+                    let name = cx.model.datasets[d as usize].name.clone();
+                    cx.model.add_relation(&name, d);
+                }
+            }
+        }
         for p in projects {
             link_project(p, cx);
         }
@@ -497,11 +518,19 @@ fn declare_project(
     // Render every model in parallel.
     let manifest = read_manifest(&project.root, cx);
     defs.extend(macros::package_macros(&macros::packages(&project, cx), cx));
-    let target = project::profile_target(&project, None, cx);
+    let profiles_dir = cx.opts.dbt.profiles_dir.clone();
+    let target = project::profile_target(&project, profiles_dir.as_deref(), cx);
     let adapter = manifest
         .adapter
         .clone()
         .or_else(|| target.get("type").cloned());
+    // The configuration's dialect is the user's word; then the warehouse's.
+    let adapter = cx
+        .opts
+        .dbt
+        .dialect
+        .map(|d| d.name().to_string())
+        .or(adapter);
     let dialects = dialects_for(adapter.as_deref());
     // Activation SQL that names no warehouse takes the projects' dialects first.
     if let Some(d) = adapter.as_deref().and_then(Dialect::from_name) {
@@ -596,6 +625,7 @@ fn declare_project(
         state: &mut state,
         diags: &mut cx.diags,
         dialects: &dialects,
+        externals: &cx.opts.external_datasets,
     };
     let decl_of: HashMap<(bool, String), usize> = decls
         .iter()
@@ -627,6 +657,7 @@ fn declare_project(
             // Other formats reading a column it does not list add it, as dbt does.
             l.model.datasets[ds as usize].open = true;
             l.annotate(ds, d);
+            l.relation_names(ds, &d.name, Some(d));
         }
     }
     for s in &seeds {
@@ -646,6 +677,7 @@ fn declare_project(
             if let Some(d) = decl {
                 l.annotate(ds, d);
             }
+            l.relation_names(ds, &s.name, decl);
         }
     }
     let mut model_ds: Vec<Option<DatasetId>> = Vec::new();
@@ -657,6 +689,7 @@ fn declare_project(
             if let Some(d) = decl {
                 l.annotate(ds, d);
             }
+            l.relation_names(ds, &m.name, decl);
         }
         model_ds.push(ds);
     }
@@ -669,6 +702,7 @@ fn declare_project(
             if let Some(ds) = l.dataset(&d.name, loc) {
                 l.state.insert(ds, Columns::Open);
                 l.annotate(ds, d);
+                l.relation_names(ds, &d.name, Some(d));
             }
         }
     }
@@ -683,7 +717,16 @@ fn declare_project(
             span: e.name.span,
         };
         let uses: Vec<String> = e.uses.iter().map(|u| u.value.clone()).collect();
-        match l.model.add_sink(e.name.value.clone(), uses, loc) {
+        let mut added = l.model.add_sink(e.name.value.clone(), uses.clone(), loc);
+        // Exposures are a namespace of their own in dbt: one may share a model's name.
+        if let Err(Named::Dataset(d)) = added {
+            if l.local.values().any(|&v| v == d) {
+                added = l
+                    .model
+                    .add_sink(format!("{} (exposure)", e.name.value), uses, loc);
+            }
+        }
+        match added {
             Ok(s) => sinks.push((e, s)),
             Err(existing) => l.duplicate(&e.name.value, loc, existing),
         }
@@ -725,6 +768,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         state: &mut state,
         diags: &mut cx.diags,
         dialects: &dialects,
+        externals: &cx.opts.external_datasets,
     };
     let by_name: HashMap<&str, usize> = sql_models
         .iter()
@@ -844,6 +888,8 @@ struct Loader<'m> {
     diags: &'m mut Vec<Finding>,
     /// The warehouse's dialect first, then the others to try.
     dialects: &'m [Dialect],
+    /// The configuration's purposes for relations no format declares.
+    externals: &'m [ExternalDataset],
 }
 
 fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
@@ -893,7 +939,12 @@ struct Cat<'a> {
     ids: Vec<DatasetId>,
     /// What each answer depended on, to tell later whether it still holds.
     reads: Vec<Read>,
+    /// Relations no dataset has the name of: their upstream index ([`RAW`] in `ids`).
+    raw: Vec<(u32, String)>,
 }
+
+/// In a catalog's `ids`, a relation that is no dataset yet.
+const RAW: DatasetId = DatasetId::MAX;
 
 /// A dataset as the catalog saw it: its field count and whether it was open. Fields are
 /// only ever added, so the same count means the same columns.
@@ -909,8 +960,70 @@ impl Read {
         Read {
             ds,
             fields: model.dataset(ds).fields.len(),
-            open: !matches!(state.get(&ds), Some(Columns::Closed)),
+            open: match state.get(&ds) {
+                Some(c) => !matches!(c, Columns::Closed),
+                // Another format's dataset: open when that format says so.
+                None => model.dataset(ds).open,
+            },
         }
+    }
+}
+
+impl Cat<'_> {
+    /// The upstream index of dataset `ds`, recording the read.
+    fn index_of(&mut self, ds: DatasetId) -> u32 {
+        match self.ids.iter().position(|&d| d == ds) {
+            Some(p) => p as u32,
+            None => {
+                self.ids.push(ds);
+                (self.ids.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Dataset `ds` as an upstream, with the columns it has now (recorded as read).
+    fn upstream(&mut self, ds: DatasetId, alias: String) -> Upstream {
+        let id = self.index_of(ds);
+        let read = Read::of(ds, self.model, self.state);
+        if !self.reads.contains(&read) {
+            self.reads.push(read);
+        }
+        Upstream {
+            id,
+            columns: self.model.field_names(ds).map(str::to_string).collect(),
+            open: read.open,
+            default_alias: alias,
+        }
+    }
+
+    /// A relation named without `ref()`/`source()`: the dataset that has that relation
+    /// name (the longest unique suffix), else an external dataset made for it when the
+    /// model is linked. Several datasets of that name are a problem of the model.
+    fn raw(&mut self, name: &str) -> Option<Upstream> {
+        let alias = name.rsplit('.').next().unwrap_or(name).to_string();
+        let found = self.model.match_relation(name);
+        let ds = match found.as_slice() {
+            [d] => *d,
+            [] => {
+                let id = match self.raw.iter().find(|(_, n)| n == name) {
+                    Some((i, _)) => *i,
+                    None => {
+                        self.ids.push(RAW);
+                        let i = (self.ids.len() - 1) as u32;
+                        self.raw.push((i, name.to_string()));
+                        i
+                    }
+                };
+                return Some(Upstream {
+                    id,
+                    columns: Vec::new(),
+                    open: true,
+                    default_alias: alias,
+                });
+            }
+            _ => return None,
+        };
+        Some(self.upstream(ds, alias))
     }
 }
 
@@ -923,7 +1036,7 @@ impl Catalog for Cat<'_> {
             let alias = s.rsplit('.').next().unwrap_or(s).to_string();
             (s.to_string(), alias)
         } else {
-            return None;
+            return self.raw(&table);
         };
         let ds = self
             .local
@@ -937,23 +1050,7 @@ impl Catalog for Cat<'_> {
                     .find(|n| n.to_lowercase() == name)
                     .and_then(|n| self.model.dataset_id(n))
             })?;
-        let id = match self.ids.iter().position(|&d| d == ds) {
-            Some(p) => p as u32,
-            None => {
-                self.ids.push(ds);
-                (self.ids.len() - 1) as u32
-            }
-        };
-        let read = Read::of(ds, self.model, self.state);
-        if !self.reads.contains(&read) {
-            self.reads.push(read);
-        }
-        Some(Upstream {
-            id,
-            columns: self.model.field_names(ds).map(str::to_string).collect(),
-            open: read.open,
-            default_alias: alias,
-        })
+        Some(self.upstream(ds, alias))
     }
 }
 
@@ -962,14 +1059,17 @@ impl Catalog for Cat<'_> {
 /// was; used only if what it read is unchanged when its turn comes.
 struct Variant {
     lin: Lineage,
-    /// The dataset of each upstream index of `lin`.
+    /// The dataset of each upstream index of `lin` ([`RAW`] for those of `raw`).
     ids: Vec<DatasetId>,
+    raw: Vec<(u32, String)>,
     reads: Vec<Read>,
     /// Where each output column is, and each of its inputs.
     col_locs: Vec<Loc>,
     input_locs: Vec<Vec<Loc>>,
     /// Where the passthrough is, and each of its indirect inputs.
     pass_locs: Option<(Loc, Vec<Loc>)>,
+    /// Where each unresolved reference of `lin.unresolved` is.
+    unresolved_locs: Vec<Loc>,
 }
 
 impl Variant {
@@ -992,7 +1092,7 @@ impl View<'_> {
     fn analyze(&self, m: &SqlModel, sql: &Result<String, String>) -> Variant {
         let src = self.model.sources.get(m.file);
         let model_loc = line_one(m.file, src);
-        let (lin, ids, reads) = match sql {
+        let (lin, ids, reads, raw) = match sql {
             Ok(sql) => {
                 let mut cat = Cat {
                     model: self.model,
@@ -1000,15 +1100,17 @@ impl View<'_> {
                     state: self.state,
                     ids: Vec::new(),
                     reads: Vec::new(),
+                    raw: Vec::new(),
                 };
                 let lin = crate::sql::lineage(sql, self.dialects, &mut cat);
-                (lin, cat.ids, cat.reads)
+                (lin, cat.ids, cat.reads, cat.raw)
             }
             Err(e) => (
                 Lineage {
                     problems: vec![e.clone()],
                     ..Lineage::default()
                 },
+                Vec::new(),
                 Vec::new(),
                 Vec::new(),
             ),
@@ -1038,13 +1140,16 @@ impl View<'_> {
             .passthrough
             .as_ref()
             .map(|p| (at(p.span), p.indirect.iter().map(|i| at(i.span)).collect()));
+        let unresolved_locs = lin.unresolved.iter().map(|(_, s)| at(*s)).collect();
         Variant {
             lin,
             ids,
+            raw,
             reads,
             col_locs,
             input_locs,
             pass_locs,
+            unresolved_locs,
         }
     }
 
@@ -1104,6 +1209,15 @@ impl Loader<'_> {
         }
     }
 
+    /// Makes dataset `ds` addressable by relation name in SQL that does not `ref()` it:
+    /// by its name, and by the relation its property file says it is.
+    fn relation_names(&mut self, ds: DatasetId, name: &str, decl: Option<&NodeDecl>) {
+        self.model.add_relation(name, ds);
+        if let Some(r) = decl.and_then(|d| d.relation.as_deref()) {
+            self.model.add_relation(r, ds);
+        }
+    }
+
     /// Annotations and declared columns of a property-file entry.
     fn annotate(&mut self, ds: DatasetId, d: &NodeDecl) {
         {
@@ -1122,7 +1236,12 @@ impl Loader<'_> {
             };
             let name = c.name.value.to_lowercase();
             let f = match self.model.add_field(ds, name, loc) {
-                Ok(f) | Err(f) => f,
+                Ok(f) => f,
+                // A seed's CSV header came first: the declaration is where it is located.
+                Err(f) => {
+                    self.model.fields[f as usize].loc = loc;
+                    f
+                }
             };
             if c.annot.purposes.is_empty() && c.annot.categories.is_empty() {
                 continue;
@@ -1143,7 +1262,11 @@ impl Loader<'_> {
         if depth > 10_000 {
             return None;
         }
-        let state = self.state.get(&ds).cloned().unwrap_or(Columns::Open);
+        let state = match self.state.get(&ds) {
+            Some(c) => c.clone(),
+            None if self.model.dataset(ds).open => Columns::Open,
+            None => Columns::Closed,
+        };
         let loc = self.model.dataset(ds).loc;
         match state {
             Columns::Closed => None,
@@ -1176,6 +1299,47 @@ impl Loader<'_> {
                 Some(f)
             }
         }
+    }
+
+    /// The datasets of a variant's upstream indexes, with an external dataset for each
+    /// relation that no dataset had the name of (made once, by the relation's name).
+    fn upstream_ids(&mut self, v: &Variant, loc: Loc) -> Vec<DatasetId> {
+        let mut ids = v.ids.clone();
+        for (i, name) in &v.raw {
+            ids[*i as usize] = self.external(name, loc);
+        }
+        ids
+    }
+
+    /// The dataset of relation `name`, which no dataset declared when the model was
+    /// analysed: an external dataset, open (its columns appear as they are read), with
+    /// the purposes of the configuration's `external_datasets` that match it.
+    fn external(&mut self, name: &str, loc: Loc) -> DatasetId {
+        if let [d] = self.model.match_relation(name).as_slice() {
+            return *d;
+        }
+        let key = crate::model::relation_parts(name).join(".");
+        // A sink of that name leaves the dataset a name of its own.
+        let mut n = 0;
+        let d = loop {
+            let dname = match n {
+                0 => key.clone(),
+                n => format!("{key} (relation {n})"),
+            };
+            match self.model.add_dataset(dname, loc, true) {
+                Ok(d) | Err(Named::Dataset(d)) => break d,
+                Err(Named::Sink(_)) => n += 1,
+            }
+        };
+        let ds = &mut self.model.datasets[d as usize];
+        ds.open = true;
+        for p in ExternalDataset::purposes_of(self.externals, &key) {
+            if !ds.purposes.contains(&p) {
+                ds.purposes.push(p);
+            }
+        }
+        self.model.add_relation(&key, d);
+        d
     }
 
     fn step_of(&mut self, ds: DatasetId) -> StepId {
@@ -1232,6 +1396,10 @@ impl Loader<'_> {
             Vec::new(),
         );
         let mut problems: Vec<String> = Vec::new();
+        // Output columns that fell back alone, and the references that made them.
+        let mut fell_back: Vec<String> = Vec::new();
+        let mut unresolved: Vec<(String, Loc)> = Vec::new();
+        let mut dialect = None;
         let mut flows = Vec::new();
         let mut state: Option<Columns> = None;
         let mut ids: Vec<DatasetId> = Vec::new();
@@ -1242,7 +1410,7 @@ impl Loader<'_> {
                 Some(v) if v.still_holds(self.model, self.state) => v,
                 _ => self.view().analyze(m, sql),
             };
-            let v_ids = &v.ids;
+            let v_ids = &self.upstream_ids(&v, model_loc);
             for &u in v_ids {
                 if !ids.contains(&u) {
                     ids.push(u);
@@ -1257,9 +1425,20 @@ impl Loader<'_> {
                 };
                 outs.push((f, c));
             }
+            dialect = dialect.or(lin.dialect);
             if !lin.problems.is_empty() {
                 problems.extend(lin.problems.iter().cloned());
                 continue;
+            }
+            for c in lin.columns.iter().filter(|c| c.fallback) {
+                if !fell_back.contains(&c.name) {
+                    fell_back.push(c.name.clone());
+                }
+            }
+            for ((name, _), loc) in lin.unresolved.iter().zip(&v.unresolved_locs) {
+                if !unresolved.iter().any(|(n, _)| n == name) {
+                    unresolved.push((name.clone(), *loc));
+                }
             }
             for ((f, c), locs) in outs.iter().zip(&v.input_locs) {
                 for (i, loc) in c.inputs.iter().zip(locs) {
@@ -1288,11 +1467,33 @@ impl Loader<'_> {
                 });
             }
         }
+        let dialect = dialect.map(Dialect::name);
         if problems.is_empty() {
             for (from, to, kind, functions, loc) in flows {
                 self.flow(from, to, kind, functions, step, loc);
             }
             self.state.insert(ds, state.unwrap_or(Columns::Closed));
+            // A name that reaches no output column (in a CTE nothing reads) changes none.
+            let first = unresolved.first().filter(|_| !fell_back.is_empty());
+            let (status, reason) = match first {
+                None => (LineageStatus::Full, None),
+                Some((_, loc)) => {
+                    let reason = partial_reason(&fell_back, &unresolved);
+                    let diag = Diag::IncompleteLineage {
+                        model: m.name.clone(),
+                        reason,
+                    };
+                    self.diags.push(diag.at(*loc));
+                    let kind = "cannot resolve column".to_string();
+                    (LineageStatus::Partial, Some(kind))
+                }
+            };
+            self.model.sql_lineage.push(ModelLineage {
+                name: m.name.clone(),
+                status,
+                reason,
+                dialect,
+            });
             return;
         }
         // Conservative lineage: every upstream column reaches every output column.
@@ -1345,12 +1546,84 @@ impl Loader<'_> {
         if problems.len() > 1 {
             reason.push_str(&format!(" (and {} more)", problems.len() - 1));
         }
+        self.model.sql_lineage.push(ModelLineage {
+            name: m.name.clone(),
+            status: LineageStatus::Fallback,
+            reason: Some(reason_kind(&reason)),
+            dialect,
+        });
         let diag = Diag::IncompleteLineage {
             model: m.name.clone(),
             reason,
         };
         self.diags.push(diag.at(model_loc));
     }
+}
+
+/// Why some columns of a model fell back alone: the columns, then the references that
+/// could not be resolved, each with its line in the model's file.
+fn partial_reason(columns: &[String], unresolved: &[(String, Loc)]) -> String {
+    const SHOWN: usize = 5;
+    let list = |names: Vec<String>, total: usize| {
+        let mut s = names.join(", ");
+        if total > SHOWN {
+            s.push_str(&format!(" and {} more", total - SHOWN));
+        }
+        s
+    };
+    let cols = columns
+        .iter()
+        .take(SHOWN)
+        .map(|c| format!("`{c}`"))
+        .collect();
+    let refs = unresolved
+        .iter()
+        .take(SHOWN)
+        .map(|(n, l)| format!("`{n}` (line {})", l.span.start_pos.line))
+        .collect();
+    let noun = if columns.len() == 1 {
+        "column"
+    } else {
+        "columns"
+    };
+    format!(
+        "{noun} {} fell back to every column of the relations in scope, because this \
+         cannot be resolved: {}; the other columns' lineage is exact",
+        list(cols, columns.len()),
+        list(refs, unresolved.len())
+    )
+}
+
+/// The kind of a lineage problem, for statistics: its text before any detail, with names
+/// and numbers left out (`reads `…`, which is neither a ref(), a source() nor a CTE`).
+pub(crate) fn reason_kind(reason: &str) -> String {
+    let head = reason.split(": ").next().unwrap_or(reason);
+    let head = head.split(" (and ").next().unwrap_or(head);
+    let mut out = String::new();
+    let mut quoted = false;
+    let mut digits = false;
+    for ch in head.chars() {
+        if ch == '`' {
+            if !quoted {
+                out.push_str("`…`");
+            }
+            quoted = !quoted;
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if ch.is_ascii_digit() {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+            continue;
+        }
+        digits = false;
+        out.push(ch);
+    }
+    out.trim().to_string()
 }
 
 /// `ref(...)` and `source(...)` calls in a model's own text: their byte ranges and the

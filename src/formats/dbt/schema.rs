@@ -51,6 +51,10 @@ pub(crate) struct NodeDecl {
     pub annot: Annot,
     pub columns: Vec<ColumnDecl>,
     pub file: FileId,
+    /// The warehouse relation it is (`database.schema.identifier`, as far as the file
+    /// says: a source's `schema`, defaulting to its name, and `identifier`; a node's
+    /// `alias` and `schema` config), for SQL that names it without `ref()`/`source()`.
+    pub relation: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +107,28 @@ fn annot(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Annot {
     out
 }
 
+/// A plain string value of `key` on `node` or in its `config`; none when Jinja makes it.
+fn setting(node: Node, key: &str) -> Option<String> {
+    let v = node
+        .get(key)
+        .or_else(|| node.get("config").and_then(|c| c.get(key)))?;
+    let s = v.as_str()?.trim();
+    (!s.is_empty() && !s.contains("{{")).then(|| s.to_string())
+}
+
+/// `a.b.c` from the parts that are known, the trailing ones.
+fn relation_of(parts: [Option<String>; 3]) -> Option<String> {
+    let known: Vec<String> = parts
+        .into_iter()
+        .rev()
+        .map_while(|p| p)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (!known.is_empty()).then(|| known.join("."))
+}
+
 fn name_of(node: Node) -> Option<Str> {
     let n = node.get("name")?;
     let s = n.as_str()?;
@@ -149,6 +175,11 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                 let Some(name) = name_of(n) else { continue };
                 let annot = annot(dec, n, tax);
                 let columns = columns(dec, n, tax);
+                let relation = relation_of([
+                    setting(n, "database"),
+                    setting(n, "schema"),
+                    Some(setting(n, "alias").unwrap_or_else(|| name.value.clone())),
+                ]);
                 out.nodes.push(NodeDecl {
                     kind,
                     name: name.value,
@@ -156,6 +187,7 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                     annot,
                     columns,
                     file: dec.file,
+                    relation,
                 });
             }
         }
@@ -169,6 +201,13 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                 let mut a = annot(dec, t, tax);
                 a.extend(&src_annot);
                 let columns = columns(dec, t, tax);
+                let relation = relation_of([
+                    setting(t, "database").or_else(|| setting(src, "database")),
+                    setting(t, "schema")
+                        .or_else(|| setting(src, "schema"))
+                        .or_else(|| Some(src_name.value.clone())),
+                    Some(setting(t, "identifier").unwrap_or_else(|| table.value.clone())),
+                ]);
                 out.nodes.push(NodeDecl {
                     kind: Kind::Source,
                     name: format!("{}.{}", src_name.value, table.value),
@@ -176,6 +215,7 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                     annot: a,
                     columns,
                     file: dec.file,
+                    relation,
                 });
             }
         }

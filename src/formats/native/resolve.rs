@@ -708,7 +708,12 @@ fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow>
                 for r in expression_refs(cx, s, value) {
                     if let Some(t) = target {
                         let at = loc(value.text.span);
-                        sink.push(r.field, t, FlowKind::Direct, r.how(s.id, at));
+                        // A window's keys are indirect inputs (spec §3.1).
+                        let kind = match r.window_key {
+                            true => FlowKind::Indirect,
+                            false => FlowKind::Direct,
+                        };
+                        sink.push(r.field, t, kind, r.how(s.id, at));
                     }
                 }
             }
@@ -816,6 +821,7 @@ fn expression_refs(cx: &mut StepCx, s: &StepWork, expression: &Expression) -> Ve
                     field,
                     functions: r.functions.clone(),
                     focus,
+                    window_key: r.window_key,
                 })
             }
             Err(diag) => {
@@ -832,6 +838,7 @@ struct ColumnFlow {
     field: FieldId,
     functions: Vec<String>,
     focus: Option<(u32, u32)>,
+    window_key: bool,
 }
 
 impl ColumnFlow {
