@@ -518,7 +518,7 @@ impl Model {
             return;
         };
         let list = self.relations.0.entry(last).or_default();
-        if !list.iter().any(|(p, id)| *p == parts && *id == d) {
+        if !list.iter().any(|(p, id)| *id == d && *p == parts) {
             list.push((parts, d));
         }
     }
