@@ -714,14 +714,27 @@ struct RuleEntry<'a> {
     severity: Severity,
     summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<serde_json::Value>,
+    source: Option<RuleSource<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    sink: Option<serde_json::Value>,
+    sink: Option<RuleSink<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flows: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sanitizers: Option<&'a [String]>,
     origin: &'a str,
+}
+
+/// Structs rather than `serde_json::Value`, whose key order depends on a serde_json
+/// feature that only the dev-dependencies enable (keys came out sorted in a plain build).
+#[derive(Serialize)]
+struct RuleSource<'a> {
+    purposes: &'a [String],
+    categories: &'a [String],
+}
+
+#[derive(Serialize)]
+struct RuleSink<'a> {
+    uses: &'a [String],
 }
 
 fn list_rules(registry: &Registry, format: ListFormat) -> u8 {
@@ -733,11 +746,11 @@ fn list_rules(registry: &Registry, format: ListFormat) -> u8 {
             kind: "flow",
             severity: r.severity,
             summary: &r.summary,
-            source: Some(serde_json::json!({
-                "purposes": r.source_purposes,
-                "categories": r.source_categories,
-            })),
-            sink: Some(serde_json::json!({ "uses": r.sink_uses })),
+            source: Some(RuleSource {
+                purposes: &r.source_purposes,
+                categories: &r.source_categories,
+            }),
+            sink: Some(RuleSink { uses: &r.sink_uses }),
             flows: Some(r.flows.iter().map(|k| k.as_str()).collect()),
             sanitizers: Some(&r.sanitizers),
             origin: &r.origin,

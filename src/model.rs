@@ -5,7 +5,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use hashbrown::hash_table::{Entry, HashTable};
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -373,7 +373,13 @@ pub struct Unclassified {
 /// Datasets by warehouse relation name, split into unquoted, lower-cased parts and kept
 /// by their last part.
 #[derive(Debug, Default, Clone)]
-struct Relations(FxHashMap<String, Vec<(Vec<String>, DatasetId)>>);
+struct Relations(
+    FxHashMap<String, Vec<(Vec<String>, DatasetId)>>,
+    /// Each entry's dataset and a hash of its parts: the activation linker registers
+    /// every dataset of the run, and lists of a common last part (`users`) grow long,
+    /// so a new entry skips scanning its list for a duplicate unless the hash was seen.
+    FxHashSet<(DatasetId, u64)>,
+);
 
 /// `db."My.Schema".[table]` → `["db", "my.schema", "table"]`. Quotes (`"`, `` ` ``, `[]`)
 /// keep dots; unquoted parts compare case-insensitively, like warehouses compare
@@ -517,8 +523,9 @@ impl Model {
         let Some(last) = parts.last().filter(|p| !p.is_empty()).cloned() else {
             return;
         };
+        let new = self.relations.1.insert((d, FxBuildHasher.hash_one(&parts)));
         let list = self.relations.0.entry(last).or_default();
-        if !list.iter().any(|(p, id)| *p == parts && *id == d) {
+        if new || !list.iter().any(|(p, id)| *id == d && *p == parts) {
             list.push((parts, d));
         }
     }

@@ -64,6 +64,6 @@ pub fn render(out: &mut dyn Write, sources: &Sources, findings: &[Finding]) -> i
             }
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &issues)?;
+    super::pretty::to_writer_pretty(&mut *out, &issues)?;
     writeln!(out)
 }

@@ -214,6 +214,6 @@ pub fn render(
     dismissed: &[Dismissed],
 ) -> io::Result<()> {
     let report = report(sources, summary, findings, dismissed);
-    serde_json::to_writer_pretty(&mut *out, &report)?;
+    super::pretty::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
 }

@@ -7,6 +7,7 @@ pub mod html;
 pub mod human;
 pub mod json;
 pub mod listing;
+mod pretty;
 pub mod sarif;
 pub mod statistics;
 

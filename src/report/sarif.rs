@@ -457,7 +457,7 @@ pub fn render(
             results,
         }],
     };
-    serde_json::to_writer_pretty(&mut *out, &log)?;
+    super::pretty::to_writer_pretty(&mut *out, &log)?;
     writeln!(out)
 }
 

@@ -34,12 +34,15 @@ pub(crate) fn is_ours(doc: Node) -> bool {
 }
 
 /// Whether the text of a file that is not valid YAML declares a rudder-cli document.
+/// A line that is `version:` and one of [`VERSIONS`], blanks aside. Run on every YAML
+/// file of a run, so it finds the key first instead of trimming every line.
 pub(crate) fn declares(text: &str) -> bool {
-    text.lines().any(|l| {
-        let l = l.trim();
-        l.strip_prefix("version:")
-            .map(|v| v.trim().trim_matches(['"', '\'']))
-            .is_some_and(|v| VERSIONS.contains(&v))
+    const KEY: &str = "version:";
+    memchr::memmem::find_iter(text.as_bytes(), KEY).any(|at| {
+        let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let value = text[at + KEY.len()..end].trim().trim_matches(['"', '\'']);
+        text[line..at].chars().all(char::is_whitespace) && VERSIONS.contains(&value)
     })
 }
 
@@ -256,4 +259,32 @@ fn yaml_text(src: &SourceFile, text: &str, span: Span) -> Embedded {
         }
     }
     Embedded::from_lines(text, &lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `declares` as a plain reading of every line.
+    fn declares_by_lines(text: &str) -> bool {
+        text.lines().any(|l| {
+            l.trim()
+                .strip_prefix("version:")
+                .map(|v| v.trim().trim_matches(['"', '\'']))
+                .is_some_and(|v| VERSIONS.contains(&v))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn declares_reads_lines(
+            parts in proptest::collection::vec(
+                "(version:|rudder/v1|rudder/0.1|kind: x|\n|\r\n|\r| |\t|\u{a0}|\"|'|x)",
+                0..14,
+            )
+        ) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(declares(&text), declares_by_lines(&text));
+        }
+    }
 }

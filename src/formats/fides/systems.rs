@@ -10,7 +10,10 @@
 //! - a data flow that lists `data_categories` carries only the categories that overlap one;
 //! - type `user` is the person the data is about: not a node of the flow graph.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use super::datasets::Index;
 use super::link::Cx;
@@ -18,7 +21,7 @@ use super::parse::{FlowType, RawDataFlow, RawSystem, Str};
 use super::FidesOptions;
 use crate::diagnostic::Diag;
 use crate::finding::Diagnostics;
-use crate::model::{DatasetId, FieldId, Flow, FlowKind, StepId, Tags, Target};
+use crate::model::{DatasetId, FieldId, Flow, FlowKind, Model, StepId, Tags, Target};
 use crate::source::{FileId, Loc};
 use crate::taxonomy::{matches, Tree};
 
@@ -195,9 +198,9 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
     for e in &edges {
         if let (End::Dataset(d), End::System(s)) = (e.from, e.to) {
             for &leaf in &index[d].leaves {
-                for c in field_categories(cx, leaf) {
-                    if passes(&e.filter, &c) {
-                        cats[s].insert(c);
+                for c in field_categories(cx.model, leaf) {
+                    if passes(&e.filter, c) && !cats[s].contains(c) {
+                        cats[s].insert(c.to_string());
                     }
                 }
             }
@@ -219,9 +222,9 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
             }
         }
     }
-    let mut fields: Vec<HashMap<String, FieldId>> = Vec::new();
+    let mut fields: Vec<FxHashMap<String, FieldId>> = Vec::new();
     for (s, set) in systems.iter().zip(&cats) {
-        let mut map = HashMap::new();
+        let mut map = FxHashMap::default();
         for c in set {
             // The field is named after the category but declares none: the data it holds
             // comes from dataset fields, which are the sources of findings, not this copy.
@@ -232,7 +235,9 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
         fields.push(map);
     }
 
-    let mut seen: HashSet<(FieldId, FieldId)> = HashSet::new();
+    let mut seen: FxHashSet<(FieldId, FieldId)> = FxHashSet::default();
+    // A dataset edge's flows, found while the model is borrowed, then added.
+    let mut found: Vec<(FieldId, FieldId)> = Vec::new();
     let mut push = |cx: &mut Cx, from: FieldId, to: FieldId, e: &Edge| {
         if seen.insert((from, to)) {
             cx.model.flows.push(Flow {
@@ -250,11 +255,14 @@ pub(super) fn add(cx: &mut Cx, index: &Index, raw: Vec<(FileId, RawSystem)>, opt
         match (e.from, e.to) {
             (End::Dataset(d), End::System(s)) => {
                 for &leaf in &index[d].leaves {
-                    for c in field_categories(cx, leaf) {
-                        if let Some(&to) = fields[s].get(&c).filter(|_| passes(&e.filter, &c)) {
-                            push(cx, leaf, to, e);
+                    for c in field_categories(cx.model, leaf) {
+                        if let Some(&to) = fields[s].get(c).filter(|_| passes(&e.filter, c)) {
+                            found.push((leaf, to));
                         }
                     }
+                }
+                for (leaf, to) in found.drain(..) {
+                    push(cx, leaf, to, e);
                 }
             }
             (End::System(a), End::System(b)) => {
@@ -315,22 +323,22 @@ fn declarations(cx: &mut Cx, file: FileId, s: &RawSystem) {
     }
 }
 
-fn sorted(map: &HashMap<String, FieldId>) -> Vec<(&String, &FieldId)> {
+fn sorted(map: &FxHashMap<String, FieldId>) -> Vec<(&String, &FieldId)> {
     let mut v: Vec<_> = map.iter().collect();
     v.sort();
     v
 }
 
 /// A field's categories (its own and its collection's), or the uncategorized marker.
-fn field_categories(cx: &Cx, field: FieldId) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in cx.model.effective_categories(field) {
-        if !out.iter().any(|o| o == c) {
-            out.push(c.to_string());
+fn field_categories(model: &Model, field: FieldId) -> SmallVec<[&str; 4]> {
+    let mut out: SmallVec<[&str; 4]> = SmallVec::new();
+    for c in model.effective_categories(field) {
+        if !out.contains(&c) {
+            out.push(c);
         }
     }
     if out.is_empty() {
-        out.push(UNCATEGORIZED.to_string());
+        out.push(UNCATEGORIZED);
     }
     out
 }
