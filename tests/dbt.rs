@@ -552,6 +552,61 @@ fn a_raw_relation_is_a_dataset_that_a_native_manifest_can_give_purposes() {
 }
 
 #[test]
+fn a_model_is_addressable_by_the_relation_its_own_config_names() {
+    // `audience` reads `stg_customers` only by the relation that the model's own
+    // `config(schema=…, alias=…)` gives it; the leak goes through.
+    let o = common::lint(&[
+        ("dbt_project.yml", "name: p\n"),
+        (
+            "models/props.yml",
+            "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: users\n        columns:\n          - name: id\n          - name: phone\n            meta:\n              purposes: [essential.service.authentication]\n              categories: [user.contact.phone_number]\nexposures:\n  - name: ads\n    type: application\n    owner: {name: x}\n    depends_on: [ref('audience')]\n    meta:\n      uses: [marketing.advertising.third_party.targeted]\n",
+        ),
+        (
+            "models/stg_customers.sql",
+            "{{ config(materialized='table', schema='staging', alias='customers_v2') }}\nselect id, phone from {{ source('auth', 'users') }}\n",
+        ),
+        (
+            "models/audience.sql",
+            "select c.id, c.phone\nfrom analytics.staging.customers_v2 c\n",
+        ),
+    ]);
+    let flows = common::flows(&o);
+    assert!(
+        flows.contains(&(
+            "security-to-advertising".into(),
+            "auth.users.phone".into(),
+            "ads".into()
+        )),
+        "{flows:#?}\n{:#?}",
+        o.findings
+    );
+    assert_eq!(inputs_of(&o, "audience", "phone"), ["stg_customers.phone"]);
+
+    // The schema from dbt_project.yml's folder config, the alias from the model: two
+    // models share the alias `customers`, and only the schema tells them apart.
+    let o = common::lint(&[
+        (
+            "dbt_project.yml",
+            "name: p\nmodels:\n  p:\n    +materialized: view\n    staging:\n      +schema: staging\n    marts:\n      schema: marts\n",
+        ),
+        (
+            "models/props.yml",
+            "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: users\n        columns:\n          - name: id\n          - name: phone\n",
+        ),
+        (
+            "models/staging/stg_customers.sql",
+            "{{ config(alias='customers') }}\nselect id, phone from {{ source('auth', 'users') }}\n",
+        ),
+        (
+            "models/marts/dim_customers.sql",
+            "{{ config(alias='customers') }}\nselect id, phone as phone from {{ ref('stg_customers') }}\n",
+        ),
+        ("models/audience.sql", "select c.phone from staging.customers c\n"),
+    ]);
+    assert_eq!(inputs_of(&o, "audience", "phone"), ["stg_customers.phone"]);
+}
+
+#[test]
 fn a_seed_column_declared_in_a_property_file_is_located_there() {
     let o = common::lint(&[
         ("dbt_project.yml", "name: p\n"),

@@ -9,14 +9,21 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::builtins::{arg, builtin, split_args, Lenient, Relation};
-use super::render::record_raised;
+use super::render::{record_config, record_raised};
 
 /// `config`: `config(...)` renders nothing; `config.get(key, default)` is the default.
 #[derive(Debug)]
 pub(super) struct Config;
 
 impl Object for Config {
-    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        // The relation the model builds, for SQL that names it without `ref()`.
+        let (_, kw) = split_args(args);
+        for (key, value) in kw {
+            if let Some(s) = value.as_str().map(str::trim).filter(|s| !s.is_empty()) {
+                record_config(&key, s);
+            }
+        }
         Ok(Value::from(""))
     }
 

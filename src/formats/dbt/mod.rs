@@ -80,6 +80,8 @@ struct SqlModel {
     deps: Vec<String>,
     /// `target/manifest.json` holds this model compiled from other contents.
     stale: bool,
+    /// What the model's own `config()` says about its relation.
+    config: render::ModelConfig,
 }
 
 /// Options of the dbt adapter (`dbt.*` in the configuration).
@@ -567,16 +569,18 @@ fn declare_project(
                 (stem, src.text.to_string())
             };
             let mut stale = false;
+            let mut config = render::ModelConfig::default();
             let mut variants = match manifest.current(&src.path, &src.text) {
                 Some(Ok(code)) => vec![Ok(code.to_string())],
                 found => {
                     stale = found.is_some();
-                    let (sql, _) = renderer.render(&name, &text, false);
+                    let (sql, _, configured) = renderer.render(&name, &text, false);
+                    config = configured;
                     let mut v = vec![sql];
                     // Both shapes of an incremental model: the full refresh and the
                     // increment, whose filters may read other columns.
                     if text.contains("is_incremental") {
-                        let (inc, _) = renderer.render(&name, &text, true);
+                        let (inc, _, _) = renderer.render(&name, &text, true);
                         if inc != v[0] {
                             v.push(inc);
                         }
@@ -600,6 +604,7 @@ fn declare_project(
                 incremental: variants.pop(),
                 deps,
                 stale,
+                config: config.or(project.model_config(&src.path)),
             }
         })
         .collect();
@@ -690,6 +695,9 @@ fn declare_project(
                 l.annotate(ds, d);
             }
             l.relation_names(ds, &m.name, decl);
+            if let Some(r) = schema::configured_relation(&m.name, &m.config) {
+                l.model.add_relation(&r, ds);
+            }
         }
         model_ds.push(ds);
     }

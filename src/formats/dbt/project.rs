@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::render::ModelConfig;
 use crate::yaml::Node;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,38 @@ pub(crate) struct Project {
     /// The `profile:` the project runs with.
     pub profile: Option<String>,
     pub vars: serde_json::Value,
+    /// `+schema` and `+database` of folders under `models: <project>:`, by folder path.
+    pub folder_configs: Vec<(Vec<String>, ModelConfig)>,
+}
+
+/// Walks `models:` of dbt_project.yml: `+schema`/`schema` and `+database`/`database` of
+/// each folder (a key holding a mapping that is not a config).
+fn folder_configs(node: Node, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, ModelConfig)>) {
+    let Some(entries) = node.entries() else {
+        return;
+    };
+    let mut here = ModelConfig::default();
+    for (k, v) in entries {
+        let Some(key) = k.as_str() else { continue };
+        let literal = v
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !s.contains("{{"))
+            .map(str::to_string);
+        match key.strip_prefix('+').unwrap_or(key) {
+            "schema" => here.schema = literal,
+            "database" => here.database = literal,
+            _ if !key.starts_with('+') && v.entries().is_some() => {
+                path.push(key.to_string());
+                folder_configs(v, path, out);
+                path.pop();
+            }
+            _ => {}
+        }
+    }
+    if here != ModelConfig::default() {
+        out.push((path.clone(), here));
+    }
 }
 
 /// Where a file of the project belongs.
@@ -92,7 +125,7 @@ impl Project {
             .to_string();
         Project {
             root: root.to_path_buf(),
-            name,
+            name: name.clone(),
             model_paths: paths(doc, &["model-paths", "source-paths"], "models"),
             seed_paths: paths(doc, &["seed-paths", "data-paths"], "seeds"),
             snapshot_paths: paths(doc, &["snapshot-paths"], "snapshots"),
@@ -128,7 +161,43 @@ impl Project {
                 .and_then(|d| d.get("vars"))
                 .map(to_json)
                 .unwrap_or(serde_json::Value::Null),
+            folder_configs: doc
+                .and_then(|d| d.get("models"))
+                .and_then(|m| m.get(&name))
+                .map(|ours| {
+                    let mut out = Vec::new();
+                    folder_configs(ours, &mut Vec::new(), &mut out);
+                    out.sort_by_key(|(path, _)| path.len());
+                    out
+                })
+                .unwrap_or_default(),
         }
+    }
+
+    /// The relation settings the project file gives the model at `path`: the deepest
+    /// folder's win.
+    pub(crate) fn model_config(&self, path: &Path) -> ModelConfig {
+        let mut config = ModelConfig::default();
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return config;
+        };
+        let Some(under) = self
+            .model_paths
+            .iter()
+            .find_map(|p| rel.strip_prefix(p).ok().filter(|_| !p.is_empty()))
+        else {
+            return config;
+        };
+        let dirs: Vec<&str> = under
+            .parent()
+            .map(|p| p.iter().filter_map(|c| c.to_str()).collect())
+            .unwrap_or_default();
+        for (folder, c) in &self.folder_configs {
+            if dirs.len() >= folder.len() && dirs.iter().zip(folder).all(|(a, b)| a == b) {
+                config = c.clone().or(config);
+            }
+        }
+        config
     }
 
     /// Whether `path` holds macros of this project (under its `macro-paths`).

@@ -187,6 +187,47 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     static RAISED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+    static CONFIGURED: RefCell<ModelConfig> = const {
+        RefCell::new(ModelConfig {
+            database: None,
+            schema: None,
+            alias: None,
+        })
+    };
+}
+
+/// What a model's own `{{ config(…) }}` says about the relation it builds, when the
+/// values are strings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ModelConfig {
+    pub(crate) database: Option<String>,
+    pub(crate) schema: Option<String>,
+    pub(crate) alias: Option<String>,
+}
+
+impl ModelConfig {
+    /// These settings, and `base`'s where these have none.
+    pub(crate) fn or(self, base: ModelConfig) -> ModelConfig {
+        ModelConfig {
+            database: self.database.or(base.database),
+            schema: self.schema.or(base.schema),
+            alias: self.alias.or(base.alias),
+        }
+    }
+}
+
+/// Called by `config(database=…, schema=…, alias=…)` while a model renders.
+pub(super) fn record_config(key: &str, value: &str) {
+    CONFIGURED.with(|c| {
+        let mut c = c.borrow_mut();
+        let slot = match key {
+            "database" => &mut c.database,
+            "schema" => &mut c.schema,
+            "alias" => &mut c.alias,
+            _ => return,
+        };
+        *slot = Some(value.to_string());
+    });
 }
 
 /// One level of macro nesting, left when dropped.
@@ -554,14 +595,16 @@ impl Renderer {
     }
 
     /// Renders one model. `name` is the model's own name (for `this`); `incremental` is
-    /// what `is_incremental()` answers. Returns the SQL and what macros raised.
+    /// what `is_incremental()` answers. Returns the SQL, what macros raised and what the
+    /// model's `config()` said about its relation.
     pub(crate) fn render(
         &self,
         name: &str,
         text: &str,
         incremental: bool,
-    ) -> (Rendered, Vec<String>) {
+    ) -> (Rendered, Vec<String>, ModelConfig) {
         RAISED.with(|r| r.borrow_mut().clear());
+        CONFIGURED.with(|c| *c.borrow_mut() = ModelConfig::default());
         DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
         ctx.insert(
@@ -587,7 +630,9 @@ impl Renderer {
         });
         let sql = self.render_sql(text, model);
         CURRENT.with(|c| c.borrow_mut().take());
-        (sql, RAISED.with(|r| std::mem::take(&mut *r.borrow_mut())))
+        let raised = RAISED.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        let config = CONFIGURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        (sql, raised, config)
     }
 
     fn render_sql(&self, text: &str, model: Value) -> Rendered {

@@ -116,6 +116,20 @@ fn setting(node: Node, key: &str) -> Option<String> {
     (!s.is_empty() && !s.contains("{{")).then(|| s.to_string())
 }
 
+/// The relation a model's `config(database=…, schema=…, alias=…)` names, if it names one.
+/// The schema is taken as written: dbt's default `generate_schema_name` prefixes it with the
+/// target's, which the match by longest unique suffix does not need.
+pub(super) fn configured_relation(model: &str, c: &super::render::ModelConfig) -> Option<String> {
+    if c.schema.is_none() && c.alias.is_none() {
+        return None;
+    }
+    relation_of([
+        c.database.clone(),
+        c.schema.clone(),
+        Some(c.alias.clone().unwrap_or_else(|| model.to_string())),
+    ])
+}
+
 /// `a.b.c` from the parts that are known, the trailing ones.
 fn relation_of(parts: [Option<String>; 3]) -> Option<String> {
     let known: Vec<String> = parts

@@ -112,7 +112,7 @@ fn runaway_macros_stop_with_a_reason() {
 #[test]
 fn exceptions_are_recorded_and_python_methods_work() {
     let r = setup(Vec::new());
-    let (out, raised) = r.render(
+    let (out, raised, _) = r.render(
         "m",
         "{{ exceptions.raise_compiler_error('no') }}{{ 'A,b'.split(',') | join('-') }} \
          {{ 'x'.upper() }} {{ {'k': 1}.get('k') }} {{ {'k': 1}.get('z', 2) }} \
