@@ -40,7 +40,8 @@ impl Format for Fides {
 
     fn read(&self, input: &mut ReadInput<'_>) -> Option<Vec<Resource>> {
         let text = &input.source.text;
-        if !super::top_level_key_in(text, &RESOURCE_KEYS) || !parse::may_hold_evidence(text) {
+        // The evidence test first: a substring search, where the key test reads every line.
+        if !parse::may_hold_evidence(text) || !super::top_level_key_in(text, &RESOURCE_KEYS) {
             return None;
         }
         let mut resources = Vec::new();

@@ -298,7 +298,8 @@ fn is_evidence(list: &str, item: Node) -> bool {
 
 /// The cheap test before parsing: a file without these words holds no Fides evidence.
 pub(super) fn may_hold_evidence(text: &str) -> bool {
-    text.contains("fides_key") || text.contains("decision")
+    let has = |word: &str| memchr::memmem::find(text.as_bytes(), word.as_bytes()).is_some();
+    has("fides_key") || has("decision")
 }
 
 /// Reads one fideslang document; returns its resources and how many it holds.
