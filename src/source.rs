@@ -191,6 +191,11 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// `file:line` of a location: where a diagnostic says the first definition is.
+    pub(crate) fn file_line(&self, loc: Loc) -> String {
+        format!("{}:{}", self.get(loc.file).display, loc.span.start_pos.line)
+    }
+
     /// The sources of a file read on its own (a configuration, a rule file).
     pub fn one(file: SourceFile) -> Self {
         Sources {

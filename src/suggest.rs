@@ -9,7 +9,7 @@ pub(crate) fn closest<'a, I>(target: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    Candidates::new(candidates).closest(target)
+    pick(target, candidates.into_iter().map(|c| (c, Bag::of(c))))
 }
 
 /// Candidates measured once, for many lookups against the same names.
@@ -26,26 +26,34 @@ impl<'a> Candidates<'a> {
 
     /// [`closest`] among these candidates.
     pub(crate) fn closest(&self, target: &str) -> Option<&'a str> {
-        let len = target.chars().count();
-        // Never a name that shares nothing with the target (`d` for `o`).
-        let limit = (len / 3).max(2).min(len.saturating_sub(1));
-        let wanted = Bag::of(target);
-        let mut best: Option<(usize, &str)> = None;
-        for &(c, ref bag) in &self.names {
-            let bound = wanted.distance_bound(bag);
-            if bound > limit || best.is_some_and(|(d, _)| bound > d) {
-                continue;
-            }
-            let cutoff = best.map_or(limit, |(d, _)| d);
-            let Some(d) = distance_within(target, c, cutoff) else {
-                continue;
-            };
-            if best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
-                best = Some((d, c));
-            }
-        }
-        best.map(|(_, c)| c)
+        pick(target, self.names.iter().map(|(c, bag)| (*c, bag)))
     }
+}
+
+/// The closest of `candidates`, each with its bag (owned or measured once).
+fn pick<'a, B: std::borrow::Borrow<Bag>>(
+    target: &str,
+    candidates: impl Iterator<Item = (&'a str, B)>,
+) -> Option<&'a str> {
+    let len = target.chars().count();
+    // Never a name that shares nothing with the target (`d` for `o`).
+    let limit = (len / 3).max(2).min(len.saturating_sub(1));
+    let wanted = Bag::of(target);
+    let mut best: Option<(usize, &str)> = None;
+    for (c, bag) in candidates {
+        let bound = wanted.distance_bound(bag.borrow());
+        if bound > limit || best.is_some_and(|(d, _)| bound > d) {
+            continue;
+        }
+        let cutoff = best.map_or(limit, |(d, _)| d);
+        let Some(d) = distance_within(target, c, cutoff) else {
+            continue;
+        };
+        if best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 /// `strsim::damerau_levenshtein` (unrestricted, Lowrance-Wagner) when it is at most

@@ -13,7 +13,7 @@ use super::diagnostics::UriOf;
 use crate::finding::Finding;
 use crate::model::{FieldId, Model, Named, SymbolTarget};
 use crate::session::View;
-use crate::source::{FileId, Loc, SourceFile};
+use crate::source::{FileId, SourceFile};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{self, Node, Yaml};
 
@@ -26,14 +26,6 @@ fn code_list(items: &[impl AsRef<str>]) -> String {
         .map(|s| format!("`{}`", s.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn place(model: &Model, loc: Loc) -> String {
-    format!(
-        "{}:{}",
-        model.sources.get(loc.file).display,
-        loc.span.start_pos.line
-    )
 }
 
 /// Findings and suppressed findings, with how each was allowed.
@@ -68,7 +60,7 @@ fn hover_field(view: &View, model: &Model, id: FieldId) -> String {
         "**field** `{name}`\n\n- categories: {}\n- purposes: {}\n- declared at {}\n",
         code_list(&cats),
         code_list(&model.effective_purposes(id)),
-        place(model, f.loc)
+        model.sources.file_line(f.loc)
     );
     let reaches: Vec<String> = all_findings(view)
         .into_iter()
@@ -90,9 +82,9 @@ fn hover_named(view: &View, model: &Model, named: Named) -> String {
             let ds = model.dataset(d);
             let fields: Vec<&str> = model.field_names(d).collect();
             let origin = if ds.implicit {
-                format!("written by the step at {}", place(model, ds.loc))
+                format!("written by the step at {}", model.sources.file_line(ds.loc))
             } else {
-                format!("declared at {}", place(model, ds.loc))
+                format!("declared at {}", model.sources.file_line(ds.loc))
             };
             let mut s = format!(
                 "**dataset** `{}`\n\n- purposes: {}\n- categories: {}\n",
@@ -112,7 +104,7 @@ fn hover_named(view: &View, model: &Model, named: Named) -> String {
                 "**sink** `{}`\n\n- uses: {}\n- declared at {}\n",
                 sink.name,
                 code_list(&sink.uses),
-                place(model, sink.loc)
+                model.sources.file_line(sink.loc)
             );
             (s, sink.name.clone())
         }
@@ -168,7 +160,7 @@ fn hover_step(model: &Model, step: u32) -> String {
     let mut text = format!(
         "**step** `{}`\n\n- declared at {}\n",
         s.name,
-        place(model, s.loc)
+        model.sources.file_line(s.loc)
     );
     for a in &s.allows {
         text.push_str(&format!("- allows `{}`: {}\n", a.rule, a.reason));

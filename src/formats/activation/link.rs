@@ -345,11 +345,10 @@ impl Linker<'_> {
             if let Some(first) = repeats[i] {
                 let first: &Piece = &keep[kept_at[first]];
                 let at = self.loc(first.file, first.name_span);
-                let file = &self.model.sources.get(at.file).display;
                 let diag = Diag::Duplicate {
                     what: None,
                     name: p.name.clone(),
-                    first: format!("{file}:{}", at.span.start_pos.line),
+                    first: self.model.sources.file_line(at),
                 };
                 self.report(diag, p.file, p.name_span);
                 continue;
@@ -499,12 +498,10 @@ impl Linker<'_> {
     }
 
     fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
-        let first = self.model.loc_of(existing);
-        let file = &self.model.sources.get(first.file).display;
         let diag = Diag::Duplicate {
             what: None,
             name: name.to_string(),
-            first: format!("{file}:{}", first.span.start_pos.line),
+            first: self.model.sources.file_line(self.model.loc_of(existing)),
         };
         self.diags.push(diag.at(loc));
     }

@@ -1175,12 +1175,10 @@ const BATCH: usize = 512;
 
 impl Loader<'_> {
     fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
-        let first = self.model.loc_of(existing);
-        let file = &self.model.sources.get(first.file).display;
         let diag = Diag::Duplicate {
             what: None,
             name: name.to_string(),
-            first: format!("{file}:{}", first.span.start_pos.line),
+            first: self.model.sources.file_line(self.model.loc_of(existing)),
         };
         self.diags.push(diag.at(loc));
     }

@@ -27,19 +27,11 @@ impl Diagnostics for Cx<'_> {
 }
 
 impl Cx<'_> {
-    pub(super) fn where_is(&self, loc: Loc) -> String {
-        format!(
-            "{}:{}",
-            self.model.sources.get(loc.file).display,
-            loc.span.start_pos.line
-        )
-    }
-
     pub(super) fn duplicate(&mut self, what: &str, name: &Str, file: FileId, first: Loc) {
         let diag = Diag::Duplicate {
             what: Some(what.to_string()),
             name: name.value.clone(),
-            first: self.where_is(first),
+            first: self.model.sources.file_line(first),
         };
         self.report(diag, file, name.span);
     }

@@ -33,19 +33,11 @@ impl Diagnostics for Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    fn where_is(&self, loc: Loc) -> String {
-        format!(
-            "{}:{}",
-            self.model.sources.get(loc.file).display,
-            loc.span.start_pos.line
-        )
-    }
-
     fn duplicate(&mut self, what: &str, name: &Spanned<String>, file: FileId, first: Loc) {
         let diag = Diag::Duplicate {
             what: Some(what.to_string()),
             name: name.value.clone(),
-            first: self.where_is(first),
+            first: self.model.sources.file_line(first),
         };
         self.report(diag, file, name.span);
     }
