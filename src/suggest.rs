@@ -71,63 +71,76 @@ fn distance_within(a: &str, b: &str, cutoff: usize) -> Option<usize> {
     if la == 0 || lb == 0 {
         return Some(la.max(lb)).filter(|&d| d <= cutoff);
     }
-    let max = la + lb;
-    let width = lb + 2;
-    // Row i + 1, column j + 1 of the table; row and column 0 hold `max`.
-    let mut d = vec![0usize; (la + 2) * width];
-    d[0] = max;
-    for i in 0..=la {
-        d[(i + 1) * width] = max;
-        d[(i + 1) * width + 1] = i;
-    }
-    for j in 0..=lb {
-        d[j + 1] = max;
-        d[width + j + 1] = j;
-    }
-    let mut last_row = [0usize; 128];
-    for i in 1..=la {
-        let mut last_col = 0;
-        let mut row_min = i;
-        for j in 1..=lb {
-            let k = last_row[b[j - 1] as usize];
-            let l = last_col;
-            let cost = match a[i - 1] == b[j - 1] {
-                true => {
-                    last_col = j;
-                    0
-                }
-                false => 1,
-            };
-            let substitution = d[i * width + j] + cost;
-            let insertion = d[(i + 1) * width + j] + 1;
-            let deletion = d[i * width + j + 1] + 1;
-            let transposition = d[k * width + l] + (i - k - 1) + 1 + (j - l - 1);
-            let cell = substitution.min(insertion).min(deletion).min(transposition);
-            d[(i + 1) * width + j + 1] = cell;
-            row_min = row_min.min(cell);
+    // Thousands of calls per run: one table per thread, reused.
+    TABLE.with_borrow_mut(|d| {
+        let max = (la + lb) as u32;
+        let width = lb + 2;
+        d.clear();
+        d.resize((la + 2) * width, 0);
+        // Row i + 1, column j + 1 of the table; row and column 0 hold `max`.
+        d[0] = max;
+        for i in 0..=la {
+            d[(i + 1) * width] = max;
+            d[(i + 1) * width + 1] = i as u32;
         }
-        if row_min > cutoff {
-            return None;
+        for j in 0..=lb {
+            d[j + 1] = max;
+            d[width + j + 1] = j as u32;
         }
-        last_row[a[i - 1] as usize] = i;
-    }
-    Some(d[(la + 1) * width + lb + 1]).filter(|&d| d <= cutoff)
+        let cutoff = cutoff.min(u32::MAX as usize) as u32;
+        let mut last_row = [0u32; 128];
+        for i in 1..=la {
+            let mut last_col = 0;
+            let mut row_min = i as u32;
+            let ai = a[i - 1];
+            for j in 1..=lb {
+                let k = last_row[b[j - 1] as usize] as usize;
+                let l = last_col;
+                let cost = match ai == b[j - 1] {
+                    true => {
+                        last_col = j;
+                        0
+                    }
+                    false => 1,
+                };
+                let substitution = d[i * width + j] + cost;
+                let insertion = d[(i + 1) * width + j] + 1;
+                let deletion = d[i * width + j + 1] + 1;
+                let transposition = d[k * width + l] + ((i - k - 1) + 1 + (j - l - 1)) as u32;
+                let cell = substitution.min(insertion).min(deletion).min(transposition);
+                d[(i + 1) * width + j + 1] = cell;
+                row_min = row_min.min(cell);
+            }
+            if row_min > cutoff {
+                return None;
+            }
+            last_row[ai as usize] = i as u32;
+        }
+        let distance = d[(la + 1) * width + lb + 1];
+        (distance <= cutoff).then_some(distance as usize)
+    })
 }
 
-/// How many characters of a string fall in each of 32 bins, and its length.
+thread_local! {
+    static TABLE: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How many times each character occurs (ASCII exactly, others folded into the same 128
+/// bins, saturating), and the length in characters.
 struct Bag {
-    bins: [u32; 32],
+    bins: [u8; 128],
     len: usize,
 }
 
 impl Bag {
     fn of(s: &str) -> Bag {
         let mut bag = Bag {
-            bins: [0; 32],
+            bins: [0; 128],
             len: 0,
         };
         for c in s.chars() {
-            bag.bins[(c as usize) % 32] += 1;
+            let bin = &mut bag.bins[(c as usize) % 128];
+            *bin = bin.saturating_add(1);
             bag.len += 1;
         }
         bag
@@ -135,13 +148,13 @@ impl Bag {
 
     /// A lower bound on the edit distance: an insertion or deletion changes the length by
     /// one and one bin by one, a substitution two bins by one each, a transposition
-    /// nothing.
+    /// nothing. Folding and saturating only make bins closer.
     fn distance_bound(&self, other: &Bag) -> usize {
         let moved: u32 = self
             .bins
             .iter()
             .zip(&other.bins)
-            .map(|(a, b)| a.abs_diff(*b))
+            .map(|(a, b)| u32::from(a.abs_diff(*b)))
             .sum();
         (moved as usize)
             .div_ceil(2)
