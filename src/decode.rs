@@ -173,28 +173,40 @@ impl<'d> Decoder<'d> {
 
     /// A list of strings.
     pub(crate) fn string_list(&mut self, node: Node, what: impl Display) -> Vec<Spanned<String>> {
+        // Collected from an exact-size iterator: sized for every item, as lists are kept
+        // until linking.
+        self.strs(node, what)
+            .into_iter()
+            .map(|s| Spanned {
+                value: s.value.to_string(),
+                span: s.span,
+            })
+            .collect()
+    }
+
+    /// A list of strings, borrowed from the document.
+    fn strs<'n>(&mut self, node: Node<'n>, what: impl Display) -> SmallVec<[Spanned<&'n str>; 4]> {
         if let Some(items) = node.items() {
-            // Sized for every item: lists are kept until linking, and collecting through
-            // a filter starts with room for four.
-            let mut out = Vec::with_capacity(items.len());
-            out.extend(
-                items.filter_map(|item| self.string(item, format_args!("each item of {}", what))),
+            return items
+                .filter_map(|item| {
+                    let value = self.str(item, format_args!("each item of {}", what))?;
+                    Some(Spanned {
+                        value,
+                        span: item.span(),
+                    })
+                })
+                .collect();
+        }
+        if !node.is_null() {
+            self.error(
+                node.span(),
+                format!(
+                    "{what} must be a list of strings, found {}",
+                    node.kind_name()
+                ),
             );
-            return out;
         }
-        match node.is_null() {
-            true => Vec::new(),
-            false => {
-                self.error(
-                    node.span(),
-                    format!(
-                        "{what} must be a list of strings, found {}",
-                        node.kind_name()
-                    ),
-                );
-                Vec::new()
-            }
-        }
+        SmallVec::new()
     }
 
     /// A string or a list of strings.
@@ -221,6 +233,30 @@ impl<'d> Decoder<'d> {
         };
         let keys = read(self, node, what);
         self.canonical_keys(keys, tree, tax)
+    }
+
+    /// Like [`Decoder::taxonomy_keys`] on a list of strings, but borrowed from the document
+    /// or the taxonomy: for keys compared with ones already stored before any is kept.
+    pub(crate) fn taxonomy_strs<'a>(
+        &mut self,
+        node: Option<Node<'a>>,
+        what: &str,
+        tree: Tree,
+        tax: &'a Taxonomy,
+    ) -> SmallVec<[&'a str; 4]> {
+        let Some(node) = node else {
+            return SmallVec::new();
+        };
+        let keys = self.strs(node, what);
+        keys.into_iter()
+            .map(|key| {
+                let canonical = tax.canonical(key.value);
+                if let Some(diag) = tax.unknown(tree, canonical) {
+                    self.report(diag, key.span);
+                }
+                canonical
+            })
+            .collect()
     }
 
     /// Keys made canonical (aliases resolved), each one the taxonomy lacks reported as

@@ -68,20 +68,24 @@ impl Tags {
         }))
     }
 
-    /// Like [`Tags::of`], but an equal list already in `seen` is shared, not stored again.
+    /// Like [`Tags::of`], but an equal list already in `seen` is shared, not stored again
+    /// (and not allocated: most fields of a dataset repeat a few tag lists).
     pub fn shared(
-        purposes: Vec<String>,
-        categories: Vec<String>,
+        purposes: &[&str],
+        categories: &[&str],
         seen: &mut Vec<Arc<Tags>>,
     ) -> Option<Arc<Tags>> {
-        let tags = Tags::of(purposes, categories)?;
-        match seen.iter().find(|t| **t == tags) {
-            Some(same) => Some(Arc::clone(same)),
-            None => {
-                seen.push(Arc::clone(&tags));
-                Some(tags)
-            }
+        if purposes.is_empty() && categories.is_empty() {
+            return None;
         }
+        let same = |t: &&Arc<Tags>| t.purposes == purposes && t.categories == categories;
+        if let Some(same) = seen.iter().find(same) {
+            return Some(Arc::clone(same));
+        }
+        let owned = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect();
+        let tags = Tags::of(owned(purposes), owned(categories))?;
+        seen.push(Arc::clone(&tags));
+        Some(tags)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::expr::{self, ColumnRef};
 use crate::model::{Field, FieldTable, Tags};
-use crate::source::{FileId, Loc, Spanned};
+use crate::source::{Loc, Spanned};
 use crate::taxonomy::{Taxonomy, Tree};
 use crate::yaml::{Node, Yaml};
 
@@ -197,14 +197,9 @@ fn field(
     if let Some(d) = m.get("description") {
         dec.str(d, "`description`");
     }
-    let categories = keys(
-        dec,
-        m.get("categories"),
-        "`categories`",
-        Tree::DataCategory,
-        tax,
-    );
-    let purposes = keys(dec, m.get("purposes"), "`purposes`", Tree::DataUse, tax);
+    let categories =
+        dec.taxonomy_strs(m.get("categories"), "`categories`", Tree::DataCategory, tax);
+    let purposes = dec.taxonomy_strs(m.get("purposes"), "`purposes`", Tree::DataUse, tax);
     let name = name?;
     if name.value.contains('.') {
         dec.error(
@@ -213,30 +208,15 @@ fn field(
         );
         return None;
     }
-    Some(declared_field(
-        dec.file, name, purposes, categories, seen_tags,
-    ))
-}
-
-/// A field from its checked name and canonical taxonomy keys; equal tags are shared
-/// through `seen_tags`.
-fn declared_field(
-    file: FileId,
-    name: Str,
-    purposes: Vec<Str>,
-    categories: Vec<Str>,
-    seen_tags: &mut Vec<Arc<Tags>>,
-) -> Field {
-    let values = |keys: Vec<Str>| keys.into_iter().map(|k| k.value).collect();
-    Field {
+    Some(Field {
         dataset: 0,
         name: name.value.into_boxed_str(),
-        tags: Tags::shared(values(purposes), values(categories), seen_tags),
+        tags: Tags::shared(&purposes, &categories, seen_tags),
         loc: Loc {
-            file,
+            file: dec.file,
             span: name.span,
         },
-    }
+    })
 }
 
 fn sink(dec: &mut Decoder, doc: Node, tax: &Taxonomy) -> Option<RawSink> {
