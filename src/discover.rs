@@ -69,18 +69,39 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
 /// Files under `paths` that the walk skips because `.gitignore`, `.ignore` or
 /// `.git/info/exclude` ignore them (for `--show-files`); `found` is the sorted walk.
 pub fn ignored(paths: &[PathBuf], found: &[PathBuf]) -> Vec<PathBuf> {
+    // The walk without filters spells a path as the filtered walk did, so a path is
+    // normalised only when its spelling is not among those found (overlapping roots).
     let cwd = std::env::current_dir().unwrap_or_default();
-    let found: HashSet<PathBuf> = found.iter().map(|p| key(&cwd, p)).collect();
+    let as_found: HashSet<&Path> = found.iter().map(PathBuf::as_path).collect();
+    let mut normalised: Option<HashSet<PathBuf>> = None;
     let mut out = Vec::new();
-    for root in paths.iter().filter(|p| p.is_dir()) {
-        let walker = WalkBuilder::new(root)
-            .standard_filters(false)
-            .follow_links(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for e in walker.flatten() {
-            if e.file_type().is_some_and(|t| t.is_file()) && !found.contains(&key(&cwd, e.path())) {
-                out.push(e.into_path());
+    let mut dirs: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    // Every file and directory except `.git`, symbolic links not followed: what the
+    // filtered walk would list if nothing were ignored. A plain directory walk, as
+    // nothing needs matching.
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                if e.file_name() != ".git" {
+                    dirs.push(e.path());
+                }
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let path = e.path();
+            if as_found.contains(path.as_path()) {
+                continue;
+            }
+            let normalised =
+                normalised.get_or_insert_with(|| found.iter().map(|p| key(&cwd, p)).collect());
+            if !normalised.contains(&key(&cwd, &path)) {
+                out.push(path);
             }
         }
     }
