@@ -139,13 +139,24 @@ fn ordered_out_rows(
         row.sort_unstable_by(|&x, &y| {
             let (fx, fy) = (&model.flows[x as usize], &model.flows[y as usize]);
             let (tx, ty) = (node(fx.to), node(fy.to));
-            cmp_segments(&name_segments(model, tx), &name_segments(model, ty))
+            cmp_names(model, tx, ty)
                 .then(tx.cmp(&ty))
                 .then(kind_rank(fx.kind).cmp(&kind_rank(fy.kind)))
                 .then(x.cmp(&y))
         })
     });
     out
+}
+
+/// Two nodes in the order of their names. Two fields of one dataset (most targets of a
+/// row) share the `dataset.` prefix, so their field names decide.
+fn cmp_names(model: &Model, x: u32, y: u32) -> std::cmp::Ordering {
+    if let (Some(fx), Some(fy)) = (model.fields.get(x as usize), model.fields.get(y as usize)) {
+        if fx.dataset == fy.dataset {
+            return fx.name.cmp(&fy.name);
+        }
+    }
+    cmp_segments(&name_segments(model, x), &name_segments(model, y))
 }
 
 /// A node's name (`dataset.field` for fields, the name for sinks) as byte segments, so
