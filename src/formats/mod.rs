@@ -13,7 +13,7 @@ pub(crate) mod native;
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::decode::Decoder;
 use crate::finding::Finding;
@@ -170,8 +170,8 @@ pub(crate) struct Layout {
     files: Vec<PathBuf>,
     /// Named on the command line: read whatever their extension. Sorted.
     explicit: Vec<PathBuf>,
-    /// The files by file name, made on first use.
-    by_name: OnceLock<HashMap<String, Vec<PathBuf>>>,
+    /// The files of each name asked for.
+    by_name: Mutex<HashMap<String, Arc<[PathBuf]>>>,
 }
 
 impl Layout {
@@ -180,22 +180,25 @@ impl Layout {
         Layout {
             files,
             explicit,
-            by_name: OnceLock::new(),
+            by_name: Mutex::default(),
         }
     }
 
     /// The found files whose name is `name`, in the order found.
-    pub(crate) fn named(&self, name: &str) -> &[PathBuf] {
-        let by_name = self.by_name.get_or_init(|| {
-            let mut map: HashMap<String, Vec<PathBuf>> = HashMap::new();
-            for p in &self.files {
-                if let Some(n) = p.file_name().and_then(|n| n.to_str()) {
-                    map.entry(n.to_string()).or_default().push(p.clone());
-                }
-            }
-            map
-        });
-        by_name.get(name).map_or(&[], Vec::as_slice)
+    /// The files called `name`.
+    pub(crate) fn named(&self, name: &str) -> Arc<[PathBuf]> {
+        // Asked once per file for one or two names: each name's files are found by one
+        // scan, on first use.
+        let mut by_name = self.by_name.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(files) = by_name.get(name) {
+            return Arc::clone(files);
+        }
+        let files: Arc<[PathBuf]> = (self.files.iter())
+            .filter(|p| p.file_name().is_some_and(|n| n == name))
+            .cloned()
+            .collect();
+        by_name.insert(name.to_string(), Arc::clone(&files));
+        files
     }
 
     pub(crate) fn is_explicit(&self, path: &Path) -> bool {
