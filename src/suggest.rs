@@ -41,11 +41,11 @@ fn pick<'a, B: std::borrow::Borrow<Bag>>(
     let wanted = Bag::of(target);
     let mut best: Option<(usize, &str)> = None;
     for (c, bag) in candidates {
-        let bound = wanted.distance_bound(bag.borrow());
-        if bound > limit || best.is_some_and(|(d, _)| bound > d) {
+        let cutoff = best.map_or(limit, |(d, _)| d);
+        // Cheapest first: tens of thousands of names per unknown one in a large workspace.
+        if !wanted.within(bag.borrow(), cutoff) {
             continue;
         }
-        let cutoff = best.map_or(limit, |(d, _)| d);
         let Some(d) = distance_within(target, c, cutoff) else {
             continue;
         };
@@ -66,7 +66,18 @@ fn distance_within(a: &str, b: &str, cutoff: usize) -> Option<usize> {
         let d = strsim::damerau_levenshtein(a, b);
         return (d <= cutoff).then_some(d);
     }
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    // A common prefix and suffix cost nothing: names that differ in a few characters
+    // (`..._000101` and `..._000102`) leave a small table.
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
     let (la, lb) = (a.len(), b.len());
     if la == 0 || lb == 0 {
         return Some(la.max(lb)).filter(|&d| d <= cutoff);
@@ -90,25 +101,29 @@ fn distance_within(a: &str, b: &str, cutoff: usize) -> Option<usize> {
         let cutoff = cutoff.min(u32::MAX as usize) as u32;
         let mut last_row = [0u32; 128];
         for i in 1..=la {
+            let (done, rest) = d.split_at_mut((i + 1) * width);
+            let (prev, cur) = (&done[i * width..], &mut rest[..width]);
             let mut last_col = 0;
             let mut row_min = i as u32;
             let ai = a[i - 1];
-            for j in 1..=lb {
-                let k = last_row[b[j - 1] as usize] as usize;
+            for (j, &bj) in (1..=lb).zip(b) {
+                let k = last_row[bj as usize] as usize;
                 let l = last_col;
-                let cost = match ai == b[j - 1] {
+                let cost = match ai == bj {
                     true => {
                         last_col = j;
                         0
                     }
                     false => 1,
                 };
-                let substitution = d[i * width + j] + cost;
-                let insertion = d[(i + 1) * width + j] + 1;
-                let deletion = d[i * width + j + 1] + 1;
-                let transposition = d[k * width + l] + ((i - k - 1) + 1 + (j - l - 1)) as u32;
-                let cell = substitution.min(insertion).min(deletion).min(transposition);
-                d[(i + 1) * width + j + 1] = cell;
+                let mut cell = (prev[j] + cost).min(cur[j] + 1).min(prev[j + 1] + 1);
+                // Row 0 and column 0 hold `max`: no transposition before either.
+                if k > 0 && l > 0 {
+                    let transposition =
+                        done[k * width + l] + ((i - k - 1) + 1 + (j - l - 1)) as u32;
+                    cell = cell.min(transposition);
+                }
+                cur[j + 1] = cell;
                 row_min = row_min.min(cell);
             }
             if row_min > cutoff {
@@ -126,8 +141,9 @@ thread_local! {
 }
 
 /// How many times each character occurs (ASCII exactly, others folded into the same 128
-/// bins, saturating), and the length in characters.
+/// bins, saturating), the same folded into 16 bins, and the length in characters.
 struct Bag {
+    coarse: [u8; 16],
     bins: [u8; 128],
     len: usize,
 }
@@ -135,31 +151,44 @@ struct Bag {
 impl Bag {
     fn of(s: &str) -> Bag {
         let mut bag = Bag {
+            coarse: [0; 16],
             bins: [0; 128],
             len: 0,
         };
         for c in s.chars() {
             let bin = &mut bag.bins[(c as usize) % 128];
             *bin = bin.saturating_add(1);
+            let coarse = &mut bag.coarse[(c as usize) % 16];
+            *coarse = coarse.saturating_add(1);
             bag.len += 1;
         }
         bag
+    }
+
+    /// Whether the edit distance to `other` may be at most `cutoff`: the length, then
+    /// the coarse bins (one vector of 16 bytes), then the fine ones rule it out.
+    fn within(&self, other: &Bag, cutoff: usize) -> bool {
+        self.len.abs_diff(other.len) <= cutoff
+            && moved(&self.coarse, &other.coarse).div_ceil(2) <= cutoff
+            && self.distance_bound(other) <= cutoff
     }
 
     /// A lower bound on the edit distance: an insertion or deletion changes the length by
     /// one and one bin by one, a substitution two bins by one each, a transposition
     /// nothing. Folding and saturating only make bins closer.
     fn distance_bound(&self, other: &Bag) -> usize {
-        let moved: u32 = self
-            .bins
-            .iter()
-            .zip(&other.bins)
-            .map(|(a, b)| u32::from(a.abs_diff(*b)))
-            .sum();
-        (moved as usize)
+        moved(&self.bins, &other.bins)
             .div_ceil(2)
             .max(self.len.abs_diff(other.len))
     }
+}
+
+/// The sum of the differences of two bags' bins.
+fn moved<const N: usize>(a: &[u8; N], b: &[u8; N]) -> usize {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u32::from(x.abs_diff(*y)))
+        .sum::<u32>() as usize
 }
 
 /// `did you mean `x`?` for help text.
@@ -211,6 +240,17 @@ mod tests {
             );
         }
         assert_eq!(distance_within("ca", "abc", 9), Some(2));
+        // With a shared prefix and suffix, which the table leaves out.
+        for _ in 0..20_000 {
+            let mut word = |max: u64| -> String {
+                let len = next(max);
+                (0..len).map(|_| (b'a' + next(3) as u8) as char).collect()
+            };
+            let (p, x, y, q) = (word(4), word(6), word(6), word(4));
+            let (a, b) = (format!("{p}{x}{q}"), format!("{p}{y}{q}"));
+            let exact = strsim::damerau_levenshtein(&a, &b);
+            assert_eq!(distance_within(&a, &b, 99), Some(exact), "{a} {b}");
+        }
     }
 
     #[test]
@@ -244,10 +284,9 @@ mod tests {
             assert_eq!(closest(target, names), exact, "{target}");
             for c in names {
                 let bound = Bag::of(target).distance_bound(&Bag::of(c));
-                assert!(
-                    bound <= strsim::damerau_levenshtein(target, c),
-                    "{target} {c}"
-                );
+                let exact = strsim::damerau_levenshtein(target, c);
+                assert!(bound <= exact, "{target} {c}");
+                assert!(Bag::of(target).within(&Bag::of(c), exact), "{target} {c}");
             }
         }
     }
