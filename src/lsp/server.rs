@@ -13,11 +13,11 @@ use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
     CompletionOptions, CompletionParams, Diagnostic, DidChangeTextDocumentParams,
     DidChangeWatchedFilesParams, DidChangeWorkspaceFoldersParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DidSaveTextDocumentParams, GotoDefinitionParams, HoverParams,
-    HoverProviderCapability, InitializeParams, InitializeResult, OneOf, PositionEncodingKind,
-    PublishDiagnosticsParams, Registration, RegistrationParams, SaveOptions, ServerCapabilities,
-    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, Uri, WorkspaceFoldersServerCapabilities,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileChangeType, GotoDefinitionParams,
+    HoverParams, HoverProviderCapability, InitializeParams, InitializeResult, OneOf,
+    PositionEncodingKind, PublishDiagnosticsParams, Registration, RegistrationParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri, WorkspaceFoldersServerCapabilities,
     WorkspaceServerCapabilities,
 };
 use serde_json::Value;
@@ -469,8 +469,14 @@ impl Server<'_> {
             registrations: vec![Registration {
                 id: "purposelint-watch-yaml".into(),
                 method: "workspace/didChangeWatchedFiles".into(),
+                // Edits of the files formats read and of ignore files; files and folders
+                // created or deleted anywhere (kind 5), which may join or leave the run.
                 register_options: Some(serde_json::json!({
-                    "watchers": [{"globPattern": "**/*.{yaml,yml,sql,csv,json,tf}"}]
+                    "watchers": [
+                        {"globPattern": "**/*.{yaml,yml,sql,csv,json,tf}"},
+                        {"globPattern": "**/{.gitignore,.ignore}"},
+                        {"globPattern": "**/*", "kind": 5}
+                    ]
                 })),
             }],
         };
@@ -550,6 +556,11 @@ impl Server<'_> {
                         self.configure();
                     }
                 }
+                // Without a file watcher, a save is when files created or deleted outside
+                // the editor are looked for.
+                if !self.watch {
+                    self.session.rediscover();
+                }
                 self.schedule();
             }
             "textDocument/didClose" => {
@@ -569,14 +580,19 @@ impl Server<'_> {
                 let mut reconfigure = false;
                 for c in &p.changes {
                     if let Some(path) = convert::uri_to_path(&c.uri) {
-                        self.session.forget_disk(&path);
+                        // A change of a file's text re-reads it; only a file created or
+                        // deleted can change which files the run has.
+                        if c.typ == FileChangeType::CHANGED {
+                            self.session.forget_disk(&path);
+                        } else {
+                            self.session.created_or_deleted(&path);
+                        }
                         reconfigure |= is_config(&path);
                     }
                 }
                 if reconfigure {
                     self.configure();
                 }
-                self.session.rediscover();
                 self.schedule();
             }
             "workspace/didChangeWorkspaceFolders" => {
