@@ -173,6 +173,15 @@ fn check_edits(root: &Path, edits: usize, seed: u64) -> usize {
                 only(&b, &a).join("\n"),
             );
         }
+        // Positions of findings are shown against these texts (and an editor's ranges).
+        let texts = |s: &purposelint::source::Sources| -> Vec<String> {
+            s.files.iter().map(|f| f.text.to_string()).collect()
+        };
+        let (editor_texts, whole_texts) = (texts(&view.sources), texts(&whole.model.sources));
+        assert!(
+            editor_texts == whole_texts,
+            "edit {n} (seed {seed}): texts differ"
+        );
         if view.linked() < whole.model.sources.files.len() {
             partial += 1;
         }

@@ -1165,3 +1165,51 @@ fn without_file_watching_a_save_finds_files_created_and_reloads_the_configuratio
     assert_eq!(c.take(&uri(&copy)).last().unwrap(), &Vec::<Value>::new());
     assert_eq!(c.shutdown(), 0);
 }
+
+/// Every diagnostic the client holds, by URI, as published (versions aside).
+fn holds(held: &mut std::collections::BTreeMap<String, Value>, c: &mut Client) {
+    for p in std::mem::take(&mut c.published) {
+        let key = p["uri"].as_str().unwrap().to_string();
+        match p["diagnostics"].as_array().unwrap().is_empty() {
+            true => held.remove(&key),
+            false => held.insert(key, p["diagnostics"].clone()),
+        };
+    }
+}
+
+/// After each edit (of a buffer, and on disk alike), the diagnostics the client holds,
+/// related information included, are those a server started afresh publishes: the
+/// server converts again only the files whose findings changed, and must miss none.
+#[test]
+fn edits_leave_the_diagnostics_a_fresh_server_publishes() {
+    let (_dir, root) = workspace();
+    let (mut c, _) = Client::init(&root, &[]);
+    let mut held = std::collections::BTreeMap::new();
+    holds(&mut held, &mut c);
+    let files = ["schemas/accounts.yaml", "schemas/ads.yaml", "sinks.yaml"];
+    let files = files.map(|f| root.join(f));
+    let mut version = 1;
+    for file in files.iter().chain([&root.join("pipelines/matching.yaml")]) {
+        c.open(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        // Each line removed, then the file restored.
+        for skip in (0..lines.len()).chain([usize::MAX]) {
+            let edited: String = (0..lines.len())
+                .filter(|&i| i != skip)
+                .map(|i| lines[i])
+                .collect();
+            std::fs::write(file, &edited).unwrap();
+            version += 1;
+            c.change(file, version, json!([{"text": edited}]));
+            c.sync();
+            holds(&mut held, &mut c);
+            let (mut fresh, _) = Client::init(&root, &[]);
+            let mut expected = std::collections::BTreeMap::new();
+            holds(&mut expected, &mut fresh);
+            assert_eq!(fresh.shutdown(), 0);
+            assert_eq!(held, expected, "{} without line {skip}", file.display());
+        }
+    }
+    assert_eq!(c.shutdown(), 0);
+}
