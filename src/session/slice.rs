@@ -288,11 +288,15 @@ impl Index {
         for name in read.filter(|n| !self.declarers.contains_key(n.as_str())) {
             mark(&mut exact, files(&self.writers, name));
         }
-        for (i, n) in names.iter().enumerate() {
-            let inside = n.steps.iter().any(|(from, to)| {
-                between.contains(to.as_str()) && from.iter().any(|f| between.contains(f.as_str()))
-            });
-            exact[i] |= inside;
+        // Files with a step inside `between`: among the writers of its names only.
+        for name in &between {
+            for &f in files(&self.writers, name) {
+                let inside = names[f as usize].steps.iter().any(|(from, to)| {
+                    between.contains(to.as_str())
+                        && from.iter().any(|f| between.contains(f.as_str()))
+                });
+                exact[f as usize] |= inside;
+            }
         }
         // A name declared or removed changes what unresolved references suggest.
         let defines = |n: &'_ Names| -> HashSet<String> {
