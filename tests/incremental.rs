@@ -1,7 +1,8 @@
 //! An editor session links again only what an edit can affect (`Session::check_view`).
 //! Whatever it links, its findings and diagnostics must be those of a whole run over the
 //! same files: this test edits generated workspaces and the bundled examples at random
-//! and compares the two after every edit.
+//! (in buffers, on disk, files created and deleted as a file watcher reports them) and
+//! compares the two after every edit.
 
 #[path = "../examples/corpus/mod.rs"]
 #[allow(dead_code)]
@@ -115,13 +116,40 @@ fn check_edits(root: &Path, edits: usize, seed: u64) -> usize {
     assert_eq!(first.findings, whole.findings, "first run");
     let mut rng = Rng(seed);
     let mut partial = 0;
+    let mut files = files;
     for n in 0..edits {
-        let file = &files[rng.below(files.len())];
-        let text = std::fs::read_to_string(file).unwrap();
+        let file = files[rng.below(files.len())].clone();
+        let text = std::fs::read_to_string(&file).unwrap();
         let edited = edit(&text, &names, &mut rng);
-        // The editor holds the edit in a buffer; the whole run reads it from disk.
-        std::fs::write(file, &edited).unwrap();
-        editor.set_overlay(file.clone(), Arc::from(edited.as_str()));
+        match rng.below(20) {
+            // Outside the editor, as a file watcher reports it: a file deleted, or a new
+            // one (a sink of a new name: a copy would repeat names, and no edit after it
+            // could be linked in part).
+            0 if files.len() > 2 => {
+                std::fs::remove_file(&file).unwrap();
+                files.retain(|f| *f != file);
+                editor.remove_overlay(&file);
+                editor.created_or_deleted(&file);
+            }
+            1 => {
+                let new = file.with_file_name(format!("new_{n}.yaml"));
+                let sink = format!("kind: sink\nname: new_sink_{n}\nuses: [marketing]\n");
+                std::fs::write(&new, sink).unwrap();
+                files.push(new.clone());
+                editor.created_or_deleted(&new);
+            }
+            // A file changed on disk, not open in the editor.
+            2 | 3 => {
+                std::fs::write(&file, &edited).unwrap();
+                editor.remove_overlay(&file);
+                editor.forget_disk(&file);
+            }
+            // The editor holds the edit in a buffer; the whole run reads it from disk.
+            _ => {
+                std::fs::write(&file, &edited).unwrap();
+                editor.set_overlay(file.clone(), Arc::from(edited.as_str()));
+            }
+        }
         let view = editor.check_view().unwrap();
         let whole = check::run(&opts).unwrap();
         if view.findings != whole.findings {
@@ -145,6 +173,15 @@ fn check_edits(root: &Path, edits: usize, seed: u64) -> usize {
                 only(&b, &a).join("\n"),
             );
         }
+        // Positions of findings are shown against these texts (and an editor's ranges).
+        let texts = |s: &purposelint::source::Sources| -> Vec<String> {
+            s.files.iter().map(|f| f.text.to_string()).collect()
+        };
+        let (editor_texts, whole_texts) = (texts(&view.sources), texts(&whole.model.sources));
+        assert!(
+            editor_texts == whole_texts,
+            "edit {n} (seed {seed}): texts differ"
+        );
         if view.linked() < whole.model.sources.files.len() {
             partial += 1;
         }

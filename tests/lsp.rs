@@ -992,3 +992,224 @@ fn rule_pages_are_linked_where_the_client_says_they_are() {
     );
     assert_eq!(c.shutdown(), 0);
 }
+
+/// A copy of the example's pipeline under other names (`prefix`), at `to`.
+fn copy_of_pipeline(root: &Path, to: &Path, prefix: &str) {
+    let text = std::fs::read_to_string(root.join("pipelines/matching.yaml")).unwrap();
+    let text = text
+        .replace("tailored_audience_matching", &format!("{prefix}_matching"))
+        .replace("match_uploads", &format!("{prefix}_match"))
+        .replace("- name: publish", &format!("- name: {prefix}_publish"));
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::write(to, text).unwrap();
+}
+
+/// The diagnostics the client holds, by URI: the latest published for each.
+#[derive(Default)]
+struct Shown(std::collections::BTreeMap<String, Vec<(String, u64)>>);
+
+impl Shown {
+    fn update(&mut self, c: &mut Client) {
+        for p in std::mem::take(&mut c.published) {
+            let diags = p["diagnostics"].as_array().unwrap();
+            let found = diags.iter().map(|d| {
+                let code = d["code"].as_str().unwrap().to_string();
+                (code, d["range"]["start"]["line"].as_u64().unwrap())
+            });
+            let key = p["uri"].as_str().unwrap().to_string();
+            self.0.insert(key, found.collect());
+        }
+        self.0.retain(|_, d| !d.is_empty());
+    }
+
+    /// Holds what `purposelint check` gives for the files on disk now.
+    fn assert_as_check(&mut self, c: &mut Client, root: &Path, what: &str) {
+        self.update(c);
+        let opts = purposelint::check::Options::new(vec![root.to_path_buf()]);
+        let outcome = purposelint::check::run(&opts).unwrap();
+        let mut whole = std::collections::BTreeMap::<String, Vec<(String, u64)>>::new();
+        for f in &outcome.findings {
+            let file = outcome.model.sources.get(f.location.file);
+            let line = u64::from(f.location.span.start_pos.line - 1);
+            let found = (f.rule.clone(), line);
+            whole.entry(uri(&file.path)).or_default().push(found);
+        }
+        assert_eq!(self.0, whole, "{what}");
+    }
+}
+
+fn watched(c: &mut Client, path: &Path, typ: u8) {
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(path), "type": typ}]}),
+    );
+    c.sync();
+}
+
+#[test]
+fn files_created_changed_and_deleted_outside_the_editor_follow_watched_file_events() {
+    let (_dir, root) = workspace();
+    let (mut c, _) = Client::init(&root, &[]);
+    let mut shown = Shown::default();
+    let pipeline = root.join("pipelines/matching.yaml");
+    c.open(&pipeline);
+    c.sync();
+    shown.assert_as_check(&mut c, &root, "opened");
+
+    // A new file, linted once the watcher reports it (edits do not walk the folders).
+    let copy = root.join("pipelines/copied.yaml");
+    copy_of_pipeline(&root, &copy, "copied");
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    c.change(&pipeline, 2, json!([{"text": text}]));
+    c.sync();
+    c.published.clear();
+    watched(&mut c, &copy, 1);
+    shown.assert_as_check(&mut c, &root, "a file created");
+    assert!(shown.0.contains_key(&uri(&copy)), "{:?}", shown.0);
+
+    // A new folder, reported as the folder alone: its files are found.
+    let nested = root.join("more/deeper/nested.yaml");
+    copy_of_pipeline(&root, &nested, "nested");
+    watched(&mut c, &root.join("more"), 1);
+    shown.assert_as_check(&mut c, &root, "a folder created");
+
+    // A file changed on disk and not open: read again.
+    let sinks = root.join("sinks.yaml");
+    let text = std::fs::read_to_string(&sinks).unwrap();
+    std::fs::write(&sinks, text.replace("x_tailored_audiences", "x_renamed")).unwrap();
+    watched(&mut c, &sinks, 2);
+    shown.assert_as_check(&mut c, &root, "a sink renamed");
+    std::fs::write(&sinks, text).unwrap();
+    watched(&mut c, &sinks, 2);
+    shown.assert_as_check(&mut c, &root, "the sink restored");
+
+    // Deleted, a file and a folder.
+    std::fs::remove_file(&copy).unwrap();
+    watched(&mut c, &copy, 3);
+    shown.assert_as_check(&mut c, &root, "a file deleted");
+    std::fs::remove_dir_all(root.join("more")).unwrap();
+    watched(&mut c, &root.join("more"), 3);
+    shown.assert_as_check(&mut c, &root, "a folder deleted");
+    assert_eq!(c.shutdown(), 0);
+}
+
+/// The severities of every diagnostic published since the last call.
+fn severities(c: &mut Client) -> Vec<u64> {
+    let published = std::mem::take(&mut c.published);
+    let diags = published
+        .iter()
+        .flat_map(|p| p["diagnostics"].as_array().unwrap());
+    diags.map(|d| d["severity"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn configuration_and_ignore_files_changed_on_disk_reload_the_workspace() {
+    let (_dir, root) = workspace();
+    let (mut c, _) = Client::init(&root, &[]);
+    let mut shown = Shown::default();
+    let copy = root.join("pipelines/copied.yaml");
+    copy_of_pipeline(&root, &copy, "copied");
+    watched(&mut c, &copy, 1);
+    shown.assert_as_check(&mut c, &root, "a file created");
+    assert!(shown.0.contains_key(&uri(&copy)));
+
+    // purposelint.yaml created, then changed: the configuration is read again each time.
+    let config = root.join("purposelint.yaml");
+    std::fs::write(&config, "severity:\n  security-to-advertising: warning\n").unwrap();
+    watched(&mut c, &config, 1);
+    assert_eq!(severities(&mut c), [2, 2, 2], "warnings now");
+    std::fs::write(&config, "severity:\n  security-to-advertising: info\n").unwrap();
+    watched(&mut c, &config, 2);
+    assert_eq!(severities(&mut c), [3, 3, 3], "information now");
+
+    // A .gitignore that ignores the copy: its diagnostics go.
+    std::fs::write(root.join(".gitignore"), "copied.yaml\n").unwrap();
+    watched(&mut c, &root.join(".gitignore"), 1);
+    assert_eq!(c.take(&uri(&copy)).last().unwrap(), &Vec::<Value>::new());
+    std::fs::write(root.join(".gitignore"), "nothing\n").unwrap();
+    watched(&mut c, &root.join(".gitignore"), 2);
+    assert!(!c.take(&uri(&copy)).last().unwrap().is_empty(), "back");
+    assert_eq!(c.shutdown(), 0);
+}
+
+#[test]
+fn without_file_watching_a_save_finds_files_created_and_reloads_the_configuration() {
+    let (_dir, root) = workspace();
+    let mut c = Client::start();
+    let init = json!({"capabilities": {}, "workspaceFolders": [{"uri": uri(&root), "name": "ws"}]});
+    c.request("initialize", init).unwrap();
+    c.notify("initialized", json!({}));
+    let mut shown = Shown::default();
+    let pipeline = root.join("pipelines/matching.yaml");
+    c.open(&pipeline);
+    c.sync();
+    assert!(c.other.is_empty(), "no watcher registered: {:?}", c.other);
+    shown.assert_as_check(&mut c, &root, "opened");
+
+    let copy = root.join("pipelines/copied.yaml");
+    copy_of_pipeline(&root, &copy, "copied");
+    let save = |c: &mut Client, path: &Path| {
+        c.notify(
+            "textDocument/didSave",
+            json!({"textDocument": {"uri": uri(path)}}),
+        );
+        c.sync();
+    };
+    save(&mut c, &pipeline);
+    shown.assert_as_check(&mut c, &root, "a file created, then a save");
+    assert!(shown.0.contains_key(&uri(&copy)));
+
+    let config = root.join("purposelint.yaml");
+    std::fs::write(&config, "exclude: [pipelines/copied.yaml]\n").unwrap();
+    save(&mut c, &config);
+    assert_eq!(c.take(&uri(&copy)).last().unwrap(), &Vec::<Value>::new());
+    assert_eq!(c.shutdown(), 0);
+}
+
+/// Every diagnostic the client holds, by URI, as published (versions aside).
+fn holds(held: &mut std::collections::BTreeMap<String, Value>, c: &mut Client) {
+    for p in std::mem::take(&mut c.published) {
+        let key = p["uri"].as_str().unwrap().to_string();
+        match p["diagnostics"].as_array().unwrap().is_empty() {
+            true => held.remove(&key),
+            false => held.insert(key, p["diagnostics"].clone()),
+        };
+    }
+}
+
+/// After each edit (of a buffer, and on disk alike), the diagnostics the client holds,
+/// related information included, are those a server started afresh publishes: the
+/// server converts again only the files whose findings changed, and must miss none.
+#[test]
+fn edits_leave_the_diagnostics_a_fresh_server_publishes() {
+    let (_dir, root) = workspace();
+    let (mut c, _) = Client::init(&root, &[]);
+    let mut held = std::collections::BTreeMap::new();
+    holds(&mut held, &mut c);
+    let files = ["schemas/accounts.yaml", "schemas/ads.yaml", "sinks.yaml"];
+    let files = files.map(|f| root.join(f));
+    let mut version = 1;
+    for file in files.iter().chain([&root.join("pipelines/matching.yaml")]) {
+        c.open(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        // Each line removed, then the file restored.
+        for skip in (0..lines.len()).chain([usize::MAX]) {
+            let edited: String = (0..lines.len())
+                .filter(|&i| i != skip)
+                .map(|i| lines[i])
+                .collect();
+            std::fs::write(file, &edited).unwrap();
+            version += 1;
+            c.change(file, version, json!([{"text": edited}]));
+            c.sync();
+            holds(&mut held, &mut c);
+            let (mut fresh, _) = Client::init(&root, &[]);
+            let mut expected = std::collections::BTreeMap::new();
+            holds(&mut expected, &mut fresh);
+            assert_eq!(fresh.shutdown(), 0);
+            assert_eq!(held, expected, "{} without line {skip}", file.display());
+        }
+    }
+    assert_eq!(c.shutdown(), 0);
+}

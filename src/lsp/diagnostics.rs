@@ -1,6 +1,7 @@
 //! Findings → LSP diagnostics, grouped by file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::str::FromStr;
 
 use lsp_types::{
@@ -10,6 +11,7 @@ use lsp_types::{
 
 use super::convert::{self, Encoding};
 use crate::finding::{Finding, Severity};
+use crate::session::View;
 use crate::source::{FileId, Loc, Sources};
 
 pub fn severity(s: Severity) -> DiagnosticSeverity {
@@ -119,4 +121,38 @@ pub fn by_file(
             .push(d);
     }
     out
+}
+
+/// Where each file's findings are in `findings`, which are sorted by file.
+pub(crate) fn ranges(findings: &[Finding]) -> HashMap<FileId, Range<usize>> {
+    let mut out: HashMap<FileId, Range<usize>> = HashMap::new();
+    let mut start = 0;
+    for (i, f) in findings.iter().enumerate() {
+        if findings.get(i + 1).map(|g| g.location.file) != Some(f.location.file) {
+            out.insert(f.location.file, start..i + 1);
+            start = i + 1;
+        }
+    }
+    out
+}
+
+/// Whether the findings at `new` in `view` give the diagnostics those at `old` in
+/// `before` gave: the same findings, pointing into the same texts (the same
+/// `Arc<SourceFile>` at each file they name).
+pub(crate) fn unchanged(before: &View, old: Range<usize>, view: &View, new: Range<usize>) -> bool {
+    let (old, new) = (&before.findings[old], &view.findings[new]);
+    let same_text = |file: FileId| {
+        let (a, b) = (&before.sources.files, &view.sources.files);
+        let i = file as usize;
+        i < a.len() && i < b.len() && std::sync::Arc::ptr_eq(&a[i], &b[i])
+    };
+    old == new
+        && new.iter().all(|f| {
+            same_text(f.location.file)
+                && f.flow.as_ref().is_none_or(|flow| {
+                    same_text(flow.source.location.file)
+                        && same_text(flow.sink.location.file)
+                        && flow.path.iter().all(|hop| same_text(hop.location.file))
+                })
+        })
 }

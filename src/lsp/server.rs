@@ -1,6 +1,6 @@
 //! The server loop: lifecycle, documents, debounced re-linting and publishing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -13,11 +13,11 @@ use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
     CompletionOptions, CompletionParams, Diagnostic, DidChangeTextDocumentParams,
     DidChangeWatchedFilesParams, DidChangeWorkspaceFoldersParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DidSaveTextDocumentParams, GotoDefinitionParams, HoverParams,
-    HoverProviderCapability, InitializeParams, InitializeResult, OneOf, PositionEncodingKind,
-    PublishDiagnosticsParams, Registration, RegistrationParams, SaveOptions, ServerCapabilities,
-    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, Uri, WorkspaceFoldersServerCapabilities,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileChangeType, GotoDefinitionParams,
+    HoverParams, HoverProviderCapability, InitializeParams, InitializeResult, OneOf,
+    PositionEncodingKind, PublishDiagnosticsParams, Registration, RegistrationParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri, WorkspaceFoldersServerCapabilities,
     WorkspaceServerCapabilities,
 };
 use serde_json::Value;
@@ -99,6 +99,10 @@ struct Server<'c> {
     docs: HashMap<PathBuf, Doc>,
     view: Option<Arc<View>>,
     published: BTreeMap<String, Vec<Diagnostic>>,
+    /// Where each file's findings are in `view`, while `published` holds exactly the
+    /// diagnostics of those findings (no configuration failure mixed in) for the
+    /// documents open then: an edit converts again only the files whose findings changed.
+    converted: Option<HashMap<FileId, std::ops::Range<usize>>>,
     /// Publish for these even if nothing changed (just opened).
     force: BTreeMap<String, Uri>,
     pending: Option<Instant>,
@@ -138,6 +142,7 @@ pub fn serve(conn: &Connection, config: Config) -> i32 {
         docs: HashMap::new(),
         view: None,
         published: BTreeMap::new(),
+        converted: None,
         force: BTreeMap::new(),
         pending: None,
         watch: false,
@@ -401,13 +406,29 @@ impl Server<'_> {
 
     fn publish(&mut self, view: &View) {
         let uris = Uris::new(&self.docs);
-        let mut fresh = diagnostics::by_file(
-            &view.sources,
-            &uris,
-            &view.findings,
-            self.enc,
-            &self.docs_base,
-        );
+        let ranges = diagnostics::ranges(&view.findings);
+        let before = match (self.converted.take(), &self.view) {
+            (Some(r), Some(v)) if self.config_failure.is_none() => Some((r, v.clone())),
+            _ => None,
+        };
+        // Files whose diagnostics are those published; the others are converted again.
+        let mut fresh: BTreeMap<String, (Uri, Vec<Diagnostic>, bool)> = BTreeMap::new();
+        for (&file, range) in &ranges {
+            let uri = uris.uri_of(&view.sources, file);
+            let key = uri.as_str().to_string();
+            let same = before.as_ref().is_some_and(|(old, v)| {
+                let old = old.get(&file).cloned();
+                old.is_some_and(|old| diagnostics::unchanged(v, old, view, range.clone()))
+            });
+            if let Some(diags) = same.then(|| self.published.remove(&key)).flatten() {
+                fresh.insert(key, (uri, diags, true));
+                continue;
+            }
+            let diags = view.findings[range.clone()].iter().map(|f| {
+                diagnostics::diagnostic(&view.sources, &uris, f, self.enc, &self.docs_base)
+            });
+            fresh.insert(key, (uri, diags.collect(), false));
+        }
         // A configuration or rule file that cannot be used: its problems, at their place.
         if let Some(failure) = &self.config_failure {
             let uris = Uris::new(&self.docs);
@@ -419,7 +440,7 @@ impl Server<'_> {
                 &self.docs_base,
             );
             for (key, (uri, mut list)) in diags {
-                let entry = fresh.entry(key).or_insert_with(|| (uri, Vec::new()));
+                let entry = fresh.entry(key).or_insert_with(|| (uri, Vec::new(), false));
                 entry.1.append(&mut list);
             }
         }
@@ -428,37 +449,44 @@ impl Server<'_> {
             .values()
             .map(|d| (d.uri.as_str(), d.version))
             .collect();
-        let mut keys: BTreeSet<String> = self.published.keys().cloned().collect();
-        keys.extend(fresh.keys().cloned());
-        keys.extend(self.force.keys().cloned());
-        for key in keys {
-            let (uri, diags) = match fresh.get(&key) {
-                Some((u, d)) => (u.clone(), d.clone()),
-                None => match self
-                    .force
-                    .get(&key)
-                    .cloned()
-                    .or_else(|| Uri::from_str(&key).ok())
-                {
-                    Some(u) => (u, Vec::new()),
-                    None => continue,
-                },
-            };
-            let old = self.published.get(&key).map_or(&[][..], Vec::as_slice);
-            if old != diags.as_slice() || self.force.contains_key(&key) {
-                let params = PublishDiagnosticsParams {
-                    version: versions.get(key.as_str()).copied(),
-                    uri,
-                    diagnostics: diags,
-                };
-                self.send(Notification::new(
-                    "textDocument/publishDiagnostics".into(),
-                    params,
-                ));
+        // Files that had diagnostics or were just opened, and now have none.
+        let mut cleared: BTreeMap<&str, Uri> = BTreeMap::new();
+        for key in self.published.keys() {
+            if !fresh.contains_key(key) {
+                if let Ok(uri) = Uri::from_str(key) {
+                    cleared.insert(key, uri);
+                }
             }
         }
+        for (key, uri) in &self.force {
+            if !fresh.contains_key(key) {
+                cleared.insert(key, uri.clone());
+            }
+        }
+        let changed = fresh.iter().filter_map(|(key, (uri, diags, same))| {
+            let forced = self.force.contains_key(key);
+            let old = self.published.get(key).map_or(&[][..], Vec::as_slice);
+            let send = forced || !same && old != diags.as_slice();
+            send.then(|| (key.as_str(), uri.clone(), diags.clone()))
+        });
+        let mut sends: Vec<(&str, Uri, Vec<Diagnostic>)> = changed
+            .chain(cleared.into_iter().map(|(k, u)| (k, u, Vec::new())))
+            .collect();
+        sends.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, uri, diagnostics) in sends {
+            let params = PublishDiagnosticsParams {
+                version: versions.get(key).copied(),
+                uri,
+                diagnostics,
+            };
+            self.send(Notification::new(
+                "textDocument/publishDiagnostics".into(),
+                params,
+            ));
+        }
         self.force.clear();
-        self.published = fresh.into_iter().map(|(k, (_, d))| (k, d)).collect();
+        self.published = fresh.into_iter().map(|(k, (_, d, _))| (k, d)).collect();
+        self.converted = self.config_failure.is_none().then_some(ranges);
     }
 
     fn register_watchers(&self) {
@@ -469,8 +497,14 @@ impl Server<'_> {
             registrations: vec![Registration {
                 id: "purposelint-watch-yaml".into(),
                 method: "workspace/didChangeWatchedFiles".into(),
+                // Edits of the files formats read and of ignore files; files and folders
+                // created or deleted anywhere (kind 5), which may join or leave the run.
                 register_options: Some(serde_json::json!({
-                    "watchers": [{"globPattern": "**/*.{yaml,yml,sql,csv,json,tf}"}]
+                    "watchers": [
+                        {"globPattern": "**/*.{yaml,yml,sql,csv,json,tf}"},
+                        {"globPattern": "**/{.gitignore,.ignore}"},
+                        {"globPattern": "**/*", "kind": 5}
+                    ]
                 })),
             }],
         };
@@ -502,6 +536,8 @@ impl Server<'_> {
                 );
                 let text: Arc<str> = Arc::from(p.text_document.text);
                 self.session.set_overlay(path.clone(), text.clone());
+                // Diagnostics name open documents by the client's URIs: convert anew.
+                self.converted = None;
                 self.docs.insert(
                     path,
                     Doc {
@@ -550,6 +586,11 @@ impl Server<'_> {
                         self.configure();
                     }
                 }
+                // Without a file watcher, a save is when files created or deleted outside
+                // the editor are looked for.
+                if !self.watch {
+                    self.session.rediscover();
+                }
                 self.schedule();
             }
             "textDocument/didClose" => {
@@ -559,6 +600,7 @@ impl Server<'_> {
                 if let Some(path) = convert::uri_to_path(&p.text_document.uri) {
                     self.docs.remove(&path);
                     self.session.remove_overlay(&path);
+                    self.converted = None;
                 }
                 self.schedule();
             }
@@ -569,14 +611,19 @@ impl Server<'_> {
                 let mut reconfigure = false;
                 for c in &p.changes {
                     if let Some(path) = convert::uri_to_path(&c.uri) {
-                        self.session.forget_disk(&path);
+                        // A change of a file's text re-reads it; only a file created or
+                        // deleted can change which files the run has.
+                        if c.typ == FileChangeType::CHANGED {
+                            self.session.forget_disk(&path);
+                        } else {
+                            self.session.created_or_deleted(&path);
+                        }
                         reconfigure |= is_config(&path);
                     }
                 }
                 if reconfigure {
                     self.configure();
                 }
-                self.session.rediscover();
                 self.schedule();
             }
             "workspace/didChangeWorkspaceFolders" => {

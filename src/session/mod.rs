@@ -14,7 +14,7 @@ mod slice;
 mod unread;
 mod view;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -76,17 +76,31 @@ pub struct Session {
     cache: HashMap<PathBuf, Cached>,
     /// Keep what was read for the next run (editors); the command line reads once.
     keep: bool,
-    /// What discovery found, and the inputs claimed among it, until it is run again.
-    found: Option<(Discovered, Vec<Input>)>,
+    /// What discovery found, until it is run again.
+    found: Option<Found>,
+    /// Files whose text may have changed since the last editor run (buffers set or
+    /// closed, files changed on disk): the next run reads only these again.
+    dirty: HashSet<PathBuf>,
     /// The last editor run, for the next: see [`Session::check_view`].
     last: Option<Last>,
     formats: Formats,
 }
 
+/// What discovery found, the inputs claimed among it and the layout of the files.
+struct Found {
+    discovered: Discovered,
+    claimed: Vec<Input>,
+    layout: Arc<Layout>,
+}
+
+/// The inputs of a run, discovery's warnings and the layout of what it found.
+type RunFiles = (Vec<Input>, Vec<String>, Arc<Layout>);
+
 /// What an editor run leaves for the next one.
 struct Last {
-    /// The run's files, by [`FileId`].
-    paths: Vec<PathBuf>,
+    /// The run's files, by [`FileId`], with their texts; sorted by path.
+    inputs: Vec<Input>,
+    reads: Vec<FileRead>,
     names: Vec<Option<Arc<Names>>>,
     /// The names' index, when every file says its names.
     index: Option<slice::Index>,
@@ -104,6 +118,7 @@ impl Session {
             cache: HashMap::new(),
             keep: false,
             found: None,
+            dirty: HashSet::new(),
             last: None,
             formats: FORMATS,
         }
@@ -151,22 +166,44 @@ impl Session {
 
     /// Reads `text` instead of the file at `path` (an editor's unsaved buffer).
     pub fn set_overlay(&mut self, path: PathBuf, text: Arc<str>) {
+        self.dirty.insert(path.clone());
         self.overlays.insert(path, text);
     }
 
     pub fn remove_overlay(&mut self, path: &Path) {
         self.overlays.remove(path);
         self.disk.remove(path);
+        self.dirty.insert(path.to_path_buf());
     }
 
-    /// The file changed on disk: read it again next time.
+    /// The file changed on disk: read it again next time (and walk the paths again if it
+    /// says what the walk ignores).
     pub fn forget_disk(&mut self, path: &Path) {
         self.disk.remove(path);
+        self.dirty.insert(path.to_path_buf());
+        if is_ignore_file(path) {
+            self.found = None;
+        }
     }
 
     /// Walk the paths again next time (files were added or removed).
     pub fn rediscover(&mut self) {
         self.found = None;
+    }
+
+    /// A file or folder was created or deleted at `path` (an editor's file watcher): read
+    /// it again, and walk the paths again if that can change the files of a run.
+    pub fn created_or_deleted(&mut self, path: &Path) {
+        self.forget_disk(path);
+        let Some(found) = &self.found else { return };
+        let files = &found.discovered.files;
+        // The first found file at or under `path`: a file of the walk, or a folder of some.
+        let at = files.partition_point(|f| f.as_path() < path);
+        let known = files.get(at).is_some_and(|f| f.starts_with(path));
+        let claimed = || self.formats.iter().any(|f| f.claims(path, &found.layout));
+        if known || path.is_dir() || claimed() {
+            self.found = None;
+        }
     }
 
     /// Discovers, reads and checks the files under the options' paths.
@@ -176,8 +213,9 @@ impl Session {
         // An editor's workspace may hold nothing yet; a command line must not pass empty.
         if !self.keep {
             link::warn_if_nothing_to_lint(&self.opts, &mut outcome);
-            if let Some((found, _)) = &self.found {
+            if let Some(found) = &self.found {
                 let config = self.config_file.as_deref();
+                let found = &found.discovered;
                 unread::point_at_unread_files(&self.opts, found, config, &mut outcome);
             }
         }
@@ -188,15 +226,32 @@ impl Session {
     /// links again only what it can affect, and the view keeps the rest. Results are
     /// those of a whole run (a test holds the two to the same output).
     pub fn check_view(&mut self) -> Result<Arc<View>, Failure> {
-        let (inputs, warnings, layout) = self.inputs()?;
         let mut phases = Phases::start();
-        let inputs = self.with_texts(inputs);
-        let (reads, fresh) = self.read_all(&inputs, &layout);
+        let mut last = self.last.take();
+        let reread = last.as_mut().and_then(|l| self.reread(l));
+        let (inputs, reads, fresh, warnings) = match (reread, last.as_mut()) {
+            (Some(fresh), Some(l)) => {
+                let found = self.found.as_ref().map(|f| &f.discovered.warnings);
+                let warnings = found.cloned().unwrap_or_default();
+                let inputs = std::mem::take(&mut l.inputs);
+                (inputs, std::mem::take(&mut l.reads), fresh, warnings)
+            }
+            _ => {
+                self.dirty.clear();
+                let (inputs, warnings, layout) = self.inputs()?;
+                let inputs = self.with_texts(inputs);
+                let (reads, fresh) = self.read_all(&inputs, &layout);
+                let same = |l: &Last| {
+                    l.inputs.len() == inputs.len()
+                        && l.inputs.iter().zip(&inputs).all(|(a, b)| a.path == b.path)
+                };
+                last = last.filter(same);
+                (inputs, reads, fresh, warnings)
+            }
+        };
         phases.mark("parse");
         let registry = registry(&self.opts, &reads, self.formats);
         registry.check_ids(&self.opts)?;
-        let paths: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
-        let mut last = self.last.take().filter(|l| l.paths == paths);
         let names: Vec<Option<Arc<Names>>> = match &last {
             Some(l) => reads
                 .iter()
@@ -281,7 +336,7 @@ impl Session {
         let view = match partial {
             Some(v) => v,
             None => {
-                let outcome = link::link(&run, reads, warnings, &mut phases, None);
+                let outcome = link::link(&run, reads.clone(), warnings, &mut phases, None);
                 // Ready for the next edit, while the user reads this run's results.
                 if index.is_none() {
                     index = all.as_ref().map(|all| slice::Index::new(all));
@@ -290,7 +345,8 @@ impl Session {
             }
         };
         self.last = Some(Last {
-            paths,
+            inputs,
+            reads,
             names,
             index,
             view: view.clone(),
@@ -305,9 +361,54 @@ impl Session {
         self.check_inputs(inputs, Vec::new(), &layout)
     }
 
+    /// Brings the last editor run's files up to date when only the texts of some may have
+    /// changed: reads again those whose text did, and says which were read. `None` when
+    /// the run's files may be others (the folders are to be walked again, a buffer of a
+    /// file the run does not have, a file that can no longer be read): a run over what
+    /// discovery finds then decides.
+    fn reread(&mut self, last: &mut Last) -> Option<Vec<bool>> {
+        let layout = self.found.as_ref()?.layout.clone();
+        if !self.keep {
+            return None;
+        }
+        let mut changes = Vec::new();
+        for path in std::mem::take(&mut self.dirty) {
+            match last.inputs.binary_search_by(|i| i.path.cmp(&path)) {
+                Ok(i) => changes.push((i, self.text_of(&path)?)),
+                // A file the formats claim, new or gone since the walk, may join the run.
+                Err(_) if self.formats.iter().any(|f| f.claims(&path, &layout)) => return None,
+                // Not a file of the run, and never one (a README opened in the editor).
+                Err(_) => {}
+            }
+        }
+        let mut fresh = vec![false; last.inputs.len()];
+        for (i, text) in changes {
+            let input = &mut last.inputs[i];
+            let same = input
+                .text
+                .as_ref()
+                .is_some_and(|t| Arc::ptr_eq(t, &text) || **t == *text);
+            if same {
+                continue;
+            }
+            input.text = Some(text.clone());
+            let read = read::read_file(i as FileId, input, &self.opts, &layout, self.formats);
+            let cached = Cached {
+                text,
+                display: input.display.clone(),
+                id: i as FileId,
+                read: read.clone(),
+            };
+            self.cache.insert(input.path.clone(), cached);
+            last.reads[i] = read;
+            fresh[i] = true;
+        }
+        Some(fresh)
+    }
+
     /// The files of a run, claimed by some format and accepted by the filters.
-    fn inputs(&mut self) -> Result<(Vec<Input>, Vec<String>, Layout), Failure> {
-        let (found, claimed) = match self.found.take() {
+    fn inputs(&mut self) -> Result<RunFiles, Failure> {
+        let found = match self.found.take() {
             Some(found) => found,
             None => {
                 let found = discover::discover(&self.opts.paths).map_err(|e| {
@@ -323,21 +424,27 @@ impl Session {
                     })
                     .map(|path| Input::from_disk(path.clone()))
                     .collect();
-                (found, claimed)
+                // The last editor run's files are not those found now.
+                self.last = None;
+                Found {
+                    discovered: found,
+                    claimed,
+                    layout: Arc::new(layout),
+                }
             }
         };
-        let layout = Layout::new(found.files.clone(), found.explicit.clone());
-        let mut inputs = claimed.clone();
+        let layout = found.layout.clone();
+        let mut inputs = found.claimed.clone();
         // Editor buffers of claimed files not yet on disk are linted too.
         for path in self.overlays.keys() {
-            let known = found.files.binary_search(path).is_ok();
+            let known = found.discovered.files.binary_search(path).is_ok();
             if !known && self.formats.iter().any(|f| f.claims(path, &layout)) {
                 inputs.push(Input::from_disk(path.clone()));
             }
         }
         inputs.sort_by(|a, b| a.path.cmp(&b.path));
-        let warnings = found.warnings.clone();
-        self.found = Some((found, claimed));
+        let warnings = found.discovered.warnings.clone();
+        self.found = Some(found);
         Ok((inputs, warnings, layout))
     }
 
@@ -448,6 +555,12 @@ impl Session {
         }
         reads.into_iter().unzip()
     }
+}
+
+/// A file that says what discovery skips (see [`discover::discover`]).
+fn is_ignore_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str());
+    matches!(name, Some(".gitignore" | ".ignore")) || path.ends_with(".git/info/exclude")
 }
 
 /// The names a file gives, if every format that read something from it says them.

@@ -91,8 +91,35 @@ impl Index {
 
     /// File `file`'s names changed from `before` to `after`.
     pub(super) fn replace(&mut self, file: u32, before: &Names, after: &Names) {
+        let (datasets, declared) = (self.datasets.take(), self.declared.take());
+        let touched: Vec<String> = [before, after]
+            .iter()
+            .flat_map(|n| n.declares.iter().chain(n.steps.iter().map(|(_, to)| to)))
+            .cloned()
+            .collect();
+        let kinds_of = |ix: &Index| -> Vec<[bool; 2]> {
+            let kind = |name: &String| {
+                ix.kinds
+                    .get(name)
+                    .map(|k| [k[1] == 0, k[0] > 0 || k[1] > 0])
+            };
+            touched
+                .iter()
+                .map(|n| kind(n).unwrap_or([false; 2]))
+                .collect()
+        };
+        let was = kinds_of(self);
         self.apply(file, before, false);
         self.apply(file, after, true);
+        // The lists change only if a name joined or left one: most edits keep them.
+        let now = kinds_of(self);
+        let moved = |k: usize| was.iter().zip(&now).any(|(a, b)| a[k] != b[k]);
+        if !moved(0) {
+            self.datasets = datasets;
+        }
+        if !moved(1) {
+            self.declared = declared;
+        }
     }
 
     fn apply(&mut self, file: u32, n: &Names, add: bool) {
@@ -261,11 +288,15 @@ impl Index {
         for name in read.filter(|n| !self.declarers.contains_key(n.as_str())) {
             mark(&mut exact, files(&self.writers, name));
         }
-        for (i, n) in names.iter().enumerate() {
-            let inside = n.steps.iter().any(|(from, to)| {
-                between.contains(to.as_str()) && from.iter().any(|f| between.contains(f.as_str()))
-            });
-            exact[i] |= inside;
+        // Files with a step inside `between`: among the writers of its names only.
+        for name in &between {
+            for &f in files(&self.writers, name) {
+                let inside = names[f as usize].steps.iter().any(|(from, to)| {
+                    between.contains(to.as_str())
+                        && from.iter().any(|f| between.contains(f.as_str()))
+                });
+                exact[f as usize] |= inside;
+            }
         }
         // A name declared or removed changes what unresolved references suggest.
         let defines = |n: &'_ Names| -> HashSet<String> {

@@ -112,7 +112,9 @@ impl View {
         });
         let last = runs.last().expect("the newest run owns the edited file");
         View {
-            sources: self.sources.clone(),
+            // The newest run knows every file with its text now (the edited file's
+            // changed): findings kept from before point into them too.
+            sources: last.model.sources.clone(),
             findings,
             allowed,
             warnings: last.warnings.clone(),
