@@ -1213,3 +1213,60 @@ fn edits_leave_the_diagnostics_a_fresh_server_publishes() {
     }
     assert_eq!(c.shutdown(), 0);
 }
+
+/// A `destinations:` key of the configuration that no file declares is what `check`
+/// exits 2 with: the editor shows it at the key, and an edit that declares it again
+/// clears it, as the run decides.
+#[test]
+fn configured_names_no_file_declares_are_shown_and_follow_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("tf")).unwrap();
+    let tf = root.join("tf/main.tf");
+    let declared =
+        "resource \"rudderstack_destination_webhook\" \"crm_hook\" {\n  name = \"hook\"\n}\n";
+    std::fs::write(&tf, declared).unwrap();
+    let config = root.join("purposelint.yaml");
+    std::fs::write(
+        &config,
+        "destinations:\n  \"rudderstack_destination_webhook.crm_hook\": [sales]\n",
+    )
+    .unwrap();
+    let (mut c, _) = Client::init(&root, &["utf-8"]);
+    c.sync();
+    let config_codes = |c: &mut Client| {
+        let published = c.take(&uri(&config));
+        published.last().map(|d| codes(d)).unwrap_or_default()
+    };
+    assert_eq!(config_codes(&mut c), Vec::<String>::new());
+    // Renamed in the buffer: the key names no destination now.
+    c.open(&tf);
+    c.change(
+        &tf,
+        2,
+        json!([{"text": declared.replace("crm_hook", "crm_hk")}]),
+    );
+    c.sync();
+    assert_eq!(config_codes(&mut c), ["invalid-config"]);
+    let out = purposelint_check_after_write(&root, &tf, &declared.replace("crm_hook", "crm_hk"));
+    assert_eq!(out, Some(2), "check agrees");
+    // Back: the diagnostic goes.
+    c.change(&tf, 3, json!([{"text": declared}]));
+    c.sync();
+    assert_eq!(config_codes(&mut c), Vec::<String>::new());
+    assert_eq!(c.shutdown(), 0);
+}
+
+/// The exit code of `purposelint check .` in `root` once `path` holds `text`.
+fn purposelint_check_after_write(root: &Path, path: &Path, text: &str) -> Option<i32> {
+    let before = std::fs::read_to_string(path).unwrap();
+    std::fs::write(path, text).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_purposelint"))
+        .args(["check", "--format", "compact", "."])
+        .current_dir(root)
+        .output()
+        .unwrap()
+        .status;
+    std::fs::write(path, before).unwrap();
+    status.code()
+}

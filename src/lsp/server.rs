@@ -96,6 +96,9 @@ struct Server<'c> {
     session: Session,
     /// Why the workspace's configuration or rules cannot be used, while they cannot.
     config_failure: Option<Failure>,
+    /// Why the last run failed (a rule id the run does not know, a configured name no file
+    /// declares): found again or cleared by every run.
+    run_failure: Option<Failure>,
     docs: HashMap<PathBuf, Doc>,
     view: Option<Arc<View>>,
     published: BTreeMap<String, Vec<Diagnostic>>,
@@ -139,6 +142,7 @@ pub fn serve(conn: &Connection, config: Config) -> i32 {
         })
         .keep_between_runs(),
         config_failure: None,
+        run_failure: None,
         docs: HashMap::new(),
         view: None,
         published: BTreeMap::new(),
@@ -382,10 +386,13 @@ impl Server<'_> {
         self.pending = None;
         let started = Instant::now();
         let view = match self.session.check_view() {
-            Ok(v) => v,
+            Ok(v) => {
+                self.run_failure = None;
+                v
+            }
             Err(failure) => {
                 eprintln!("purposelint lsp: {}", failure.message);
-                self.config_failure.get_or_insert(failure);
+                self.run_failure = Some(failure);
                 let Ok(outcome) = self.session.check_files(Vec::new()) else {
                     return;
                 };
@@ -408,7 +415,7 @@ impl Server<'_> {
         let uris = Uris::new(&self.docs);
         let ranges = diagnostics::ranges(&view.findings);
         let before = match (self.converted.take(), &self.view) {
-            (Some(r), Some(v)) if self.config_failure.is_none() => Some((r, v.clone())),
+            (Some(r), Some(v)) if self.failure().is_none() => Some((r, v.clone())),
             _ => None,
         };
         // Files whose diagnostics are those published; the others are converted again.
@@ -430,7 +437,7 @@ impl Server<'_> {
             fresh.insert(key, (uri, diags.collect(), false));
         }
         // A configuration or rule file that cannot be used: its problems, at their place.
-        if let Some(failure) = &self.config_failure {
+        if let Some(failure) = self.failure() {
             let uris = Uris::new(&self.docs);
             let diags = diagnostics::by_file(
                 &failure.sources,
@@ -486,7 +493,12 @@ impl Server<'_> {
         }
         self.force.clear();
         self.published = fresh.into_iter().map(|(k, (_, d, _))| (k, d)).collect();
-        self.converted = self.config_failure.is_none().then_some(ranges);
+        self.converted = self.failure().is_none().then_some(ranges);
+    }
+
+    /// What keeps the workspace's configuration from being used, if anything.
+    fn failure(&self) -> Option<&Failure> {
+        self.config_failure.as_ref().or(self.run_failure.as_ref())
     }
 
     fn register_watchers(&self) {

@@ -105,6 +105,8 @@ struct Last {
     /// The names' index, when every file says its names.
     index: Option<slice::Index>,
     view: Arc<View>,
+    /// The configuration's names the files do not declare (what `check` exits 2 with).
+    unknown_names: Option<Failure>,
 }
 
 impl Session {
@@ -281,11 +283,13 @@ impl Session {
         let all: Option<Vec<&Names>> = names.iter().map(|n| n.as_deref()).collect();
         let mut index: Option<slice::Index> = None;
         let mut partial: Option<Arc<View>> = None;
+        let mut unknown_names = None;
         if let (Some(l), Some(all)) = (last.as_mut(), &all) {
             match changed.as_slice() {
                 [] => {
                     index = l.index.take();
                     partial = Some(l.view.clone());
+                    unknown_names = l.unknown_names.take();
                 }
                 &[e] => {
                     let before = l.names[e].clone();
@@ -337,6 +341,8 @@ impl Session {
             Some(v) => v,
             None => {
                 let outcome = link::link(&run, reads.clone(), warnings, &mut phases, None);
+                unknown_names =
+                    crate::formats::activation::check_names(&self.opts, &outcome.model).err();
                 // Ready for the next edit, while the user reads this run's results.
                 if index.is_none() {
                     index = all.as_ref().map(|all| slice::Index::new(all));
@@ -350,8 +356,12 @@ impl Session {
             names,
             index,
             view: view.clone(),
+            unknown_names: unknown_names.clone(),
         });
-        Ok(view)
+        match unknown_names {
+            Some(failure) => Err(failure),
+            None => Ok(view),
+        }
     }
 
     /// Checks exactly these files (tests, the fuzz target, editors' own file lists).
@@ -582,11 +592,17 @@ fn names_of(read: &FileRead, formats: Formats) -> Option<Arc<Names>> {
 }
 
 /// Whether an edit can be linked in part: every file says its names, none holds
-/// reviewed exceptions or ignore comments (whose use depends on every path), and no
-/// dataset is made from the configuration's `external_datasets`.
+/// reviewed exceptions or ignore comments (whose use depends on every path), no dataset
+/// is made from the configuration's `external_datasets`, and the configuration names no
+/// relation or destination that every file's declarations must be checked against.
 fn incremental(opts: &Options, names: &[Option<Arc<Names>>], before: &Option<Arc<Names>>) -> bool {
     let plain = |n: &Option<Arc<Names>>| n.as_ref().is_some_and(|n| !n.exceptions);
-    opts.external_datasets.is_empty() && plain(before) && names.iter().all(plain)
+    let named = &opts.activation.named;
+    opts.external_datasets.is_empty()
+        && named.datasets.is_empty()
+        && named.destinations.is_empty()
+        && plain(before)
+        && names.iter().all(plain)
 }
 
 /// The configured rules and those the files define.

@@ -48,7 +48,7 @@ impl Settings {
 
 /// A run that cannot start or finish: bad configuration, rule files or arguments, a path
 /// that cannot be read. The command line prints it and exits with 2.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Failure {
     pub message: String,
     /// The files `diags` point into.

@@ -19,7 +19,13 @@ pub(crate) fn check_names(opts: &Options, model: &Model) -> Result<(), Failure> 
     let Some(file) = &opts.config_file else {
         return Ok(());
     };
-    if named.datasets.is_empty() && named.destinations.is_empty() || !reads_the_project(opts) {
+    // A run that read no file (the editor's empty run while a failure is shown) has not
+    // read the project either.
+    let read_nothing = model.sources.files.is_empty();
+    if named.datasets.is_empty() && named.destinations.is_empty()
+        || read_nothing
+        || !reads_the_project(opts)
+    {
         return Ok(());
     }
     let at = |s: &Spanned<String>| Loc {
