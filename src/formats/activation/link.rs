@@ -590,8 +590,9 @@ impl Linker<'_> {
     }
 
     /// The datasets a relation reads: pinned by `relations:`, else matched by name; none
-    /// is an external dataset. Reports ambiguity and unlinked relations at `at`.
-    fn relation(&mut self, name: &str, at: Loc) -> Vec<DatasetId> {
+    /// is an external dataset. Reports ambiguity and unlinked relations at `at`, which is
+    /// worked out only then (finding a name in the SQL costs more than linking it).
+    fn relation(&mut self, name: &str, at: impl Fn(&Self) -> Loc) -> Vec<DatasetId> {
         let parts = crate::model::relation_parts(name);
         let pin = self
             .opts
@@ -613,7 +614,8 @@ impl Linker<'_> {
                 target: target.clone(),
                 suggestion,
             };
-            self.diags.push(diag.at(at));
+            let loc = at(self);
+            self.diags.push(diag.at(loc));
         }
         let found = self.model.match_relation(name);
         match found.len() {
@@ -628,7 +630,8 @@ impl Linker<'_> {
                     relation: name.to_string(),
                     candidates,
                 };
-                self.diags.push(diag.at(at));
+                let loc = at(self);
+                self.diags.push(diag.at(loc));
                 return found;
             }
         }
@@ -637,6 +640,7 @@ impl Linker<'_> {
             return vec![d];
         }
         let external_name = key.clone();
+        let at = at(self);
         let d = match self.model.add_dataset(external_name.clone(), at, true) {
             Ok(d) => d,
             Err(_) => return Vec::new(),
@@ -747,7 +751,7 @@ impl Linker<'_> {
                 Origin::Table { parts, span } => {
                     let at = self.loc(file, *span);
                     let name = parts.join(".");
-                    let linked = self.relation(&name, at);
+                    let linked = self.relation(&name, |_| at);
                     let step = self.step(i);
                     self.model.steps[step as usize].link = s.table;
                     self.copy_fields(d, &linked, at, step);
@@ -1161,8 +1165,8 @@ struct Cat<'l, 'm, 't> {
 impl Cat<'_, '_, '_> {
     /// Where the SQL names `table` (its dotted parts as written, quotes allowed), located
     /// in the file; the start of the query when it cannot be found.
-    fn relation_at(&self, table: &str) -> Loc {
-        let sql = self.text.text.to_lowercase();
+    fn relation_at(l: &Linker<'_>, text: &Embedded, file: FileId, query_at: Loc, table: &str) -> Loc {
+        let sql = text.text.to_lowercase();
         let last = table.rsplit('.').next().unwrap_or(table);
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
         let find = |needle: &str| {
@@ -1181,10 +1185,10 @@ impl Cat<'_, '_, '_> {
             Some((start, i + last.len() - start))
         }) {
             Some((i, n)) => {
-                let r = self.text.range(i, i + n);
-                self.l.loc(self.file, r)
+                let r = text.range(i, i + n);
+                l.loc(file, r)
             }
-            None => self.at,
+            None => query_at,
         }
     }
 }
@@ -1193,8 +1197,10 @@ impl Catalog for Cat<'_, '_, '_> {
     fn relation(&mut self, name: &[String]) -> Option<Upstream> {
         let table = name.join(".").to_lowercase();
         let table = table.as_str();
-        let at = self.relation_at(table);
-        let found = self.l.relation(table, at);
+        let (text, file, query_at) = (self.text, self.file, self.at);
+        let found = self
+            .l
+            .relation(table, |l| Self::relation_at(l, text, file, query_at, table));
         if found.is_empty() {
             return None;
         }
