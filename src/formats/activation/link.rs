@@ -337,9 +337,12 @@ impl Linker<'_> {
             .map(|p| dirs[p.name.as_str()].len() > 1)
             .collect();
         drop((dirs, seen, ids));
+        // The directory a prefixed name starts with, once per file (`Path::display` costs
+        // more than the rest of naming).
+        let mut file_dirs: FxHashMap<FileId, String> = FxHashMap::default();
         // Positions in `keep` of the pieces kept, by original position.
         let mut kept_at: Vec<usize> = Vec::with_capacity(pieces.len());
-        let mut keep: Vec<Piece> = Vec::new();
+        let mut keep: Vec<Piece> = Vec::with_capacity(pieces.len());
         for (i, p) in pieces.into_iter().enumerate() {
             kept_at.push(keep.len());
             if let Some(first) = repeats[i] {
@@ -354,9 +357,15 @@ impl Linker<'_> {
                 continue;
             }
             let name = if prefixed[i] {
-                let file = &self.model.sources.get(p.file).display;
-                let dir = Path::new(file).parent().unwrap_or(Path::new(""));
-                format!("{}/{}", dir.display(), p.name)
+                let dir = file_dirs.entry(p.file).or_insert_with(|| {
+                    let file = &self.model.sources.get(p.file).display;
+                    let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+                    format!("{}/", dir.display())
+                });
+                let mut name = String::with_capacity(dir.len() + p.name.len());
+                name.push_str(dir);
+                name.push_str(&p.name);
+                name
             } else {
                 p.name.clone()
             };
@@ -617,7 +626,7 @@ impl Linker<'_> {
             let loc = at(self);
             self.diags.push(diag.at(loc));
         }
-        let found = self.model.match_relation(name);
+        let found = self.model.match_relation_parts(&parts);
         match found.len() {
             0 => {}
             1 => return found,
@@ -1195,7 +1204,8 @@ impl Cat<'_, '_, '_> {
 
 impl Catalog for Cat<'_, '_, '_> {
     fn relation(&mut self, name: &[String]) -> Option<Upstream> {
-        let table = name.join(".").to_lowercase();
+        let mut table = name.join(".");
+        crate::model::lowercase_in_place(&mut table);
         let table = table.as_str();
         let (text, file, query_at) = (self.text, self.file, self.at);
         let found = self
@@ -1209,7 +1219,8 @@ impl Catalog for Cat<'_, '_, '_> {
         for &d in &found {
             open |= self.l.model.datasets[d as usize].open || self.l.upstream.contains_key(&d);
             for n in self.l.model.field_names(d) {
-                let n = n.to_lowercase();
+                let mut n = n.to_string();
+                crate::model::lowercase_in_place(&mut n);
                 if !columns.contains(&n) {
                     columns.push(n);
                 }
