@@ -393,6 +393,17 @@ impl Linker<'_> {
 
     /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
     /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
+    /// [`shared`] of two pieces' directories; a piece's own directory shares all of its
+    /// components, counted without comparing them.
+    fn shared_dirs(&self, a: usize, b: usize) -> usize {
+        let (pa, pb) = (&self.pieces[a].dir, &self.pieces[b].dir);
+        if self.dirs[a] == self.dirs[b] {
+            pa.components().count()
+        } else {
+            shared(pa, pb)
+        }
+    }
+
     fn resolve(&mut self, from: usize, r: &Ref) -> Resolved {
         let p = &self.pieces[from];
         match r {
@@ -405,9 +416,8 @@ impl Linker<'_> {
                     .into_iter()
                     .flatten()
                     .filter(|&&i| cli || self.dirs[i] == dir)
-                    .map(|&i| (i, &self.pieces[i]))
-                    .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
-                    .map(|(i, _)| i);
+                    .copied()
+                    .max_by_key(|&i| self.shared_dirs(from, i));
                 match found {
                     Some(i) => {
                         self.note_reference(p.file, *span, i);
@@ -441,9 +451,8 @@ impl Linker<'_> {
                     .get(&lit.value)
                     .into_iter()
                     .flatten()
-                    .map(|&i| (i, &self.pieces[i]))
-                    .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
-                    .map(|(i, _)| i);
+                    .copied()
+                    .max_by_key(|&i| self.shared_dirs(from, i));
                 match found {
                     Some(i) => {
                         self.note_reference(p.file, lit.span, i);
@@ -1174,7 +1183,13 @@ struct Cat<'l, 'm, 't> {
 impl Cat<'_, '_, '_> {
     /// Where the SQL names `table` (its dotted parts as written, quotes allowed), located
     /// in the file; the start of the query when it cannot be found.
-    fn relation_at(l: &Linker<'_>, text: &Embedded, file: FileId, query_at: Loc, table: &str) -> Loc {
+    fn relation_at(
+        l: &Linker<'_>,
+        text: &Embedded,
+        file: FileId,
+        query_at: Loc,
+        table: &str,
+    ) -> Loc {
         let sql = text.text.to_lowercase();
         let last = table.rsplit('.').next().unwrap_or(table);
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
