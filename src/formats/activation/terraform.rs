@@ -328,8 +328,6 @@ pub(crate) struct Read {
 /// Reads the resources of ours in `tf` with the values `scope` knows.
 fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile, scope: &Scope<'_>) -> Read {
     let mut read = Read::default();
-    // About one piece a resource; pieces are large, so growing by doubling copies a lot.
-    read.pieces.reserve(tf.resources.len());
     let dir = src.path.parent().unwrap_or(Path::new(""));
     let mut cx = Cx {
         file,
