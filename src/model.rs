@@ -406,7 +406,19 @@ pub fn relation_parts(relation: &str) -> Vec<String> {
         }
     }
     parts.push(part);
-    parts.iter().map(|p| p.to_lowercase()).collect()
+    for p in &mut parts {
+        lowercase_in_place(p);
+    }
+    parts
+}
+
+/// `s.to_lowercase()`, without a new allocation when `s` is ASCII (the common case).
+pub(crate) fn lowercase_in_place(s: &mut String) {
+    if s.is_ascii() {
+        s.make_ascii_lowercase();
+    } else {
+        *s = s.to_lowercase();
+    }
 }
 
 impl Model {
@@ -539,7 +551,11 @@ impl Model {
     /// `public.users` and `users`), and those with the most matching parts win. Several
     /// winners are ambiguous; none means the relation is not declared.
     pub fn match_relation(&self, relation: &str) -> Vec<DatasetId> {
-        let parts = relation_parts(relation);
+        self.match_relation_parts(&relation_parts(relation))
+    }
+
+    /// [`Model::match_relation`] of a relation already split by [`relation_parts`].
+    pub(crate) fn match_relation_parts(&self, parts: &[String]) -> Vec<DatasetId> {
         let Some(candidates) = parts.last().and_then(|l| self.relations.0.get(l)) else {
             return Vec::new();
         };

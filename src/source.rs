@@ -136,12 +136,30 @@ impl SourceFile {
 
     /// Span of a byte range.
     pub fn span_of_bytes(&self, start: u32, end: u32) -> Span {
+        let start_pos = self.pos(start);
         Span {
             start,
             end,
-            start_pos: self.pos(start),
-            end_pos: self.pos(end),
+            start_pos,
+            end_pos: self.pos_after(start_pos, end),
         }
+    }
+
+    /// [`SourceFile::pos`] of `offset` at or after `before`: most spans end on the line
+    /// they start on, found without a second search.
+    fn pos_after(&self, before: Pos, offset: u32) -> Pos {
+        let starts = self.line_starts();
+        let line_idx = before.line as usize - 1;
+        let at = (offset as usize).min(self.text.len());
+        let this_line = starts[line_idx] as usize;
+        let next_line = starts.get(line_idx + 1).map_or(usize::MAX, |&n| n as usize);
+        if self.ascii && this_line <= at && at < next_line {
+            return Pos {
+                line: before.line,
+                column: (at - this_line) as u32 + 1,
+            };
+        }
+        self.pos(offset)
     }
 
     /// The 1-based column of `pos` counted in UTF-16 code units (SARIF, LSP).
@@ -211,6 +229,24 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_of_bytes_position_both_ends_as_pos_does() {
+        for text in ["ab\ncd\n\nefg", "é\nxé\n", ""] {
+            let f = SourceFile::new("a".into(), "a".into(), text);
+            let n = text.len() as u32;
+            for a in 0..=n + 1 {
+                for b in a..=n + 2 {
+                    let sp = f.span_of_bytes(a, b);
+                    assert_eq!(
+                        (sp.start_pos, sp.end_pos),
+                        (f.pos(a), f.pos(b)),
+                        "{text:?} {a} {b}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn columns_count_characters_after_multibyte_text() {

@@ -2,6 +2,8 @@
 //! become small integers, so that the inputs of a column copy and compare without touching
 //! the heap.
 
+use std::rc::Rc;
+
 use rustc_hash::FxHashMap;
 
 /// An interned name.
@@ -11,8 +13,9 @@ pub(crate) type Fns = u32;
 pub(crate) const NO_FUNCTIONS: Fns = 0;
 
 pub(crate) struct Names {
-    strs: Vec<String>,
-    index: FxHashMap<String, Sym>,
+    /// Shared with `index`, so that a new name costs one allocation.
+    strs: Vec<Rc<str>>,
+    index: FxHashMap<Rc<str>, Sym>,
     lists: Vec<Vec<Sym>>,
     list_index: FxHashMap<Vec<Sym>, Fns>,
     /// Memo of [`Names::join`].
@@ -39,8 +42,9 @@ impl Names {
             return i;
         }
         let i = self.strs.len() as Sym;
-        self.strs.push(s.to_string());
-        self.index.insert(s.to_string(), i);
+        let s: Rc<str> = s.into();
+        self.strs.push(s.clone());
+        self.index.insert(s, i);
         i
     }
 

@@ -94,10 +94,10 @@ pub(crate) struct Cx<'c> {
     /// Column references that could not be resolved and fell back to their scope.
     pub unresolved: Vec<(String, Option<SqlSpan>)>,
     pub upstreams: Vec<u32>,
-    /// Names of the date parts (`day` in `datediff(day, a, b)`), which are not columns.
-    date_parts: Vec<Sym>,
 }
 
+/// Names of the date parts (`day` in `datediff(day, a, b)`), which are not columns. Compared
+/// as text, only for a name that resolved to nothing: interning them would cost every query.
 const DATE_PARTS: &[&str] = &[
     "year",
     "years",
@@ -167,14 +167,12 @@ impl<'c> Cx<'c> {
         let mut names = Names::default();
         let none = names.sym("");
         debug_assert_eq!(none, NONE);
-        let date_parts = DATE_PARTS.iter().map(|d| names.sym(d)).collect();
         Cx {
             catalog,
             names,
             problems: Vec::new(),
             unresolved: Vec::new(),
             upstreams: Vec::new(),
-            date_parts,
         }
     }
 
@@ -910,7 +908,7 @@ impl<'c> Cx<'c> {
             }
             sc = s.parent;
         }
-        if parts.len() == 1 && self.date_parts.contains(&parts[0]) {
+        if parts.len() == 1 && DATE_PARTS.contains(&self.names.str(parts[0])) {
             return None;
         }
         let text: Vec<&str> = parts.iter().map(|&p| self.names.str(p)).collect();

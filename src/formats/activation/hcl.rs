@@ -42,8 +42,17 @@ pub(crate) struct Resource {
 
 impl Resource {
     pub(crate) fn address(&self) -> String {
-        format!("{}.{}", self.rtype, self.name)
+        dotted(&self.rtype, &self.name)
     }
+}
+
+/// `a.b`, without the formatting machinery (every resource and reference is named so).
+pub(crate) fn dotted(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push('.');
+    s.push_str(b);
+    s
 }
 
 /// `import { to = <address>, id = "<id>" }`.

@@ -337,9 +337,12 @@ impl Linker<'_> {
             .map(|p| dirs[p.name.as_str()].len() > 1)
             .collect();
         drop((dirs, seen, ids));
+        // The directory a prefixed name starts with, once per file (`Path::display` costs
+        // more than the rest of naming).
+        let mut file_dirs: FxHashMap<FileId, String> = FxHashMap::default();
         // Positions in `keep` of the pieces kept, by original position.
         let mut kept_at: Vec<usize> = Vec::with_capacity(pieces.len());
-        let mut keep: Vec<Piece> = Vec::new();
+        let mut keep: Vec<Piece> = Vec::with_capacity(pieces.len());
         for (i, p) in pieces.into_iter().enumerate() {
             kept_at.push(keep.len());
             if let Some(first) = repeats[i] {
@@ -354,9 +357,15 @@ impl Linker<'_> {
                 continue;
             }
             let name = if prefixed[i] {
-                let file = &self.model.sources.get(p.file).display;
-                let dir = Path::new(file).parent().unwrap_or(Path::new(""));
-                format!("{}/{}", dir.display(), p.name)
+                let dir = file_dirs.entry(p.file).or_insert_with(|| {
+                    let file = &self.model.sources.get(p.file).display;
+                    let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+                    format!("{}/", dir.display())
+                });
+                let mut name = String::with_capacity(dir.len() + p.name.len());
+                name.push_str(dir);
+                name.push_str(&p.name);
+                name
             } else {
                 p.name.clone()
             };
@@ -384,6 +393,17 @@ impl Linker<'_> {
 
     /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
     /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
+    /// [`shared`] of two pieces' directories; a piece's own directory shares all of its
+    /// components, counted without comparing them.
+    fn shared_dirs(&self, a: usize, b: usize) -> usize {
+        let (pa, pb) = (&self.pieces[a].dir, &self.pieces[b].dir);
+        if self.dirs[a] == self.dirs[b] {
+            pa.components().count()
+        } else {
+            shared(pa, pb)
+        }
+    }
+
     fn resolve(&mut self, from: usize, r: &Ref) -> Resolved {
         let p = &self.pieces[from];
         match r {
@@ -396,9 +416,8 @@ impl Linker<'_> {
                     .into_iter()
                     .flatten()
                     .filter(|&&i| cli || self.dirs[i] == dir)
-                    .map(|&i| (i, &self.pieces[i]))
-                    .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
-                    .map(|(i, _)| i);
+                    .copied()
+                    .max_by_key(|&i| self.shared_dirs(from, i));
                 match found {
                     Some(i) => {
                         self.note_reference(p.file, *span, i);
@@ -432,9 +451,8 @@ impl Linker<'_> {
                     .get(&lit.value)
                     .into_iter()
                     .flatten()
-                    .map(|&i| (i, &self.pieces[i]))
-                    .max_by_key(|(_, q)| shared(&q.dir, &p.dir))
-                    .map(|(i, _)| i);
+                    .copied()
+                    .max_by_key(|&i| self.shared_dirs(from, i));
                 match found {
                     Some(i) => {
                         self.note_reference(p.file, lit.span, i);
@@ -590,8 +608,9 @@ impl Linker<'_> {
     }
 
     /// The datasets a relation reads: pinned by `relations:`, else matched by name; none
-    /// is an external dataset. Reports ambiguity and unlinked relations at `at`.
-    fn relation(&mut self, name: &str, at: Loc) -> Vec<DatasetId> {
+    /// is an external dataset. Reports ambiguity and unlinked relations at `at`, which is
+    /// worked out only then (finding a name in the SQL costs more than linking it).
+    fn relation(&mut self, name: &str, at: impl Fn(&Self) -> Loc) -> Vec<DatasetId> {
         let parts = crate::model::relation_parts(name);
         let pin = self
             .opts
@@ -613,9 +632,10 @@ impl Linker<'_> {
                 target: target.clone(),
                 suggestion,
             };
-            self.diags.push(diag.at(at));
+            let loc = at(self);
+            self.diags.push(diag.at(loc));
         }
-        let found = self.model.match_relation(name);
+        let found = self.model.match_relation_parts(&parts);
         match found.len() {
             0 => {}
             1 => return found,
@@ -628,7 +648,8 @@ impl Linker<'_> {
                     relation: name.to_string(),
                     candidates,
                 };
-                self.diags.push(diag.at(at));
+                let loc = at(self);
+                self.diags.push(diag.at(loc));
                 return found;
             }
         }
@@ -637,6 +658,7 @@ impl Linker<'_> {
             return vec![d];
         }
         let external_name = key.clone();
+        let at = at(self);
         let d = match self.model.add_dataset(external_name.clone(), at, true) {
             Ok(d) => d,
             Err(_) => return Vec::new(),
@@ -747,7 +769,7 @@ impl Linker<'_> {
                 Origin::Table { parts, span } => {
                     let at = self.loc(file, *span);
                     let name = parts.join(".");
-                    let linked = self.relation(&name, at);
+                    let linked = self.relation(&name, |_| at);
                     let step = self.step(i);
                     self.model.steps[step as usize].link = s.table;
                     self.copy_fields(d, &linked, at, step);
@@ -1161,8 +1183,14 @@ struct Cat<'l, 'm, 't> {
 impl Cat<'_, '_, '_> {
     /// Where the SQL names `table` (its dotted parts as written, quotes allowed), located
     /// in the file; the start of the query when it cannot be found.
-    fn relation_at(&self, table: &str) -> Loc {
-        let sql = self.text.text.to_lowercase();
+    fn relation_at(
+        l: &Linker<'_>,
+        text: &Embedded,
+        file: FileId,
+        query_at: Loc,
+        table: &str,
+    ) -> Loc {
+        let sql = text.text.to_lowercase();
         let last = table.rsplit('.').next().unwrap_or(table);
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
         let find = |needle: &str| {
@@ -1181,20 +1209,23 @@ impl Cat<'_, '_, '_> {
             Some((start, i + last.len() - start))
         }) {
             Some((i, n)) => {
-                let r = self.text.range(i, i + n);
-                self.l.loc(self.file, r)
+                let r = text.range(i, i + n);
+                l.loc(file, r)
             }
-            None => self.at,
+            None => query_at,
         }
     }
 }
 
 impl Catalog for Cat<'_, '_, '_> {
     fn relation(&mut self, name: &[String]) -> Option<Upstream> {
-        let table = name.join(".").to_lowercase();
+        let mut table = name.join(".");
+        crate::model::lowercase_in_place(&mut table);
         let table = table.as_str();
-        let at = self.relation_at(table);
-        let found = self.l.relation(table, at);
+        let (text, file, query_at) = (self.text, self.file, self.at);
+        let found = self
+            .l
+            .relation(table, |l| Self::relation_at(l, text, file, query_at, table));
         if found.is_empty() {
             return None;
         }
@@ -1203,7 +1234,8 @@ impl Catalog for Cat<'_, '_, '_> {
         for &d in &found {
             open |= self.l.model.datasets[d as usize].open || self.l.upstream.contains_key(&d);
             for n in self.l.model.field_names(d) {
-                let n = n.to_lowercase();
+                let mut n = n.to_string();
+                crate::model::lowercase_in_place(&mut n);
                 if !columns.contains(&n) {
                     columns.push(n);
                 }

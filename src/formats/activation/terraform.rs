@@ -167,7 +167,7 @@ impl<'a> Scope<'a> {
             if parts.len() >= 2 && !matches!(parts[0].as_str(), "var" | "local" | "data" | "module")
             {
                 return Some(Ref::Address {
-                    address: format!("{}.{}", parts[0], parts[1]),
+                    address: super::hcl::dotted(&parts[0], &parts[1]),
                     span: v.span,
                 });
             }
@@ -399,7 +399,12 @@ pub(crate) fn read_modules(
             }
         }
     }
-    let mut pieces = Vec::new();
+    // Pieces are large: growing by doubling would copy them again and again.
+    let read_alone: usize = by_dir
+        .iter()
+        .flat_map(|(_, m)| m.iter().map(|f| f.alone.pieces.len()))
+        .sum();
+    let mut pieces = Vec::with_capacity(read_alone);
     for (_, module) in &mut by_dir {
         let again: Vec<bool> = (0..module.len())
             .map(|i| {

@@ -107,9 +107,14 @@ impl Embedded {
             }
         }
         let rest = &self.text[start..];
+        let before = col.saturating_sub(1) as usize;
+        // ASCII before the column (the common case): characters are bytes.
+        if rest.as_bytes().get(..before).is_some_and(<[u8]>::is_ascii) {
+            return start + before;
+        }
         let within = rest
             .char_indices()
-            .nth(col.saturating_sub(1) as usize)
+            .nth(before)
             .map_or(rest.len(), |(i, _)| i);
         start + within
     }
