@@ -86,10 +86,10 @@ fn security_phone_reaches_advertising_exposure_through_the_real_sql() {
     let o = run(&root);
     let flows = common::flows(&o);
     assert!(
-        flows.contains(&(
-            "security-to-advertising".into(),
-            "klaviyo.person.phone_number".into(),
-            "facebook_custom_audiences".into()
+        flows.contains(&common::t(
+            "security-to-advertising",
+            "klaviyo.person.phone_number",
+            "facebook_custom_audiences"
         )),
         "{flows:#?}"
     );
@@ -368,10 +368,10 @@ fn unparsable_model_falls_back_to_conservative_lineage_and_says_so() {
         .ends_with("broken.sql"));
     let flows = common::flows(&o);
     assert!(
-        flows.contains(&(
-            "security-to-advertising".into(),
-            "app.contacts.phone".into(),
-            "ads".into()
+        flows.contains(&common::t(
+            "security-to-advertising",
+            "app.contacts.phone",
+            "ads"
         )),
         "{flows:#?}"
     );
@@ -521,10 +521,10 @@ fn a_raw_relation_is_a_dataset_that_a_native_manifest_can_give_purposes() {
     ]);
     let flows = common::flows(&o);
     assert!(
-        flows.contains(&(
-            "security-to-advertising".into(),
-            "raw.stripe.customers.phone".into(),
-            "ads".into()
+        flows.contains(&common::t(
+            "security-to-advertising",
+            "raw.stripe.customers.phone",
+            "ads"
         )),
         "{flows:#?}\n{:#?}",
         o.findings
@@ -572,10 +572,10 @@ fn a_model_is_addressable_by_the_relation_its_own_config_names() {
     ]);
     let flows = common::flows(&o);
     assert!(
-        flows.contains(&(
-            "security-to-advertising".into(),
-            "auth.users.phone".into(),
-            "ads".into()
+        flows.contains(&common::t(
+            "security-to-advertising",
+            "auth.users.phone",
+            "ads"
         )),
         "{flows:#?}\n{:#?}",
         o.findings
