@@ -249,14 +249,24 @@ impl<'d> Decoder<'d> {
         };
         let keys = self.strs(node, what);
         keys.into_iter()
-            .map(|key| {
-                let canonical = tax.canonical(key.value);
-                if let Some(diag) = tax.unknown(tree, canonical) {
-                    self.report(diag, key.span);
-                }
-                canonical
-            })
+            .map(|key| self.canonical_key(key.value, key.span, tree, tax))
             .collect()
+    }
+
+    /// `key` made canonical, reported as `unknown-purpose` at `span` when the taxonomy
+    /// lacks it.
+    fn canonical_key<'a>(
+        &mut self,
+        key: &'a str,
+        span: Span,
+        tree: Tree,
+        tax: &'a Taxonomy,
+    ) -> &'a str {
+        let canonical = tax.canonical(key);
+        if let Some(diag) = tax.unknown(tree, canonical) {
+            self.report(diag, span);
+        }
+        canonical
     }
 
     /// Keys made canonical (aliases resolved), each one the taxonomy lacks reported as
@@ -268,12 +278,9 @@ impl<'d> Decoder<'d> {
         tax: &Taxonomy,
     ) -> Vec<Spanned<String>> {
         for key in &mut keys {
-            let canonical = tax.canonical(&key.value);
+            let canonical = self.canonical_key(&key.value, key.span, tree, tax);
             if canonical != key.value {
                 key.value = canonical.to_string();
-            }
-            if let Some(diag) = tax.unknown(tree, &key.value) {
-                self.report(diag, key.span);
             }
         }
         keys
