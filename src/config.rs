@@ -145,6 +145,13 @@ pub struct ConfigNames {
     pub destinations: Vec<Spanned<String>>,
 }
 
+impl ConfigNames {
+    /// Whether the configuration names nothing that the files must declare.
+    pub fn is_empty(&self) -> bool {
+        self.datasets.is_empty() && self.destinations.is_empty()
+    }
+}
+
 /// A configuration that cannot be used; the run exits with code 2.
 #[derive(Debug)]
 pub struct ConfigError {

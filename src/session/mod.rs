@@ -597,10 +597,8 @@ fn names_of(read: &FileRead, formats: Formats) -> Option<Arc<Names>> {
 /// relation or destination that every file's declarations must be checked against.
 fn incremental(opts: &Options, names: &[Option<Arc<Names>>], before: &Option<Arc<Names>>) -> bool {
     let plain = |n: &Option<Arc<Names>>| n.as_ref().is_some_and(|n| !n.exceptions);
-    let named = &opts.activation.named;
     opts.external_datasets.is_empty()
-        && named.datasets.is_empty()
-        && named.destinations.is_empty()
+        && opts.activation.named.is_empty()
         && plain(before)
         && names.iter().all(plain)
 }

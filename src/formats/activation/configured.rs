@@ -22,10 +22,7 @@ pub(crate) fn check_names(opts: &Options, model: &Model) -> Result<(), Failure> 
     // A run that read no file (the editor's empty run while a failure is shown) has not
     // read the project either.
     let read_nothing = model.sources.files.is_empty();
-    if named.datasets.is_empty() && named.destinations.is_empty()
-        || read_nothing
-        || !reads_the_project(opts)
-    {
+    if named.is_empty() || read_nothing || !reads_the_project(opts) {
         return Ok(());
     }
     let at = |s: &Spanned<String>| Loc {
