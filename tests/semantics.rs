@@ -9,6 +9,19 @@ fn pipeline(steps: &str) -> String {
     format!("kind: pipeline\nname: p\nsteps:\n{steps}")
 }
 
+/// One step from the security contacts to the ad sink with one field, `n: {value}`.
+fn one_field_to_ad_sink(value: &str) -> purposelint::check::Outcome {
+    let p = pipeline(&format!(
+        "  - name: s
+    from: accounts.security_contacts
+    to: x_audiences
+    fields:
+      n: {value}
+"
+    ));
+    lint(&[("a.yaml", SECURITY), ("s.yaml", AD_SINK), ("p.yaml", &p)])
+}
+
 #[test]
 fn direct_flow_into_a_sink() {
     let p = pipeline(
@@ -89,22 +102,7 @@ fn passthrough_carries_every_field_into_a_sink() {
 
 #[test]
 fn count_is_a_sanitizer_but_hashes_are_not() {
-    let run = |expr: &str| {
-        let p = pipeline(&format!(
-            "  - name: s
-    from: accounts.security_contacts
-    to: x_audiences
-    fields:
-      n: {expr}
-"
-        ));
-        flows(&lint(&[
-            ("a.yaml", SECURITY),
-            ("s.yaml", AD_SINK),
-            ("p.yaml", &p),
-        ]))
-        .len()
-    };
+    let run = |expr: &str| flows(&one_field_to_ad_sink(expr)).len();
     assert_eq!(run("count(phone_number)"), 0);
     assert_eq!(run("COUNT(DISTINCT phone_number)"), 0);
     assert_eq!(run("approx_count_distinct(phone_number)"), 0);
@@ -117,15 +115,7 @@ fn count_is_a_sanitizer_but_hashes_are_not() {
 #[test]
 fn window_keys_are_indirect_inputs_the_window_function_does_not_sanitize() {
     let run = |expr: &str| {
-        let p = pipeline(&format!(
-            "  - name: s
-    from: accounts.security_contacts
-    to: x_audiences
-    fields:
-      n: \"{expr}\"
-"
-        ));
-        let o = lint(&[("a.yaml", SECURITY), ("s.yaml", AD_SINK), ("p.yaml", &p)]);
+        let o = one_field_to_ad_sink(&format!("\"{expr}\""));
         let kinds: Vec<FlowKind> = o
             .model
             .flows
