@@ -39,9 +39,12 @@ pub(crate) struct Decoder<'d> {
 /// The known keys of one mapping, after unknown and duplicate keys were reported.
 pub(crate) struct Fields<'n> {
     node: Node<'n>,
-    /// Inline: most mappings hold a handful of keys, and a heap vector per mapping was
-    /// one allocation per field of every dataset.
-    entries: SmallVec<[(&'n str, Node<'n>); 8]>,
+    known: &'n [&'n str],
+    /// Each key's index in `known` and its value's on the tape. Inline: most mappings hold
+    /// a handful of keys, and a heap vector per mapping was one allocation per field of
+    /// every dataset. Small: every mapping read returns one, and wider entries (a `&str`
+    /// and a `Node` each) made that a `memcpy` of 300 bytes.
+    entries: SmallVec<[(u16, u32); 8]>,
     what: &'n str,
 }
 
@@ -49,8 +52,9 @@ impl<'n> Fields<'n> {
     pub(crate) fn get(&self, key: &str) -> Option<Node<'n>> {
         self.entries
             .iter()
-            .find(|(k, v)| *k == key && !v.is_null())
-            .map(|(_, v)| *v)
+            .filter(|&&(k, _)| self.known[usize::from(k)] == key)
+            .map(|&(_, at)| self.node.on_tape(at))
+            .find(|v| !v.is_null())
     }
 
     /// Like `get`, but a missing key is reported at the mapping.
@@ -93,7 +97,7 @@ impl<'d> Decoder<'d> {
         &mut self,
         node: Node<'n>,
         what: &'n str,
-        known: &[&str],
+        known: &'n [&'n str],
     ) -> Option<Fields<'n>> {
         let Some(entries) = node.entries() else {
             self.error(
@@ -116,7 +120,7 @@ impl<'d> Decoder<'d> {
                 );
                 continue;
             }
-            if !known.contains(&key) {
+            let Some(index) = known.iter().position(|k| *k == key) else {
                 let diag = Diag::UnknownKey {
                     key: key.to_string(),
                     what: what.to_string(),
@@ -125,11 +129,13 @@ impl<'d> Decoder<'d> {
                 };
                 self.report(diag, k.span());
                 continue;
-            }
-            out.push((key, v));
+            };
+            // Mappings of more than 65,536 known keys do not exist: `known` is a short list.
+            out.push((index as u16, v.index()));
         }
         Some(Fields {
             node,
+            known,
             entries: out,
             what,
         })

@@ -107,6 +107,19 @@ impl Yaml {
 }
 
 impl<'y> Node<'y> {
+    /// Where this node is on its tape: a handle of four bytes for [`Node::on_tape`].
+    pub(crate) fn index(&self) -> u32 {
+        self.at
+    }
+
+    /// The node at `index` (from [`Node::index`]) of this node's tape.
+    pub(crate) fn on_tape(&self, index: u32) -> Node<'y> {
+        Node {
+            yaml: self.yaml,
+            at: index,
+        }
+    }
+
     fn item(&self) -> &'y Item {
         &self.yaml.items[self.at as usize]
     }
