@@ -290,6 +290,25 @@ where
 mod tests {
     use super::*;
 
+    /// Random words from a fixed linear congruential sequence.
+    struct Words(u64);
+
+    impl Words {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005);
+            self.0 = self.0.wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+
+        /// A word of a length in `lens`, of the first `letters` letters of the alphabet.
+        fn word(&mut self, lens: std::ops::Range<u64>, letters: u64) -> String {
+            let len = lens.start + self.below(lens.end - lens.start);
+            (0..len)
+                .map(|_| (b'a' + self.below(letters) as u8) as char)
+                .collect()
+        }
+    }
+
     #[test]
     fn suggests_close_names_only() {
         let c = ["purposes", "categories", "fields"];
@@ -303,20 +322,10 @@ mod tests {
 
     #[test]
     fn distance_is_strsims() {
-        let mut seed = 7u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut w = Words(7);
         for _ in 0..20_000 {
-            let mut word = || -> String {
-                let len = next(9);
-                (0..len).map(|_| (b'a' + next(4) as u8) as char).collect()
-            };
-            let (a, b) = (word(), word());
-            let cutoff = next(6) as usize;
+            let (a, b) = (w.word(0..9, 4), w.word(0..9, 4));
+            let cutoff = w.below(6) as usize;
             let exact = strsim::damerau_levenshtein(&a, &b);
             let want = (exact <= cutoff).then_some(exact);
             assert_eq!(distance_within(&a, &b, cutoff), want, "{a} {b} {cutoff}");
@@ -329,11 +338,8 @@ mod tests {
         assert_eq!(distance_within("ca", "abc", 9), Some(2));
         // With a shared prefix and suffix, which the table leaves out.
         for _ in 0..20_000 {
-            let mut word = |max: u64| -> String {
-                let len = next(max);
-                (0..len).map(|_| (b'a' + next(3) as u8) as char).collect()
-            };
-            let (p, x, y, q) = (word(4), word(6), word(6), word(4));
+            let (p, x) = (w.word(0..4, 3), w.word(0..6, 3));
+            let (y, q) = (w.word(0..6, 3), w.word(0..4, 3));
             let (a, b) = (format!("{p}{x}{q}"), format!("{p}{y}{q}"));
             let exact = strsim::damerau_levenshtein(&a, &b);
             assert_eq!(distance_within(&a, &b, 99), Some(exact), "{a} {b}");
@@ -342,19 +348,9 @@ mod tests {
 
     #[test]
     fn bit_parallel_levenshtein_is_strsims_and_halves_below_damerau() {
-        let mut seed = 11u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut w = Words(11);
         for _ in 0..20_000 {
-            let mut word = |max: u64| -> String {
-                let len = next(max);
-                (0..len).map(|_| (b'a' + next(4) as u8) as char).collect()
-            };
-            let (a, b) = (word(66), word(70));
+            let (a, b) = (w.word(0..66, 4), w.word(0..70, 4));
             let Some(pattern) = Pattern::of(&a) else {
                 assert!(a.is_empty() || a.len() > 64);
                 continue;
@@ -374,21 +370,11 @@ mod tests {
 
     #[test]
     fn closest_is_the_nearest_within_the_limit() {
-        let mut seed = 5u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
-        let mut word = || -> String {
-            let len = 1 + next(14);
-            (0..len).map(|_| (b'a' + next(5) as u8) as char).collect()
-        };
-        let names: Vec<String> = (0..300).map(|_| word()).collect();
+        let mut w = Words(5);
+        let names: Vec<String> = (0..300).map(|_| w.word(1..15, 5)).collect();
         let candidates = Candidates::new(names.iter().map(String::as_str));
         for _ in 0..400 {
-            let target = word();
+            let target = w.word(1..15, 5);
             let exact = names
                 .iter()
                 .map(|c| (strsim::damerau_levenshtein(&target, c), c.as_str()))
