@@ -59,7 +59,7 @@ impl Catalog for Tables {
         let (_, cols, open) = &self.list[i];
         Some(Upstream {
             id: i as u32,
-            columns: cols.clone(),
+            columns: cols.as_slice().into(),
             open: *open,
             default_alias: full.rsplit('.').next().unwrap_or(&full).to_string(),
         })

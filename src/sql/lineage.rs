@@ -6,6 +6,8 @@
 //! parses it). Relations that are not CTEs are looked up in the caller's [`Catalog`], which
 //! says which upstream they are and which columns it is known to have.
 
+use std::rc::Rc;
+
 use sqlparser::ast::Statement;
 use sqlparser::parser::Parser;
 
@@ -36,8 +38,9 @@ impl SqlSpan {
 pub(crate) struct Upstream {
     /// Index the caller uses for it.
     pub id: u32,
-    /// Known columns, lower-case.
-    pub columns: Vec<String>,
+    /// Known columns, lower-case; shared, since a catalogue gives the same list to every
+    /// query that reads the relation.
+    pub columns: Rc<[String]>,
     /// More columns may exist than are known (a source whose YAML lists only some).
     pub open: bool,
     /// Name it can be qualified with when the query gives no alias.
@@ -349,19 +352,19 @@ mod tests {
             match name.join(".").to_lowercase().as_str() {
                 "ref:customers" => Some(Upstream {
                     id: 0,
-                    columns: vec!["id".into(), "email".into(), "phone".into()],
+                    columns: ["id", "email", "phone"].map(String::from).into(),
                     open: false,
                     default_alias: "customers".into(),
                 }),
                 "ref:orders" => Some(Upstream {
                     id: 1,
-                    columns: vec!["id".into(), "customer_id".into(), "amount".into()],
+                    columns: ["id", "customer_id", "amount"].map(String::from).into(),
                     open: false,
                     default_alias: "orders".into(),
                 }),
                 "source:raw.events" => Some(Upstream {
                     id: 2,
-                    columns: vec!["user_id".into()],
+                    columns: ["user_id"].map(String::from).into(),
                     open: true,
                     default_alias: "events".into(),
                 }),

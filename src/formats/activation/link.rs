@@ -4,6 +4,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::catalogue::{self, Entry};
 use super::hcl::Range;
@@ -69,6 +70,8 @@ struct Linker<'m> {
     sinks: FxHashMap<usize, SinkId>,
     /// Datasets whose missing columns come from these upstreams, at this link node.
     upstream: FxHashMap<DatasetId, (Vec<DatasetId>, Loc, StepId)>,
+    /// [`Linker::columns_of`], with the number of fields each list was made from.
+    columns: FxHashMap<DatasetId, (usize, Rc<[String]>)>,
     /// Datasets made for relations no format declares.
     externals: FxHashMap<String, DatasetId>,
     steps: FxHashMap<usize, StepId>,
@@ -200,6 +203,7 @@ impl<'m> Linker<'m> {
             datasets: d.datasets,
             sinks: d.sinks,
             upstream: FxHashMap::default(),
+            columns: FxHashMap::default(),
             externals: FxHashMap::default(),
             steps: FxHashMap::default(),
             by_name: FxHashMap::default(),
@@ -284,6 +288,28 @@ fn shared(a: &Path, b: &Path) -> usize {
 }
 
 impl Linker<'_> {
+    /// The lower-cased names of `d`'s fields, each once, in field order, as SQL reading
+    /// it sees them: made again only when the dataset has gained fields since.
+    fn columns_of(&mut self, d: DatasetId) -> Rc<[String]> {
+        let n = self.model.datasets[d as usize].fields.len();
+        if let Some((had, columns)) = self.columns.get(&d) {
+            if *had == n {
+                return columns.clone();
+            }
+        }
+        let mut columns: Vec<String> = Vec::new();
+        for name in self.model.field_names(d) {
+            let mut name = name.to_string();
+            crate::model::lowercase_in_place(&mut name);
+            if !columns.contains(&name) {
+                columns.push(name);
+            }
+        }
+        let columns: Rc<[String]> = columns.into();
+        self.columns.insert(d, (n, columns.clone()));
+        columns
+    }
+
     fn loc(&self, file: FileId, r: Range) -> Loc {
         Loc {
             file,
@@ -757,29 +783,38 @@ impl Linker<'_> {
 
     fn link_sources(&mut self) {
         for i in 0..self.pieces.len() {
-            let What::Source(s) = &self.pieces[i].what else {
+            if !matches!(self.pieces[i].what, What::Source(_)) {
                 continue;
-            };
-            let s = s.clone();
+            }
             let Some(&d) = self.datasets.get(&i) else {
                 continue;
             };
-            let file = self.pieces[i].file;
-            match &s.origin {
-                Origin::Table { parts, span } => {
-                    let at = self.loc(file, *span);
-                    let name = parts.join(".");
-                    let linked = self.relation(&name, |_| at);
-                    let step = self.step(i);
-                    self.model.steps[step as usize].link = s.table;
-                    self.copy_fields(d, &linked, at, step);
-                    self.upstream.insert(d, (linked, at, step));
-                }
-                Origin::Sql(sql) => self.sql_source(i, d, &s, sql.clone()),
-                Origin::Unknown(u) => {
-                    self.unknown_note(file, u);
-                    self.model.datasets[d as usize].open = true;
-                }
+            // Taken out while it is linked (nothing below reads a source's own piece),
+            // instead of a copy of its SQL text, offsets and parsed statements.
+            let what = std::mem::replace(&mut self.pieces[i].what, What::EventSource);
+            if let What::Source(s) = &what {
+                self.link_source(i, d, s);
+            }
+            self.pieces[i].what = what;
+        }
+    }
+
+    fn link_source(&mut self, i: usize, d: DatasetId, s: &Source) {
+        let file = self.pieces[i].file;
+        match &s.origin {
+            Origin::Table { parts, span } => {
+                let at = self.loc(file, *span);
+                let name = parts.join(".");
+                let linked = self.relation(&name, |_| at);
+                let step = self.step(i);
+                self.model.steps[step as usize].link = s.table;
+                self.copy_fields(d, &linked, at, step);
+                self.upstream.insert(d, (linked, at, step));
+            }
+            Origin::Sql(sql) => self.sql_source(i, d, s, sql),
+            Origin::Unknown(u) => {
+                self.unknown_note(file, u);
+                self.model.datasets[d as usize].open = true;
             }
         }
     }
@@ -814,11 +849,12 @@ impl Linker<'_> {
         }
     }
 
-    fn sql_source(&mut self, i: usize, d: DatasetId, s: &Source, sql: super::piece::Sql) {
+    fn sql_source(&mut self, i: usize, d: DatasetId, s: &Source, sql: &super::piece::Sql) {
         let p = &self.pieces[i];
         let mut file = p.file;
+        let read;
         let text = match &sql.file {
-            None => sql.text,
+            None => &sql.text,
             Some((rel, span)) => {
                 let base = self
                     .model
@@ -830,8 +866,8 @@ impl Linker<'_> {
                 match self.sql_files.get(&base.join(rel)).copied() {
                     Some(f) => {
                         file = f;
-                        let t = self.model.sources.get(f).text.to_string();
-                        Embedded::verbatim(&t, 0)
+                        read = Embedded::verbatim(&self.model.sources.get(f).text, 0);
+                        &read
                     }
                     None => {
                         let (pf, span) = (p.file, *span);
@@ -854,7 +890,7 @@ impl Linker<'_> {
             l: self,
             groups: Vec::new(),
             at: sql_at,
-            text: &text,
+            text,
             file,
         };
         let lin = match sql.parsed.as_deref() {
@@ -1229,18 +1265,24 @@ impl Catalog for Cat<'_, '_, '_> {
         if found.is_empty() {
             return None;
         }
-        let mut columns: Vec<String> = Vec::new();
         let mut open = false;
         for &d in &found {
             open |= self.l.model.datasets[d as usize].open || self.l.upstream.contains_key(&d);
-            for n in self.l.model.field_names(d) {
-                let mut n = n.to_string();
-                crate::model::lowercase_in_place(&mut n);
-                if !columns.contains(&n) {
-                    columns.push(n);
-                }
-            }
         }
+        let columns = match found.as_slice() {
+            [d] => self.l.columns_of(*d),
+            _ => {
+                let mut columns: Vec<String> = Vec::new();
+                for &d in &found {
+                    for n in self.l.columns_of(d).iter() {
+                        if !columns.contains(n) {
+                            columns.push(n.clone());
+                        }
+                    }
+                }
+                columns.into()
+            }
+        };
         let id = self.groups.len() as u32;
         self.groups.push(found);
         let default_alias = table.rsplit('.').next().unwrap_or(table).to_string();

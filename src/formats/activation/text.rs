@@ -19,10 +19,8 @@ impl Embedded {
         let mut last = 0;
         for (i, line) in text.split_inclusive('\n').enumerate() {
             let start = lines.get(i).copied().unwrap_or(last);
-            for b in 0..line.len() as u32 {
-                at.push(start + b);
-            }
             last = start + line.len() as u32;
+            at.extend(start..last);
         }
         at.push(last);
         Embedded {
@@ -33,7 +31,7 @@ impl Embedded {
 
     /// Text copied verbatim from the file at `start`.
     pub(crate) fn verbatim(text: &str, start: u32) -> Self {
-        let at = (0..=text.len() as u32).map(|i| start + i).collect();
+        let at = (start..=start + text.len() as u32).collect();
         Embedded {
             text: text.to_string(),
             at,
@@ -50,29 +48,38 @@ impl Embedded {
         let mut at = Vec::with_capacity(inner.len() + 1);
         let mut chars = inner.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
-            let (decoded, width) = if c == '\\' {
+            let start = base + i as u32;
+            // ASCII up to the next escape or wide character: copied bytes, in one go.
+            if c != '\\' && c.is_ascii() {
+                let rest = &inner.as_bytes()[i..];
+                let n = rest
+                    .iter()
+                    .position(|&b| b == b'\\' || !b.is_ascii())
+                    .unwrap_or(rest.len());
+                text.push_str(&inner[i..i + n]);
+                at.extend(start..start + n as u32);
+                for _ in 1..n {
+                    chars.next();
+                }
+                continue;
+            }
+            let decoded = if c == '\\' {
                 match chars.next() {
-                    Some((_, e)) => {
-                        let d = match e {
-                            'n' => '\n',
-                            't' => '\t',
-                            'r' => '\r',
-                            '"' => '"',
-                            '\\' => '\\',
-                            other => other,
-                        };
-                        (d, 1 + e.len_utf8())
-                    }
-                    None => ('\\', 1),
+                    Some((_, e)) => match e {
+                        'n' => '\n',
+                        't' => '\t',
+                        'r' => '\r',
+                        '"' => '"',
+                        '\\' => '\\',
+                        other => other,
+                    },
+                    None => '\\',
                 }
             } else {
-                (c, c.len_utf8())
+                c
             };
-            let _ = width;
-            let start = base + i as u32;
-            for _ in 0..decoded.len_utf8() {
-                at.push(start);
-            }
+            // Every byte of a decoded character is at its start.
+            at.extend(std::iter::repeat_n(start, decoded.len_utf8()));
             text.push(decoded);
         }
         at.push(span.1 - 1);
@@ -319,6 +326,61 @@ mod tests {
         let Kind::Object(m) = &v.kind else { panic!() };
         let (a, b) = m[0].0.span;
         assert_eq!(&file[a as usize..b as usize], r#"\"email\""#);
+    }
+
+    /// The offsets of every byte as the per-byte table worked them out.
+    fn per_byte(inner: &str, base: u32, end: u32) -> Vec<u32> {
+        let mut at = Vec::new();
+        let mut chars = inner.char_indices();
+        while let Some((i, c)) = chars.next() {
+            let decoded = match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => '\n',
+                    Some((_, e)) => e,
+                    None => '\\',
+                },
+                c => c,
+            };
+            at.extend(std::iter::repeat_n(base + i as u32, decoded.len_utf8()));
+        }
+        at.push(end);
+        at
+    }
+
+    #[test]
+    fn hcl_strings_give_the_offset_of_every_byte() {
+        for inner in [
+            "",
+            "a",
+            "abc",
+            r#"\"a\""#,
+            r#"\\\n\n"#,
+            "é",
+            "aé",
+            "éa",
+            "a\\é\\\"b",
+            r#"{\"k\":\"v é\"}x"#,
+            "ééé",
+            "\\",
+        ] {
+            let file = format!("x = \"{inner}\"");
+            let span = (4, file.len() as u32);
+            let e = Embedded::hcl_string(&file, span).unwrap();
+            let want = per_byte(inner, 5, span.1 - 1);
+            assert_eq!(want.len(), e.text.len() + 1, "{inner}");
+            for (i, w) in want.iter().enumerate() {
+                assert_eq!(e.offset(i), *w, "{inner:?} byte {i}");
+            }
+            assert_eq!(e.offset(want.len() + 3), *want.last().unwrap());
+        }
+        let v = Embedded::verbatim("abc", 7);
+        assert_eq!(
+            (0..6).map(|i| v.offset(i)).collect::<Vec<_>>(),
+            [7, 8, 9, 10, 10, 10]
+        );
+        let l = Embedded::from_lines("ab\ncd\n", &[3, 10]);
+        let got: Vec<u32> = (0..7).map(|i| l.offset(i)).collect();
+        assert_eq!(got, [3, 4, 5, 10, 11, 12, 13]);
     }
 
     #[test]

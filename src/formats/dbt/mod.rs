@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{Format, Layout, ReadInput};
@@ -1024,7 +1025,7 @@ impl Cat<'_> {
                 };
                 return Some(Upstream {
                     id,
-                    columns: Vec::new(),
+                    columns: Rc::from([]),
                     open: true,
                     default_alias: alias,
                 });
