@@ -389,6 +389,21 @@ struct Relations(
 /// keep dots; unquoted parts compare case-insensitively, like warehouses compare
 /// unquoted identifiers (and dbt projects rarely rely on quoted case).
 pub fn relation_parts(relation: &str) -> Vec<String> {
+    // Printable ASCII without quotes or brackets (the common case): split at the dots.
+    if relation
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'`' | b'['))
+    {
+        return relation
+            .split('.')
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+    }
+    quoted_relation_parts(relation)
+}
+
+/// [`relation_parts`] of any name, a character at a time.
+fn quoted_relation_parts(relation: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut part = String::new();
     let mut close: Option<char> = None;
@@ -767,6 +782,34 @@ impl Model {
 mod tests {
     use super::*;
     use crate::source::Span;
+
+    #[test]
+    fn plain_relation_names_split_as_quoted_ones_do() {
+        for name in [
+            "",
+            "a",
+            "Raw.Stripe.Charges",
+            "a..b",
+            ".a.",
+            "db.SCHEMA.t_1",
+            "a-b.c$d",
+            "x\u{b}y",
+            "a.\"B\".c",
+            "[a].b",
+            " a.b ",
+            "é.b",
+        ] {
+            assert_eq!(
+                relation_parts(name),
+                quoted_relation_parts(name),
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            relation_parts("Raw.Stripe.Charges"),
+            ["raw", "stripe", "charges"]
+        );
+    }
 
     fn loc(at: u32) -> Loc {
         let span = Span {

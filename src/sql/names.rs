@@ -26,9 +26,10 @@ impl Default for Names {
     fn default() -> Self {
         let mut list_index = FxHashMap::default();
         list_index.insert(Vec::new(), NO_FUNCTIONS);
+        // Room for the columns of a query's first relations without rehashing.
         Names {
-            strs: Vec::new(),
-            index: FxHashMap::default(),
+            strs: Vec::with_capacity(32),
+            index: FxHashMap::with_capacity_and_hasher(32, Default::default()),
             lists: vec![Vec::new()],
             list_index,
             joined: FxHashMap::default(),

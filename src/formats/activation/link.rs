@@ -789,14 +789,21 @@ impl Linker<'_> {
             let Some(&d) = self.datasets.get(&i) else {
                 continue;
             };
-            // Taken out while it is linked (nothing below reads a source's own piece),
-            // instead of a copy of its SQL text, offsets and parsed statements.
-            let what = std::mem::replace(&mut self.pieces[i].what, What::EventSource);
-            if let What::Source(s) = &what {
-                self.link_source(i, d, s);
-            }
-            self.pieces[i].what = what;
+            self.with_what(i, |l, what| {
+                if let What::Source(s) = what {
+                    l.link_source(i, d, s);
+                }
+            });
         }
+    }
+
+    /// Runs `f` with what piece `i` is, taken out of the piece meanwhile instead of
+    /// copied (a source's SQL text, offsets and parsed statements; a connection's uses):
+    /// linking a piece never reads what that piece itself is.
+    fn with_what(&mut self, i: usize, f: impl FnOnce(&mut Self, &What)) {
+        let what = std::mem::replace(&mut self.pieces[i].what, What::EventSource);
+        f(self, &what);
+        self.pieces[i].what = what;
     }
 
     fn link_source(&mut self, i: usize, d: DatasetId, s: &Source) {
@@ -1019,11 +1026,14 @@ impl Linker<'_> {
             self.passthrough(ds, sink, step, at);
         }
         for i in 0..self.pieces.len() {
-            let What::Connection(c) = &self.pieces[i].what else {
+            if !matches!(self.pieces[i].what, What::Connection(_)) {
                 continue;
-            };
-            let c = c.clone();
-            self.connection(i, &c);
+            }
+            self.with_what(i, |l, what| {
+                if let What::Connection(c) = what {
+                    l.connection(i, c);
+                }
+            });
         }
     }
 
