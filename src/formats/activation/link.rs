@@ -587,7 +587,7 @@ impl Linker<'_> {
         }
         if d.kind.is_ok() {
             if let Some(e) = catalogue::lookup(d.platform, &kind) {
-                return (e.uses.clone(), None);
+                return (e.uses.iter().map(|u| u.to_string()).collect(), None);
             }
         }
         (Vec::new(), Some((key, at)))

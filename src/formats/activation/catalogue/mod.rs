@@ -1,120 +1,39 @@
 //! The destination catalogue (`rules/destinations.yaml`, spec §8): what each destination
 //! type of the activation tools is used for, with the vendor source it was read in.
+//!
+//! The YAML is the catalogue; `table.rs` is it compiled to a Rust table, so that a run
+//! does not parse 38 KiB of YAML first. A test checks that the two agree, and
+//! `PURPOSELINT_UPDATE_CATALOGUE=1 cargo test --lib catalogue` rewrites the table.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::piece::Platform;
-use crate::decode::Decoder;
-use crate::finding::Finding;
-use crate::source::SourceFile;
 
-pub(crate) const TEXT: &str = include_str!("../../../rules/destinations.yaml");
+#[cfg(test)]
+mod read;
+#[rustfmt::skip]
+mod table;
+
+#[cfg(test)]
+const TEXT: &str = include_str!("../../../../rules/destinations.yaml");
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Entry {
     pub platform: &'static str,
-    pub kind: String,
-    pub aliases: Vec<String>,
-    pub name: String,
-    pub uses: Vec<String>,
+    pub kind: &'static str,
+    pub aliases: &'static [&'static str],
+    pub name: &'static str,
+    pub uses: &'static [&'static str],
     /// A Segment destination without mappings: it receives every event field.
     pub classic: bool,
     pub verified: bool,
-    pub source: String,
+    pub source: &'static str,
 }
 
-/// The embedded catalogue, read once.
+/// The embedded catalogue.
 pub(crate) fn builtin() -> &'static [Entry] {
-    static CATALOGUE: OnceLock<Vec<Entry>> = OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        let (entries, diags) = parse(TEXT);
-        debug_assert!(diags.is_empty(), "{diags:?}");
-        entries
-    })
-}
-
-/// Reads a catalogue file; problems are `invalid-manifest` diagnostics of file 0.
-pub(crate) fn parse(text: &str) -> (Vec<Entry>, Vec<Finding>) {
-    let file = SourceFile::new(
-        "rules/destinations.yaml".into(),
-        "rules/destinations.yaml".into(),
-        text,
-    );
-    let mut diags = Vec::new();
-    let mut out = Vec::new();
-    let Some(docs) = crate::decode::parse_alone(&file, &mut diags) else {
-        return (out, diags);
-    };
-    let mut dec = Decoder {
-        file: 0,
-        diags: &mut diags,
-    };
-    let Some(doc) = docs.first() else {
-        return (out, diags);
-    };
-    let Some(top) = dec.map(doc, "the catalogue", &["version", "entries"]) else {
-        return (out, diags);
-    };
-    let Some(list) = top.required(&mut dec, "entries") else {
-        return (out, diags);
-    };
-    const KEYS: &[&str] = &[
-        "platform", "type", "aliases", "name", "uses", "classic", "verified", "source",
-    ];
-    out = dec.list(list, "`entries`", |dec, item| {
-        let m = dec.map(item, "a catalogue entry", KEYS)?;
-        let platform = m
-            .required(dec, "platform")
-            .and_then(|n| dec.name(n, "`platform`"))?;
-        let Some(p) = Platform::parse(&platform.value) else {
-            dec.error(
-                platform.span,
-                format!("unknown platform `{}`", platform.value),
-            );
-            return None;
-        };
-        let kind = m
-            .required(dec, "type")
-            .and_then(|n| dec.name(n, "`type`"))?;
-        let name = m
-            .required(dec, "name")
-            .and_then(|n| dec.name(n, "`name`"))?;
-        let uses = m
-            .required(dec, "uses")
-            .map(|n| dec.string_list(n, "`uses`"))?
-            .into_iter()
-            .map(|u| u.value)
-            .collect();
-        let aliases = m
-            .get("aliases")
-            .map(|n| dec.string_list(n, "`aliases`"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| a.value)
-            .collect();
-        let flag = |dec: &mut Decoder, key: &str| {
-            m.get(key)
-                .and_then(|n| dec.str(n, key))
-                .is_some_and(|s| s == "true")
-        };
-        let classic = flag(dec, "classic");
-        let verified = flag(dec, "verified");
-        let source = m
-            .required(dec, "source")
-            .and_then(|n| dec.name(n, "`source`"))?;
-        Some(Entry {
-            platform: p.as_str(),
-            kind: kind.value,
-            aliases,
-            name: name.value,
-            uses,
-            classic,
-            verified,
-            source: source.value,
-        })
-    });
-    (out, diags)
+    table::ENTRIES
 }
 
 /// How an entry is looked up: Segment ids exactly, other types (and aliases) in lower case.
@@ -145,7 +64,7 @@ pub(crate) fn lookup(platform: Platform, kind: &str) -> Option<&'static Entry> {
             let Some(p) = Platform::parse(e.platform) else {
                 continue;
             };
-            for k in std::iter::once(&e.kind).chain(&e.aliases) {
+            for k in std::iter::once(&e.kind).chain(e.aliases) {
                 map.entry(key(p, k)).or_insert(i);
             }
         }
@@ -159,8 +78,61 @@ mod tests {
     use crate::taxonomy::{Taxonomy, Tree};
 
     #[test]
+    fn the_compiled_table_is_the_yaml() {
+        let (entries, diags) = read::parse(TEXT);
+        assert!(diags.is_empty(), "{diags:?}");
+        let want = read::render(&entries);
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/formats/activation/catalogue/table.rs"
+        );
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        if want != have {
+            if std::env::var("PURPOSELINT_UPDATE_CATALOGUE").as_deref() == Ok("1") {
+                std::fs::write(path, &want).unwrap();
+            } else {
+                panic!("{path} is not rules/destinations.yaml (PURPOSELINT_UPDATE_CATALOGUE=1 cargo test --lib catalogue rewrites it)");
+            }
+        }
+        let table: Vec<_> = builtin()
+            .iter()
+            .map(|e| {
+                (
+                    e.platform,
+                    e.kind,
+                    e.aliases.to_vec(),
+                    e.name,
+                    e.uses.to_vec(),
+                    e.classic,
+                    e.verified,
+                    e.source,
+                )
+            })
+            .collect();
+        fn strs(l: &[String]) -> Vec<&str> {
+            l.iter().map(String::as_str).collect()
+        }
+        let read: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.platform,
+                    e.kind.as_str(),
+                    strs(&e.aliases),
+                    e.name.as_str(),
+                    strs(&e.uses),
+                    e.classic,
+                    e.verified,
+                    e.source.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(table, read);
+    }
+
+    #[test]
     fn the_catalogue_reads_cleanly_and_every_use_is_in_the_taxonomy() {
-        let (entries, diags) = parse(TEXT);
+        let (entries, diags) = read::parse(TEXT);
         assert!(diags.is_empty(), "{diags:?}");
         assert!(entries.len() > 100);
         let tax = Taxonomy::default();
@@ -187,9 +159,9 @@ mod tests {
             let (commit, path) = rest.split_once(':').expect("commit:path");
             assert_eq!(commit.len(), 40, "{}", e.source);
             assert!(!path.is_empty(), "{}", e.source);
-            for k in std::iter::once(&e.kind).chain(&e.aliases) {
+            for k in std::iter::once(&e.kind).chain(e.aliases) {
                 let key = if e.platform == "segment" {
-                    k.clone()
+                    k.to_string()
                 } else {
                     k.to_ascii_lowercase()
                 };
@@ -246,10 +218,10 @@ mod tests {
         ] {
             assert!(lookup(Platform::RudderStack, t).is_some(), "{t}");
         }
-        assert_eq!(
-            lookup(Platform::RudderStack, "webhook").unwrap().uses,
-            Vec::<String>::new()
-        );
+        assert!(lookup(Platform::RudderStack, "webhook")
+            .unwrap()
+            .uses
+            .is_empty());
         assert!(lookup(Platform::Census, "Salesforce").is_some());
         // Census ad-platform types are not verified and not shipped.
         assert!(lookup(Platform::Census, "facebook").is_none());
