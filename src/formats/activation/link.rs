@@ -564,12 +564,6 @@ impl Linker<'_> {
             Ok(l) => (l.value.clone(), l.span),
             Err(u) => (format!("<unknown: {}>", u.why), u.span),
         };
-        let key = format!("{}:{kind}", d.platform.as_str());
-        let file = loc.file;
-        let at = Loc {
-            file,
-            span: self.model.sources.get(file).span_of_bytes(at.0, at.1),
-        };
         let configured = self
             .opts
             .destinations
@@ -590,6 +584,13 @@ impl Linker<'_> {
                 return (e.uses.iter().map(|u| u.to_string()).collect(), None);
             }
         }
+        // Unclassified: only now its key and place are needed.
+        let key = format!("{}:{kind}", d.platform.as_str());
+        let file = loc.file;
+        let at = Loc {
+            file,
+            span: self.model.sources.get(file).span_of_bytes(at.0, at.1),
+        };
         (Vec::new(), Some((key, at)))
     }
 
