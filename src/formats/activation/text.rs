@@ -46,41 +46,44 @@ impl Embedded {
         let base = span.0 + 1;
         let mut text = String::with_capacity(inner.len());
         let mut at = Vec::with_capacity(inner.len() + 1);
-        let mut chars = inner.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
+        let bytes = inner.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
             let start = base + i as u32;
-            // ASCII up to the next escape or wide character: copied bytes, in one go.
-            if c != '\\' && c.is_ascii() {
-                let rest = &inner.as_bytes()[i..];
-                let n = rest
+            if bytes[i] != b'\\' && bytes[i].is_ascii() {
+                // ASCII up to the next escape or wide character: copied bytes, in one go.
+                let n = bytes[i..]
                     .iter()
                     .position(|&b| b == b'\\' || !b.is_ascii())
-                    .unwrap_or(rest.len());
+                    .unwrap_or(bytes.len() - i);
                 text.push_str(&inner[i..i + n]);
                 at.extend(start..start + n as u32);
-                for _ in 1..n {
-                    chars.next();
-                }
+                i += n;
                 continue;
             }
-            let decoded = if c == '\\' {
-                match chars.next() {
-                    Some((_, e)) => match e {
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        '"' => '"',
-                        '\\' => '\\',
-                        other => other,
-                    },
-                    None => '\\',
+            let (decoded, width) = if bytes[i] == b'\\' {
+                match inner[i + 1..].chars().next() {
+                    Some(e) => {
+                        let d = match e {
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            other => other,
+                        };
+                        (d, 1 + e.len_utf8())
+                    }
+                    None => ('\\', 1),
                 }
             } else {
-                c
+                let Some(c) = inner[i..].chars().next() else {
+                    break;
+                };
+                (c, c.len_utf8())
             };
             // Every byte of a decoded character is at its start.
             at.extend(std::iter::repeat_n(start, decoded.len_utf8()));
             text.push(decoded);
+            i += width;
         }
         at.push(span.1 - 1);
         Some(Embedded { text, at })
@@ -266,6 +269,14 @@ impl Json<'_> {
             return Err(self.err("expected a JSON string"));
         }
         self.i += 1;
+        // Without escapes (the common case) the string is the bytes up to its quote.
+        let rest = &self.s[self.i..];
+        if let Some(n) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            if rest[n] == b'"' {
+                self.i += n + 1;
+                return Ok(String::from_utf8_lossy(&rest[..n]).into_owned());
+            }
+        }
         let mut out = Vec::new();
         loop {
             match self.s.get(self.i) {
@@ -304,7 +315,8 @@ impl Json<'_> {
                 }
             }
         }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        Ok(String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 }
 
