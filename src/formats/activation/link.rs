@@ -955,9 +955,8 @@ impl Linker<'_> {
                 };
                 let ups = groups
                     .get(input.upstream as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                for u in ups {
+                    .map_or(&[][..], Vec::as_slice);
+                for &u in ups {
                     if let Some(from) = self.column(u, &input.column, iat) {
                         self.flow(
                             from,
