@@ -185,7 +185,6 @@ impl Layout {
     }
 
     /// The found files whose name is `name`, in the order found.
-    /// The files called `name`.
     pub(crate) fn named(&self, name: &str) -> Arc<[PathBuf]> {
         // Asked once per file for one or two names: each name's files are found by one
         // scan, on first use.
