@@ -117,7 +117,12 @@ impl SourceFile {
         let offset = (offset as usize).min(self.text.len());
         let starts = self.line_starts();
         let line_idx = starts.partition_point(|&s| s as usize <= offset) - 1;
-        let start = starts[line_idx] as usize;
+        self.pos_on_line(line_idx, starts[line_idx] as usize, offset)
+    }
+
+    /// The position of `offset` (at most the text's length) on line `line_idx` (0-based),
+    /// which starts at byte `start`.
+    fn pos_on_line(&self, line_idx: usize, start: usize, offset: usize) -> Pos {
         if self.ascii {
             return Pos {
                 line: line_idx as u32 + 1,
@@ -153,11 +158,8 @@ impl SourceFile {
         let at = (offset as usize).min(self.text.len());
         let this_line = starts[line_idx] as usize;
         let next_line = starts.get(line_idx + 1).map_or(usize::MAX, |&n| n as usize);
-        if self.ascii && this_line <= at && at < next_line {
-            return Pos {
-                line: before.line,
-                column: (at - this_line) as u32 + 1,
-            };
+        if this_line <= at && at < next_line {
+            return self.pos_on_line(line_idx, this_line, at);
         }
         self.pos(offset)
     }
