@@ -417,8 +417,6 @@ impl Linker<'_> {
         self.model.note(file, span, target, false);
     }
 
-    /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
-    /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
     /// [`shared`] of two pieces' directories; a piece's own directory shares all of its
     /// components, counted without comparing them.
     fn shared_dirs(&self, a: usize, b: usize) -> usize {
@@ -430,6 +428,8 @@ impl Linker<'_> {
         }
     }
 
+    /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
+    /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
     fn resolve(&mut self, from: usize, r: &Ref) -> Resolved {
         let p = &self.pieces[from];
         match r {
