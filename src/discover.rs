@@ -2,9 +2,11 @@
 //! `.gitignore`; hidden folders such as `.github` are read, `.git` never is.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use ignore::WalkBuilder;
+use rustc_hash::FxHashSet;
 
 /// A path given on the command line that cannot be read.
 #[derive(Debug)]
@@ -72,7 +74,8 @@ pub fn ignored(paths: &[PathBuf], found: &[PathBuf]) -> Vec<PathBuf> {
     // The walk without filters spells a path as the filtered walk did, so a path is
     // normalised only when its spelling is not among those found (overlapping roots).
     let cwd = std::env::current_dir().unwrap_or_default();
-    let as_found: HashSet<&Path> = found.iter().map(PathBuf::as_path).collect();
+    // Spellings compared as bytes: hashing a `Path` parses its components.
+    let as_found: FxHashSet<&OsStr> = found.iter().map(|p| p.as_os_str()).collect();
     let mut normalised: Option<HashSet<PathBuf>> = None;
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
@@ -95,7 +98,7 @@ pub fn ignored(paths: &[PathBuf], found: &[PathBuf]) -> Vec<PathBuf> {
                 continue;
             }
             let path = e.path();
-            if as_found.contains(path.as_path()) {
+            if as_found.contains(path.as_os_str()) {
                 continue;
             }
             let normalised =
@@ -140,10 +143,18 @@ fn key(cwd: &Path, p: &Path) -> PathBuf {
 
 /// A path as users see it: relative to the working directory when below it.
 pub fn display_path(path: &Path) -> String {
+    let cwd = match path.is_absolute() {
+        true => std::env::current_dir().ok(),
+        false => None,
+    };
+    display_path_in(cwd.as_deref(), path)
+}
+
+/// [`display_path`] with the working directory given, for many paths at once: asking
+/// the system for it is a system call per path.
+pub(crate) fn display_path_in(cwd: Option<&Path>, path: &Path) -> String {
     let rel = if path.is_absolute() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        cwd.and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
             .unwrap_or_else(|| path.to_path_buf())
     } else {
         path.components()

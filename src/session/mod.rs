@@ -54,6 +54,16 @@ impl Input {
             bytes: None,
         }
     }
+
+    /// [`Input::from_disk`] with the working directory known.
+    fn from_disk_in(cwd: Option<&Path>, path: PathBuf) -> Self {
+        Input {
+            display: discover::display_path_in(cwd, &path),
+            path,
+            text: None,
+            bytes: None,
+        }
+    }
 }
 
 /// A file read in an earlier run, valid while its text and place in the run are unchanged.
@@ -418,13 +428,19 @@ impl Session {
 
     /// The files of a run, claimed by some format and accepted by the filters.
     fn inputs(&mut self) -> Result<RunFiles, Failure> {
-        let found = match self.found.take() {
+        // A command line's session hands its inputs to the run (below): it walks again.
+        let found = self
+            .found
+            .take()
+            .filter(|f| self.keep || !f.claimed.is_empty());
+        let mut found = match found {
             Some(found) => found,
             None => {
                 let found = discover::discover(&self.opts.paths).map_err(|e| {
                     Failure::plain(format!("cannot read {}: {}", e.path.display(), e.message))
                 })?;
                 let layout = Layout::new(found.files.clone(), found.explicit.clone());
+                let cwd = std::env::current_dir().ok();
                 let claimed = found
                     .files
                     .iter()
@@ -432,7 +448,7 @@ impl Session {
                         self.formats.iter().any(|f| f.claims(path, &layout))
                             && self.opts.filter.as_ref().is_none_or(|f| f.accepts(path))
                     })
-                    .map(|path| Input::from_disk(path.clone()))
+                    .map(|path| Input::from_disk_in(cwd.as_deref(), path.clone()))
                     .collect();
                 // The last editor run's files are not those found now.
                 self.last = None;
@@ -444,7 +460,11 @@ impl Session {
             }
         };
         let layout = found.layout.clone();
-        let mut inputs = found.claimed.clone();
+        // A command line runs once: its inputs need no copy for the next run.
+        let mut inputs = match self.keep {
+            true => found.claimed.clone(),
+            false => std::mem::take(&mut found.claimed),
+        };
         // Editor buffers of claimed files not yet on disk are linted too.
         for path in self.overlays.keys() {
             let known = found.discovered.files.binary_search(path).is_ok();
