@@ -16,13 +16,16 @@ where
 pub(crate) struct Candidates<'a> {
     /// Ordered by length, so that a lookup reads only the names whose length is near.
     names: Vec<(&'a str, Bag)>,
+    /// The same names' characters, sixteen names to a block.
+    blocks: Vec<Block>,
 }
 
 impl<'a> Candidates<'a> {
     pub(crate) fn new(names: impl IntoIterator<Item = &'a str>) -> Self {
         let mut names: Vec<_> = names.into_iter().map(|n| (n, Bag::of(n))).collect();
         names.sort_by_key(|(_, bag)| bag.len);
-        Candidates { names }
+        let blocks = names.chunks(LANES).map(Block::of).collect();
+        Candidates { names, blocks }
     }
 
     /// [`closest`] among these candidates.
@@ -31,10 +34,126 @@ impl<'a> Candidates<'a> {
         let len = target.chars().count();
         let limit = limit(len);
         let from = self.names.partition_point(|(_, bag)| bag.len + limit < len);
-        let near = self.names[from..]
-            .iter()
-            .take_while(|(_, bag)| bag.len <= len + limit);
-        pick(target, near.map(|(c, bag)| (*c, bag)))
+        let to = self
+            .names
+            .partition_point(|(_, bag)| bag.len <= len + limit);
+        if from >= to {
+            return None;
+        }
+        // Tens of thousands of names per unknown one in a large workspace, nearly all
+        // of them far from it: sixteen at a time, by the characters of the target only.
+        let wanted = Wanted::of(target);
+        let reach = u8::try_from(2 * limit).unwrap_or(u8::MAX);
+        let near = (from / LANES..=(to - 1) / LANES)
+            .flat_map(|k| {
+                let lanes = Lanes(wanted.within(&self.blocks[k], reach));
+                lanes.map(move |lane| k * LANES + lane)
+            })
+            .filter(|at| (from..to).contains(at));
+        pick(target, near.map(|at| (self.names[at].0, &self.names[at].1)))
+    }
+}
+
+/// Names in a [`Block`].
+const LANES: usize = 16;
+
+/// The bin of a character in a [`Block`]: one per lower-case letter, digit, `_`, `.` and
+/// `-`, the characters of nearly every name, and the others folded into the rest.
+fn block_bin(c: char) -> usize {
+    match c {
+        'a'..='z' => c as usize - 'a' as usize,
+        '0'..='9' => 26 + (c as usize - '0' as usize),
+        '_' => 36,
+        '.' => 37,
+        '-' => 38,
+        _ => 39 + c as usize % 25,
+    }
+}
+
+/// How many times each character occurs in sixteen names, bin by bin (saturating), so
+/// that one vector operation compares a bin of all of them.
+struct Block {
+    counts: [[u8; LANES]; 64],
+    /// Each name's number of characters (saturating); 255 for a lane without a name.
+    totals: [u8; LANES],
+}
+
+impl Block {
+    fn of(names: &[(&str, Bag)]) -> Block {
+        let mut block = Block {
+            counts: [[0; LANES]; 64],
+            totals: [u8::MAX; LANES],
+        };
+        for (lane, (name, _)) in names.iter().enumerate() {
+            block.totals[lane] = 0;
+            for c in name.chars() {
+                let count = &mut block.counts[block_bin(c)][lane];
+                *count = count.saturating_add(1);
+                block.totals[lane] = block.totals[lane].saturating_add(1);
+            }
+        }
+        block
+    }
+}
+
+/// A target's bins that hold something, for comparing it with [`Block`]s.
+struct Wanted {
+    bins: Vec<(usize, u8)>,
+}
+
+impl Wanted {
+    fn of(target: &str) -> Wanted {
+        let mut counts = [0u8; 64];
+        for c in target.chars() {
+            let count = &mut counts[block_bin(c)];
+            *count = count.saturating_add(1);
+        }
+        let held = counts.iter().enumerate().filter(|(_, &n)| n > 0);
+        Wanted {
+            bins: held.map(|(bin, &n)| (bin, n)).collect(),
+        }
+    }
+
+    /// The names of the block (a bit per lane) whose bins may differ from the target's by
+    /// `reach` in all, by a lower bound on that sum (as [`Bag::distance_bound`] before
+    /// halving). Only the target's bins are read: in every other bin the difference is the
+    /// name's count, and those counts sum to the name's length less what the target's bins
+    /// hold. Saturating only lowers the bound.
+    fn within(&self, block: &Block, reach: u8) -> u16 {
+        let mut apart = [0u8; LANES];
+        let mut shared = [0u8; LANES];
+        for &(bin, want) in &self.bins {
+            let counts = &block.counts[bin];
+            for lane in 0..LANES {
+                let have = counts[lane];
+                let diff = want.saturating_sub(have) | have.saturating_sub(want);
+                apart[lane] = apart[lane].saturating_add(diff);
+                shared[lane] = shared[lane].saturating_add(have);
+            }
+        }
+        let mut within = 0u16;
+        for lane in 0..LANES {
+            let rest = block.totals[lane].saturating_sub(shared[lane]);
+            let moved = apart[lane].saturating_add(rest);
+            within |= u16::from(moved <= reach) << lane;
+        }
+        within
+    }
+}
+
+/// The lanes set in a mask of [`Wanted::within`], in order.
+struct Lanes(u16);
+
+impl Iterator for Lanes {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let lane = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(lane)
     }
 }
 
@@ -382,6 +501,46 @@ mod tests {
                 .min()
                 .map(|(_, c)| c);
             assert_eq!(closest(&target, names.iter().map(String::as_str)), exact);
+            assert_eq!(candidates.closest(&target), exact, "{target}");
+        }
+    }
+
+    #[test]
+    fn blocks_never_drop_the_closest_name() {
+        // Names of every kind of character a block bins (letters, digits, `_.-`, upper
+        // case, non-ASCII), in numbers that leave a partial last block.
+        const ALPHABET: [char; 12] = ['a', 'b', 'z', '0', '9', '_', '.', '-', 'A', 'Q', 'é', '→'];
+        let mut w = Words(13);
+        let word = |w: &mut Words| -> String {
+            let len = 1 + w.below(24);
+            (0..len).map(|_| ALPHABET[w.below(12) as usize]).collect()
+        };
+        let names: Vec<String> = (0..701).map(|_| word(&mut w)).collect();
+        let candidates = Candidates::new(names.iter().map(String::as_str));
+        for i in 0..300 {
+            // Half of the targets are a name with an edit or two, so that many have a match.
+            let target = match i % 2 {
+                0 => word(&mut w),
+                _ => {
+                    let mut t: Vec<char> = names[w.below(701) as usize].chars().collect();
+                    for _ in 0..1 + w.below(2) {
+                        let at = w.below(t.len() as u64 + 1) as usize;
+                        match w.below(3) {
+                            0 if at < t.len() => drop(t.remove(at)),
+                            1 if at < t.len() => t[at] = ALPHABET[w.below(12) as usize],
+                            _ => t.insert(at, ALPHABET[w.below(12) as usize]),
+                        }
+                    }
+                    t.into_iter().collect()
+                }
+            };
+            let len = target.chars().count();
+            let exact = names
+                .iter()
+                .map(|c| (strsim::damerau_levenshtein(&target, c), c.as_str()))
+                .filter(|&(d, _)| d <= limit(len))
+                .min()
+                .map(|(_, c)| c);
             assert_eq!(candidates.closest(&target), exact, "{target}");
         }
     }
