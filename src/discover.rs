@@ -82,6 +82,8 @@ pub fn ignored(paths: &[PathBuf], found: &[PathBuf]) -> Vec<PathBuf> {
     // Every file and directory except `.git`, symbolic links not followed: what the
     // filtered walk would list if nothing were ignored. A plain directory walk, as
     // nothing needs matching.
+    // Each entry's path is spelled in one buffer: most are found files, never kept.
+    let mut path = PathBuf::new();
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -97,14 +99,15 @@ pub fn ignored(paths: &[PathBuf], found: &[PathBuf]) -> Vec<PathBuf> {
             if !kind.is_file() {
                 continue;
             }
-            let path = e.path();
+            path.clone_from(&dir);
+            path.push(e.file_name());
             if as_found.contains(path.as_os_str()) {
                 continue;
             }
             let normalised =
                 normalised.get_or_insert_with(|| found.iter().map(|p| key(&cwd, p)).collect());
             if !normalised.contains(&key(&cwd, &path)) {
-                out.push(path);
+                out.push(path.clone());
             }
         }
     }

@@ -220,16 +220,20 @@ impl Session {
 
     /// Discovers, reads and checks the files under the options' paths.
     pub fn check(&mut self) -> Result<Outcome, Failure> {
+        let mut phases = Phases::start();
         let (inputs, warnings, layout) = self.inputs()?;
+        phases.mark("discover");
         let mut outcome = self.check_inputs(inputs, warnings, &layout)?;
         // An editor's workspace may hold nothing yet; a command line must not pass empty.
         if !self.keep {
+            let mut phases = Phases::start();
             link::warn_if_nothing_to_lint(&self.opts, &mut outcome);
             if let Some(found) = &self.found {
                 let config = self.config_file.as_deref();
                 let found = &found.discovered;
                 unread::point_at_unread_files(&self.opts, found, config, &mut outcome);
             }
+            phases.mark("unread files");
         }
         Ok(outcome)
     }

@@ -32,6 +32,9 @@ pub(super) fn point_at_unread_files(
     }
     let ignored = discover::ignored(&opts.paths, &found.files);
     skipped.extend(ignored.into_iter().map(|p| (p, Unread::Gitignored)));
+    if skipped.is_empty() {
+        return;
+    }
     let all: Vec<PathBuf> = found
         .files
         .iter()
