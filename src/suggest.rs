@@ -78,19 +78,27 @@ struct Block {
     totals: [u8; LANES],
 }
 
+/// How many times each character of `s` occurs, in [`block_bin`]s (saturating).
+fn block_counts(s: &str) -> [u8; 64] {
+    let mut counts = [0u8; 64];
+    for c in s.chars() {
+        let count = &mut counts[block_bin(c)];
+        *count = count.saturating_add(1);
+    }
+    counts
+}
+
 impl Block {
     fn of(names: &[(&str, Bag)]) -> Block {
         let mut block = Block {
             counts: [[0; LANES]; 64],
             totals: [u8::MAX; LANES],
         };
-        for (lane, (name, _)) in names.iter().enumerate() {
-            block.totals[lane] = 0;
-            for c in name.chars() {
-                let count = &mut block.counts[block_bin(c)][lane];
-                *count = count.saturating_add(1);
-                block.totals[lane] = block.totals[lane].saturating_add(1);
+        for (lane, (name, bag)) in names.iter().enumerate() {
+            for (bin, n) in block_counts(name).into_iter().enumerate() {
+                block.counts[bin][lane] = n;
             }
+            block.totals[lane] = u8::try_from(bag.len).unwrap_or(u8::MAX);
         }
         block
     }
@@ -103,14 +111,9 @@ struct Wanted {
 
 impl Wanted {
     fn of(target: &str) -> Wanted {
-        let mut counts = [0u8; 64];
-        for c in target.chars() {
-            let count = &mut counts[block_bin(c)];
-            *count = count.saturating_add(1);
-        }
-        let held = counts.iter().enumerate().filter(|(_, &n)| n > 0);
+        let counts = block_counts(target).into_iter().enumerate();
         Wanted {
-            bins: held.map(|(bin, &n)| (bin, n)).collect(),
+            bins: counts.filter(|&(_, n)| n > 0).collect(),
         }
     }
 

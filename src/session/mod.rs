@@ -45,18 +45,9 @@ pub struct Input {
 }
 
 impl Input {
-    /// A file to read from disk, shown by its path relative to the working directory.
-    pub fn from_disk(path: PathBuf) -> Self {
-        Input {
-            display: discover::display_path(&path),
-            path,
-            text: None,
-            bytes: None,
-        }
-    }
-
-    /// [`Input::from_disk`] with the working directory known.
-    fn from_disk_in(cwd: Option<&Path>, path: PathBuf) -> Self {
+    /// A file to read from disk, shown by its path relative to the working directory
+    /// `cwd` (asked once for all of a run's files: it is a system call).
+    fn from_disk(cwd: Option<&Path>, path: PathBuf) -> Self {
         Input {
             display: discover::display_path_in(cwd, &path),
             path,
@@ -433,10 +424,8 @@ impl Session {
     /// The files of a run, claimed by some format and accepted by the filters.
     fn inputs(&mut self) -> Result<RunFiles, Failure> {
         // A command line's session hands its inputs to the run (below): it walks again.
-        let found = self
-            .found
-            .take()
-            .filter(|f| self.keep || !f.claimed.is_empty());
+        let found = self.found.take().filter(|_| self.keep);
+        let cwd = std::env::current_dir().ok();
         let mut found = match found {
             Some(found) => found,
             None => {
@@ -444,7 +433,6 @@ impl Session {
                     Failure::plain(format!("cannot read {}: {}", e.path.display(), e.message))
                 })?;
                 let layout = Layout::new(found.files.clone(), found.explicit.clone());
-                let cwd = std::env::current_dir().ok();
                 let claimed = found
                     .files
                     .iter()
@@ -452,7 +440,7 @@ impl Session {
                         self.formats.iter().any(|f| f.claims(path, &layout))
                             && self.opts.filter.as_ref().is_none_or(|f| f.accepts(path))
                     })
-                    .map(|path| Input::from_disk_in(cwd.as_deref(), path.clone()))
+                    .map(|path| Input::from_disk(cwd.as_deref(), path.clone()))
                     .collect();
                 // The last editor run's files are not those found now.
                 self.last = None;
@@ -473,7 +461,7 @@ impl Session {
         for path in self.overlays.keys() {
             let known = found.discovered.files.binary_search(path).is_ok();
             if !known && self.formats.iter().any(|f| f.claims(path, &layout)) {
-                inputs.push(Input::from_disk(path.clone()));
+                inputs.push(Input::from_disk(cwd.as_deref(), path.clone()));
             }
         }
         inputs.sort_by(|a, b| a.path.cmp(&b.path));
