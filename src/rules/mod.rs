@@ -272,17 +272,23 @@ fn parse_rule(
     })
 }
 
-/// The rules compiled into the binary.
+/// The rules compiled into the binary, parsed once per process (the editor checks again
+/// on every change).
 pub fn builtin() -> Vec<Rule> {
-    BUILTIN
-        .iter()
-        .map(|(path, text)| {
-            let file = SourceFile::new(PathBuf::from(path), path.to_string(), text);
-            let mut diags = Vec::new();
-            parse_rule(&file, "built-in", &Taxonomy::default(), &mut diags)
-                .unwrap_or_else(|| panic!("built-in rule {path} is invalid: {diags:?}"))
+    static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            BUILTIN
+                .iter()
+                .map(|(path, text)| {
+                    let file = SourceFile::new(PathBuf::from(path), path.to_string(), text);
+                    let mut diags = Vec::new();
+                    parse_rule(&file, "built-in", &Taxonomy::default(), &mut diags)
+                        .unwrap_or_else(|| panic!("built-in rule {path} is invalid: {diags:?}"))
+                })
+                .collect()
         })
-        .collect()
+        .clone()
 }
 
 /// Built-in rules, then the rules of each directory; a rule with an existing id replaces it.

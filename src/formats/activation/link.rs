@@ -45,6 +45,7 @@ pub struct Options {
 pub(crate) struct Declared {
     pieces: Vec<Piece>,
     dirs: Vec<u32>,
+    dir_depths: Vec<u32>,
     names: Vec<String>,
     datasets: FxHashMap<usize, DatasetId>,
     sinks: FxHashMap<usize, SinkId>,
@@ -63,6 +64,8 @@ struct Linker<'m> {
     by_id: FxHashMap<String, Vec<usize>>,
     /// Each piece's directory, as a small id.
     dirs: Vec<u32>,
+    /// The number of components of each directory, by id.
+    dir_depths: Vec<u32>,
     pieces: Vec<Piece>,
     /// Display name of each piece.
     names: Vec<String>,
@@ -113,6 +116,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
     l.declare();
     declared.pieces = l.pieces;
     declared.dirs = l.dirs;
+    declared.dir_depths = l.dir_depths;
     declared.names = l.names;
     declared.datasets = l.datasets;
     declared.sinks = l.sinks;
@@ -209,6 +213,7 @@ impl<'m> Linker<'m> {
             by_name: FxHashMap::default(),
             by_id: FxHashMap::default(),
             dirs: d.dirs,
+            dir_depths: d.dir_depths,
         }
         .indexed()
     }
@@ -339,13 +344,18 @@ impl Linker<'_> {
     fn name_pieces(&mut self, pieces: Vec<Piece>) {
         // Directories as small ids, so that pieces compare them cheaply.
         let mut ids: FxHashMap<&Path, u32> = FxHashMap::default();
+        let mut depths = Vec::new();
         let dir_of: Vec<u32> = pieces
             .iter()
             .map(|p| {
                 let n = ids.len() as u32;
-                *ids.entry(p.dir.as_path()).or_insert(n)
+                *ids.entry(p.dir.as_path()).or_insert_with(|| {
+                    depths.push(p.dir.components().count() as u32);
+                    n
+                })
             })
             .collect();
+        self.dir_depths = depths;
         let mut dirs: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
         // For each piece: the earlier piece it repeats in its own directory, if any.
         let mut seen: FxHashMap<(u32, &str), usize> = FxHashMap::default();
@@ -422,7 +432,7 @@ impl Linker<'_> {
     fn shared_dirs(&self, a: usize, b: usize) -> usize {
         let (pa, pb) = (&self.pieces[a].dir, &self.pieces[b].dir);
         if self.dirs[a] == self.dirs[b] {
-            pa.components().count()
+            self.dir_depths[self.dirs[a] as usize] as usize
         } else {
             shared(pa, pb)
         }
@@ -494,13 +504,15 @@ impl Linker<'_> {
     fn declare(&mut self) {
         for i in 0..self.pieces.len() {
             let p = &self.pieces[i];
+            if matches!(p.what, What::Connection(_) | What::Warehouse { .. }) {
+                continue;
+            }
             let loc = self.loc(p.file, p.name_span);
             let name = self.names[i].clone();
             match &p.what {
                 What::Destination(d) => {
-                    let d = d.clone();
-                    let uses = self.classify(&name, &d, loc);
-                    match self.model.add_sink(name.clone(), uses.0, loc) {
+                    let uses = self.classify(&self.names[i], d, loc);
+                    match self.model.add_sink(name, uses.0, loc) {
                         Ok(s) => {
                             self.sinks.insert(i, s);
                             if let Some((key, at)) = uses.1 {
@@ -511,14 +523,14 @@ impl Linker<'_> {
                                 });
                             }
                         }
-                        Err(existing) => self.duplicate(&name, loc, existing),
+                        Err(existing) => self.duplicate(i, loc, existing),
                     }
                 }
-                What::Source(_) => match self.model.add_dataset(name.clone(), loc, false) {
+                What::Source(_) => match self.model.add_dataset(name, loc, false) {
                     Ok(d) => {
                         self.datasets.insert(i, d);
                     }
-                    Err(existing) => self.duplicate(&name, loc, existing),
+                    Err(existing) => self.duplicate(i, loc, existing),
                 },
                 What::EventSource => {
                     // A native dataset of the same name is its event schema.
@@ -526,10 +538,10 @@ impl Linker<'_> {
                         Some(Named::Dataset(d)) => Some(d),
                         Some(Named::Sink(_)) => {
                             let existing = self.model.lookup(&name).unwrap_or(Named::Sink(0));
-                            self.duplicate(&name, loc, existing);
+                            self.duplicate(i, loc, existing);
                             None
                         }
-                        None => self.model.add_dataset(name.clone(), loc, false).ok(),
+                        None => self.model.add_dataset(name, loc, false).ok(),
                     };
                     if let Some(d) = d {
                         self.model.datasets[d as usize].open = true;
@@ -541,10 +553,11 @@ impl Linker<'_> {
         }
     }
 
-    fn duplicate(&mut self, name: &str, loc: Loc, existing: Named) {
+    /// Piece `i`'s name is already `existing`'s.
+    fn duplicate(&mut self, i: usize, loc: Loc, existing: Named) {
         let diag = Diag::Duplicate {
             what: None,
-            name: name.to_string(),
+            name: self.names[i].clone(),
             first: self.model.sources.file_line(self.model.loc_of(existing)),
         };
         self.diags.push(diag.at(loc));
@@ -838,6 +851,11 @@ impl Linker<'_> {
 
     /// Gives source `d` every field of the datasets it reads, each with a link hop.
     fn copy_fields(&mut self, d: DatasetId, linked: &[DatasetId], at: Loc, step: StepId) {
+        let n = linked
+            .iter()
+            .map(|&u| self.model.datasets[u as usize].fields.len())
+            .sum();
+        self.model.reserve_dataset_fields(d, n);
         for &u in linked {
             let fields = self.model.datasets[u as usize].fields.clone();
             for f in fields {
@@ -943,6 +961,7 @@ impl Linker<'_> {
             );
             self.diags.push(Diag::NotFollowed(message).at(sql_at));
         }
+        self.model.reserve_dataset_fields(d, lin.columns.len());
         for c in &lin.columns {
             let at = locate(self, c.span);
             let to = match self.model.add_field(d, c.name.clone(), at) {
