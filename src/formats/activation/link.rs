@@ -356,33 +356,33 @@ impl Linker<'_> {
             })
             .collect();
         self.dir_depths = depths;
-        let mut dirs: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+        // Each name's first directory, and whether another directory declares it too.
+        let mut dirs: FxHashMap<&str, (u32, bool)> = FxHashMap::default();
         // For each piece: the earlier piece it repeats in its own directory, if any.
         let mut seen: FxHashMap<(u32, &str), usize> = FxHashMap::default();
         let mut repeats: Vec<Option<usize>> = Vec::with_capacity(pieces.len());
         for (i, p) in pieces.iter().enumerate() {
-            let e = dirs.entry(p.name.as_str()).or_default();
-            if !e.contains(&dir_of[i]) {
-                e.push(dir_of[i]);
-            }
-            repeats.push(seen.get(&(dir_of[i], p.name.as_str())).copied());
-            seen.entry((dir_of[i], p.name.as_str())).or_insert(i);
+            let dir = dir_of[i];
+            let (first_dir, elsewhere) = dirs.entry(p.name.as_str()).or_insert((dir, false));
+            *elsewhere |= *first_dir != dir;
+            repeats.push(match seen.entry((dir, p.name.as_str())) {
+                std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    None
+                }
+            });
         }
-        let prefixed: Vec<bool> = pieces
-            .iter()
-            .map(|p| dirs[p.name.as_str()].len() > 1)
-            .collect();
+        let prefixed: Vec<bool> = pieces.iter().map(|p| dirs[p.name.as_str()].1).collect();
         drop((dirs, seen, ids));
         // The directory a prefixed name starts with, once per file (`Path::display` costs
         // more than the rest of naming).
         let mut file_dirs: FxHashMap<FileId, String> = FxHashMap::default();
-        // Positions in `keep` of the pieces kept, by original position.
-        let mut kept_at: Vec<usize> = Vec::with_capacity(pieces.len());
-        let mut keep: Vec<Piece> = Vec::with_capacity(pieces.len());
-        for (i, p) in pieces.into_iter().enumerate() {
-            kept_at.push(keep.len());
+        self.names.reserve(pieces.len());
+        self.dirs.reserve(pieces.len());
+        for (i, p) in pieces.iter().enumerate() {
             if let Some(first) = repeats[i] {
-                let first: &Piece = &keep[kept_at[first]];
+                let first = &pieces[first];
                 let at = self.loc(first.file, first.name_span);
                 let diag = Diag::Duplicate {
                     what: None,
@@ -407,9 +407,18 @@ impl Linker<'_> {
             };
             self.names.push(name);
             self.dirs.push(dir_of[i]);
-            keep.push(p);
         }
-        self.pieces = keep;
+        // Repeats leave in place: pieces are large, and moving every one cost more
+        // than naming them.
+        let mut pieces = pieces;
+        if repeats.iter().any(Option::is_some) {
+            let mut i = 0;
+            pieces.retain(|_| {
+                i += 1;
+                repeats[i - 1].is_none()
+            });
+        }
+        self.pieces = pieces;
     }
 
     /// Records, for the editor, that `span` of `file` names piece `i`'s dataset or sink.
