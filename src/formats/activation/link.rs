@@ -511,6 +511,15 @@ impl Linker<'_> {
     }
 
     fn declare(&mut self) {
+        let (mut datasets, mut sinks) = (0, 0);
+        for p in &self.pieces {
+            match p.what {
+                What::Destination(_) => sinks += 1,
+                What::Source(_) | What::EventSource => datasets += 1,
+                What::Connection(_) | What::Warehouse { .. } => {}
+            }
+        }
+        self.model.reserve_names(datasets, sinks);
         for i in 0..self.pieces.len() {
             let p = &self.pieces[i];
             if matches!(p.what, What::Connection(_) | What::Warehouse { .. }) {
