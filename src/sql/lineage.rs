@@ -101,11 +101,19 @@ pub(crate) struct Lineage {
     pub dialect: Option<Dialect>,
 }
 
+/// What `Parser::try_with_sql` does, with the token vector given room for one token in
+/// about three characters (whitespace tokens included): growing it from empty copied
+/// every token up to five times.
 fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, String> {
-    Parser::new(dialect.parser_dialect())
+    let d = dialect.parser_dialect();
+    let mut tokens = Vec::with_capacity(sql.len() / 3 + 8);
+    sqlparser::tokenizer::Tokenizer::new(d, sql)
+        .tokenize_with_location_into_buf(&mut tokens)
+        .map_err(|e| sqlparser::parser::ParserError::from(e).to_string())?;
+    Parser::new(d)
         .with_recursion_limit(64)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| e.to_string())
 }
 

@@ -50,15 +50,67 @@ pub(crate) enum Open {
     Unknown,
 }
 
+/// The columns of a catalogue relation as the catalogue lists them (lower-case), each
+/// read as itself. They become [`Col`]s only when a query expands or renames them: most
+/// queries name a few columns of a relation, and interning all of them cost more than
+/// resolving the query.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    upstream: u32,
+    columns: Rc<[String]>,
+}
+
+impl Listed {
+    fn src(&self, column: Sym) -> Src {
+        Src {
+            upstream: self.upstream,
+            column,
+            kind: FlowKind::Direct,
+            functions: NO_FUNCTIONS,
+            span: None,
+            level: 0,
+            guess: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rel {
     pub cols: Vec<Col>,
+    /// A catalogue relation's columns, not yet in `cols` (which is then empty).
+    listed: Option<Listed>,
     pub open: Option<Open>,
 }
 
+/// The inputs of a relation's column.
+enum Found<'r> {
+    Col(&'r [Src]),
+    Listed(Src),
+}
+
+impl Found<'_> {
+    fn srcs(&self) -> &[Src] {
+        match self {
+            Found::Col(srcs) => srcs,
+            Found::Listed(s) => std::slice::from_ref(s),
+        }
+    }
+}
+
 impl Rel {
-    fn col(&self, name: Sym) -> Option<&Col> {
-        self.cols.iter().find(|c| c.name == name)
+    fn col(&self, name: Sym, names: &Names) -> Option<Found<'_>> {
+        if let Some(l) = &self.listed {
+            let text = names.str(name);
+            return l
+                .columns
+                .iter()
+                .any(|c| c == text)
+                .then(|| Found::Listed(l.src(name)));
+        }
+        self.cols
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| Found::Col(&c.srcs))
     }
 }
 
@@ -195,12 +247,40 @@ impl<'c> Cx<'c> {
 
     fn alias_rename(&mut self, rel: &mut Rel, alias: &Option<TableAlias>) {
         if let Some(a) = alias {
+            if !a.columns.is_empty() {
+                if let Some(l) = rel.listed.take() {
+                    rel.cols = self.listed_cols(&l);
+                }
+            }
             for (i, c) in a.columns.iter().enumerate() {
                 let name = self.lower(&c.name);
                 if let Some(col) = rel.cols.get_mut(i) {
                     col.name = name;
                 }
             }
+        }
+    }
+
+    /// The columns of a catalogue relation, interned.
+    fn listed_cols(&mut self, l: &Listed) -> Vec<Col> {
+        l.columns
+            .iter()
+            .map(|c| {
+                let column = self.names.sym(c);
+                Col {
+                    name: column,
+                    span: None,
+                    srcs: vec![l.src(column)],
+                }
+            })
+            .collect()
+    }
+
+    /// Every column of `rel`: its own, or its catalogue columns interned.
+    fn cols_of<'r>(&mut self, rel: &'r Rel) -> std::borrow::Cow<'r, [Col]> {
+        match &rel.listed {
+            Some(l) => self.listed_cols(l).into(),
+            None => (&rel.cols[..]).into(),
         }
     }
 
@@ -276,6 +356,7 @@ impl<'c> Cx<'c> {
             SetExpr::Values(v) => {
                 let n = v.rows.first().map_or(0, |r| r.len());
                 Rel {
+                    listed: None,
                     cols: (1..=n)
                         .map(|i| Col {
                             name: self.names.sym(&format!("column{i}")),
@@ -298,6 +379,7 @@ impl<'c> Cx<'c> {
                 let kind: String = kind.chars().take(20).collect();
                 self.problem(format!("unsupported query body `{kind}`"));
                 Rel {
+                    listed: None,
                     cols: Vec::new(),
                     open: Some(Open::Unknown),
                 }
@@ -311,26 +393,10 @@ impl<'c> Cx<'c> {
         if !self.upstreams.contains(&up.id) {
             self.upstreams.push(up.id);
         }
-        let cols = up
-            .columns
-            .iter()
-            .map(|c| {
-                let column = self.names.sym(c);
-                Col {
-                    name: column,
-                    span: None,
-                    srcs: vec![Src {
-                        upstream: up.id,
-                        column,
-                        kind: FlowKind::Direct,
-                        functions: NO_FUNCTIONS,
-                        span: None,
-                        level: 0,
-                        guess: false,
-                    }],
-                }
-            })
-            .collect();
+        let listed = Some(Listed {
+            upstream: up.id,
+            columns: up.columns,
+        });
         let open = if up.open {
             Some(Open::Base {
                 upstream: up.id,
@@ -340,7 +406,12 @@ impl<'c> Cx<'c> {
         } else {
             None
         };
-        Some((self.names.sym(&up.default_alias), Rel { cols, open }))
+        let rel = Rel {
+            cols: Vec::new(),
+            listed,
+            open,
+        };
+        Some((self.names.sym(&up.default_alias), rel))
     }
 
     /// Inputs of the arguments of a table function.
@@ -364,11 +435,13 @@ impl<'c> Cx<'c> {
     fn table_function(&mut self, name: Sym, srcs: Vec<Src>, alias: &Option<TableAlias>) -> Rc<Rel> {
         if self.names.str(name) != "flatten" {
             return Rc::new(Rel {
+                listed: None,
                 cols: Vec::new(),
                 open: Some(Open::Any(srcs)),
             });
         }
         let mut rel = Rel {
+            listed: None,
             cols: FLATTEN_COLUMNS
                 .iter()
                 .map(|c| Col {
@@ -395,6 +468,7 @@ impl<'c> Cx<'c> {
         };
         let any = |srcs: Vec<Src>| {
             Rc::new(Rel {
+                listed: None,
                 cols: Vec::new(),
                 open: Some(Open::Any(srcs)),
             })
@@ -465,7 +539,7 @@ impl<'c> Cx<'c> {
                     Some(a) => {
                         let mut merged = Rel::default();
                         for (_, r) in &inner.rels {
-                            merged.cols.extend(r.cols.iter().cloned());
+                            merged.cols.extend(self.cols_of(r).iter().cloned());
                         }
                         vec![(self.lower(&a.name), Rc::new(merged))]
                     }
@@ -550,6 +624,7 @@ impl<'c> Cx<'c> {
                 vec![(
                     self.names.sym(""),
                     Rc::new(Rel {
+                        listed: None,
                         cols: Vec::new(),
                         open: Some(Open::Unknown),
                     }),
@@ -576,6 +651,7 @@ impl<'c> Cx<'c> {
                     "reads `{full}`, which is neither a ref(), a source() nor a CTE"
                 ));
                 return Rel {
+                    listed: None,
                     cols: Vec::new(),
                     open: Some(Open::Unknown),
                 };
@@ -612,7 +688,11 @@ impl<'c> Cx<'c> {
             }
             cols.push(Col { name, span, srcs });
         }
-        Rel { cols, open: None }
+        Rel {
+            cols,
+            listed: None,
+            open: None,
+        }
     }
 
     fn renamed(&mut self, mut rel: Rel, alias: &Option<TableAlias>) -> Rc<Rel> {
@@ -636,7 +716,7 @@ impl<'c> Cx<'c> {
         let rels = self.factor(table, env, &empty, outer);
         let mut merged = Rel::default();
         for (_, r) in &rels {
-            merged.cols.extend(r.cols.iter().cloned());
+            merged.cols.extend(self.cols_of(r).iter().cloned());
             if merged.open.is_none() {
                 merged.open = r.open.clone();
             }
@@ -715,12 +795,14 @@ impl<'c> Cx<'c> {
                     });
                 }
                 Rel {
+                    listed: None,
                     cols,
                     open: input.open.map(|_| Open::Any(made)),
                 }
             }
             // The values are the data's: any further column is one of them.
             PivotValueSource::Any(_) | PivotValueSource::Subquery(_) => Rel {
+                listed: None,
                 cols,
                 open: Some(Open::Any(made)),
             },
@@ -767,6 +849,7 @@ impl<'c> Cx<'c> {
             srcs: values,
         });
         Rel {
+            listed: None,
             cols,
             open: input.open,
         }
@@ -816,11 +899,11 @@ impl<'c> Cx<'c> {
                         // Both sides' columns are join keys.
                         for (_, rel) in &scope.rels {
                             let col = match last {
-                                Some(l) => rel.col(l),
+                                Some(l) => rel.col(l, &self.names),
                                 None => None,
                             };
                             if let Some(col) = col {
-                                ind.extend(as_indirect(col.srcs.clone(), span));
+                                ind.extend(as_indirect(col.srcs().to_vec(), span));
                             }
                         }
                     }
@@ -874,8 +957,8 @@ impl<'c> Cx<'c> {
     }
 
     fn lookup_in(&mut self, rel: &Rel, col: Sym) -> Option<Vec<Src>> {
-        if let Some(c) = rel.col(col) {
-            return Some(c.srcs.clone());
+        if let Some(c) = rel.col(col, &self.names) {
+            return Some(c.srcs().to_vec());
         }
         match &rel.open {
             Some(Open::Base {
@@ -957,7 +1040,7 @@ impl<'c> Cx<'c> {
         }
         let mut out = Vec::new();
         for rel in &rels {
-            for c in &rel.cols {
+            for c in self.cols_of(rel).iter() {
                 for s in &c.srcs {
                     push_unique(&mut out, Src { guess: true, ..*s });
                 }
@@ -1014,9 +1097,9 @@ impl<'c> Cx<'c> {
         let mut found: Vec<Src> = Vec::new();
         let mut any = false;
         for (_, rel) in &scope.rels {
-            if let Some(c) = rel.col(col) {
+            if let Some(c) = rel.col(col, &self.names) {
                 any = true;
-                for s in &c.srcs {
+                for s in c.srcs() {
                     push_unique(&mut found, *s);
                 }
             }
@@ -1165,7 +1248,11 @@ impl<'c> Cx<'c> {
                 }
             }
         }
-        Rel { cols, open }
+        Rel {
+            cols,
+            listed: None,
+            open,
+        }
     }
 
     /// One named select item: an output column that later items may refer to by name.
@@ -1210,7 +1297,7 @@ impl<'c> Cx<'c> {
             }
         }
         for rel in rels {
-            for c in &rel.cols {
+            for c in self.cols_of(rel).iter() {
                 if excluded.contains(&c.name) || cols.iter().any(|o| o.name == c.name) {
                     continue;
                 }
