@@ -347,6 +347,7 @@ pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage 
     }
     problems.dedup();
     out.problems = problems;
+    cx.names.keep();
     out
 }
 

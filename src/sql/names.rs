@@ -2,6 +2,7 @@
 //! become small integers, so that the inputs of a column copy and compare without touching
 //! the heap.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
@@ -11,6 +12,20 @@ pub(crate) type Sym = u32;
 /// An interned list of function names, outermost first; [`NO_FUNCTIONS`] is the empty list.
 pub(crate) type Fns = u32;
 pub(crate) const NO_FUNCTIONS: Fns = 0;
+/// The empty name (of a relation without alias), interned first.
+pub(crate) const NO_NAME: Sym = 0;
+
+thread_local! {
+    /// The names this thread's queries interned so far: most column and function names
+    /// recur from query to query, and interning each anew for every query cost more than
+    /// all the lookups. Only the equality of symbols reaches a result, never their values,
+    /// so what earlier queries interned changes nothing.
+    static KEPT: Cell<Option<Names>> = const { Cell::new(None) };
+}
+
+/// Past this many names and lists the kept table starts afresh, so that a long-lived
+/// process (the language server) does not grow it without end.
+const KEEP_AT_MOST: usize = 1 << 16;
 
 pub(crate) struct Names {
     /// Shared with `index`, so that a new name costs one allocation.
@@ -26,18 +41,33 @@ impl Default for Names {
     fn default() -> Self {
         let mut list_index = FxHashMap::default();
         list_index.insert(Vec::new(), NO_FUNCTIONS);
-        // Room for the columns of a query's first relations without rehashing.
-        Names {
-            strs: Vec::with_capacity(32),
-            index: FxHashMap::with_capacity_and_hasher(32, Default::default()),
+        // Room for the names of a few queries without rehashing.
+        let mut names = Names {
+            strs: Vec::with_capacity(64),
+            index: FxHashMap::with_capacity_and_hasher(64, Default::default()),
             lists: vec![Vec::new()],
             list_index,
             joined: FxHashMap::default(),
-        }
+        };
+        names.sym("");
+        names
     }
 }
 
 impl Names {
+    /// This thread's kept names, or a new table.
+    pub(crate) fn take() -> Names {
+        match KEPT.take() {
+            Some(n) if n.strs.len() + n.lists.len() <= KEEP_AT_MOST => n,
+            _ => Names::default(),
+        }
+    }
+
+    /// Keeps `self` for this thread's next query.
+    pub(crate) fn keep(self) {
+        KEPT.set(Some(self));
+    }
+
     pub(crate) fn sym(&mut self, s: &str) -> Sym {
         if let Some(&i) = self.index.get(s) {
             return i;
@@ -101,6 +131,23 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_names_start_with_the_empty_name_and_start_afresh_when_large() {
+        let mut n = Names::take();
+        assert_eq!(n.str(NO_NAME), "");
+        let a = n.sym("kept_name_test");
+        n.keep();
+        let mut n = Names::take();
+        assert_eq!(n.sym("kept_name_test"), a);
+        for i in 0..KEEP_AT_MOST {
+            n.sym(&i.to_string());
+        }
+        n.keep();
+        let n = Names::take();
+        assert_eq!(n.strs.len(), 1);
+        assert_eq!(n.str(NO_NAME), "");
+    }
 
     #[test]
     fn names_and_lists_intern() {

@@ -1,8 +1,9 @@
 //! The column references and subqueries of one SQL expression, with the functions that
 //! enclose each reference.
 
-use std::collections::HashSet;
 use std::ops::ControlFlow;
+
+use rustc_hash::FxHashSet;
 
 use sqlparser::ast::{
     CastKind, Expr, Function, ObjectNamePart, Query, Spanned, Visit, Visitor, WindowType,
@@ -35,7 +36,7 @@ struct Collect<'n> {
     /// The enclosing functions' names, outermost first, and their interned lists.
     stack: Vec<Sym>,
     lists: Vec<Fns>,
-    window: HashSet<*const Expr>,
+    window: FxHashSet<*const Expr>,
     /// The length of `stack` where each window key being visited starts: a key is not
     /// an argument of the functions around it, so they do not sanitize it.
     window_bases: Vec<usize>,
@@ -190,7 +191,7 @@ pub(crate) fn collect<'a>(expr: &'a Expr, names: &mut Names) -> Refs<'a> {
         subqueries: Vec::new(),
         stack: Vec::new(),
         lists: Vec::new(),
-        window: HashSet::new(),
+        window: FxHashSet::default(),
         window_bases: Vec::new(),
         query_depth: 0,
     };

@@ -11,7 +11,7 @@ use sqlparser::ast::{
 };
 
 use super::lineage::{Catalog, SqlSpan};
-use super::names::{Fns, Names, Sym, NO_FUNCTIONS};
+use super::names::{Fns, Names, Sym, NO_FUNCTIONS, NO_NAME};
 use super::refs;
 use crate::model::FlowKind;
 
@@ -177,9 +177,6 @@ const DATE_PARTS: &[&str] = &[
     "weekday",
 ];
 
-/// The empty name (of a relation without alias), interned first.
-const NONE: Sym = 0;
-
 /// The columns of Snowflake's `FLATTEN`.
 const FLATTEN_COLUMNS: &[&str] = &["seq", "key", "path", "index", "value", "this"];
 
@@ -192,6 +189,25 @@ pub(crate) fn push_unique(out: &mut Vec<Src>, i: Src) {
         Some(o) => o.guess |= i.guess,
         None => out.push(i),
     }
+}
+
+/// `v` as [`push_unique`] of each into an empty vector leaves it.
+fn dedup_unique(v: &mut Vec<Src>) {
+    let mut n = 0;
+    for i in 0..v.len() {
+        let s = v[i];
+        match v[..n]
+            .iter_mut()
+            .find(|o| o.upstream == s.upstream && o.column == s.column && o.kind == s.kind)
+        {
+            Some(o) => o.guess |= s.guess,
+            None => {
+                v[n] = s;
+                n += 1;
+            }
+        }
+    }
+    v.truncate(n);
 }
 
 fn as_indirect(srcs: Vec<Src>, span: Option<SqlSpan>) -> Vec<Src> {
@@ -216,12 +232,9 @@ fn part_name(p: &ObjectNamePart) -> &str {
 
 impl<'c> Cx<'c> {
     pub(crate) fn new(catalog: &'c mut dyn Catalog) -> Self {
-        let mut names = Names::default();
-        let none = names.sym("");
-        debug_assert_eq!(none, NONE);
         Cx {
             catalog,
-            names,
+            names: Names::take(),
             problems: Vec::new(),
             unresolved: Vec::new(),
             upstreams: Vec::new(),
@@ -593,7 +606,7 @@ impl<'c> Cx<'c> {
                     env,
                     outer,
                 );
-                vec![(named(self, alias, NONE), self.renamed(rel, alias))]
+                vec![(named(self, alias, NO_NAME), self.renamed(rel, alias))]
             }
             TableFactor::Unpivot {
                 table,
@@ -604,7 +617,7 @@ impl<'c> Cx<'c> {
                 ..
             } => {
                 let rel = self.unpivot(table, value, name, columns, env, outer);
-                vec![(named(self, alias, NONE), self.renamed(rel, alias))]
+                vec![(named(self, alias, NO_NAME), self.renamed(rel, alias))]
             }
             TableFactor::SemanticView {
                 name,
@@ -615,7 +628,7 @@ impl<'c> Cx<'c> {
                 alias,
             } => {
                 let rel = self.semantic_view(name, [dimensions, metrics, facts], where_clause, env);
-                let last = self.object_parts(name).pop().unwrap_or(NONE);
+                let last = self.object_parts(name).pop().unwrap_or(NO_NAME);
                 vec![(named(self, alias, last), self.renamed(rel, alias))]
             }
             other => {
@@ -678,7 +691,7 @@ impl<'c> Cx<'c> {
                 Expr::Identifier(i) => self.lower(i),
                 Expr::CompoundIdentifier(ids) => match ids.last() {
                     Some(i) => self.lower(i),
-                    None => NONE,
+                    None => NO_NAME,
                 },
                 other => self.names.lower(&other.to_string()),
             };
@@ -921,23 +934,28 @@ impl<'c> Cx<'c> {
 
     /// Inputs of an expression, resolved in `scope`.
     fn expr(&mut self, e: &Expr, scope: &Scope, item_span: Option<SqlSpan>) -> Vec<Src> {
-        let refs = refs::collect(e, &mut self.names);
         let mut out = Vec::new();
-        for id in refs.idents {
-            let Some(srcs) = self.resolve(&id.parts, id.span, scope) else {
-                continue;
-            };
-            for mut s in srcs {
-                s.functions = self.names.join(id.functions, s.functions);
-                if id.window_key {
-                    s.kind = FlowKind::Indirect;
-                }
-                if s.level < 3 && item_span.is_some() {
-                    s.span = item_span;
-                    s.level = 3;
-                }
-                push_unique(&mut out, s);
+        // A column, the commonest expression: what `refs::collect` finds in it, without
+        // walking it.
+        match e {
+            Expr::Identifier(id) => {
+                let parts = [self.lower(id)];
+                let at = SqlSpan::of(id.span);
+                self.ident(&mut out, &parts, at, NO_FUNCTIONS, false, scope, item_span);
+                return out;
             }
+            Expr::CompoundIdentifier(ids) => {
+                let parts: Vec<Sym> = ids.iter().map(|i| self.lower(i)).collect();
+                let at = SqlSpan::of(e.span());
+                self.ident(&mut out, &parts, at, NO_FUNCTIONS, false, scope, item_span);
+                return out;
+            }
+            _ => {}
+        }
+        let refs = refs::collect(e, &mut self.names);
+        for id in refs.idents {
+            let (f, key) = (id.functions, id.window_key);
+            self.ident(&mut out, &id.parts, id.span, f, key, scope, item_span);
         }
         for (q, functions) in refs.subqueries {
             let env = scope.ctes.clone();
@@ -954,6 +972,43 @@ impl<'c> Cx<'c> {
             }
         }
         out
+    }
+
+    /// Adds the inputs of the column reference `parts` at `span` to `out`, inside
+    /// `functions` (a window key when `window_key`).
+    #[allow(clippy::too_many_arguments)]
+    fn ident(
+        &mut self,
+        out: &mut Vec<Src>,
+        parts: &[Sym],
+        span: Option<SqlSpan>,
+        functions: Fns,
+        window_key: bool,
+        scope: &Scope,
+        item_span: Option<SqlSpan>,
+    ) {
+        let Some(mut srcs) = self.resolve(parts, span, scope) else {
+            return;
+        };
+        for s in &mut srcs {
+            s.functions = self.names.join(functions, s.functions);
+            if window_key {
+                s.kind = FlowKind::Indirect;
+            }
+            if s.level < 3 && item_span.is_some() {
+                s.span = item_span;
+                s.level = 3;
+            }
+        }
+        if out.is_empty() {
+            // What pushing each into an empty `out` gives, without a second vector.
+            dedup_unique(&mut srcs);
+            *out = srcs;
+        } else {
+            for s in srcs {
+                push_unique(out, s);
+            }
+        }
     }
 
     fn lookup_in(&mut self, rel: &Rel, col: Sym) -> Option<Vec<Src>> {
