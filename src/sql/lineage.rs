@@ -315,6 +315,7 @@ pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage 
         level: s.level,
     };
     let mut out = Lineage {
+        columns: Vec::with_capacity(rel.cols.len()),
         dialect: Some(dialect),
         ..Lineage::default()
     };

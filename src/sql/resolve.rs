@@ -104,7 +104,11 @@ impl Rel {
             return l
                 .columns
                 .iter()
-                .any(|c| c == text)
+                .any(|c| {
+                    c.len() == text.len()
+                        && c.as_bytes().first() == text.as_bytes().first()
+                        && c == text
+                })
                 .then(|| Found::Listed(l.src(name)));
         }
         self.cols
@@ -133,8 +137,11 @@ pub(crate) struct Scope<'p> {
     rels: Vec<(Sym, Rc<Rel>)>,
     /// CTEs visible here: a CTE is visible in every subquery nested below it.
     ctes: Ctes,
-    /// Output columns of the current SELECT seen so far (lateral alias references).
-    aliases: Vec<Col>,
+    /// Output columns of the current SELECT so far.
+    cols: Vec<Col>,
+    /// Which of `cols` are named select items, which later parts of the SELECT may name
+    /// (lateral alias references).
+    aliases: Vec<usize>,
     parent: Option<&'p Scope<'p>>,
 }
 
@@ -540,6 +547,7 @@ impl<'c> Cx<'c> {
                 let mut inner = Scope {
                     rels: Vec::new(),
                     ctes: env.clone(),
+                    cols: Vec::new(),
                     aliases: Vec::new(),
                     parent: outer,
                 };
@@ -673,6 +681,7 @@ impl<'c> Cx<'c> {
         let scope = Scope {
             rels: vec![(alias, Rc::new(view))],
             ctes: env.clone(),
+            cols: Vec::new(),
             aliases: Vec::new(),
             parent: None,
         };
@@ -723,6 +732,7 @@ impl<'c> Cx<'c> {
         let empty = Scope {
             rels: Vec::new(),
             ctes: env.clone(),
+            cols: Vec::new(),
             aliases: Vec::new(),
             parent: None,
         };
@@ -737,6 +747,7 @@ impl<'c> Cx<'c> {
         let scope = Scope {
             rels,
             ctes: env.clone(),
+            cols: Vec::new(),
             aliases: Vec::new(),
             parent: None,
         };
@@ -934,25 +945,21 @@ impl<'c> Cx<'c> {
 
     /// Inputs of an expression, resolved in `scope`.
     fn expr(&mut self, e: &Expr, scope: &Scope, item_span: Option<SqlSpan>) -> Vec<Src> {
-        let mut out = Vec::new();
         // A column, the commonest expression: what `refs::collect` finds in it, without
         // walking it.
         match e {
             Expr::Identifier(id) => {
                 let parts = [self.lower(id)];
-                let at = SqlSpan::of(id.span);
-                self.ident(&mut out, &parts, at, NO_FUNCTIONS, false, scope, item_span);
-                return out;
+                return self.column(&parts, SqlSpan::of(id.span), scope, item_span);
             }
             Expr::CompoundIdentifier(ids) => {
                 let parts: Vec<Sym> = ids.iter().map(|i| self.lower(i)).collect();
-                let at = SqlSpan::of(e.span());
-                self.ident(&mut out, &parts, at, NO_FUNCTIONS, false, scope, item_span);
-                return out;
+                return self.column(&parts, SqlSpan::of(e.span()), scope, item_span);
             }
             _ => {}
         }
         let refs = refs::collect(e, &mut self.names);
+        let mut out = Vec::new();
         for id in refs.idents {
             let (f, key) = (id.functions, id.window_key);
             self.ident(&mut out, &id.parts, id.span, f, key, scope, item_span);
@@ -971,6 +978,19 @@ impl<'c> Cx<'c> {
                 }
             }
         }
+        out
+    }
+
+    /// Inputs of the column reference `parts` at `span`, alone in an expression.
+    fn column(
+        &mut self,
+        parts: &[Sym],
+        span: Option<SqlSpan>,
+        scope: &Scope,
+        item_span: Option<SqlSpan>,
+    ) -> Vec<Src> {
+        let mut out = Vec::new();
+        self.ident(&mut out, parts, span, NO_FUNCTIONS, false, scope, item_span);
         out
     }
 
@@ -1162,7 +1182,8 @@ impl<'c> Cx<'c> {
         if any {
             return Some(found);
         }
-        if let Some(c) = scope.aliases.iter().rev().find(|c| c.name == col) {
+        let mut aliases = scope.aliases.iter().rev().map(|&i| &scope.cols[i]);
+        if let Some(c) = aliases.find(|c| c.name == col) {
             return Some(c.srcs.clone());
         }
         let mut open = scope
@@ -1182,6 +1203,7 @@ impl<'c> Cx<'c> {
         let mut scope = Scope {
             rels: Vec::new(),
             ctes: env.clone(),
+            cols: Vec::new(),
             aliases: Vec::new(),
             parent: outer,
         };
@@ -1199,7 +1221,7 @@ impl<'c> Cx<'c> {
         };
         // Projection first: Snowflake, BigQuery, Databricks, Redshift and DuckDB let
         // WHERE, GROUP BY, HAVING and QUALIFY name a select-list alias.
-        let mut cols: Vec<Col> = Vec::new();
+        scope.cols.reserve(s.projection.len());
         let mut open: Option<Open> = None;
         for item in &s.projection {
             let item_span = SqlSpan::of(item.span());
@@ -1215,18 +1237,26 @@ impl<'c> Cx<'c> {
                             Some(n) => n,
                             None => self.names.sym(""),
                         },
-                        _ => self.names.sym(&format!("_col{}", cols.len() + 1)),
+                        _ => self.names.sym(&format!("_col{}", scope.cols.len() + 1)),
                     };
-                    self.named_item(e, name, item_span, &mut scope, &mut cols);
+                    let srcs = match e {
+                        // Its name is the column it reads, lower-cased already.
+                        Expr::Identifier(i) => {
+                            self.column(&[name], SqlSpan::of(i.span), &scope, item_span)
+                        }
+                        _ => self.expr(e, &scope, item_span),
+                    };
+                    Self::named_item(srcs, name, item_span, &mut scope);
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     let name = self.lower(alias);
-                    self.named_item(expr, name, item_span, &mut scope, &mut cols);
+                    let srcs = self.expr(expr, &scope, item_span);
+                    Self::named_item(srcs, name, item_span, &mut scope);
                 }
                 SelectItem::ExprWithAliases { expr, aliases } => {
                     let srcs = self.expr(expr, &scope, item_span);
                     for a in aliases {
-                        cols.push(Col {
+                        scope.cols.push(Col {
                             name: self.lower(a),
                             span: item_span,
                             srcs: srcs.clone(),
@@ -1235,7 +1265,7 @@ impl<'c> Cx<'c> {
                 }
                 SelectItem::Wildcard(opts) => {
                     let rels: Vec<Rc<Rel>> = scope.rels.iter().map(|(_, r)| r.clone()).collect();
-                    self.star(&rels, opts, item_span, 1, &mut cols, &mut open);
+                    self.star(&rels, opts, item_span, 1, &mut scope.cols, &mut open);
                 }
                 SelectItem::QualifiedWildcard(kind, opts) => {
                     let rel = match kind {
@@ -1251,7 +1281,7 @@ impl<'c> Cx<'c> {
                         SelectItemQualifiedWildcardKind::Expr(_) => None,
                     };
                     match rel {
-                        Some(r) => self.star(&[r], opts, item_span, 2, &mut cols, &mut open),
+                        Some(r) => self.star(&[r], opts, item_span, 2, &mut scope.cols, &mut open),
                         None => self.problem(format!("cannot resolve `{item}`")),
                     }
                 }
@@ -1273,7 +1303,7 @@ impl<'c> Cx<'c> {
                             if let Some(c) = n
                                 .parse::<usize>()
                                 .ok()
-                                .and_then(|i| cols.get(i.wrapping_sub(1)))
+                                .and_then(|i| scope.cols.get(i.wrapping_sub(1)))
                             {
                                 ind.extend(as_indirect(c.srcs.clone(), span));
                             }
@@ -1292,7 +1322,7 @@ impl<'c> Cx<'c> {
             clause(self, q, &scope, &mut ind);
         }
         if !ind.is_empty() {
-            for c in &mut cols {
+            for c in &mut scope.cols {
                 for i in &ind {
                     push_unique(&mut c.srcs, *i);
                 }
@@ -1304,25 +1334,16 @@ impl<'c> Cx<'c> {
             }
         }
         Rel {
-            cols,
+            cols: std::mem::take(&mut scope.cols),
             listed: None,
             open,
         }
     }
 
     /// One named select item: an output column that later items may refer to by name.
-    fn named_item(
-        &mut self,
-        e: &Expr,
-        name: Sym,
-        span: Option<SqlSpan>,
-        scope: &mut Scope,
-        cols: &mut Vec<Col>,
-    ) {
-        let srcs = self.expr(e, scope, span);
-        let c = Col { name, span, srcs };
-        scope.aliases.push(c.clone());
-        cols.push(c);
+    fn named_item(srcs: Vec<Src>, name: Sym, span: Option<SqlSpan>, scope: &mut Scope) {
+        scope.aliases.push(scope.cols.len());
+        scope.cols.push(Col { name, span, srcs });
     }
 
     fn star(
