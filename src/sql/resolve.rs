@@ -152,7 +152,6 @@ pub(crate) struct Cx<'c> {
     pub problems: Vec<String>,
     /// Column references that could not be resolved and fell back to their scope.
     pub unresolved: Vec<(String, Option<SqlSpan>)>,
-    pub upstreams: Vec<u32>,
 }
 
 /// Names of the date parts (`day` in `datediff(day, a, b)`), which are not columns. Compared
@@ -244,7 +243,6 @@ impl<'c> Cx<'c> {
             names: Names::take(),
             problems: Vec::new(),
             unresolved: Vec::new(),
-            upstreams: Vec::new(),
         }
     }
 
@@ -410,9 +408,6 @@ impl<'c> Cx<'c> {
     fn base(&mut self, name: &ObjectName) -> Option<(Sym, Rel)> {
         let parts: Vec<String> = name.0.iter().map(|p| part_name(p).to_string()).collect();
         let up = self.catalog.relation(&parts)?;
-        if !self.upstreams.contains(&up.id) {
-            self.upstreams.push(up.id);
-        }
         let listed = Some(Listed {
             upstream: up.id,
             columns: up.columns,
