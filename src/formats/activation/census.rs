@@ -17,7 +17,7 @@ pub(crate) fn reads(rtype: &str) -> bool {
 
 pub(crate) fn read(cx: &mut Cx, r: &Resource) {
     let body = Record::Body(&r.body);
-    match r.rtype.as_str() {
+    match &*r.rtype {
         "census_source" => {
             // Census spells types in snake case (`big_query`); dialect names have no `_`.
             let dialect = body
@@ -114,7 +114,7 @@ fn sync(cx: &mut Cx, r: &Resource) {
         mapping(scope, &mut c, m);
     }
     for b in r.body.blocks("dynamic") {
-        if b.labels.first().map(|(l, _)| l.as_str()) != Some("field_mapping") {
+        if b.labels.first().map(|(l, _)| &**l) != Some("field_mapping") {
             continue;
         }
         dynamic(cx, &mut c, b);

@@ -1,10 +1,14 @@
-//! Terraform files as a small owned tree with byte spans: the top-level `resource`,
+//! Terraform files as a small tree with byte spans: the top-level `resource`,
 //! `variable`, `locals` and `import` blocks, their attributes and nested blocks, and
 //! values as written (literals, references, `jsonencode(...)`, heredocs). Nothing is
 //! evaluated.
 //!
 //! Parsed with `hcl-edit`, which keeps the span of every attribute, block label and
-//! expression (`hcl-rs` drops them) and bounds nesting at 64 levels.
+//! expression (`hcl-rs` drops them) and bounds nesting at 64 levels. The tree borrows
+//! its names and strings from hcl-edit's body while the file is read
+//! ([`read_file`]); what outlives the body is made owned ([`TfFile::into_owned`]).
+
+use std::borrow::Cow;
 
 use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl_edit::structure::{BlockLabel, Body as HclBody, Structure};
@@ -18,29 +22,32 @@ fn range(r: Option<std::ops::Range<usize>>) -> Range {
     r.map_or((0, 0), |r| (r.start as u32, r.end as u32))
 }
 
+/// A name or string of the tree: borrowed from the parsed body, or owned.
+pub(crate) type Text<'a> = Cow<'a, str>;
+
 /// One `.tf` file.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct TfFile {
+pub(crate) struct TfFile<'a> {
     /// The resources of ours (spec §3–§5).
-    pub resources: Vec<Resource>,
+    pub resources: Vec<Resource<'a>>,
     /// `variable "x" { default = … }`: the default, when there is one.
-    pub variables: Vec<(String, Option<Value>)>,
+    pub variables: Vec<(Text<'a>, Option<Value<'a>>)>,
     /// Every `locals { x = … }` entry.
-    pub locals: Vec<(String, Value)>,
+    pub locals: Vec<(Text<'a>, Value<'a>)>,
     pub imports: Vec<Import>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Resource {
-    pub rtype: String,
+pub(crate) struct Resource<'a> {
+    pub rtype: Text<'a>,
     pub type_span: Range,
-    pub name: String,
+    pub name: Text<'a>,
     /// The name label, quotes included.
     pub name_span: Range,
-    pub body: Body,
+    pub body: Body<'a>,
 }
 
-impl Resource {
+impl Resource<'_> {
     pub(crate) fn address(&self) -> String {
         dotted(&self.rtype, &self.name)
     }
@@ -63,43 +70,43 @@ pub(crate) struct Import {
 }
 
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Body {
-    pub items: Vec<Item>,
+pub(crate) struct Body<'a> {
+    pub items: Vec<Item<'a>>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Item {
-    Attr(Attr),
-    Block(Block),
+pub(crate) enum Item<'a> {
+    Attr(Attr<'a>),
+    Block(Block<'a>),
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Attr {
-    pub key: String,
-    pub value: Value,
+pub(crate) struct Attr<'a> {
+    pub key: Text<'a>,
+    pub value: Value<'a>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Block {
-    pub ident: String,
-    pub labels: Vec<(String, Range)>,
+pub(crate) struct Block<'a> {
+    pub ident: Text<'a>,
+    pub labels: Vec<(Text<'a>, Range)>,
     pub span: Range,
-    pub body: Body,
+    pub body: Body<'a>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Value {
+pub(crate) struct Value<'a> {
     pub span: Range,
-    pub kind: Kind,
+    pub kind: Kind<'a>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Kind {
+pub(crate) enum Kind<'a> {
     Null,
     Bool(bool),
     Number(String),
     /// A string literal without interpolation; `span` covers its quotes.
-    Str(String),
+    Str(Text<'a>),
     /// A string with `${…}` or `%{…}`.
     Template,
     /// A heredoc without interpolation: its text after indentation is removed, and the
@@ -108,37 +115,37 @@ pub(crate) enum Kind {
         text: String,
         lines: Vec<u32>,
     },
-    Array(Vec<Value>),
-    Object(Vec<(Key, Value)>),
+    Array(Vec<Value<'a>>),
+    Object(Vec<(Key<'a>, Value<'a>)>),
     /// `a.b.c` (index operators end it).
-    Traversal(Vec<String>),
-    Call(String, Vec<Value>),
+    Traversal(Vec<Text<'a>>),
+    Call(Text<'a>, Vec<Value<'a>>),
     /// Conditionals, operators, `for` expressions, splats: never read literally.
     Other(&'static str),
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Key {
-    pub name: String,
+pub(crate) struct Key<'a> {
+    pub name: Text<'a>,
     pub span: Range,
 }
 
-impl Body {
-    pub(crate) fn attr(&self, key: &str) -> Option<&Value> {
+impl<'a> Body<'a> {
+    pub(crate) fn attr(&self, key: &str) -> Option<&Value<'a>> {
         self.items.iter().find_map(|i| match i {
             Item::Attr(a) if a.key == key => Some(&a.value),
             _ => None,
         })
     }
 
-    pub(crate) fn blocks<'b>(&'b self, ident: &'b str) -> impl Iterator<Item = &'b Block> + 'b {
+    pub(crate) fn blocks<'b>(&'b self, ident: &'b str) -> impl Iterator<Item = &'b Block<'a>> + 'b {
         self.items.iter().filter_map(move |i| match i {
             Item::Block(b) if b.ident == ident => Some(b),
             _ => None,
         })
     }
 
-    pub(crate) fn block(&self, ident: &str) -> Option<&Block> {
+    pub(crate) fn block(&self, ident: &str) -> Option<&Block<'a>> {
         self.items.iter().find_map(|i| match i {
             Item::Block(b) if b.ident == ident => Some(b),
             _ => None,
@@ -146,7 +153,7 @@ impl Body {
     }
 }
 
-impl Value {
+impl<'a> Value<'a> {
     pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             Kind::Str(s) => Some(s),
@@ -159,7 +166,7 @@ impl Value {
     }
 
     /// Member `key` of an object value.
-    pub(crate) fn member(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn member(&self, key: &str) -> Option<&Value<'a>> {
         match &self.kind {
             Kind::Object(m) => m.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
             _ => None,
@@ -174,12 +181,12 @@ pub(crate) struct SyntaxError {
     pub offset: u32,
 }
 
-/// Parses a whole file. A panic inside the parser is turned into an error, so that no
-/// input can stop a run.
-pub(crate) fn parse(text: &str) -> Result<TfFile, SyntaxError> {
+/// Parses a whole file into hcl-edit's body, for [`read_file`]. A panic inside the
+/// parser is turned into an error, so that no input can stop a run.
+pub(crate) fn parse(text: &str) -> Result<HclBody, SyntaxError> {
     let parsed = std::panic::catch_unwind(|| hcl_edit::parser::parse_body(text));
-    let body = match parsed {
-        Ok(Ok(b)) => b,
+    match parsed {
+        Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) => {
             let message = e.message().lines().next().unwrap_or("").to_string();
             let message = if message.is_empty() {
@@ -187,54 +194,55 @@ pub(crate) fn parse(text: &str) -> Result<TfFile, SyntaxError> {
             } else {
                 message
             };
-            return Err(SyntaxError {
+            Err(SyntaxError {
                 message,
                 offset: e.location().offset() as u32,
-            });
-        }
-        Err(_) => {
-            return Err(SyntaxError {
-                message: "the HCL parser failed on this file".into(),
-                offset: 0,
             })
         }
-    };
-    Ok(read_file(text, &body))
+        Err(_) => Err(SyntaxError {
+            message: "the HCL parser failed on this file".into(),
+            offset: 0,
+        }),
+    }
 }
 
-fn read_file(text: &str, body: &HclBody) -> TfFile {
+/// Our tree of a parsed file, borrowing from `body` and `text`.
+pub(crate) fn read_file<'a>(text: &'a str, body: &'a HclBody) -> TfFile<'a> {
     let mut out = TfFile::default();
-    for s in body.iter() {
+    for s in structures(body) {
         let Structure::Block(b) = s else { continue };
-        let labels: Vec<(&str, Range)> = b
-            .labels
-            .iter()
-            .map(|l| (l.as_str(), label_span(l)))
-            .collect();
-        match (b.ident.as_str(), labels.as_slice()) {
+        let mut labels = b.labels.iter();
+        let (first, second) = (labels.next(), labels.next());
+        let more = labels.next().is_some();
+        match (b.ident.as_str(), first, second, more) {
             // Other providers' resources are never read.
-            ("resource", [(rtype, tspan), (name, nspan)]) if super::terraform::is_ours(rtype) => {
+            ("resource", Some(t), Some(n), false) if super::terraform::is_ours(t.as_str()) => {
                 out.resources.push(Resource {
-                    rtype: rtype.to_string(),
-                    type_span: *tspan,
-                    name: name.to_string(),
-                    name_span: *nspan,
+                    rtype: Cow::Borrowed(t.as_str()),
+                    type_span: label_span(t),
+                    name: Cow::Borrowed(n.as_str()),
+                    name_span: label_span(n),
                     body: read_body(text, &b.body),
                 })
             }
-            ("variable", [(name, _)]) => {
-                let inner = read_body(text, &b.body);
-                let default = inner.attr("default").cloned();
-                out.variables.push((name.to_string(), default));
+            ("variable", Some(name), None, _) => {
+                let default = structures(&b.body).find_map(|s| match s {
+                    Structure::Attribute(a) if a.key.as_str() == "default" => {
+                        Some(read_value(text, &a.value))
+                    }
+                    _ => None,
+                });
+                out.variables.push((Cow::Borrowed(name.as_str()), default));
             }
-            ("locals", []) => {
-                for item in read_body(text, &b.body).items {
-                    if let Item::Attr(a) = item {
-                        out.locals.push((a.key, a.value));
+            ("locals", None, ..) => {
+                for s in structures(&b.body) {
+                    if let Structure::Attribute(a) = s {
+                        out.locals
+                            .push((Cow::Borrowed(a.key.as_str()), read_value(text, &a.value)));
                     }
                 }
             }
-            ("import", []) => {
+            ("import", None, ..) => {
                 let inner = read_body(text, &b.body);
                 let to = inner.attr("to").and_then(|v| match &v.kind {
                     Kind::Traversal(parts) => Some(parts.join(".")),
@@ -261,36 +269,42 @@ fn label_span(l: &BlockLabel) -> Range {
     }
 }
 
-fn read_body(text: &str, body: &HclBody) -> Body {
-    let items = body
-        .iter()
-        .map(|s| match s {
+/// The structures of `body` by index: hcl-edit's `iter` is a boxed iterator of unknown
+/// length (one more allocation, and a vector grown as it goes).
+fn structures(body: &HclBody) -> impl Iterator<Item = &Structure> {
+    (0..body.len()).filter_map(|i| body.get(i))
+}
+
+fn read_body<'a>(text: &'a str, body: &'a HclBody) -> Body<'a> {
+    let mut items = Vec::with_capacity(body.len());
+    items.extend(structures(body).map(|s| {
+        match s {
             Structure::Attribute(a) => Item::Attr(Attr {
-                key: a.key.as_str().to_string(),
+                key: Cow::Borrowed(a.key.as_str()),
                 value: read_value(text, &a.value),
             }),
             Structure::Block(b) => Item::Block(Block {
-                ident: b.ident.as_str().to_string(),
+                ident: Cow::Borrowed(b.ident.as_str()),
                 labels: b
                     .labels
                     .iter()
-                    .map(|l| (l.as_str().to_string(), label_span(l)))
+                    .map(|l| (Cow::Borrowed(l.as_str()), label_span(l)))
                     .collect(),
                 span: range(b.span()),
                 body: read_body(text, &b.body),
             }),
-        })
-        .collect();
+        }
+    }));
     Body { items }
 }
 
-fn read_value(text: &str, e: &Expression) -> Value {
+fn read_value<'a>(text: &'a str, e: &'a Expression) -> Value<'a> {
     let span = range(e.span());
     let kind = match e {
         Expression::Null(_) => Kind::Null,
         Expression::Bool(b) => Kind::Bool(*b.value()),
         Expression::Number(n) => Kind::Number(n.value().to_string()),
-        Expression::String(s) => Kind::Str(s.value().to_string()),
+        Expression::String(s) => Kind::Str(Cow::Borrowed(s.value().as_str())),
         Expression::StringTemplate(_) => Kind::Template,
         Expression::HeredocTemplate(h) => {
             let literal = h
@@ -302,34 +316,38 @@ fn read_value(text: &str, e: &Expression) -> Value {
                 _ => Kind::Template,
             }
         }
-        Expression::Array(a) => Kind::Array(a.iter().map(|v| read_value(text, v)).collect()),
-        Expression::Object(o) => Kind::Object(
-            o.iter()
-                .filter_map(|(k, v)| {
-                    let key = match k {
-                        ObjectKey::Ident(i) => Key {
-                            name: i.as_str().to_string(),
-                            span: range(i.span()),
-                        },
-                        ObjectKey::Expression(Expression::String(s)) => Key {
-                            name: s.value().to_string(),
-                            span: range(s.span()),
-                        },
-                        ObjectKey::Expression(_) => return None,
-                    };
-                    Some((key, read_value(text, v.expr())))
-                })
-                .collect(),
-        ),
+        Expression::Array(a) => {
+            let mut items = Vec::with_capacity(a.len());
+            items.extend((0..a.len()).filter_map(|i| Some(read_value(text, a.get(i)?))));
+            Kind::Array(items)
+        }
+        Expression::Object(o) => {
+            let mut members = Vec::with_capacity(o.len());
+            members.extend(o.iter().filter_map(|(k, v)| {
+                let key = match k {
+                    ObjectKey::Ident(i) => Key {
+                        name: Cow::Borrowed(i.as_str()),
+                        span: range(i.span()),
+                    },
+                    ObjectKey::Expression(Expression::String(s)) => Key {
+                        name: Cow::Borrowed(s.value().as_str()),
+                        span: range(s.span()),
+                    },
+                    ObjectKey::Expression(_) => return None,
+                };
+                Some((key, read_value(text, v.expr())))
+            }));
+            Kind::Object(members)
+        }
         Expression::Parenthesis(p) => return read_value(text, p.inner()),
-        Expression::Variable(v) => Kind::Traversal(vec![v.as_str().to_string()]),
+        Expression::Variable(v) => Kind::Traversal(vec![Cow::Borrowed(v.as_str())]),
         Expression::Traversal(t) => {
-            let mut parts = Vec::new();
+            let mut parts = Vec::with_capacity(1 + t.operators.len());
             if let Expression::Variable(v) = &t.expr {
-                parts.push(v.as_str().to_string());
+                parts.push(Cow::Borrowed(v.as_str()));
                 for op in t.operators.iter() {
                     match op.value() {
-                        TraversalOperator::GetAttr(i) => parts.push(i.as_str().to_string()),
+                        TraversalOperator::GetAttr(i) => parts.push(Cow::Borrowed(i.as_str())),
                         _ => break,
                     }
                 }
@@ -340,10 +358,11 @@ fn read_value(text: &str, e: &Expression) -> Value {
                 Kind::Traversal(parts)
             }
         }
-        Expression::FuncCall(f) => Kind::Call(
-            f.name.name.as_str().to_string(),
-            f.args.iter().map(|a| read_value(text, a)).collect(),
-        ),
+        Expression::FuncCall(f) => {
+            let mut args = Vec::with_capacity(f.args.len());
+            args.extend((0..f.args.len()).filter_map(|i| Some(read_value(text, f.args.get(i)?))));
+            Kind::Call(Cow::Borrowed(f.name.name.as_str()), args)
+        }
         Expression::Conditional(_) => Kind::Other("a conditional"),
         Expression::ForExpr(_) => Kind::Other("a `for` expression"),
         Expression::UnaryOp(_) | Expression::BinaryOp(_) => Kind::Other("an operation"),
@@ -351,9 +370,97 @@ fn read_value(text: &str, e: &Expression) -> Value {
     Value { span, kind }
 }
 
+fn owned(t: Text<'_>) -> Text<'static> {
+    Cow::Owned(t.into_owned())
+}
+
+impl TfFile<'_> {
+    /// The same file owning its strings, without its resources unless `resources`.
+    pub(crate) fn into_owned(self, resources: bool) -> TfFile<'static> {
+        let resources = if resources {
+            self.resources
+                .into_iter()
+                .map(|r| Resource {
+                    rtype: owned(r.rtype),
+                    type_span: r.type_span,
+                    name: owned(r.name),
+                    name_span: r.name_span,
+                    body: r.body.into_owned(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        TfFile {
+            resources,
+            variables: (self.variables.into_iter())
+                .map(|(n, d)| (owned(n), d.map(Value::into_owned)))
+                .collect(),
+            locals: (self.locals.into_iter())
+                .map(|(n, v)| (owned(n), v.into_owned()))
+                .collect(),
+            imports: self.imports,
+        }
+    }
+}
+
+impl Body<'_> {
+    fn into_owned(self) -> Body<'static> {
+        let items = (self.items.into_iter())
+            .map(|i| match i {
+                Item::Attr(a) => Item::Attr(Attr {
+                    key: owned(a.key),
+                    value: a.value.into_owned(),
+                }),
+                Item::Block(b) => Item::Block(Block {
+                    ident: owned(b.ident),
+                    labels: b.labels.into_iter().map(|(l, r)| (owned(l), r)).collect(),
+                    span: b.span,
+                    body: b.body.into_owned(),
+                }),
+            })
+            .collect();
+        Body { items }
+    }
+}
+
+impl Value<'_> {
+    pub(crate) fn into_owned(self) -> Value<'static> {
+        let kind = match self.kind {
+            Kind::Null => Kind::Null,
+            Kind::Bool(b) => Kind::Bool(b),
+            Kind::Number(n) => Kind::Number(n),
+            Kind::Str(s) => Kind::Str(owned(s)),
+            Kind::Template => Kind::Template,
+            Kind::Heredoc { text, lines } => Kind::Heredoc { text, lines },
+            Kind::Array(items) => Kind::Array(items.into_iter().map(Value::into_owned).collect()),
+            Kind::Object(members) => Kind::Object(
+                (members.into_iter())
+                    .map(|(k, v)| {
+                        let key = Key {
+                            name: owned(k.name),
+                            span: k.span,
+                        };
+                        (key, v.into_owned())
+                    })
+                    .collect(),
+            ),
+            Kind::Traversal(parts) => Kind::Traversal(parts.into_iter().map(owned).collect()),
+            Kind::Call(f, args) => {
+                Kind::Call(owned(f), args.into_iter().map(Value::into_owned).collect())
+            }
+            Kind::Other(o) => Kind::Other(o),
+        };
+        Value {
+            span: self.span,
+            kind,
+        }
+    }
+}
+
 /// A literal heredoc body `start..end`: indentation removed as Terraform does for `<<-`
 /// (the smallest indentation of its non-blank lines), each line's offset kept.
-fn heredoc(text: &str, start: usize, end: usize) -> Kind {
+fn heredoc(text: &str, start: usize, end: usize) -> Kind<'static> {
     let raw = text.get(start..end).unwrap_or("");
     let raw_lines: Vec<(usize, &str)> = split_lines(raw);
     // hcl-edit has already decided whether this is `<<-`; measure what it removed by
@@ -453,9 +560,10 @@ import {
 
     #[test]
     fn resources_keep_exact_spans() {
-        let f = parse(SAMPLE).unwrap();
+        let body = parse(SAMPLE).unwrap();
+        let f = read_file(SAMPLE, &body);
         let r = &f.resources[0];
-        assert_eq!((r.rtype.as_str(), r.name.as_str()), ("census_sync", "n"));
+        assert_eq!((&*r.rtype, &*r.name), ("census_sync", "n"));
         assert_eq!(at(r.name_span), "\"n\"");
         assert_eq!(at(r.type_span), "\"census_sync\"");
         let from = r.body.attr("from").unwrap();
@@ -486,8 +594,19 @@ import {
     }
 
     #[test]
+    fn the_owned_tree_is_the_borrowed_one() {
+        let body = parse(SAMPLE).unwrap();
+        let f = read_file(SAMPLE, &body);
+        let borrowed = format!("{f:?}");
+        let owned: TfFile<'static> = f.clone().into_owned(true);
+        assert_eq!(format!("{owned:?}"), borrowed);
+        assert!(f.into_owned(false).resources.is_empty());
+    }
+
+    #[test]
     fn heredoc_lines_map_to_the_file() {
-        let f = parse(SAMPLE).unwrap();
+        let body = parse(SAMPLE).unwrap();
+        let f = read_file(SAMPLE, &body);
         let q = f.resources[0].body.attr("q").unwrap();
         let Kind::Heredoc { text, lines } = &q.kind else {
             panic!("{q:?}")

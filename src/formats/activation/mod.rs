@@ -86,7 +86,7 @@ pub(crate) struct File {
     /// A Terraform file's tree: its `variable`, `locals` and `import` blocks for the
     /// module, and its resources when what they gave read alone may change (see
     /// [`terraform::read_modules`]).
-    tf: Option<hcl::TfFile>,
+    tf: Option<hcl::TfFile<'static>>,
     /// A Terraform file's resources read with the file's own values.
     alone: terraform::Read,
     /// rudder-cli documents.
@@ -113,22 +113,22 @@ pub(crate) fn read_terraform(
     diags: &mut Vec<Finding>,
 ) -> (File, usize) {
     match hcl::parse(&src.text) {
-        Ok(mut tf) => {
+        Ok(body) => {
+            let tf = hcl::read_file(&src.text, &body);
             let ours = tf.resources.len();
             let mut alone = terraform::read_alone(id, src, &tf);
             link::preparse(&mut alone.pieces);
             // The catalogue is needed at link time; loading it here overlaps other reads.
             catalogue::load();
-            if alone.lookups.is_empty() {
-                // Nothing the module's other files declare can change what they gave.
-                tf.resources = Vec::new();
-            }
             let keep = ours > 0
                 || !tf.variables.is_empty()
                 || !tf.locals.is_empty()
                 || !tf.imports.is_empty();
+            // The resources are read again at link time only when a value they looked up
+            // may be declared by another file of the module.
+            let tf = keep.then(|| tf.into_owned(!alone.lookups.is_empty()));
             let file = File {
-                tf: keep.then_some(tf),
+                tf,
                 alone,
                 ..File::default()
             };

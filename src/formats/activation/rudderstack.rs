@@ -22,7 +22,7 @@ pub(crate) fn reads(rtype: &str) -> bool {
 }
 
 pub(crate) fn read(cx: &mut Cx, r: &Resource) {
-    let rtype = r.rtype.as_str();
+    let rtype = &*r.rtype;
     if let Some(suffix) = rtype.strip_prefix("rudderstack_destination_") {
         let kind = Ok(Lit {
             value: suffix.to_string(),

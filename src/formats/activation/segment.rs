@@ -40,7 +40,7 @@ pub(crate) fn reads(rtype: &str) -> bool {
 
 pub(crate) fn read(cx: &mut Cx, r: &Resource) {
     let body = Record::Body(&r.body);
-    match r.rtype.as_str() {
+    match &*r.rtype {
         "segment_source" => cx.piece(r, What::EventSource),
         "segment_reverse_etl_model" => {
             let Some(q) = cx.required(r, body, "query") else {
@@ -201,7 +201,7 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
             if let Some(i) = get("@if") {
                 if let Kind::Object(branches) = &i.kind {
                     for (k, b) in branches {
-                        match k.name.as_str() {
+                        match &*k.name {
                             "then" | "else" => visit(cx, c, b, path, forced),
                             "exists" | "blank" => visit(cx, c, b, path, Some(FlowKind::Indirect)),
                             _ => visit(cx, c, b, path, forced),
@@ -228,7 +228,7 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
                 return;
             }
             for (k, m) in members {
-                let name = k.name.as_str();
+                let name = &*k.name;
                 if name.starts_with("__segment_internal") {
                     continue;
                 }

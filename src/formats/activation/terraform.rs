@@ -3,6 +3,7 @@
 //! are known; each resource of ours is handed to its provider's reader.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::path::Path;
 
@@ -14,10 +15,10 @@ use crate::source::{FileId, Loc, SourceFile};
 
 /// The literal values and resources of one module.
 pub(crate) struct Scope<'a> {
-    variables: FxHashMap<&'a str, Option<&'a Value>>,
-    locals: FxHashMap<&'a str, &'a Value>,
+    variables: FxHashMap<&'a str, Option<&'a Value<'a>>>,
+    locals: FxHashMap<&'a str, &'a Value<'a>>,
     /// Iterator of a `dynamic` block being expanded: its name and current element.
-    iterator: Option<(String, Value)>,
+    iterator: Option<(String, Value<'a>)>,
     /// Every `var`/`local` name looked up, when a file is read with its own values only
     /// (the module's other files may change what it reads).
     lookups: Option<&'a RefCell<FxHashSet<Lookup>>>,
@@ -34,15 +35,15 @@ pub(crate) enum Lookup {
 const MAX_INDIRECTION: usize = 8;
 
 impl<'a> Scope<'a> {
-    pub(super) fn new(files: &[&'a TfFile]) -> Self {
+    pub(super) fn new(files: &[&'a TfFile<'a>]) -> Self {
         let mut variables = FxHashMap::default();
         let mut locals = FxHashMap::default();
         for f in files {
             for (name, default) in &f.variables {
-                variables.insert(name.as_str(), default.as_ref());
+                variables.insert(&**name, default.as_ref());
             }
             for (name, value) in &f.locals {
-                locals.insert(name.as_str(), value);
+                locals.insert(&**name, value);
             }
         }
         Scope {
@@ -54,7 +55,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The scope of one file read on its own, recording what it looks up in `lookups`.
-    pub(super) fn of_file(file: &'a TfFile, lookups: &'a RefCell<FxHashSet<Lookup>>) -> Self {
+    pub(super) fn of_file(file: &'a TfFile<'a>, lookups: &'a RefCell<FxHashSet<Lookup>>) -> Self {
         Scope {
             lookups: Some(lookups),
             ..Scope::new(&[file])
@@ -69,13 +70,13 @@ impl<'a> Scope<'a> {
 
     /// The literal value `v` stands for: itself, or what `var.x`, `local.x` or the
     /// iterator of a `dynamic` block resolve to. `Err` says why it is not literal.
-    pub(super) fn resolve<'v>(&'v self, v: &'v Value) -> Result<&'v Value, String> {
+    pub(super) fn resolve<'v>(&'v self, v: &'v Value<'v>) -> Result<&'v Value<'v>, String> {
         let mut v = v;
         for _ in 0..MAX_INDIRECTION {
             let Kind::Traversal(parts) = &v.kind else {
                 return Ok(v);
             };
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let parts: Vec<&str> = parts.iter().map(|p| &**p).collect();
             v = match parts.as_slice() {
                 ["var", name, rest @ ..] => {
                     self.looked_up(|| Lookup::Var(name.to_string()));
@@ -112,7 +113,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The same module while a `dynamic` block's element `item` is `name.value`.
-    pub(super) fn with_iterator(&self, name: &str, item: &Value) -> Scope<'a> {
+    pub(super) fn with_iterator(&self, name: &str, item: &Value<'a>) -> Scope<'a> {
         Scope {
             variables: self.variables.clone(),
             locals: self.locals.clone(),
@@ -135,7 +136,7 @@ impl<'a> Scope<'a> {
         };
         let value = match &r.kind {
             Kind::Null => return None,
-            Kind::Str(s) => s.clone(),
+            Kind::Str(s) => s.to_string(),
             Kind::Number(n) => n.clone(),
             Kind::Bool(b) => b.to_string(),
             Kind::Template => {
@@ -164,8 +165,7 @@ impl<'a> Scope<'a> {
     /// unknown value. `None` when absent or null.
     pub(super) fn reference(&self, v: &Value, what: &str) -> Option<Ref> {
         if let Kind::Traversal(parts) = &v.kind {
-            if parts.len() >= 2 && !matches!(parts[0].as_str(), "var" | "local" | "data" | "module")
-            {
+            if parts.len() >= 2 && !matches!(&*parts[0], "var" | "local" | "data" | "module") {
                 return Some(Ref::Address {
                     address: super::hcl::dotted(&parts[0], &parts[1]),
                     span: v.span,
@@ -179,7 +179,7 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn member_path<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+fn member_path<'v>(v: &'v Value<'v>, path: &[&str]) -> Option<&'v Value<'v>> {
     let mut v = v;
     for key in path {
         v = v.member(key)?;
@@ -191,12 +191,12 @@ fn member_path<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
 /// and `field_mapping = [{ … }]` alike).
 #[derive(Clone, Copy)]
 pub(crate) enum Record<'a> {
-    Body(&'a Body),
-    Object(&'a [(Key, Value)]),
+    Body(&'a Body<'a>),
+    Object(&'a [(Key<'a>, Value<'a>)]),
 }
 
 impl<'a> Record<'a> {
-    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value<'a>> {
         match self {
             Record::Body(b) => b.attr(key),
             Record::Object(m) => m.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
@@ -204,8 +204,8 @@ impl<'a> Record<'a> {
     }
 
     /// Nested records named `key`: blocks, an object attribute, or a list of objects.
-    pub(super) fn records(&self, scope: &'a Scope<'a>, key: &str) -> Vec<Record<'a>> {
-        let mut out = Vec::new();
+    pub(super) fn records(&self, scope: &'a Scope<'a>, key: &str) -> Records<'a> {
+        let mut out = Records::new();
         if let Record::Body(b) = *self {
             for item in &b.items {
                 if let super::hcl::Item::Block(bl) = item {
@@ -222,13 +222,16 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Records found under one name: usually one or a few, kept inline.
+pub(crate) type Records<'a> = SmallVec<[Record<'a>; 4]>;
+
 /// The records a value holds: an object, a list of objects, `jsonencode(object)`.
-pub(crate) fn records_of<'a>(scope: &'a Scope<'a>, v: &'a Value) -> Vec<Record<'a>> {
+pub(crate) fn records_of<'a>(scope: &'a Scope<'a>, v: &'a Value<'a>) -> Records<'a> {
     let Ok(v) = scope.resolve(v) else {
-        return Vec::new();
+        return Records::new();
     };
     match &v.kind {
-        Kind::Object(m) => vec![Record::Object(m)],
+        Kind::Object(m) => smallvec::smallvec![Record::Object(m)],
         Kind::Array(items) => items
             .iter()
             .filter_map(|i| match &scope.resolve(i).ok()?.kind {
@@ -240,7 +243,7 @@ pub(crate) fn records_of<'a>(scope: &'a Scope<'a>, v: &'a Value) -> Vec<Record<'
             .first()
             .map(|a| records_of(scope, a))
             .unwrap_or_default(),
-        _ => Vec::new(),
+        _ => Records::new(),
     }
 }
 
@@ -298,7 +301,7 @@ impl Cx<'_> {
         r: &Resource,
         rec: Record<'v>,
         key: &str,
-    ) -> Option<&'v Value> {
+    ) -> Option<&'v Value<'v>> {
         let v = rec.get(key).filter(|v| !v.is_null());
         if v.is_none() {
             self.error(
@@ -326,7 +329,7 @@ pub(crate) struct Read {
 }
 
 /// Reads the resources of ours in `tf` with the values `scope` knows.
-fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile, scope: &Scope<'_>) -> Read {
+fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope<'_>) -> Read {
     let mut read = Read::default();
     let dir = src.path.parent().unwrap_or(Path::new(""));
     let mut cx = Cx {
@@ -353,7 +356,7 @@ fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile, scope: &Scope<'_>
 /// Reads the resources of one file with its own `variable` and `locals` values only, in
 /// the parallel read phase. What it looked up says whether the module's other files can
 /// change the result (see [`read_modules`]).
-pub(crate) fn read_alone(file: FileId, src: &SourceFile, tf: &TfFile) -> Read {
+pub(crate) fn read_alone(file: FileId, src: &SourceFile, tf: &TfFile<'_>) -> Read {
     let lookups = RefCell::new(FxHashSet::default());
     let mut read = read_resources(file, src, tf, &Scope::of_file(tf, &lookups));
     read.lookups = lookups.into_inner().into_iter().collect();
@@ -364,7 +367,7 @@ pub(crate) fn read_alone(file: FileId, src: &SourceFile, tf: &TfFile) -> Read {
 pub(crate) struct ModuleFile<'a> {
     pub file: FileId,
     pub src: &'a SourceFile,
-    pub tf: &'a TfFile,
+    pub tf: &'a TfFile<'static>,
     pub alone: Read,
 }
 

@@ -2,6 +2,8 @@
 //! string) together with where each of its bytes is in the original file, so that every
 //! location found inside it points at the file.
 
+use std::borrow::Cow;
+
 use super::hcl::{Key, Kind, Range, Value};
 
 /// Decoded text and the file offset of each of its bytes (one more for the end).
@@ -60,6 +62,22 @@ impl Embedded {
                 at.extend(start..start + n as u32);
                 i += n;
                 continue;
+            }
+            if bytes[i] == b'\\' {
+                // An escaped ASCII character (`\"` in escaped JSON): one byte, at the
+                // backslash.
+                if let Some(&e) = bytes.get(i + 1).filter(|e| e.is_ascii()) {
+                    let d = match e {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'r' => b'\r',
+                        other => other,
+                    };
+                    text.push(d as char);
+                    at.push(start);
+                    i += 2;
+                    continue;
+                }
             }
             let (decoded, width) = if bytes[i] == b'\\' {
                 match inner[i + 1..].chars().next() {
@@ -136,7 +154,7 @@ pub(crate) const MAX_JSON_DEPTH: usize = 256;
 /// JSON in `text` as [`Value`]s whose spans are file ranges. A string value's span runs
 /// from its opening quote to its closing quote as written (`\"…\"` inside an HCL
 /// string). `Err` holds the message and the file offset of the problem.
-pub(crate) fn json(text: &Embedded) -> Result<Value, (String, u32)> {
+pub(crate) fn json(text: &Embedded) -> Result<Value<'_>, (String, u32)> {
     let mut p = Json {
         s: text.text.as_bytes(),
         i: 0,
@@ -157,7 +175,7 @@ struct Json<'a> {
     text: &'a Embedded,
 }
 
-impl Json<'_> {
+impl<'a> Json<'a> {
     fn err(&self, m: &str) -> (String, u32) {
         (m.to_string(), self.text.offset(self.i))
     }
@@ -168,7 +186,7 @@ impl Json<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, (String, u32)> {
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, (String, u32)> {
         if depth > MAX_JSON_DEPTH {
             return Err(self.err("JSON nested deeper than 256 levels"));
         }
@@ -264,17 +282,19 @@ impl Json<'_> {
         })
     }
 
-    fn string(&mut self) -> Result<String, (String, u32)> {
+    fn string(&mut self) -> Result<Cow<'a, str>, (String, u32)> {
         if self.s.get(self.i) != Some(&b'"') {
             return Err(self.err("expected a JSON string"));
         }
         self.i += 1;
-        // Without escapes (the common case) the string is the bytes up to its quote.
+        // Without escapes (the common case) the string is the text up to its quote.
         let rest = &self.s[self.i..];
         if let Some(n) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
             if rest[n] == b'"' {
+                let start = self.i;
                 self.i += n + 1;
-                return Ok(String::from_utf8_lossy(&rest[..n]).into_owned());
+                // Both ends are at ASCII bytes, so on character boundaries.
+                return Ok(Cow::Borrowed(&self.text.text[start..start + n]));
             }
         }
         let mut out = Vec::new();
@@ -315,8 +335,9 @@ impl Json<'_> {
                 }
             }
         }
-        Ok(String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(Cow::Owned(String::from_utf8(out).unwrap_or_else(|e| {
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        })))
     }
 }
 
