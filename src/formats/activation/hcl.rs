@@ -471,8 +471,11 @@ fn heredoc(text: &str, start: usize, end: usize) -> Kind<'static> {
         .map(|(_, l)| l.len() - l.trim_start_matches([' ', '\t']).len())
         .min()
         .unwrap_or(0);
-    let strip = text[..start]
-        .rfind("<<")
+    // The last `<<` before the body (a byte search: `str::rfind` sets up a substring
+    // searcher for every heredoc).
+    let strip = text.as_bytes()[..start]
+        .windows(2)
+        .rposition(|w| w == b"<<")
         .is_some_and(|at| text[at + 2..].starts_with('-'));
     let mut out = String::with_capacity(raw.len());
     let mut lines = Vec::with_capacity(raw_lines.len());

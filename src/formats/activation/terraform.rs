@@ -71,6 +71,14 @@ impl<'a> Scope<'a> {
     /// The literal value `v` stands for: itself, or what `var.x`, `local.x` or the
     /// iterator of a `dynamic` block resolve to. `Err` says why it is not literal.
     pub(super) fn resolve<'v>(&'v self, v: &'v Value<'v>) -> Result<&'v Value<'v>, String> {
+        // Most values are literals: only a traversal pays for the lookup's stack frame.
+        match v.kind {
+            Kind::Traversal(_) => self.resolve_traversal(v),
+            _ => Ok(v),
+        }
+    }
+
+    fn resolve_traversal<'v>(&'v self, v: &'v Value<'v>) -> Result<&'v Value<'v>, String> {
         let mut v = v;
         for _ in 0..MAX_INDIRECTION {
             let Kind::Traversal(parts) = &v.kind else {
@@ -331,6 +339,9 @@ pub(crate) struct Read {
 /// Reads the resources of ours in `tf` with the values `scope` knows.
 fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope<'_>) -> Read {
     let mut read = Read::default();
+    // One piece per resource, with few exceptions: no vector of large pieces grown by
+    // doubling.
+    read.pieces.reserve(tf.resources.len());
     let dir = src.path.parent().unwrap_or(Path::new(""));
     let mut cx = Cx {
         file,
