@@ -48,6 +48,9 @@ pub struct SourceFile {
     line_starts: OnceLock<Vec<u32>>,
     /// All ASCII: character columns are byte columns, so positions need no scan.
     ascii: bool,
+    /// Whether the text holds the ignore-comment marker ([`crate::suppress`]): reading
+    /// and linking both ask, and each question scanned the whole text.
+    pub(crate) marked: OnceLock<bool>,
 }
 
 impl SourceFile {
@@ -59,6 +62,7 @@ impl SourceFile {
             ascii: text.is_ascii(),
             text: Arc::from(text),
             line_starts: OnceLock::new(),
+            marked: OnceLock::new(),
         }
     }
 

@@ -48,8 +48,8 @@ fn comment_start(line: &str) -> Option<usize> {
 }
 
 /// Whether a file may hold ignore comments.
-pub(crate) fn mentions_marker(text: &str) -> bool {
-    text.contains(MARKER)
+pub(crate) fn mentions_marker(file: &SourceFile) -> bool {
+    *file.marked.get_or_init(|| file.text.contains(MARKER))
 }
 
 /// Finds the start of a SQL line comment: `--` outside string literals and quoted names.
@@ -89,7 +89,7 @@ pub(crate) fn is_placeholder(reason: &str) -> bool {
 pub(crate) fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore>, Vec<Finding>) {
     let mut ignores = Vec::new();
     let mut diags = Vec::new();
-    if !file.text.contains(MARKER) {
+    if !mentions_marker(file) {
         return (ignores, diags);
     }
     let sql = file.path.extension().is_some_and(|e| e == "sql");

@@ -175,7 +175,7 @@ pub(super) fn read_file(
     }
     let invalid = diags.iter().any(|d| d.rule == Check::InvalidManifest.id());
     FileRead {
-        ignores: crate::suppress::mentions_marker(&source.text),
+        ignores: crate::suppress::mentions_marker(&source),
         source: Arc::new(source),
         pieces,
         diags,
