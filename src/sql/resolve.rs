@@ -186,11 +186,13 @@ const DATE_PARTS: &[&str] = &[
 /// The columns of Snowflake's `FLATTEN`.
 const FLATTEN_COLUMNS: &[&str] = &["seq", "key", "path", "index", "value", "this"];
 
+/// Whether two inputs are one (a guess or a location does not tell them apart).
+fn same_input(a: &Src, b: &Src) -> bool {
+    a.upstream == b.upstream && a.column == b.column && a.kind == b.kind
+}
+
 pub(crate) fn push_unique(out: &mut Vec<Src>, i: Src) {
-    match out
-        .iter_mut()
-        .find(|o| o.upstream == i.upstream && o.column == i.column && o.kind == i.kind)
-    {
+    match out.iter_mut().find(|o| same_input(o, &i)) {
         // A guess stays visible: the column it reaches fell back.
         Some(o) => o.guess |= i.guess,
         None => out.push(i),
@@ -202,10 +204,7 @@ fn dedup_unique(v: &mut Vec<Src>) {
     let mut n = 0;
     for i in 0..v.len() {
         let s = v[i];
-        match v[..n]
-            .iter_mut()
-            .find(|o| o.upstream == s.upstream && o.column == s.column && o.kind == s.kind)
-        {
+        match v[..n].iter_mut().find(|o| same_input(o, &s)) {
             Some(o) => o.guess |= s.guess,
             None => {
                 v[n] = s;

@@ -554,8 +554,7 @@ impl Linker<'_> {
                     // A native dataset of the same name is its event schema.
                     let d = match self.model.lookup(&name) {
                         Some(Named::Dataset(d)) => Some(d),
-                        Some(Named::Sink(_)) => {
-                            let existing = self.model.lookup(&name).unwrap_or(Named::Sink(0));
+                        Some(existing @ Named::Sink(_)) => {
                             self.duplicate(i, loc, existing);
                             None
                         }

@@ -67,13 +67,7 @@ impl Embedded {
                 // An escaped ASCII character (`\"` in escaped JSON): one byte, at the
                 // backslash.
                 if let Some(&e) = bytes.get(i + 1).filter(|e| e.is_ascii()) {
-                    let d = match e {
-                        b'n' => b'\n',
-                        b't' => b'\t',
-                        b'r' => b'\r',
-                        other => other,
-                    };
-                    text.push(d as char);
+                    text.push(unescape(e as char));
                     at.push(start);
                     i += 2;
                     continue;
@@ -81,15 +75,7 @@ impl Embedded {
             }
             let (decoded, width) = if bytes[i] == b'\\' {
                 match inner[i + 1..].chars().next() {
-                    Some(e) => {
-                        let d = match e {
-                            'n' => '\n',
-                            't' => '\t',
-                            'r' => '\r',
-                            other => other,
-                        };
-                        (d, 1 + e.len_utf8())
-                    }
+                    Some(e) => (unescape(e), 1 + e.len_utf8()),
                     None => ('\\', 1),
                 }
             } else {
@@ -145,6 +131,16 @@ impl Embedded {
             .nth(before)
             .map_or(rest.len(), |(i, _)| i);
         start + within
+    }
+}
+
+/// The character an HCL escape `\e` stands for (other escapes stand for themselves).
+fn unescape(e: char) -> char {
+    match e {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        other => other,
     }
 }
 
