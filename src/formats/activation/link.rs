@@ -2,6 +2,7 @@
 //! warehouse by relation name (spec §7), destinations classified by the catalogue (§8),
 //! and the flows of every connection (§2–§6).
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -9,8 +10,7 @@ use std::rc::Rc;
 use super::catalogue::{self, Entry};
 use super::hcl::Range;
 use super::piece::{
-    Connection, Destination, Note, Origin, Piece, Platform, PreParsed, Ref, Source, Sql, Unknown,
-    Use, What,
+    Connection, Destination, Note, Origin, Piece, Platform, Ref, Source, Sql, Unknown, Use, What,
 };
 use super::terraform::{self, ModuleFile};
 use super::text::Embedded;
@@ -239,33 +239,11 @@ fn dialects_from(mut first: Vec<Dialect>) -> Vec<Dialect> {
     first
 }
 
-/// Parses the SQL of `pieces`' sources in the dialects their own file names (the
-/// parallel read phase), so that linking, which knows the warehouse, only resolves it;
-/// linking parses again when it tries other dialects first ([`PreParsed::fits`]).
-pub(super) fn preparse(pieces: &mut [Piece]) {
-    for p in pieces {
-        let What::Source(Source {
-            origin: Origin::Sql(sql),
-            dialect,
-            ..
-        }) = &mut p.what
-        else {
-            continue;
-        };
-        if sql.file.is_some() {
-            continue;
-        }
-        let dialects = dialects_from(
-            dialect
-                .as_deref()
-                .and_then(Dialect::from_name)
-                .into_iter()
-                .collect(),
-        );
-        let parsed = sql::parse_first(&sql.text.text, &dialects);
-        sql.parsed = Some(std::sync::Arc::new(PreParsed { dialects, parsed }));
-    }
-}
+/// Sources whose SQL is parsed at a time, in parallel, before they are linked one by one:
+/// few enough that the statements (kilobytes each in sqlparser's tree) never pile up.
+/// Parsed in the read phase instead, and kept until linking, they doubled a check's
+/// memory and slowed it down (`docs/performance.md`, twelfth session).
+const PARSE_AHEAD: usize = 128;
 
 /// The platform a piece belongs to, by its resource type or format.
 fn platform_of(p: &Piece) -> Platform {
@@ -813,23 +791,57 @@ impl Linker<'_> {
     }
 
     fn link_sources(&mut self) {
-        for i in 0..self.pieces.len() {
-            if !matches!(self.pieces[i].what, What::Source(_)) {
-                continue;
+        let sources: Vec<(usize, DatasetId)> = (0..self.pieces.len())
+            .filter(|&i| matches!(self.pieces[i].what, What::Source(_)))
+            .filter_map(|i| Some((i, *self.datasets.get(&i)?)))
+            .collect();
+        for chunk in sources.chunks(PARSE_AHEAD) {
+            let jobs: Vec<_> = chunk.iter().map(|&(i, _)| self.sql_to_parse(i)).collect();
+            let parsed: Vec<Option<sql::Parsed>> = jobs
+                .par_iter()
+                .map(|job| job.as_ref().map(|(text, ds)| sql::parse_first(text, ds)))
+                .collect();
+            for (&(i, d), parsed) in chunk.iter().zip(parsed) {
+                self.with_what(i, |l, what| {
+                    if let What::Source(s) = what {
+                        l.link_source(i, d, s, parsed);
+                    }
+                });
             }
-            let Some(&d) = self.datasets.get(&i) else {
-                continue;
-            };
-            self.with_what(i, |l, what| {
-                if let What::Source(s) = what {
-                    l.link_source(i, d, s);
-                }
-            });
         }
     }
 
+    /// The SQL text of source `i` and the dialects to parse it in, when it has SQL that
+    /// can be read.
+    fn sql_to_parse(&self, i: usize) -> Option<(&str, Vec<Dialect>)> {
+        let p = &self.pieces[i];
+        let What::Source(
+            s @ Source {
+                origin: Origin::Sql(sql),
+                ..
+            },
+        ) = &p.what
+        else {
+            return None;
+        };
+        let text = match &sql.file {
+            None => sql.text.text.as_str(),
+            Some((rel, _)) => {
+                let f = *self.sql_files.get(&self.sql_path(p.file, rel))?;
+                &self.model.sources.get(f).text
+            }
+        };
+        Some((text, self.dialects(s)))
+    }
+
+    /// Where a rudder-cli model's SQL file `rel`, named in `file`, is.
+    fn sql_path(&self, file: FileId, rel: &str) -> PathBuf {
+        let dir = self.model.sources.get(file).path.parent();
+        dir.unwrap_or(Path::new("")).join(rel)
+    }
+
     /// Runs `f` with what piece `i` is, taken out of the piece meanwhile instead of
-    /// copied (a source's SQL text, offsets and parsed statements; a connection's uses):
+    /// copied (a source's SQL text and offsets; a connection's uses):
     /// linking a piece never reads what that piece itself is.
     fn with_what(&mut self, i: usize, f: impl FnOnce(&mut Self, &What)) {
         let what = std::mem::replace(&mut self.pieces[i].what, What::EventSource);
@@ -837,7 +849,7 @@ impl Linker<'_> {
         self.pieces[i].what = what;
     }
 
-    fn link_source(&mut self, i: usize, d: DatasetId, s: &Source) {
+    fn link_source(&mut self, i: usize, d: DatasetId, s: &Source, parsed: Option<sql::Parsed>) {
         let file = self.pieces[i].file;
         match &s.origin {
             Origin::Table { parts, span } => {
@@ -849,7 +861,7 @@ impl Linker<'_> {
                 self.copy_fields(d, &linked, at, step);
                 self.upstream.insert(d, (linked, at, step));
             }
-            Origin::Sql(sql) => self.sql_source(i, d, s, sql),
+            Origin::Sql(sql) => self.sql_source(i, d, s, sql, parsed),
             Origin::Unknown(u) => {
                 self.unknown_note(file, u);
                 self.model.datasets[d as usize].open = true;
@@ -892,35 +904,33 @@ impl Linker<'_> {
         }
     }
 
-    fn sql_source(&mut self, i: usize, d: DatasetId, s: &Source, sql: &super::piece::Sql) {
+    fn sql_source(
+        &mut self,
+        i: usize,
+        d: DatasetId,
+        s: &Source,
+        sql: &super::piece::Sql,
+        parsed: Option<sql::Parsed>,
+    ) {
         let p = &self.pieces[i];
         let mut file = p.file;
         let read;
         let text = match &sql.file {
             None => &sql.text,
-            Some((rel, span)) => {
-                let base = self
-                    .model
-                    .sources
-                    .get(p.file)
-                    .path
-                    .parent()
-                    .unwrap_or(Path::new(""));
-                match self.sql_files.get(&base.join(rel)).copied() {
-                    Some(f) => {
-                        file = f;
-                        read = Embedded::verbatim(&self.model.sources.get(f).text, 0);
-                        &read
-                    }
-                    None => {
-                        let (pf, span) = (p.file, *span);
-                        let diag = Diag::Invalid(format!("cannot read the SQL file `{rel}`"));
-                        self.report(diag, pf, span);
-                        self.model.datasets[d as usize].open = true;
-                        return;
-                    }
+            Some((rel, span)) => match self.sql_files.get(&self.sql_path(p.file, rel)).copied() {
+                Some(f) => {
+                    file = f;
+                    read = Embedded::verbatim(&self.model.sources.get(f).text, 0);
+                    &read
                 }
-            }
+                None => {
+                    let (pf, span) = (p.file, *span);
+                    let diag = Diag::Invalid(format!("cannot read the SQL file `{rel}`"));
+                    self.report(diag, pf, span);
+                    self.model.datasets[d as usize].open = true;
+                    return;
+                }
+            },
         };
         let step = self.step(i);
         let start = text.offset(0);
@@ -928,7 +938,7 @@ impl Linker<'_> {
             file,
             (start, start + text.text.trim_end().len().min(1) as u32),
         );
-        let dialects = self.dialects(s);
+        let parsed = parsed.unwrap_or_else(|| sql::parse_first(&text.text, &self.dialects(s)));
         let mut cat = Cat {
             l: self,
             groups: Vec::new(),
@@ -936,10 +946,7 @@ impl Linker<'_> {
             text,
             file,
         };
-        let lin = match sql.parsed.as_deref() {
-            Some(pre) if pre.fits(&dialects) => sql::lineage_of(&pre.parsed, &mut cat),
-            _ => sql::lineage(&text.text, &dialects, &mut cat),
-        };
+        let lin = sql::lineage_of(&parsed, &mut cat);
         let groups = cat.groups;
         let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
             match span {

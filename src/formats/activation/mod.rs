@@ -116,7 +116,7 @@ pub(crate) fn read_terraform(
         Ok(body) => {
             let tf = hcl::read_file(&src.text, &body);
             let ours = tf.resources.len();
-            let mut alone = terraform::read_alone(id, src, &tf);
+            let alone = terraform::read_alone(id, src, &tf);
             let keep = ours > 0
                 || !tf.variables.is_empty()
                 || !tf.locals.is_empty()
@@ -124,9 +124,6 @@ pub(crate) fn read_terraform(
             // The resources are read again at link time only when a value they looked up
             // may be declared by another file of the module.
             let tf = keep.then(|| tf.into_owned(!alone.lookups.is_empty()));
-            // hcl-edit's body is not needed while the SQL is parsed.
-            drop(body);
-            link::preparse(&mut alone.pieces);
             // The catalogue is needed at link time; loading it here overlaps other reads.
             catalogue::load();
             let file = File {
@@ -161,6 +158,5 @@ pub(crate) fn read_yaml(dec: &mut Decoder, src: &SourceFile, docs: &Yaml) -> (Fi
         ruddercli::read(dec, src, doc, &mut file.pieces, &mut file.notes);
         n += 1;
     }
-    link::preparse(&mut file.pieces);
     (file, n)
 }

@@ -3,7 +3,6 @@
 //! declare, each located at a byte range of its file. Linking reads only these.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use super::hcl::Range;
 use super::text::Embedded;
@@ -87,35 +86,12 @@ pub(crate) struct Sql {
     /// The SQL is in another file (`file:` of a rudder-cli model), relative to the piece's
     /// file; `text` is then empty until linking reads it.
     pub file: Option<(String, Range)>,
-    /// `text` parsed in the read phase (see [`super::link::preparse`]).
-    pub parsed: Option<Arc<PreParsed>>,
 }
 
 impl Sql {
     /// SQL written in the piece's own file.
     pub(crate) fn inline(text: Embedded) -> Self {
-        Sql {
-            text,
-            file: None,
-            parsed: None,
-        }
-    }
-}
-
-/// SQL parsed in the parallel read phase, with the dialects it was tried in: linking
-/// reuses the statements when it would try the same dialects first.
-#[derive(Debug)]
-pub(crate) struct PreParsed {
-    pub dialects: Vec<crate::sql::Dialect>,
-    pub parsed: crate::sql::Parsed,
-}
-
-impl PreParsed {
-    /// Whether parsing in `dialects` gives these statements: the same list, or a first
-    /// dialect that is the one that parsed them.
-    pub(crate) fn fits(&self, dialects: &[crate::sql::Dialect]) -> bool {
-        self.dialects == dialects
-            || matches!((&self.parsed, dialects.first()), (Ok((d, _)), Some(f)) if d == f)
+        Sql { text, file: None }
     }
 }
 
