@@ -793,25 +793,39 @@ fn list_rules(registry: &Registry, format: ListFormat) -> u8 {
     u8::from(written.is_err()) * 2
 }
 
+/// One catalogue entry of `destinations --format json`. A struct, not a `json!` map, so
+/// that the key order is the same in every build: a map's depends on whether some
+/// dependency enables serde_json's `preserve_order` (the tests' dev-dependencies do).
+#[derive(serde::Serialize)]
+struct DestinationEntry {
+    aliases: &'static [&'static str],
+    classic: bool,
+    name: &'static str,
+    platform: &'static str,
+    source: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    uses: &'static [&'static str],
+    verified: bool,
+}
+
 fn list_destinations(format: ListFormat) -> u8 {
     use std::io::Write as _;
     let entries = crate::formats::activation::catalogue::builtin();
     let mut out = std::io::stdout().lock();
     match format {
         ListFormat::Json => {
-            let list: Vec<serde_json::Value> = entries
+            let list: Vec<DestinationEntry> = entries
                 .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "platform": e.platform,
-                        "type": e.kind,
-                        "aliases": e.aliases,
-                        "name": e.name,
-                        "uses": e.uses,
-                        "classic": e.classic,
-                        "verified": e.verified,
-                        "source": e.source,
-                    })
+                .map(|e| DestinationEntry {
+                    aliases: e.aliases,
+                    classic: e.classic,
+                    name: e.name,
+                    platform: e.platform,
+                    source: e.source,
+                    kind: e.kind,
+                    uses: e.uses,
+                    verified: e.verified,
                 })
                 .collect();
             match serde_json::to_string_pretty(&list) {

@@ -499,3 +499,22 @@ fn configured_relation_targets_and_destination_names_must_exist() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// The tests' dev-dependencies enable serde_json's `preserve_order`, which a user's build
+/// does not: the catalogue's keys must come out in one order whatever the build.
+#[test]
+fn destinations_json_has_one_key_order_in_every_build() {
+    let (code, out, _) = run(&["destinations", "--format", "json"]);
+    assert_eq!(code, 0);
+    let first = out.split("\n  },").next().unwrap();
+    let keys: Vec<&str> = first
+        .lines()
+        .filter_map(|l| l.strip_prefix("    \"")?.split('"').next())
+        .collect();
+    assert_eq!(
+        keys,
+        ["aliases", "classic", "name", "platform", "source", "type", "uses", "verified"]
+    );
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert!(list.as_array().is_some_and(|l| l.len() > 50));
+}
