@@ -1194,3 +1194,31 @@ fn an_ambiguous_relation_in_sql_is_located_at_the_from_relation() {
         "{lines:?}"
     );
 }
+
+/// Linking parses SQL a batch of sources at a time: every source of a repository with
+/// more than one batch, in files of their own, still gets its columns and flows.
+#[test]
+fn sql_sources_beyond_one_parse_batch_are_all_linked() {
+    let n = 300;
+    let files: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let tf = format!(
+                "resource \"segment_reverse_etl_model\" \"m{i}\" {{\n  source_id = \"wh1\"\n  \
+                 query = \"SELECT id, phone AS p{i} FROM public.users\"\n  \
+                 query_identifier_column = \"id\"\n}}\n"
+            );
+            (format!("models/m{i}.tf"), tf)
+        })
+        .collect();
+    let mut inputs: Vec<(&str, &str)> = vec![("users.yaml", USERS)];
+    inputs.extend(files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    let o = lint(&inputs);
+    for i in 0..n {
+        let to = format!("segment_reverse_etl_model.m{i}.p{i}");
+        let linked = o.model.flows.iter().any(|f| {
+            o.model.field_name(f.from) == "public.users.phone"
+                && matches!(f.to, purposelint::model::Target::Field(t) if o.model.field_name(t) == to)
+        });
+        assert!(linked, "no flow into {to}");
+    }
+}
