@@ -242,8 +242,13 @@ fn dialects_from(mut first: Vec<Dialect>) -> Vec<Dialect> {
 /// Sources whose SQL is parsed at a time, in parallel, before they are linked one by one:
 /// few enough that the statements (kilobytes each in sqlparser's tree) never pile up.
 /// Parsed in the read phase instead, and kept until linking, they doubled a check's
-/// memory and slowed it down (`docs/performance.md`, twelfth session).
+/// memory and slowed it down (`docs/performance.md`, twelfth session). An editor session
+/// keeps them with its pieces ([`Sql::keep`]), so that the next run parses only what
+/// changed.
 const PARSE_AHEAD: usize = 128;
+
+/// A source's SQL parsed ahead, with the dialects it was parsed in.
+type Parsing = (Vec<Dialect>, sql::Parsed);
 
 /// The platform a piece belongs to, by its resource type or format.
 fn platform_of(p: &Piece) -> Platform {
@@ -797,9 +802,13 @@ impl Linker<'_> {
             .collect();
         for chunk in sources.chunks(PARSE_AHEAD) {
             let jobs: Vec<_> = chunk.iter().map(|&(i, _)| self.sql_to_parse(i)).collect();
-            let parsed: Vec<Option<sql::Parsed>> = jobs
-                .par_iter()
-                .map(|job| job.as_ref().map(|(text, ds)| sql::parse_first(text, ds)))
+            let parsed: Vec<Option<Parsing>> = jobs
+                .into_par_iter()
+                .map(|job| {
+                    let (text, dialects) = job?;
+                    let parsed = sql::parse_first(text, &dialects);
+                    Some((dialects, parsed))
+                })
                 .collect();
             for (&(i, d), parsed) in chunk.iter().zip(parsed) {
                 self.with_what(i, |l, what| {
@@ -812,7 +821,7 @@ impl Linker<'_> {
     }
 
     /// The SQL text of source `i` and the dialects to parse it in, when it has SQL that
-    /// can be read.
+    /// can be read and that an earlier run has not parsed in those dialects.
     fn sql_to_parse(&self, i: usize) -> Option<(&str, Vec<Dialect>)> {
         let p = &self.pieces[i];
         let What::Source(
@@ -831,7 +840,11 @@ impl Linker<'_> {
                 &self.model.sources.get(f).text
             }
         };
-        Some((text, self.dialects(s)))
+        let dialects = self.dialects(s);
+        match sql.parsed_in(&dialects) {
+            Some(_) => None,
+            None => Some((text, dialects)),
+        }
     }
 
     /// Where a rudder-cli model's SQL file `rel`, named in `file`, is.
@@ -849,7 +862,7 @@ impl Linker<'_> {
         self.pieces[i].what = what;
     }
 
-    fn link_source(&mut self, i: usize, d: DatasetId, s: &Source, parsed: Option<sql::Parsed>) {
+    fn link_source(&mut self, i: usize, d: DatasetId, s: &Source, parsed: Option<Parsing>) {
         let file = self.pieces[i].file;
         match &s.origin {
             Origin::Table { parts, span } => {
@@ -910,7 +923,7 @@ impl Linker<'_> {
         d: DatasetId,
         s: &Source,
         sql: &super::piece::Sql,
-        parsed: Option<sql::Parsed>,
+        parsed: Option<Parsing>,
     ) {
         let p = &self.pieces[i];
         let mut file = p.file;
@@ -938,7 +951,17 @@ impl Linker<'_> {
             file,
             (start, start + text.text.trim_end().len().min(1) as u32),
         );
-        let parsed = parsed.unwrap_or_else(|| sql::parse_first(&text.text, &self.dialects(s)));
+        let mut fresh = None;
+        let parsed = match parsed {
+            Some((dialects, parsed)) => sql.keep(dialects, parsed, &mut fresh),
+            None => {
+                let dialects = self.dialects(s);
+                match sql.parsed_in(&dialects) {
+                    Some(kept) => kept,
+                    None => fresh.insert(sql::parse_first(&text.text, &dialects)),
+                }
+            }
+        };
         let mut cat = Cat {
             l: self,
             groups: Vec::new(),
@@ -946,7 +969,7 @@ impl Linker<'_> {
             text,
             file,
         };
-        let lin = sql::lineage_of(&parsed, &mut cat);
+        let lin = sql::lineage_of(parsed, &mut cat);
         let groups = cat.groups;
         let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
             match span {

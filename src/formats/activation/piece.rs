@@ -3,11 +3,13 @@
 //! declare, each located at a byte range of its file. Linking reads only these.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use super::hcl::Range;
 use super::text::Embedded;
 use crate::model::FlowKind;
 use crate::source::FileId;
+use crate::sql::{self, Dialect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Platform {
@@ -86,12 +88,59 @@ pub(crate) struct Sql {
     /// The SQL is in another file (`file:` of a rudder-cli model), relative to the piece's
     /// file; `text` is then empty until linking reads it.
     pub file: Option<(String, Range)>,
+    /// `text` parsed by an earlier run of an editor session, which keeps the piece for
+    /// the next run: shared by the piece's copies, so that only an edited file's SQL is
+    /// parsed again (see [`Sql::keeps_parse`]).
+    pub parsed: Arc<OnceLock<Parse>>,
+}
+
+/// SQL parsed in these dialects.
+#[derive(Debug)]
+pub(crate) struct Parse {
+    pub dialects: Vec<Dialect>,
+    pub parsed: sql::Parsed,
 }
 
 impl Sql {
     /// SQL written in the piece's own file.
     pub(crate) fn inline(text: Embedded) -> Self {
-        Sql { text, file: None }
+        Sql {
+            text,
+            file: None,
+            parsed: Arc::default(),
+        }
+    }
+
+    /// The statements an earlier run parsed in `dialects`.
+    pub(crate) fn parsed_in(&self, dialects: &[Dialect]) -> Option<&sql::Parsed> {
+        let p = self.parsed.get()?;
+        (p.dialects == dialects).then_some(&p.parsed)
+    }
+
+    /// Whether a parse of the text is worth keeping: another copy of the piece shares it
+    /// (an editor session's cache), and the text is in the piece's own file (another
+    /// file's SQL can change while the piece does not). A command-line run moves its
+    /// pieces, so its trees are dropped once linked.
+    pub(crate) fn keeps_parse(&self) -> bool {
+        self.file.is_none() && Arc::strong_count(&self.parsed) > 1
+    }
+
+    /// The statements `parsed` (in `dialects`), kept for the next run when that is worth
+    /// it, else held in `slot` for this one.
+    pub(crate) fn keep<'a>(
+        &'a self,
+        dialects: Vec<Dialect>,
+        parsed: sql::Parsed,
+        slot: &'a mut Option<sql::Parsed>,
+    ) -> &'a sql::Parsed {
+        // Linking is single-threaded: an empty cell is filled by this call.
+        if self.keeps_parse() && self.parsed.get().is_none() {
+            return &self
+                .parsed
+                .get_or_init(|| Parse { dialects, parsed })
+                .parsed;
+        }
+        slot.insert(parsed)
     }
 }
 
@@ -208,4 +257,42 @@ pub(crate) struct Note {
     pub file: FileId,
     pub span: Range,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SQL: &str = "select a from t";
+
+    fn parse(dialects: &[Dialect]) -> sql::Parsed {
+        sql::parse_first(SQL, dialects)
+    }
+
+    #[test]
+    fn a_parse_is_kept_only_for_a_copy_the_session_shares() {
+        let d = vec![Dialect::Snowflake, Dialect::Generic];
+        // A command-line run's piece: nothing else holds it, so nothing is kept.
+        let alone = Sql::inline(Embedded::verbatim(SQL, 0));
+        let mut slot = None;
+        assert!(alone.keep(d.clone(), parse(&d), &mut slot).is_ok());
+        assert!(slot.is_some() && alone.parsed_in(&d).is_none());
+        // An editor session's piece: the copy linked fills the cell the cache holds.
+        let cached = Sql::inline(Embedded::verbatim(SQL, 0));
+        let linked = cached.clone();
+        let mut slot = None;
+        assert!(linked.keep(d.clone(), parse(&d), &mut slot).is_ok());
+        assert!(slot.is_none());
+        assert!(cached.parsed_in(&d).is_some());
+        assert!(cached.parsed_in(&[Dialect::Postgres]).is_none());
+        // SQL read from another file can change while the piece does not.
+        let in_file = Sql {
+            file: Some(("query.sql".into(), (0, 0))),
+            ..Sql::inline(Embedded::verbatim("", 0))
+        };
+        let linked = in_file.clone();
+        let mut slot = None;
+        linked.keep(d.clone(), parse(&d), &mut slot);
+        assert!(slot.is_some() && in_file.parsed_in(&d).is_none());
+    }
 }
