@@ -332,7 +332,7 @@ impl Linker<'_> {
             .iter()
             .map(|p| {
                 let n = ids.len() as u32;
-                *ids.entry(p.dir.as_path()).or_insert_with(|| {
+                *ids.entry(&*p.dir).or_insert_with(|| {
                     depths.push(p.dir.components().count() as u32);
                     n
                 })

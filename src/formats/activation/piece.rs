@@ -2,7 +2,7 @@
 //! event-stream sources, destinations and connections with the flows their attributes
 //! declare, each located at a byte range of its file. Linking reads only these.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use super::hcl::Range;
@@ -243,7 +243,8 @@ pub(crate) struct Piece {
     /// Terraform address or `<kind>.<id>`.
     pub name: String,
     /// The directory whose files form its module (rudder-cli: its project folder).
-    pub dir: PathBuf,
+    /// Shared by the pieces of a file: one allocation per file, not per piece.
+    pub dir: Arc<Path>,
     /// Where the declaration is named: the resource's name label, the `spec.id` value.
     pub name_span: Range,
     /// Literal ids by which others may refer to it (`import` ids, rudder-cli URNs).

@@ -2,6 +2,7 @@
 //! reader.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::hcl::Range;
 use super::piece::{
@@ -57,7 +58,7 @@ pub(crate) fn read(
     let Some(kind) = doc.get("kind").and_then(|n| n.as_str()) else {
         return;
     };
-    let dir = src.path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let dir: Arc<Path> = Arc::from(src.path.parent().unwrap_or(Path::new("")));
     let file = dec.file;
     if kind == "retl-connections" {
         let at = doc.get("kind").map_or(doc.span(), |k| k.span());

@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::hcl::{Body, Key, Kind, Range, Resource, TfFile, Value};
 use super::piece::{Lit, Note, Piece, Ref, Unknown};
@@ -259,7 +260,7 @@ pub(crate) fn records_of<'a>(scope: &'a Scope<'a>, v: &'a Value<'a>) -> Records<
 pub(crate) struct Cx<'a> {
     pub file: FileId,
     pub src: &'a SourceFile,
-    pub dir: &'a Path,
+    pub dir: Arc<Path>,
     pub scope: &'a Scope<'a>,
     pub diags: &'a mut Vec<Finding>,
     pub notes: &'a mut Vec<Note>,
@@ -296,7 +297,7 @@ impl Cx<'_> {
         self.pieces.push(Piece {
             file: self.file,
             name,
-            dir: self.dir.to_path_buf(),
+            dir: self.dir.clone(),
             name_span,
             ids: Vec::new(),
             what,
@@ -342,7 +343,7 @@ fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope
     // One piece per resource, with few exceptions: no vector of large pieces grown by
     // doubling.
     read.pieces.reserve(tf.resources.len());
-    let dir = src.path.parent().unwrap_or(Path::new(""));
+    let dir = Arc::from(src.path.parent().unwrap_or(Path::new("")));
     let mut cx = Cx {
         file,
         src,
@@ -451,7 +452,7 @@ pub(crate) fn read_modules(
     }
     if !ids.is_empty() {
         for p in &mut pieces {
-            if let Some(found) = ids.remove(&(p.dir.as_path(), p.name.as_str())) {
+            if let Some(found) = ids.remove(&(&*p.dir, p.name.as_str())) {
                 p.ids.extend(found);
             }
         }
