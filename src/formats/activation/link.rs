@@ -25,7 +25,7 @@ use crate::model::{
 };
 use crate::rules::Rule;
 use crate::session::LinkCx;
-use crate::source::{FileId, Loc, Span};
+use crate::source::{FileId, Loc, Sources, Span};
 use crate::sql::{self, Catalog, Dialect, SqlSpan, Upstream};
 use crate::suggest;
 
@@ -143,15 +143,7 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
         else {
             continue;
         };
-        let base = cx
-            .model
-            .sources
-            .get(p.file)
-            .path
-            .parent()
-            .unwrap_or(Path::new(""))
-            .to_path_buf();
-        let path = base.join(rel);
+        let path = sql_path(&cx.model.sources, p.file, rel);
         if sql_files.contains_key(&path) {
             continue;
         }
@@ -249,6 +241,12 @@ const PARSE_AHEAD: usize = 128;
 
 /// A source's SQL parsed ahead, with the dialects it was parsed in.
 type Parsing = (Vec<Dialect>, sql::Parsed);
+
+/// Where a rudder-cli model's SQL file `rel`, named in `file`, is: relative to that file.
+fn sql_path(sources: &Sources, file: FileId, rel: &str) -> PathBuf {
+    let dir = sources.get(file).path.parent();
+    dir.unwrap_or(Path::new("")).join(rel)
+}
 
 /// The platform a piece belongs to, by its resource type or format.
 fn platform_of(p: &Piece) -> Platform {
@@ -835,10 +833,7 @@ impl Linker<'_> {
         };
         let text = match &sql.file {
             None => sql.text.text.as_str(),
-            Some((rel, _)) => {
-                let f = *self.sql_files.get(&self.sql_path(p.file, rel))?;
-                &self.model.sources.get(f).text
-            }
+            Some((rel, _)) => &self.model.sources.get(self.sql_file(p.file, rel)?).text,
         };
         let dialects = self.dialects(s);
         match sql.parsed_in(&dialects) {
@@ -847,10 +842,10 @@ impl Linker<'_> {
         }
     }
 
-    /// Where a rudder-cli model's SQL file `rel`, named in `file`, is.
-    fn sql_path(&self, file: FileId, rel: &str) -> PathBuf {
-        let dir = self.model.sources.get(file).path.parent();
-        dir.unwrap_or(Path::new("")).join(rel)
+    /// The SQL file `rel` that a rudder-cli model in `file` names, as linking read it.
+    fn sql_file(&self, file: FileId, rel: &str) -> Option<FileId> {
+        let path = sql_path(&self.model.sources, file, rel);
+        self.sql_files.get(&path).copied()
     }
 
     /// Runs `f` with what piece `i` is, taken out of the piece meanwhile instead of
@@ -930,7 +925,7 @@ impl Linker<'_> {
         let read;
         let text = match &sql.file {
             None => &sql.text,
-            Some((rel, span)) => match self.sql_files.get(&self.sql_path(p.file, rel)).copied() {
+            Some((rel, span)) => match self.sql_file(p.file, rel) {
                 Some(f) => {
                     file = f;
                     read = Embedded::verbatim(&self.model.sources.get(f).text, 0);
