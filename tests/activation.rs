@@ -525,6 +525,152 @@ fn a_literal_destination_id_managed_elsewhere_is_undeclared() {
 }
 
 #[test]
+fn a_reference_written_as_a_lone_interpolation_resolves_like_the_reference() {
+    // Older provider docs write `"${x.y.id}"`; Terraform reads it as `x.y.id`.
+    let conn = r#"resource "rudderstack_retl_connection" "to_meta" {
+  source_id      = "${rudderstack_retl_source_table.users.id}"
+  destination_id = "${rudderstack_destination_facebook_conversions.meta.id}"
+  mappings {
+    from = "phone"
+  }
+}
+"#;
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("conn.tf", conn),
+    ]);
+    assert!(
+        leaks(&o).contains(&(
+            "security-to-advertising".into(),
+            "public.users.phone".into()
+        )),
+        "{:?}",
+        diag_lines(&o)
+    );
+    let lines = diag_lines(&o);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("incomplete-lineage")),
+        "{lines:?}"
+    );
+    // A template with more than the interpolation is still not read literally.
+    let conn = conn.replace(
+        "\"${rudderstack_retl_source_table.users.id}\"",
+        "\"id-${rudderstack_retl_source_table.users.id}\"",
+    );
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("conn.tf", &conn),
+    ]);
+    let lines = diag_lines(&o);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("incomplete-lineage 2:20") && l.contains("interpolation")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn every_missing_end_of_a_connection_is_reported() {
+    // A missing destination must not hide a missing source (or dataset, or warehouse).
+    let tf = r#"resource "census_dataset" "d" {
+  source_id = census_source.gone.id
+  query     = "select id, email from public.users"
+}
+resource "census_sync" "s" {
+  source_attributes {
+    connection_id = census_source.gone.id
+    object {
+      type = "dataset"
+      id   = census_dataset.missing.id
+    }
+  }
+  destination_attributes {
+    connection_id = census_destination.missing.id
+    object        = "Contact"
+  }
+  field_mapping {
+    from = "email"
+    to   = "Email"
+  }
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("census.tf", tf)]);
+    let mut lines: Vec<String> = diag_lines(&o)
+        .into_iter()
+        .filter(|l| l.starts_with("unknown-reference"))
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "unknown-reference 10:14 `census_dataset.missing` is not declared in this module; did you mean `census_dataset.d`?",
+            "unknown-reference 14:21 `census_destination.missing` is not declared in this module",
+            "unknown-reference 2:15 `census_source.gone` is not declared in this module",
+            "unknown-reference 7:21 `census_source.gone` is not declared in this module",
+        ],
+        "{:?}",
+        diag_lines(&o)
+    );
+}
+
+#[test]
+fn a_literal_model_or_dataset_id_that_resolves_to_nothing_is_unknown() {
+    // Spec §10: not an error, but never silent (§7.3).
+    let tf = r#"resource "census_destination" "crm" {
+  name = "crm"
+  type = "hubspot"
+}
+resource "census_sync" "s" {
+  source_attributes {
+    object {
+      type = "dataset"
+      id   = "12345"
+    }
+  }
+  destination_attributes {
+    connection_id = census_destination.crm.id
+    object        = "Contact"
+  }
+  field_mapping {
+    from = "email"
+    to   = "Email"
+  }
+}
+"#;
+    let o = lint(&[("census.tf", tf)]);
+    let lines = diag_lines(&o);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("incomplete-lineage 9:14")
+                && l.contains("`12345`")
+                && l.contains("`kind: dataset` named `census:12345`")),
+        "{lines:?}"
+    );
+    assert!(
+        o.findings.iter().all(|f| f.severity != Severity::Error),
+        "{lines:?}"
+    );
+    // Declared natively under that name, its columns are known: no note, and the leak.
+    let declared = "kind: dataset
+name: census:12345
+fields:
+  - name: email
+    purposes: [essential.service.security]
+";
+    let o = lint(&[("census.tf", tf), ("model.yaml", declared)]);
+    let lines = diag_lines(&o);
+    assert!(!lines.iter().any(|l| l.contains("`12345`")), "{lines:?}");
+    assert!(
+        leaks(&o).iter().any(|(_, s)| s == "census:12345.email"),
+        "{lines:?}"
+    );
+}
+
+#[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
     let tf = format!(
         r#"variable "table" {{

@@ -94,7 +94,7 @@ fn sync(cx: &mut Cx, r: &Resource) {
         .get("connection_id")
         .and_then(|v| scope.reference(v, "`connection_id`"));
     let source = match src.records(scope, "object").into_iter().next() {
-        Some(object) => source_of(cx, r, object, warehouse),
+        Some(object) => source_of(cx, r, object, warehouse.clone()),
         None => {
             cx.error(
                 r.name_span,
@@ -103,7 +103,13 @@ fn sync(cx: &mut Cx, r: &Resource) {
             return;
         }
     };
+    let inline = format!("{}.source", r.address());
+    let own_piece = matches!(&source, Some(Ref::Address { address, .. }) if *address == inline);
     let mut c = Connection::new(source, destination);
+    c.rows = true;
+    if !own_piece {
+        c.warehouse = warehouse;
+    }
     // What the sync writes, when literal; it changes no flow (spec §4: messages only).
     c.object = dst
         .get("object")

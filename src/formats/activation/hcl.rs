@@ -298,6 +298,15 @@ fn read_body<'a>(text: &'a str, body: &'a HclBody) -> Body<'a> {
     Body { items }
 }
 
+/// The expression of a template that is one interpolation and nothing else.
+fn only_interpolation(t: &hcl_edit::template::StringTemplate) -> Option<&Expression> {
+    let mut elements = t.iter();
+    match (elements.next(), elements.next()) {
+        (Some(Element::Interpolation(i)), None) => Some(&i.expr),
+        _ => None,
+    }
+}
+
 fn read_value<'a>(text: &'a str, e: &'a Expression) -> Value<'a> {
     let span = range(e.span());
     let kind = match e {
@@ -305,7 +314,12 @@ fn read_value<'a>(text: &'a str, e: &'a Expression) -> Value<'a> {
         Expression::Bool(b) => Kind::Bool(*b.value()),
         Expression::Number(n) => Kind::Number(n.value().to_string()),
         Expression::String(s) => Kind::Str(Cow::Borrowed(s.value().as_str())),
-        Expression::StringTemplate(_) => Kind::Template,
+        // `"${x.y.id}"` is `x.y.id` in Terraform (a template of one interpolation yields
+        // its value unconverted): older configurations write references so.
+        Expression::StringTemplate(t) => match only_interpolation(t) {
+            Some(inner) => read_value(text, inner).kind,
+            None => Kind::Template,
+        },
         Expression::HeredocTemplate(h) => {
             let literal = h
                 .template

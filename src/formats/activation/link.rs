@@ -78,6 +78,8 @@ struct Linker<'m> {
     /// Datasets made for relations no format declares.
     externals: FxHashMap<String, DatasetId>,
     steps: FxHashMap<usize, StepId>,
+    /// Datasets made for literal source ids that resolve to nothing (`<platform>:<id>`).
+    placeholders: FxHashSet<DatasetId>,
 }
 
 /// Reads every module's resources, names every piece and adds the datasets and sinks
@@ -202,6 +204,7 @@ impl<'m> Linker<'m> {
             columns: FxHashMap::default(),
             externals: FxHashMap::default(),
             steps: FxHashMap::default(),
+            placeholders: FxHashSet::default(),
             by_name: FxHashMap::default(),
             by_id: FxHashMap::default(),
             dirs: d.dirs,
@@ -859,6 +862,10 @@ impl Linker<'_> {
 
     fn link_source(&mut self, i: usize, d: DatasetId, s: &Source, parsed: Option<Parsing>) {
         let file = self.pieces[i].file;
+        // Only its dialect is read, but a reference to nothing is an error all the same.
+        if let Some(r @ Ref::Address { .. }) = &s.warehouse {
+            self.resolve(i, r);
+        }
         match &s.origin {
             Origin::Table { parts, span } => {
                 let at = self.loc(file, *span);
@@ -1120,7 +1127,11 @@ impl Linker<'_> {
                 let d = match self.model.lookup(&name) {
                     Some(Named::Dataset(d)) => d,
                     Some(Named::Sink(_)) => return None,
-                    None => self.model.add_dataset(name, at, true).ok()?,
+                    None => {
+                        let d = self.model.add_dataset(name, at, true).ok()?;
+                        self.placeholders.insert(d);
+                        d
+                    }
                 };
                 self.model.datasets[d as usize].open = true;
                 Some(d)
@@ -1134,29 +1145,46 @@ impl Linker<'_> {
         }
     }
 
-    fn connection(&mut self, i: usize, c: &Connection) {
+    /// An `incomplete-lineage` info for reverse-ETL connection `i` whose literal source id
+    /// (in piece `from`) names no model or dataset of the repository (spec §10, §7.3):
+    /// the columns it reads are not known unless a `kind: dataset` declares them.
+    fn unresolved_rows(&mut self, i: usize, from: usize, d: DatasetId, lit: &super::piece::Lit) {
+        if !self.placeholders.contains(&d) {
+            return;
+        }
+        let name = self.model.datasets[d as usize].name.clone();
+        let message = format!(
+            "`{}` reads `{}`, which no model or dataset in this repository declares, so the columns it sends are not known; declare them with a `kind: dataset` named `{name}`",
+            self.names[i], lit.value
+        );
+        let at = self.loc(self.pieces[from].file, lit.span);
+        self.diags.push(Diag::NotFollowed(message).at(at));
+    }
+
+    /// The sink connection `i` sends to, and the destination's piece when it has one;
+    /// `None`, reported, when it names none.
+    fn destination(&mut self, i: usize, c: &Connection) -> Option<(SinkId, Option<usize>)> {
         let file = self.pieces[i].file;
-        // The destination.
-        let (sink, dest_piece) = match self.resolve(i, &c.destination) {
+        match self.resolve(i, &c.destination) {
             Resolved::Piece(j) => match self.sinks.get(&j) {
-                Some(&s) => (s, Some(j)),
+                Some(&s) => Some((s, Some(j))),
                 None => {
                     let diag = Diag::NotA {
                         name: self.names[j].clone(),
                         what: "a destination".into(),
                     };
                     self.report(diag, file, c.destination.span());
-                    return;
+                    None
                 }
             },
             Resolved::Id(id, span) => {
                 let name = format!("{}:{id}", platform_of(&self.pieces[i]).as_str());
                 match self.model.lookup(&name) {
-                    Some(Named::Sink(s)) => (s, None),
+                    Some(Named::Sink(s)) => Some((s, None)),
                     _ => {
                         let diag = Diag::UndeclaredDestination { id, sink: name };
                         self.report(diag, file, span);
-                        return;
+                        None
                     }
                 }
             }
@@ -1167,9 +1195,24 @@ impl Linker<'_> {
                     why: u.why.clone(),
                 };
                 self.report(diag, file, u.span);
-                return;
+                None
             }
-            Resolved::Missing => return,
+            Resolved::Missing => None,
+        }
+    }
+
+    fn connection(&mut self, i: usize, c: &Connection) {
+        let file = self.pieces[i].file;
+        // Only checked: a reference to nothing is an error even where nothing is read.
+        if let Some(r @ Ref::Address { .. }) = &c.warehouse {
+            self.resolve(i, r);
+        }
+        let Some((sink, dest_piece)) = self.destination(i, c) else {
+            // Not followed further, but a missing source is reported all the same.
+            if let Some(r @ Ref::Address { .. }) = &c.source {
+                self.resolve(i, r);
+            }
+            return;
         };
         // The source: given, or the destination's own source (Segment subscriptions).
         let source = match (&c.source, dest_piece) {
@@ -1212,10 +1255,13 @@ impl Linker<'_> {
                     Resolved::Unknown(u) => Ref::Unknown(u),
                     _ => return,
                 };
-                match self.event_source(from, &r) {
-                    Some(d) => (d, None),
-                    None => return,
+                let Some(d) = self.event_source(from, &r) else {
+                    return;
+                };
+                if let (Ref::Id(lit), true) = (&r, c.rows) {
+                    self.unresolved_rows(i, from, d, lit);
                 }
+                (d, None)
             }
         };
         let step = self.step(i);

@@ -189,6 +189,12 @@ pub(crate) struct Connection {
     pub unknown: Vec<Unknown>,
     /// What it writes in the destination (a Census sync's `object`), for messages only.
     pub object: Option<String>,
+    /// Its source is a table, model or dataset (reverse ETL), not an event stream: a
+    /// literal source id that resolves to nothing is unknown (spec §10, §7.3).
+    pub rows: bool,
+    /// The warehouse connection it names (Census `source_attributes.connection_id`) when
+    /// no source piece of its own holds it: only checked to exist.
+    pub warehouse: Option<Ref>,
 }
 
 impl Connection {
@@ -201,6 +207,8 @@ impl Connection {
             passthrough: None,
             unknown: Vec::new(),
             object: None,
+            rows: false,
+            warehouse: None,
         }
     }
 

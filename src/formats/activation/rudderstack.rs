@@ -168,6 +168,7 @@ fn ends(cx: &mut Cx, r: &Resource) -> Option<Connection> {
 fn connection(cx: &mut Cx, r: &Resource) {
     let body = Record::Body(&r.body);
     let Some(mut c) = ends(cx, r) else { return };
+    c.rows = true;
     for key in ["identifiers", "mappings"] {
         for m in body.records(cx.scope, key) {
             let Some(from) = m.get("from") else { continue };

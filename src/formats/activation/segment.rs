@@ -116,6 +116,7 @@ fn subscription(cx: &mut Cx, r: &Resource) {
         .filter(|v| !v.is_null())
         .and_then(|v| cx.scope.reference(v, "`model_id`"));
     let mut c = Connection::new(source, destination);
+    c.rows = c.source.is_some();
     if let Some(s) = body.get("settings") {
         settings(cx, &mut c, s);
     }
