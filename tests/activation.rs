@@ -671,6 +671,43 @@ fields:
 }
 
 #[test]
+fn a_quoted_relation_is_located_with_its_quotes() {
+    let tf = r#"resource "segment_reverse_etl_model" "m" {
+  source_id               = "wh"
+  query                   = <<-SQL
+    SELECT id FROM "public"."users" u JOIN `proj.ds.t` ON 1=1 JOIN "x" ON 1=1
+  SQL
+  query_identifier_column = "id"
+}
+resource "segment_reverse_etl_model" "e" {
+  source_id               = "wh"
+  query                   = "SELECT id FROM \"public\".\"orders\""
+  query_identifier_column = "id"
+}
+"#;
+    let o = lint(&[("m.tf", tf)]);
+    let mut located: Vec<(String, u32, u32, u32)> = common::diags(&o)
+        .iter()
+        .filter(|f| f.message.starts_with("no dataset declares relation"))
+        .map(|f| {
+            let name = f.message.split('`').nth(1).unwrap_or("").to_string();
+            let s = f.location.span;
+            (name, s.start_pos.line, s.start_pos.column, s.end_pos.column)
+        })
+        .collect();
+    located.sort();
+    assert_eq!(
+        located,
+        [
+            ("proj.ds.t".to_string(), 4, 44, 55),
+            ("public.orders".to_string(), 10, 45, 66),
+            ("public.users".to_string(), 4, 20, 36),
+            ("x".to_string(), 4, 68, 71),
+        ]
+    );
+}
+
+#[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
     let tf = format!(
         r#"variable "table" {{

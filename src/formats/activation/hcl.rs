@@ -300,9 +300,8 @@ fn read_body<'a>(text: &'a str, body: &'a HclBody) -> Body<'a> {
 
 /// The expression of a template that is one interpolation and nothing else.
 fn only_interpolation(t: &hcl_edit::template::StringTemplate) -> Option<&Expression> {
-    let mut elements = t.iter();
-    match (elements.next(), elements.next()) {
-        (Some(Element::Interpolation(i)), None) => Some(&i.expr),
+    match (t.len(), t.get(0)) {
+        (1, Some(Element::Interpolation(i))) => Some(&i.expr),
         _ => None,
     }
 }

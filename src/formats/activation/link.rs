@@ -1361,7 +1361,16 @@ impl Cat<'_, '_, '_> {
                 .map_or(0, |j| j + 1);
             Some((start, i + last.len() - start))
         }) {
-            Some((i, n)) => {
+            Some((mut i, mut n)) => {
+                // A quoted name covers its quotes, as written (spec §11).
+                let b = sql.as_bytes();
+                let quote = |c: Option<&u8>| c.copied().filter(|c| matches!(c, b'"' | b'`'));
+                let before = i.checked_sub(1).and_then(|j| quote(b.get(j)));
+                match (before, quote(b.get(i)), quote(b.get(i + n))) {
+                    (Some(q), _, Some(c)) if q == c => (i, n) = (i - 1, n + 2),
+                    (_, Some(q), Some(c)) if q == c => n += 1,
+                    _ => {}
+                }
                 let r = text.range(i, i + n);
                 l.loc(file, r)
             }
