@@ -707,6 +707,208 @@ resource "segment_reverse_etl_model" "e" {
     );
 }
 
+/// The last hop of `o`'s finding for `source`: (line, column, end column).
+fn last_hop(o: &Outcome, source: &str) -> (u32, u32, u32) {
+    let f = finding_for(o, source);
+    let s = f.flow.as_ref().unwrap().path.last().unwrap().location.span;
+    (s.start_pos.line, s.start_pos.column, s.end_pos.column)
+}
+
+#[test]
+fn rudderstack_dynamic_mappings_expand_or_keep_lineage() {
+    // A literal map: each element is a mapping, located at the block's label.
+    let conn = r#"locals {
+  ids = { "phone" = "user_data.phone" }
+}
+resource "rudderstack_retl_connection" "to_meta" {
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  dynamic "identifiers" {
+    for_each = local.ids
+    content {
+      from = identifiers.key
+      to   = identifiers.value
+    }
+  }
+}
+"#;
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("conn.tf", conn),
+    ]);
+    assert_eq!(last_hop(&o, "public.users.phone"), (7, 11, 24));
+    let f = finding_for(&o, "public.users.phone");
+    let hop = f.flow.as_ref().unwrap().path.last().unwrap();
+    assert_eq!(hop.destination_field.as_deref(), Some("user_data.phone"));
+    // `for_each` from outside the module: unknown, so every field flows, with an info.
+    let conn = conn.replace("local.ids", "var.fields") + "variable \"fields\" {}\n";
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("conn.tf", &conn),
+    ]);
+    assert_eq!(last_hop(&o, "public.users.phone"), (7, 11, 24));
+    let lines = diag_lines(&o);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("incomplete-lineage 7:11")
+                && l.contains("`dynamic \"identifiers\"`")
+                && l.contains("`var.fields` has no default")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn mappings_and_settings_that_cannot_be_read_keep_lineage() {
+    // Census `field_mapping` from a variable without default.
+    let census = r#"variable "fm" {}
+resource "census_destination" "crm" {
+  name = "crm"
+  type = "hubspot"
+}
+resource "census_sync" "s" {
+  source_attributes {
+    object {
+      type       = "table"
+      table_schema = "public"
+      table_name = "users"
+    }
+  }
+  destination_attributes {
+    connection_id = census_destination.crm.id
+    object        = "Contact"
+  }
+  field_mapping = var.fm
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("census.tf", census)]);
+    assert_eq!(last_hop(&o, "public.users.email"), (18, 19, 25));
+    assert!(
+        diag_lines(&o)
+            .iter()
+            .any(|l| l.starts_with("incomplete-lineage 18:19") && l.contains("`field_mapping`")),
+        "{:?}",
+        diag_lines(&o)
+    );
+    // Segment settings: a local is read as written; a function of it is unknown.
+    let sub = r#"locals {
+  s = { "phone" = { "@path" = "$.properties.PHONE" } }
+}
+resource "segment_destination_subscription" "sync" {
+  destination_id = segment_destination.fca.id
+  model_id       = segment_reverse_etl_model.phones.id
+  action_id      = "a1"
+  settings       = jsonencode(local.s)
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("model.tf", MODEL), ("sub.tf", sub)]);
+    assert_eq!(last_hop(&o, "public.users.phone"), (2, 31, 51));
+    let merged = sub.replace("jsonencode(local.s)", "jsonencode(merge(local.s, {}))");
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", &merged),
+    ]);
+    assert_eq!(last_hop(&o, "public.users.phone"), (8, 31, 49));
+    assert!(
+        diag_lines(&o)
+            .iter()
+            .any(|l| l.starts_with("incomplete-lineage 8:31") && l.contains("calls `merge()`")),
+        "{:?}",
+        diag_lines(&o)
+    );
+    // Escaped JSON held by a local: read, located at the reference.
+    let escaped = r#"locals {
+  sj = "{\"phone\": {\"@path\": \"$.properties.PHONE\"}}"
+}
+resource "segment_destination_subscription" "sync" {
+  destination_id = segment_destination.fca.id
+  model_id       = segment_reverse_etl_model.phones.id
+  action_id      = "a1"
+  settings       = local.sj
+}
+"#;
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", escaped),
+    ]);
+    assert_eq!(last_hop(&o, "public.users.phone"), (8, 20, 28));
+}
+
+#[test]
+fn rudder_cli_documents_are_found_in_any_yaml_style() {
+    let conns = |version_line: &str| {
+        format!(
+            "{version_line}
+kind: event-stream-connections
+metadata:
+  name: c
+spec:
+  connections:
+    - id: app-to-fb
+      source: \"#event-stream-source:app\"
+      destination: \"#destination:fb\"
+"
+        )
+    };
+    let dest = "{version: rudder/v1, kind: destination, metadata: {name: fb}, spec: {id: fb, type: facebook_conversions}}\n";
+    let src = "version: \"rudder/v1\" # pinned\nkind: event-stream-source\nmetadata:\n  name: app\nspec:\n  id: app\n  type: android\n";
+    for line in [
+        "version: rudder/v1   # pinned",
+        "\"version\": rudder/v1",
+        "version: !!str rudder/v1",
+    ] {
+        let o = lint(&[
+            ("schema.yaml", EVENTS),
+            ("dest.yaml", dest),
+            ("src.yaml", src),
+            ("conns.yaml", &conns(line)),
+        ]);
+        assert!(
+            leaks(&o)
+                .iter()
+                .any(|(_, s)| s == "event-stream-source.app.phone"),
+            "{line}: {:?}",
+            diag_lines(&o)
+        );
+    }
+}
+
+#[test]
+fn an_iterator_value_is_unknown_not_a_missing_resource() {
+    let conn = r#"locals {
+  dests = { meta = rudderstack_destination_facebook_conversions.meta.id }
+}
+resource "rudderstack_retl_connection" "c" {
+  for_each       = local.dests
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = each.value
+  mappings {
+    from = "phone"
+  }
+}
+"#;
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("conn.tf", conn),
+    ]);
+    let lines = diag_lines(&o);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("unknown-reference")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("undeclared-destination 7:20") && l.contains("`each.value`")),
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
     let tf = format!(

@@ -2,7 +2,7 @@
 //! blocks (`source_attributes { object { … } }`, repeated `field_mapping { … }`) and
 //! attributes (`source_attributes = jsonencode({…})`, `field_mapping = [{…}, …]`).
 
-use super::hcl::{Kind, Resource, Value};
+use super::hcl::Resource;
 use super::piece::{Connection, Destination, Origin, Platform, Ref, Source, Unknown, Use, What};
 use super::rudderstack::sql_origin;
 use super::terraform::{Cx, Record, Scope};
@@ -116,15 +116,13 @@ fn sync(cx: &mut Cx, r: &Resource) {
         .and_then(|v| scope.lit(v, "`object`"))
         .and_then(Result::ok)
         .map(|l| l.value);
-    for m in body.records(scope, "field_mapping") {
+    // A `dynamic` mapping is written once, in its content: each is located at the label.
+    let unknown = body.records_checked(scope, "field_mapping", |scope, m, label| {
+        let before = c.uses.len();
         mapping(scope, &mut c, m);
-    }
-    for b in r.body.blocks("dynamic") {
-        if b.labels.first().map(|(l, _)| &**l) != Some("field_mapping") {
-            continue;
-        }
-        dynamic(cx, &mut c, b);
-    }
+        c.relocate(before, label);
+    });
+    c.unknown.extend(unknown);
     if let Some(v) = body.get("field_behavior") {
         if scope
             .lit(v, "`field_behavior`")
@@ -244,55 +242,6 @@ fn mapping(scope: &Scope, c: &mut Connection, m: Record) {
         }
         // constant, sync_metadata, segment_membership: nothing of the source is sent.
         Some(_) => {}
-    }
-}
-
-/// `dynamic "field_mapping" { for_each = … content { … } }`: expanded when `for_each`
-/// is a literal list (a variable's default, a local); otherwise unknown at the label.
-fn dynamic(cx: &mut Cx, c: &mut Connection, b: &super::hcl::Block) {
-    let label = b.labels.first().map_or(b.span, |(_, s)| *s);
-    let iterator = b
-        .body
-        .attr("iterator")
-        .and_then(|v| match &v.kind {
-            Kind::Traversal(p) if p.len() == 1 => Some(p[0].clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "field_mapping".into());
-    let unknown = |why: String| Unknown {
-        what: "`dynamic \"field_mapping\"`".into(),
-        why,
-        span: label,
-    };
-    let Some(each) = b.body.attr("for_each") else {
-        c.unknown.push(unknown("it has no `for_each`".into()));
-        return;
-    };
-    let items: Vec<&Value> = match cx.scope.resolve(each).map(|v| &v.kind) {
-        Ok(Kind::Array(items)) => items.iter().collect(),
-        Ok(Kind::Object(members)) => members.iter().map(|(_, v)| v).collect(),
-        Ok(_) => {
-            c.unknown
-                .push(unknown("its `for_each` is not a literal list".into()));
-            return;
-        }
-        Err(why) => {
-            c.unknown
-                .push(unknown(format!("its `for_each` cannot be read: {why}")));
-            return;
-        }
-    };
-    let Some(content) = b.body.block("content") else {
-        return;
-    };
-    for item in items {
-        let scope = cx.scope.with_iterator(&iterator, item);
-        let before = c.uses.len();
-        mapping(&scope, c, Record::Body(&content.body));
-        // The mapping is written once, in the content: locate each at the label.
-        for u in &mut c.uses[before..] {
-            u.span = label;
-        }
     }
 }
 

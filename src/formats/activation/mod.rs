@@ -57,7 +57,7 @@ impl Format for Activation {
             read_terraform(id, source, dec.diags)
         } else {
             // Cheap test first: most YAML files are not rudder-cli documents.
-            if !ruddercli::declares(&source.text) {
+            if !ruddercli::mentions(&source.text) {
                 return None;
             }
             let docs = input.yaml().ok()?;

@@ -212,6 +212,16 @@ impl Connection {
         }
     }
 
+    /// Locates the uses from `before` on at `label`, when given: a `dynamic` block's
+    /// uses are written once, in its content.
+    pub(crate) fn relocate(&mut self, before: usize, label: Option<Range>) {
+        if let Some(label) = label {
+            for u in &mut self.uses[before..] {
+                u.span = label;
+            }
+        }
+    }
+
     /// The column `v` names, used as `kind`: a use when literal, an unknown otherwise.
     pub(crate) fn read_use(
         &mut self,

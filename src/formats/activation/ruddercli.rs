@@ -34,6 +34,14 @@ pub(crate) fn is_ours(doc: Node) -> bool {
         && kind.is_some_and(|k| KINDS.contains(&k) || k == "retl-connections")
 }
 
+/// Whether a YAML file may hold a rudder-cli document: it names one of [`VERSIONS`]
+/// somewhere. The parsed documents decide ([`is_ours`]), so a version written in any
+/// YAML style (quoted, flow, with a comment) is read.
+pub(crate) fn mentions(text: &str) -> bool {
+    memchr::memmem::find_iter(text.as_bytes(), "rudder/")
+        .any(|at| VERSIONS.iter().any(|v| text[at..].starts_with(v)))
+}
+
 /// Whether the text of a file that is not valid YAML declares a rudder-cli document.
 /// A line that is `version:` and one of [`VERSIONS`], blanks aside. Run on every YAML
 /// file of a run, so it finds the key first instead of trimming every line.
@@ -42,7 +50,10 @@ pub(crate) fn declares(text: &str) -> bool {
     memchr::memmem::find_iter(text.as_bytes(), KEY).any(|at| {
         let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
         let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-        let value = text[at + KEY.len()..end].trim().trim_matches(['"', '\'']);
+        let value = &text[at + KEY.len()..end];
+        // A comment may follow the value (` # pinned`).
+        let value = value.split(" #").next().unwrap_or(value);
+        let value = value.trim().trim_matches(['"', '\'']);
         text[line..at].chars().all(char::is_whitespace) && VERSIONS.contains(&value)
     })
 }
@@ -271,6 +282,7 @@ mod tests {
         text.lines().any(|l| {
             l.trim()
                 .strip_prefix("version:")
+                .map(|v| v.split(" #").next().unwrap_or(v))
                 .map(|v| v.trim().trim_matches(['"', '\'']))
                 .is_some_and(|v| VERSIONS.contains(&v))
         })
@@ -280,7 +292,7 @@ mod tests {
         #[test]
         fn declares_reads_lines(
             parts in proptest::collection::vec(
-                "(version:|rudder/v1|rudder/0.1|kind: x|\n|\r\n|\r| |\t|\u{a0}|\"|'|x)",
+                "(version:|rudder/v1|rudder/0.1|kind: x|\n|\r\n|\r| |\t|\u{a0}|\"|'|x| # c|#)",
                 0..14,
             )
         ) {

@@ -134,10 +134,7 @@ pub(crate) fn sql_origin(cx: &mut Cx, v: &super::hcl::Value, what: &str) -> Orig
         }
         // A literal that lives elsewhere (a variable's default): read, located at the
         // reference.
-        Ok((Kind::Str(s), _)) => Origin::Sql(Sql::inline(Embedded::from_lines(
-            s,
-            &vec![v.span.0; s.lines().count() + 1],
-        ))),
+        Ok((Kind::Str(s), _)) => Origin::Sql(Sql::inline(Embedded::elsewhere(s, v.span))),
         Ok(_) => unknown_origin(v, what, "it is not a literal string"),
         Err(why) => unknown_origin(v, what, &why),
     }
@@ -169,23 +166,30 @@ fn connection(cx: &mut Cx, r: &Resource) {
     let body = Record::Body(&r.body);
     let Some(mut c) = ends(cx, r) else { return };
     c.rows = true;
+    // A `dynamic` block is written once, in its content: each use is located at the label.
+    let mut unknown = Vec::new();
     for key in ["identifiers", "mappings"] {
-        for m in body.records(cx.scope, key) {
-            let Some(from) = m.get("from") else { continue };
+        unknown.extend(body.records_checked(cx.scope, key, |scope, m, label| {
+            let Some(from) = m.get("from") else { return };
             let to = m
                 .get("to")
-                .and_then(|v| cx.scope.lit(v, "`to`"))
+                .and_then(|v| scope.lit(v, "`to`"))
                 .and_then(Result::ok)
                 .map(|l| l.value);
-            c.read_use(cx.scope.lit(from, "`from`"), FlowKind::Direct, to);
-        }
+            let before = c.uses.len();
+            c.read_use(scope.lit(from, "`from`"), FlowKind::Direct, to);
+            c.relocate(before, label);
+        }));
     }
-    for e in body.records(cx.scope, "event") {
+    unknown.extend(body.records_checked(cx.scope, "event", |scope, e, label| {
         if let Some(n) = e.get("name_column") {
-            let name = cx.scope.lit(n, "`name_column`");
+            let name = scope.lit(n, "`name_column`");
+            let before = c.uses.len();
             c.read_use(name, FlowKind::Direct, Some("event".into()));
+            c.relocate(before, label);
         }
-    }
+    }));
+    c.unknown.extend(unknown);
     if let Some(cursor) = body.get("cursor_column") {
         let cursor = cx.scope.lit(cursor, "`cursor_column`");
         c.read_use(cursor, FlowKind::Indirect, None);

@@ -160,6 +160,20 @@ fn settings(cx: &mut Cx, c: &mut Connection, v: &Value) {
                 ),
             }
         }
+        // A JSON string that lives elsewhere (a local, a variable's default): read, located
+        // at the reference.
+        Kind::Str(text) => {
+            let e = Embedded::elsewhere(text, v.span);
+            if e.text.trim().is_empty() {
+                return;
+            }
+            match text::json(&e) {
+                Ok(json) => visit(cx, c, &json, "", None),
+                Err((message, _)) => {
+                    cx.error(v.span, format!("`settings` is not valid JSON: {message}"))
+                }
+            }
+        }
         Kind::Object(_) => visit(cx, c, resolved, "", None),
         Kind::Null => {}
         _ => c.unknown.push(Unknown {
@@ -262,7 +276,26 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
                 visit(cx, c, a, path, forced);
             }
         }
-        // Scalars are constants.
+        // A local or a variable's default is read as written there; a value that cannot
+        // be read may hold any mapping: unknown (spec §7.3).
+        Kind::Traversal(_) | Kind::Call(..) | Kind::Other(_) => {
+            let why = match cx.scope.resolve(v) {
+                Ok(r) if !std::ptr::eq(r, v) => return visit(cx, c, r, path, forced),
+                Ok(r) => super::terraform::why_not_literal(&r.kind),
+                Err(why) => why,
+            };
+            let what = if path.is_empty() {
+                "`settings`".to_string()
+            } else {
+                format!("`settings.{path}`")
+            };
+            c.unknown.push(Unknown {
+                what,
+                why,
+                span: v.span,
+            });
+        }
+        // Scalars (strings with interpolation too) are constants.
         _ => {}
     }
 }

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::hcl::{Body, Key, Kind, Range, Resource, TfFile, Value};
+use super::hcl::{Block, Body, Key, Kind, Range, Resource, TfFile, Value};
 use super::piece::{Lit, Note, Piece, Ref, Unknown};
 use super::{census, rudderstack, segment};
 use crate::finding::Finding;
@@ -18,8 +18,9 @@ use crate::source::{FileId, Loc, SourceFile};
 pub(crate) struct Scope<'a> {
     variables: FxHashMap<&'a str, Option<&'a Value<'a>>>,
     locals: FxHashMap<&'a str, &'a Value<'a>>,
-    /// Iterator of a `dynamic` block being expanded: its name and current element.
-    iterator: Option<(String, Value<'a>)>,
+    /// Iterator of a `dynamic` block being expanded: its name, and the current
+    /// element's key and value.
+    iterator: Option<(String, Value<'a>, Value<'a>)>,
     /// Every `var`/`local` name looked up, when a file is read with its own values only
     /// (the module's other files may change what it reads).
     lookups: Option<&'a RefCell<FxHashSet<Lookup>>>,
@@ -108,10 +109,14 @@ impl<'a> Scope<'a> {
                     member_path(l, rest)
                         .ok_or_else(|| format!("`local.{name}` has no such member"))?
                 }
-                [iter, "value", rest @ ..]
-                    if self.iterator.as_ref().is_some_and(|(n, _)| n == iter) =>
+                [iter, field @ ("key" | "value"), rest @ ..]
+                    if self.iterator.as_ref().is_some_and(|(n, ..)| n == iter) =>
                 {
-                    let element = self.iterator.as_ref().map(|(_, e)| e).unwrap_or(v);
+                    let element = match (&self.iterator, *field) {
+                        (Some((_, key, _)), "key") => key,
+                        (Some((.., value)), _) => value,
+                        (None, _) => v,
+                    };
                     member_path(element, rest)
                         .ok_or_else(|| format!("`{}` has no such member", parts.join(".")))?
                 }
@@ -121,12 +126,12 @@ impl<'a> Scope<'a> {
         Err("too many levels of `var`/`local` indirection".into())
     }
 
-    /// The same module while a `dynamic` block's element `item` is `name.value`.
-    pub(super) fn with_iterator(&self, name: &str, item: &Value<'a>) -> Scope<'a> {
+    /// The same module while a `dynamic` block's element is `name.key` and `name.value`.
+    pub(super) fn with_iterator(&self, name: &str, key: Value<'a>, item: &Value<'a>) -> Scope<'a> {
         Scope {
             variables: self.variables.clone(),
             locals: self.locals.clone(),
-            iterator: Some((name.to_string(), item.clone())),
+            iterator: Some((name.to_string(), key, item.clone())),
             lookups: self.lookups,
         }
     }
@@ -148,17 +153,9 @@ impl<'a> Scope<'a> {
             Kind::Str(s) => s.to_string(),
             Kind::Number(n) => n.clone(),
             Kind::Bool(b) => b.to_string(),
-            Kind::Template => {
-                return Some(Err(unknown("it is a template with interpolation".into())))
+            k @ (Kind::Template | Kind::Traversal(_) | Kind::Call(..) | Kind::Other(_)) => {
+                return Some(Err(unknown(why_not_literal(k))))
             }
-            Kind::Traversal(p) => {
-                return Some(Err(unknown(format!(
-                    "`{}` is known only when applied",
-                    p.join(".")
-                ))))
-            }
-            Kind::Call(f, _) => return Some(Err(unknown(format!("it calls `{f}()`")))),
-            Kind::Other(o) => return Some(Err(unknown(format!("it is {o}")))),
             Kind::Heredoc { text, .. } => text.clone(),
             Kind::Array(_) | Kind::Object(_) => {
                 return Some(Err(unknown("it is not a single value".into())))
@@ -174,7 +171,20 @@ impl<'a> Scope<'a> {
     /// unknown value. `None` when absent or null.
     pub(super) fn reference(&self, v: &Value, what: &str) -> Option<Ref> {
         if let Kind::Traversal(parts) = &v.kind {
-            if parts.len() >= 2 && !matches!(&*parts[0], "var" | "local" | "data" | "module") {
+            // `each`, `count`, `self`, `path`, `terraform` name no resource: unknown values.
+            let not_a_resource = matches!(
+                &*parts[0],
+                "var"
+                    | "local"
+                    | "data"
+                    | "module"
+                    | "each"
+                    | "count"
+                    | "self"
+                    | "path"
+                    | "terraform"
+            );
+            if parts.len() >= 2 && !not_a_resource {
                 return Some(Ref::Address {
                     address: super::hcl::dotted(&parts[0], &parts[1]),
                     span: v.span,
@@ -228,6 +238,140 @@ impl<'a> Record<'a> {
             out.extend(records_of(scope, v));
         }
         out
+    }
+}
+
+/// `dynamic "<name>" { for_each = … content { … } }`: `content` once per element of a
+/// literal `for_each` (a list, a map, a variable's default, a local), with the scope
+/// in which its iterator is that element. `Err`, unknown at the label (spec §7.3),
+/// when `for_each` is not literal.
+pub(super) fn each_dynamic<'a>(
+    scope: &'a Scope<'a>,
+    b: &'a Block<'a>,
+    mut content: impl FnMut(&Scope<'a>, Record<'a>),
+) -> Result<(), Unknown> {
+    let name = b.labels.first().map_or("", |(l, _)| &**l);
+    let label = b.labels.first().map_or(b.span, |(_, s)| *s);
+    let iterator = b
+        .body
+        .attr("iterator")
+        .and_then(|v| match &v.kind {
+            Kind::Traversal(p) if p.len() == 1 => Some(p[0].to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| name.to_string());
+    let unknown = |why: String| Unknown {
+        what: format!("`dynamic \"{name}\"`"),
+        why,
+        span: label,
+    };
+    let Some(each) = b.body.attr("for_each") else {
+        return Err(unknown("it has no `for_each`".into()));
+    };
+    let key = |k: std::borrow::Cow<'a, str>, span: Range| Value {
+        span,
+        kind: Kind::Str(k),
+    };
+    let items: Vec<(Value<'a>, Value<'a>)> = match scope.resolve(each).map(|v| &v.kind) {
+        Ok(Kind::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let index = Value {
+                    span: v.span,
+                    kind: Kind::Number(i.to_string()),
+                };
+                (index, v.clone())
+            })
+            .collect(),
+        Ok(Kind::Object(members)) => members
+            .iter()
+            .map(|(k, v)| (key(k.name.clone(), k.span), v.clone()))
+            .collect(),
+        Ok(_) => return Err(unknown("its `for_each` is not a literal list".into())),
+        Err(why) => return Err(unknown(format!("its `for_each` cannot be read: {why}"))),
+    };
+    let Some(body) = b.body.block("content") else {
+        return Ok(());
+    };
+    for (k, item) in items {
+        let scope = scope.with_iterator(&iterator, k, &item);
+        content(&scope, Record::Body(&body.body));
+    }
+    Ok(())
+}
+
+impl<'a> Record<'a> {
+    /// [`Record::records`] named `key`, with the `dynamic "<key>"` blocks expanded, and
+    /// the values found that hold records but cannot be read literally (a variable
+    /// without default, a function, a `for` expression): unknown (spec §7.3).
+    pub(super) fn records_checked(
+        &self,
+        scope: &'a Scope<'a>,
+        key: &str,
+        mut each: impl FnMut(&Scope<'a>, Record<'_>, Option<Range>),
+    ) -> Vec<Unknown> {
+        let mut unknown = Vec::new();
+        for r in self.records(scope, key) {
+            each(scope, r, None);
+        }
+        if let Some(u) = self
+            .get(key)
+            .and_then(|v| unreadable_records(scope, v, key))
+        {
+            unknown.push(u);
+        }
+        if let Record::Body(b) = self {
+            for d in b.blocks("dynamic") {
+                if d.labels.first().map(|(l, _)| &**l) != Some(key) {
+                    continue;
+                }
+                let label = d.labels.first().map(|(_, s)| *s);
+                if let Err(u) = each_dynamic(scope, d, |s, r| each(s, r, label)) {
+                    unknown.push(u);
+                }
+            }
+        }
+        unknown
+    }
+}
+
+/// Why `v`, named `key`, is not literal records (an object, a list of objects, their
+/// `jsonencode`); `None` when it is, or is null.
+fn unreadable_records(scope: &Scope, v: &Value, key: &str) -> Option<Unknown> {
+    let unknown = |why: String, span: Range| {
+        Some(Unknown {
+            what: format!("`{key}`"),
+            why,
+            span,
+        })
+    };
+    let r = match scope.resolve(v) {
+        Ok(r) => r,
+        Err(why) => return unknown(why, v.span),
+    };
+    match &r.kind {
+        Kind::Null | Kind::Object(_) => None,
+        Kind::Array(items) => items.iter().find_map(|i| match scope.resolve(i) {
+            Ok(x) if matches!(x.kind, Kind::Object(_) | Kind::Null) => None,
+            Ok(x) => unknown(why_not_literal(&x.kind), i.span),
+            Err(why) => unknown(why, i.span),
+        }),
+        Kind::Call(f, args) if f == "jsonencode" => {
+            args.first().and_then(|a| unreadable_records(scope, a, key))
+        }
+        other => unknown(why_not_literal(other), v.span),
+    }
+}
+
+/// Why a value of this kind is not the literal that was expected.
+pub(super) fn why_not_literal(kind: &Kind) -> String {
+    match kind {
+        Kind::Template => "it is a template with interpolation".into(),
+        Kind::Traversal(p) => format!("`{}` is known only when applied", p.join(".")),
+        Kind::Call(f, _) => format!("it calls `{f}()`"),
+        Kind::Other(o) => format!("it is {o}"),
+        _ => "it is not an object".into(),
     }
 }
 

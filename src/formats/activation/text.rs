@@ -11,6 +11,9 @@ use super::hcl::{Key, Kind, Range, Value};
 pub(crate) struct Embedded {
     pub text: String,
     at: Vec<u32>,
+    /// Text that is not written where it is used (a local's or a variable's value): every
+    /// part of it is located at this node, the reference.
+    whole: Option<Range>,
 }
 
 impl Embedded {
@@ -28,6 +31,19 @@ impl Embedded {
         Embedded {
             text: text.to_string(),
             at,
+            whole: None,
+        }
+    }
+
+    /// Text written elsewhere and used at `reference` (a local's or a variable's value),
+    /// where all of it is located.
+    pub(crate) fn elsewhere(text: &str, reference: Range) -> Self {
+        let mut at = vec![reference.0; text.len()];
+        at.push(reference.1);
+        Embedded {
+            text: text.to_string(),
+            at,
+            whole: Some(reference),
         }
     }
 
@@ -37,6 +53,7 @@ impl Embedded {
         Embedded {
             text: text.to_string(),
             at,
+            whole: None,
         }
     }
 
@@ -90,7 +107,11 @@ impl Embedded {
             i += width;
         }
         at.push(span.1 - 1);
-        Some(Embedded { text, at })
+        Some(Embedded {
+            text,
+            at,
+            whole: None,
+        })
     }
 
     /// File offset of byte `i` of the text.
@@ -101,6 +122,9 @@ impl Embedded {
     /// File range of text bytes `a..b`: from the first byte's start to the end of the last
     /// byte as written (an escaped quote ends after its backslash and quote).
     pub(crate) fn range(&self, a: usize, b: usize) -> Range {
+        if let Some(whole) = self.whole {
+            return whole;
+        }
         let start = self.offset(a);
         if b == 0 || b <= a {
             return (start, start);
