@@ -518,3 +518,34 @@ fn destinations_json_has_one_key_order_in_every_build() {
     let list: Value = serde_json::from_str(&out).unwrap();
     assert!(list.as_array().is_some_and(|l| l.len() > 50));
 }
+
+/// The human header counts columns in characters, as every other format does (v1 §6).
+#[test]
+fn human_columns_count_characters_after_non_ascii_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let tf = "resource \"rudderstack_retl_source_model\" \"m\" {\n  config {\n    primary_key = \"id\"\n    sql = \"SELECT 'é' AS é, t.id, t.phone FROM auth.two_factor t\"\n  }\n}\nresource \"rudderstack_destination_facebook_conversions\" \"fb\" {\n  name = \"fb\"\n}\nresource \"rudderstack_retl_connection\" \"c\" {\n  source_id      = rudderstack_retl_source_model.m.id\n  destination_id = rudderstack_destination_facebook_conversions.fb.id\n  identifiers {\n    from = \"phone\"\n  }\n}\n";
+    let ds = "kind: dataset\nname: auth.two_factor\nfields:\n  - name: id\n  - name: phone\n    purposes: [essential.service.authentication]\n";
+    std::fs::write(dir.path().join("main.tf"), tf).unwrap();
+    std::fs::write(dir.path().join("ds.yaml"), ds).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let (_, compact, _) = run(&["check", root, "--format", "compact"]);
+    let (_, human, _) = run(&["check", root, "--color", "never"]);
+    let at = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter_map(|l| {
+                let i = l.find("main.tf:")?;
+                let rest = &l[i + "main.tf:".len()..];
+                let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ':'))?;
+                Some(rest[..end].trim_end_matches(':').to_string())
+            })
+            .collect()
+    };
+    let header: String = human
+        .lines()
+        .filter(|l| l.contains("╭─["))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (c, h) = (at(&compact), at(&header));
+    assert!(c.first().is_some_and(|p| p.starts_with("4:")), "{compact}");
+    assert_eq!(c, h, "{human}");
+}

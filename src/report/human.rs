@@ -4,7 +4,8 @@ use std::fmt;
 use std::io::{self, Write};
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
 use super::{one_line, position, Paint};
@@ -14,9 +15,41 @@ use crate::source::Sources;
 
 struct Report<'a> {
     finding: &'a Finding,
-    source: NamedSource<std::sync::Arc<str>>,
+    source: CharColumns,
     /// Flow findings print their own trailer instead of miette's help.
     help: Option<&'a str>,
+}
+
+/// A file as miette reads it, with columns counted in characters as every other output
+/// counts them (v1 §6): miette counts bytes.
+struct CharColumns {
+    name: String,
+    text: std::sync::Arc<str>,
+}
+
+impl SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        let start = inner.span().offset().min(self.text.len());
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = self
+            .text
+            .get(line_start..start)
+            .map_or(inner.column(), |s| s.chars().count());
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Report<'_> {
@@ -191,7 +224,10 @@ pub fn render_findings(
         let file = sources.get(f.location.file);
         let report = Report {
             finding: f,
-            source: NamedSource::new(&file.display, file.text.clone()),
+            source: CharColumns {
+                name: file.display.clone(),
+                text: file.text.clone(),
+            },
             help: if f.flow.is_some() {
                 None
             } else {
