@@ -910,6 +910,44 @@ resource "rudderstack_retl_connection" "c" {
 }
 
 #[test]
+fn a_connection_from_a_resource_type_we_do_not_read_is_noted_not_missing() {
+    let tf = r#"resource "rudderstack_retl_source_s3_table" "s3" {
+  name = "s3"
+  config {
+    bucket = "b"
+  }
+}
+resource "rudderstack_destination_facebook_conversions" "meta" {
+  name = "meta"
+}
+resource "rudderstack_retl_connection" "c" {
+  source_id      = rudderstack_retl_source_s3_table.s3.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  mappings {
+    from = "phone"
+  }
+}
+"#;
+    let o = lint(&[("main.tf", tf)]);
+    let lines = diag_lines(&o);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("unknown-reference")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("incomplete-lineage 11:20")
+                && l.contains(
+                    "`rudderstack_retl_source_s3_table`, which purposelint does not read"
+                )),
+        "{lines:?}"
+    );
+    // It is not one of ours, so it does not count as a manifest.
+    assert_eq!(o.summary.manifests, 2);
+}
+
+#[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
     let tf = format!(
         r#"variable "table" {{

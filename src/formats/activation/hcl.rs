@@ -35,6 +35,9 @@ pub(crate) struct TfFile<'a> {
     /// Every `locals { x = … }` entry.
     pub locals: Vec<(Text<'a>, Value<'a>)>,
     pub imports: Vec<Import>,
+    /// Resources of our providers whose types are not read (`rudderstack_retl_source_s3_table`):
+    /// named, so that a reference to one is not taken for a missing resource.
+    pub unread: Vec<(String, Range)>,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +228,10 @@ pub(crate) fn read_file<'a>(text: &'a str, body: &'a HclBody) -> TfFile<'a> {
                     body: read_body(text, &b.body),
                 })
             }
+            ("resource", Some(t), Some(n), false) if super::terraform::is_providers(t.as_str()) => {
+                out.unread
+                    .push((dotted(t.as_str(), n.as_str()), label_span(n)))
+            }
             ("variable", Some(name), None, _) => {
                 let default = structures(&b.body).find_map(|s| match s {
                     Structure::Attribute(a) if a.key.as_str() == "default" => {
@@ -413,6 +420,7 @@ impl TfFile<'_> {
                 .map(|(n, v)| (owned(n), v.into_owned()))
                 .collect(),
             imports: self.imports,
+            unread: self.unread,
         }
     }
 }

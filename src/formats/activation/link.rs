@@ -500,13 +500,16 @@ impl Linker<'_> {
             match p.what {
                 What::Destination(_) => sinks += 1,
                 What::Source(_) | What::EventSource => datasets += 1,
-                What::Connection(_) | What::Warehouse { .. } => {}
+                What::Connection(_) | What::Warehouse { .. } | What::Unread { .. } => {}
             }
         }
         self.model.reserve_names(datasets, sinks);
         for i in 0..self.pieces.len() {
             let p = &self.pieces[i];
-            if matches!(p.what, What::Connection(_) | What::Warehouse { .. }) {
+            if matches!(
+                p.what,
+                What::Connection(_) | What::Warehouse { .. } | What::Unread { .. }
+            ) {
                 continue;
             }
             let loc = self.loc(p.file, p.name_span);
@@ -549,7 +552,7 @@ impl Linker<'_> {
                         self.datasets.insert(i, d);
                     }
                 }
-                What::Connection(_) | What::Warehouse { .. } => {}
+                What::Connection(_) | What::Warehouse { .. } | What::Unread { .. } => {}
             }
         }
     }
@@ -1237,6 +1240,18 @@ impl Linker<'_> {
         };
         let resolved = self.resolve(from, &src_ref);
         let (ds, src_piece) = match resolved {
+            Resolved::Piece(j) if matches!(self.pieces[j].what, What::Unread { .. }) => {
+                let What::Unread { rtype } = &self.pieces[j].what else {
+                    return;
+                };
+                let message = format!(
+                    "`{}` reads `{}`, a `{rtype}`, which purposelint does not read; the fields it sends are not followed",
+                    self.names[i], self.names[j]
+                );
+                let at = self.loc(self.pieces[from].file, src_ref.span());
+                self.diags.push(Diag::NotFollowed(message).at(at));
+                return;
+            }
             Resolved::Piece(j) => match self.datasets.get(&j) {
                 Some(&d) => (d, Some(j)),
                 None => {

@@ -120,7 +120,8 @@ pub(crate) fn read_terraform(
             let keep = ours > 0
                 || !tf.variables.is_empty()
                 || !tf.locals.is_empty()
-                || !tf.imports.is_empty();
+                || !tf.imports.is_empty()
+                || !tf.unread.is_empty();
             // The resources are read again at link time only when a value they looked up
             // may be declared by another file of the module.
             let tf = keep.then(|| tf.into_owned(!alone.lookups.is_empty()));

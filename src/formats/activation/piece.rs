@@ -252,6 +252,10 @@ pub(crate) enum What {
     Warehouse {
         dialect: Option<String>,
     },
+    /// A resource of our providers whose type is not read: references to it are unknown.
+    Unread {
+        rtype: String,
+    },
 }
 
 /// One resource or document, before names are made unique across directories.

@@ -471,6 +471,13 @@ pub(crate) fn is_ours(rtype: &str) -> bool {
     rudderstack::reads(rtype) || census::reads(rtype) || segment::reads(rtype)
 }
 
+/// Whether a resource type is one of our providers' (read or not).
+pub(crate) fn is_providers(rtype: &str) -> bool {
+    ["rudderstack_", "census_", "segment_"]
+        .iter()
+        .any(|p| rtype.starts_with(p))
+}
+
 /// What reading the resources of one file gave.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Read {
@@ -505,6 +512,10 @@ fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope
         } else if segment::reads(&r.rtype) {
             segment::read(&mut cx, r);
         }
+    }
+    for (address, span) in &tf.unread {
+        let rtype = address.split('.').next().unwrap_or("").to_string();
+        cx.piece_named(address.clone(), *span, super::piece::What::Unread { rtype });
     }
     read
 }
