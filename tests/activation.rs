@@ -61,6 +61,26 @@ resource "rudderstack_retl_connection" "c" {
   }
 "#;
 
+/// `conn.tf` beside the 2FA users dataset and [`RS_SOURCE`].
+fn lint_rs(conn: &str) -> Outcome {
+    lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("conn.tf", conn),
+    ])
+}
+
+/// Asserts that a diagnostic starts with `start` (`rule line:col`) and contains `part`.
+fn assert_diag(o: &Outcome, start: &str, part: &str) {
+    let lines = diag_lines(o);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(start) && l.contains(part)),
+        "no `{start}` with `{part}` in {lines:?}"
+    );
+}
+
 fn leaks(o: &Outcome) -> Vec<(String, String)> {
     flows(o).into_iter().map(|(r, s, _)| (r, s)).collect()
 }
@@ -81,11 +101,7 @@ fn span(f: &purposelint::finding::Finding) -> (u32, u32, u32) {
 fn rudderstack_mapping_of_a_2fa_phone_is_located_at_the_from_value() {
     let conn =
         rs_connection("  mappings {\n    from = \"phone\"\n    to   = \"user_data.phone\"\n  }");
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", &conn),
-    ]);
+    let o = lint_rs(&conn);
     let f = finding_for(&o, "public.users.phone");
     assert_eq!(f.rule, "security-to-advertising");
     // The primary location skips the link hop: it is the 7 characters `"phone"`.
@@ -103,11 +119,7 @@ fn rudderstack_mapping_of_a_2fa_phone_is_located_at_the_from_value() {
 #[test]
 fn an_identifier_alone_is_a_direct_flow() {
     let conn = rs_connection("  identifiers {\n    from = \"phone\"\n    to   = \"phone\"\n  }");
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", &conn),
-    ]);
+    let o = lint_rs(&conn);
     let f = finding_for(&o, "public.users.phone");
     assert_eq!(f.flow.as_ref().unwrap().path[1].flow.as_str(), "direct");
     assert_eq!(span(f), (5, 12, 19));
@@ -492,18 +504,8 @@ fn an_ambiguous_relation_links_to_every_candidate() {
 #[test]
 fn a_column_the_linked_dataset_lacks_is_an_unknown_reference() {
     let conn = rs_connection("  mappings {\n    from = \"phnoe\"\n  }");
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", &conn),
-    ]);
-    let lines = diag_lines(&o);
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("unknown-reference 5:12") && l.contains("did you mean `phone`")),
-        "{lines:?}"
-    );
+    let o = lint_rs(&conn);
+    assert_diag(&o, "unknown-reference 5:12", "did you mean `phone`");
 }
 
 #[test]
@@ -514,13 +516,10 @@ fn a_literal_destination_id_managed_elsewhere_is_undeclared() {
 }
 "#;
     let o = lint(&[("sub.tf", sub)]);
-    let lines = diag_lines(&o);
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("undeclared-destination 2:20")
-                && l.contains("segment:64d1b96c7887ccda3542fe5b")),
-        "{lines:?}"
+    assert_diag(
+        &o,
+        "undeclared-destination 2:20",
+        "segment:64d1b96c7887ccda3542fe5b",
     );
 }
 
@@ -535,11 +534,7 @@ fn a_reference_written_as_a_lone_interpolation_resolves_like_the_reference() {
   }
 }
 "#;
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", conn),
-    ]);
+    let o = lint_rs(conn);
     assert!(
         leaks(&o).contains(&(
             "security-to-advertising".into(),
@@ -558,18 +553,8 @@ fn a_reference_written_as_a_lone_interpolation_resolves_like_the_reference() {
         "\"${rudderstack_retl_source_table.users.id}\"",
         "\"id-${rudderstack_retl_source_table.users.id}\"",
     );
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", &conn),
-    ]);
-    let lines = diag_lines(&o);
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("incomplete-lineage 2:20") && l.contains("interpolation")),
-        "{lines:?}"
-    );
+    let o = lint_rs(&conn);
+    assert_diag(&o, "incomplete-lineage 2:20", "interpolation");
 }
 
 #[test]
@@ -732,22 +717,14 @@ resource "rudderstack_retl_connection" "to_meta" {
   }
 }
 "#;
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", conn),
-    ]);
+    let o = lint_rs(conn);
     assert_eq!(last_hop(&o, "public.users.phone"), (7, 11, 24));
     let f = finding_for(&o, "public.users.phone");
     let hop = f.flow.as_ref().unwrap().path.last().unwrap();
     assert_eq!(hop.destination_field.as_deref(), Some("user_data.phone"));
     // `for_each` from outside the module: unknown, so every field flows, with an info.
     let conn = conn.replace("local.ids", "var.fields") + "variable \"fields\" {}\n";
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", &conn),
-    ]);
+    let o = lint_rs(&conn);
     assert_eq!(last_hop(&o, "public.users.phone"), (7, 11, 24));
     let lines = diag_lines(&o);
     assert!(
@@ -785,13 +762,7 @@ resource "census_sync" "s" {
 "#;
     let o = lint(&[("users.yaml", USERS), ("census.tf", census)]);
     assert_eq!(last_hop(&o, "public.users.email"), (18, 19, 25));
-    assert!(
-        diag_lines(&o)
-            .iter()
-            .any(|l| l.starts_with("incomplete-lineage 18:19") && l.contains("`field_mapping`")),
-        "{:?}",
-        diag_lines(&o)
-    );
+    assert_diag(&o, "incomplete-lineage 18:19", "`field_mapping`");
     // Segment settings: a local is read as written; a function of it is unknown.
     let sub = r#"locals {
   s = { "phone" = { "@path" = "$.properties.PHONE" } }
@@ -812,13 +783,7 @@ resource "segment_destination_subscription" "sync" {
         ("sub.tf", &merged),
     ]);
     assert_eq!(last_hop(&o, "public.users.phone"), (8, 31, 49));
-    assert!(
-        diag_lines(&o)
-            .iter()
-            .any(|l| l.starts_with("incomplete-lineage 8:31") && l.contains("calls `merge()`")),
-        "{:?}",
-        diag_lines(&o)
-    );
+    assert_diag(&o, "incomplete-lineage 8:31", "calls `merge()`");
     // Escaped JSON held by a local: read, located at the reference.
     let escaped = r#"locals {
   sj = "{\"phone\": {\"@path\": \"$.properties.PHONE\"}}"
@@ -891,22 +856,13 @@ resource "rudderstack_retl_connection" "c" {
   }
 }
 "#;
-    let o = lint(&[
-        ("users.yaml", USERS),
-        ("rs.tf", RS_SOURCE),
-        ("conn.tf", conn),
-    ]);
+    let o = lint_rs(conn);
     let lines = diag_lines(&o);
     assert!(
         !lines.iter().any(|l| l.starts_with("unknown-reference")),
         "{lines:?}"
     );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("undeclared-destination 7:20") && l.contains("`each.value`")),
-        "{lines:?}"
-    );
+    assert_diag(&o, "undeclared-destination 7:20", "`each.value`");
 }
 
 #[test]
