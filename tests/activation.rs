@@ -904,6 +904,50 @@ resource "rudderstack_retl_connection" "c" {
 }
 
 #[test]
+fn sql_interpolating_literal_variables_is_read_as_terraform_renders_it() {
+    let tf = r#"variable "schema" {
+  default = "public"
+}
+variable "table" {
+  default = "users"
+}
+resource "rudderstack_retl_source_model" "m" {
+  config {
+    primary_key = "id"
+    sql         = "SELECT id, phone FROM ${var.schema}.${var.table}"
+  }
+}
+resource "rudderstack_destination_facebook_conversions" "meta" {
+  name = "meta"
+}
+resource "rudderstack_retl_connection" "c" {
+  source_id      = rudderstack_retl_source_model.m.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  identifiers {
+    from = "phone"
+  }
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("main.tf", tf)]);
+    // The SQL hop at the column as written, then the identifier.
+    let f = finding_for(&o, "public.users.phone");
+    let hops: Vec<(u32, u32)> = (f.flow.as_ref().unwrap().path.iter())
+        .map(|h| {
+            (
+                h.location.span.start_pos.line,
+                h.location.span.start_pos.column,
+            )
+        })
+        .collect();
+    assert_eq!(hops, [(10, 31), (20, 12)]);
+    assert_eq!(span(f), (10, 31, 36));
+    // A value from outside the module keeps the query unknown.
+    let outside = tf.replace("  default = \"users\"\n", "");
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &outside)]);
+    assert_diag(&o, "incomplete-lineage 9:19", "`var.table` has no default");
+}
+
+#[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
     let tf = format!(
         r#"variable "table" {{

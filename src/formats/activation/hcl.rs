@@ -112,6 +112,9 @@ pub(crate) enum Kind<'a> {
     Str(Text<'a>),
     /// A string with `${…}` or `%{…}`.
     Template,
+    /// A one-line string of literal text and `${…}` interpolations, nothing else: the
+    /// text as written (no escapes) and each interpolated value, at their spans.
+    Interpolated(Vec<Part<'a>>),
     /// A heredoc without interpolation: its text after indentation is removed, and the
     /// byte offset in the file of each of its lines.
     Heredoc {
@@ -125,6 +128,14 @@ pub(crate) enum Kind<'a> {
     Call(Text<'a>, Vec<Value<'a>>),
     /// Conditionals, operators, `for` expressions, splats: never read literally.
     Other(&'static str),
+}
+
+/// A piece of an [`Kind::Interpolated`] string.
+#[derive(Debug, Clone)]
+pub(crate) enum Part<'a> {
+    Text(Text<'a>, Range),
+    /// `${value}`, the range covering `${` to `}`.
+    Value(Value<'a>, Range),
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +316,32 @@ fn read_body<'a>(text: &'a str, body: &'a HclBody) -> Body<'a> {
     Body { items }
 }
 
+/// A template of literal text written without escapes and plain `${…}` interpolations.
+fn interpolated<'a>(text: &'a str, t: &'a hcl_edit::template::StringTemplate) -> Option<Kind<'a>> {
+    let mut parts = Vec::with_capacity(t.len());
+    for i in 0..t.len() {
+        match t.get(i)? {
+            Element::Literal(l) => {
+                let r = range(l.span());
+                let raw = text.get(r.0 as usize..r.1 as usize)?;
+                if raw != l.as_str() || raw.contains('\n') {
+                    return None;
+                }
+                parts.push(Part::Text(Cow::Borrowed(raw), r));
+            }
+            Element::Interpolation(i) => {
+                let r = range(i.span());
+                if r == (0, 0) {
+                    return None;
+                }
+                parts.push(Part::Value(read_value(text, &i.expr), r));
+            }
+            Element::Directive(_) => return None,
+        }
+    }
+    Some(Kind::Interpolated(parts))
+}
+
 /// The expression of a template that is one interpolation and nothing else.
 fn only_interpolation(t: &hcl_edit::template::StringTemplate) -> Option<&Expression> {
     match (t.len(), t.get(0)) {
@@ -324,7 +361,7 @@ fn read_value<'a>(text: &'a str, e: &'a Expression) -> Value<'a> {
         // its value unconverted): older configurations write references so.
         Expression::StringTemplate(t) => match only_interpolation(t) {
             Some(inner) => read_value(text, inner).kind,
-            None => Kind::Template,
+            None => interpolated(text, t).unwrap_or(Kind::Template),
         },
         Expression::HeredocTemplate(h) => {
             let literal = h
@@ -453,6 +490,14 @@ impl Value<'_> {
             Kind::Number(n) => Kind::Number(n),
             Kind::Str(s) => Kind::Str(owned(s)),
             Kind::Template => Kind::Template,
+            Kind::Interpolated(parts) => Kind::Interpolated(
+                (parts.into_iter())
+                    .map(|p| match p {
+                        Part::Text(t, r) => Part::Text(owned(t), r),
+                        Part::Value(v, r) => Part::Value(v.into_owned(), r),
+                    })
+                    .collect(),
+            ),
             Kind::Heredoc { text, lines } => Kind::Heredoc { text, lines },
             Kind::Array(items) => Kind::Array(items.into_iter().map(Value::into_owned).collect()),
             Kind::Object(members) => Kind::Object(
@@ -609,7 +654,28 @@ import {
             panic!()
         };
         assert_eq!(parts, &["census_dataset", "x", "id"]);
-        assert!(matches!(r.body.attr("t").unwrap().kind, Kind::Template));
+        // Literal text and interpolations only: the pieces, each at its span.
+        match &r.body.attr("t").unwrap().kind {
+            Kind::Interpolated(parts) => {
+                let texts: Vec<String> = parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Text(t, r) => format!("{t:?}@{}", r.0),
+                        Part::Value(_, r) => format!("${{}}@{}..{}", r.0, r.1),
+                    })
+                    .collect();
+                let start = SAMPLE.find("a ${").unwrap();
+                assert_eq!(
+                    texts,
+                    [
+                        format!("\"a \"@{start}"),
+                        format!("${{}}@{}..{}", start + 2, start + 10),
+                        format!("\" b\"@{}", start + 10),
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(r.body.block("inner").is_some());
         assert_eq!(f.variables[0].0, "v");
         assert_eq!(f.locals[0].0, "l");

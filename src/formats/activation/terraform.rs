@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::hcl::{Block, Body, Key, Kind, Range, Resource, TfFile, Value};
+use super::hcl::{Block, Body, Key, Kind, Part, Range, Resource, TfFile, Value};
 use super::piece::{Lit, Note, Piece, Ref, Unknown};
 use super::{census, rudderstack, segment};
 use crate::finding::Finding;
@@ -153,6 +153,10 @@ impl<'a> Scope<'a> {
             Kind::Str(s) => s.to_string(),
             Kind::Number(n) => n.clone(),
             Kind::Bool(b) => b.to_string(),
+            Kind::Interpolated(parts) => match self.splice(parts) {
+                Ok(text) => text,
+                Err(why) => return Some(Err(unknown(why))),
+            },
             k @ (Kind::Template | Kind::Traversal(_) | Kind::Call(..) | Kind::Other(_)) => {
                 return Some(Err(unknown(why_not_literal(k))))
             }
@@ -165,6 +169,25 @@ impl<'a> Scope<'a> {
             value,
             span: v.span,
         }))
+    }
+
+    /// The text of an interpolated string whose every value is a literal (a variable's
+    /// default, a local), as Terraform would render it; `Err` says why not.
+    pub(super) fn splice(&self, parts: &[Part]) -> Result<String, String> {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                Part::Text(t, _) => out.push_str(t),
+                Part::Value(v, _) => match self.lit(v, "") {
+                    Some(Ok(l)) => out.push_str(&l.value),
+                    Some(Err(u)) => {
+                        return Err(format!("it is a template with interpolation: {}", u.why))
+                    }
+                    None => return Err("it interpolates a null value".into()),
+                },
+            }
+        }
+        Ok(out)
     }
 
     /// How an attribute names another resource: `type.name.attr`, a literal id, or an
@@ -367,7 +390,7 @@ fn unreadable_records(scope: &Scope, v: &Value, key: &str) -> Option<Unknown> {
 /// Why a value of this kind is not the literal that was expected.
 pub(super) fn why_not_literal(kind: &Kind) -> String {
     match kind {
-        Kind::Template => "it is a template with interpolation".into(),
+        Kind::Template | Kind::Interpolated(_) => "it is a template with interpolation".into(),
         Kind::Traversal(p) => format!("`{}` is known only when applied", p.join(".")),
         Kind::Call(f, _) => format!("it calls `{f}()`"),
         Kind::Other(o) => format!("it is {o}"),

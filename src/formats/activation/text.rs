@@ -47,6 +47,27 @@ impl Embedded {
         }
     }
 
+    /// Text spliced from pieces, each `(text, range in the file, written there)`: text
+    /// written verbatim maps byte for byte, an interpolated value to its `${…}`.
+    pub(crate) fn spliced(pieces: &[(&str, Range, bool)]) -> Self {
+        let mut text = String::new();
+        let mut at = Vec::new();
+        for &(t, r, verbatim) in pieces {
+            text.push_str(t);
+            if verbatim {
+                at.extend(r.0..r.0 + t.len() as u32);
+            } else {
+                at.extend(std::iter::repeat_n(r.0, t.len()));
+            }
+        }
+        at.push(pieces.last().map_or(0, |p| p.1 .1));
+        Embedded {
+            text,
+            at,
+            whole: None,
+        }
+    }
+
     /// Text copied verbatim from the file at `start`.
     pub(crate) fn verbatim(text: &str, start: u32) -> Self {
         let at = (start..=start + text.len() as u32).collect();
