@@ -917,18 +917,10 @@ resource "rudderstack_retl_source_model" "m" {
     sql         = "SELECT id, phone FROM ${var.schema}.${var.table}"
   }
 }
-resource "rudderstack_destination_facebook_conversions" "meta" {
-  name = "meta"
-}
-resource "rudderstack_retl_connection" "c" {
-  source_id      = rudderstack_retl_source_model.m.id
-  destination_id = rudderstack_destination_facebook_conversions.meta.id
-  identifiers {
-    from = "phone"
-  }
-}
-"#;
-    let o = lint(&[("users.yaml", USERS), ("main.tf", tf)]);
+"#
+    .to_string()
+        + &model_to_meta("  identifiers {\n    from = \"phone\"\n  }");
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
     // The SQL hop at the column as written, then the identifier.
     let f = finding_for(&o, "public.users.phone");
     let hops: Vec<(u32, u32)> = (f.flow.as_ref().unwrap().path.iter())
@@ -1047,18 +1039,10 @@ fn sql_sources_give_columns_with_direct_and_indirect_flows() {
     SQL
   }
 }
-resource "rudderstack_destination_facebook_conversions" "meta" {
-  name = "meta"
-}
-resource "rudderstack_retl_connection" "c" {
-  source_id      = rudderstack_retl_source_model.m.id
-  destination_id = rudderstack_destination_facebook_conversions.meta.id
-  mappings {
-    from = "plan"
-  }
-}
-"#;
-    let o = lint(&[("users.yaml", USERS), ("m.tf", model)]);
+"#
+    .to_string()
+        + &model_to_meta("  mappings {\n    from = \"plan\"\n  }");
+    let o = lint(&[("users.yaml", USERS), ("m.tf", &model)]);
     let f = finding_for(&o, "public.users.phone");
     let first = &f.flow.as_ref().unwrap().path[0];
     assert_eq!(first.flow.as_str(), "indirect");
@@ -1077,15 +1061,22 @@ fn quoted_phone_model(definition: &str) -> String {
     sql         = "select id, \"phone\" as contact from public.users"
   }}
 }}
-resource "rudderstack_destination_facebook_conversions" "meta" {{
+{}"#,
+        model_to_meta("  mappings {\n    from = \"contact\"\n  }")
+    )
+}
+
+/// A Facebook Conversions destination and a connection from the model
+/// `rudderstack_retl_source_model.m` that sends it what `send` says (a block of the body).
+fn model_to_meta(send: &str) -> String {
+    format!(
+        r#"resource "rudderstack_destination_facebook_conversions" "meta" {{
   name = "meta"
 }}
 resource "rudderstack_retl_connection" "c" {{
   source_id      = rudderstack_retl_source_model.m.id
   destination_id = rudderstack_destination_facebook_conversions.meta.id
-  mappings {{
-    from = "contact"
-  }}
+{send}
 }}
 "#
     )

@@ -584,10 +584,7 @@ pub(crate) fn declares_ours(text: &str) -> bool {
         let Some(rest) = l.strip_prefix("resource") else {
             return false;
         };
-        let rest = rest.trim_start().trim_start_matches('"');
-        ["rudderstack_", "census_", "segment_"]
-            .iter()
-            .any(|p| rest.starts_with(p))
+        super::terraform::is_providers(rest.trim_start().trim_start_matches('"'))
     })
 }
 

@@ -1240,21 +1240,18 @@ impl Linker<'_> {
         };
         let resolved = self.resolve(from, &src_ref);
         let (ds, src_piece) = match resolved {
-            Resolved::Piece(j) if matches!(self.pieces[j].what, What::Unread { .. }) => {
-                let What::Unread { rtype } = &self.pieces[j].what else {
+            Resolved::Piece(j) => match (self.datasets.get(&j), &self.pieces[j].what) {
+                (Some(&d), _) => (d, Some(j)),
+                (None, What::Unread { rtype }) => {
+                    let message = format!(
+                        "`{}` reads `{}`, a `{rtype}`, which purposelint does not read; the fields it sends are not followed",
+                        self.names[i], self.names[j]
+                    );
+                    let at = self.loc(self.pieces[from].file, src_ref.span());
+                    self.diags.push(Diag::NotFollowed(message).at(at));
                     return;
-                };
-                let message = format!(
-                    "`{}` reads `{}`, a `{rtype}`, which purposelint does not read; the fields it sends are not followed",
-                    self.names[i], self.names[j]
-                );
-                let at = self.loc(self.pieces[from].file, src_ref.span());
-                self.diags.push(Diag::NotFollowed(message).at(at));
-                return;
-            }
-            Resolved::Piece(j) => match self.datasets.get(&j) {
-                Some(&d) => (d, Some(j)),
-                None => {
+                }
+                (None, _) => {
                     let diag = Diag::NotA {
                         name: self.names[j].clone(),
                         what: "a source".into(),

@@ -1,6 +1,6 @@
 //! RudderStack Terraform provider resources (spec §3).
 
-use super::hcl::{Kind, Part, Range, Resource};
+use super::hcl::{Kind, Resource};
 use super::piece::{Connection, Destination, Lit, Origin, Platform, Source, Sql, Use, What};
 use super::terraform::{Cx, Record};
 use super::text::Embedded;
@@ -137,25 +137,10 @@ pub(crate) fn sql_origin(cx: &mut Cx, v: &super::hcl::Value, what: &str) -> Orig
         Ok((Kind::Str(s), _)) => Origin::Sql(Sql::inline(Embedded::elsewhere(s, v.span))),
         // `"select … from ${var.schema}.users"` with literal values: the SQL Terraform
         // renders, its values located at their `${…}`.
-        Ok((Kind::Interpolated(parts), _)) => {
-            let mut texts = Vec::with_capacity(parts.len());
-            for p in parts {
-                match p {
-                    Part::Text(t, r) => texts.push((t.to_string(), *r, true)),
-                    Part::Value(value, r) => match cx.scope.lit(value, what) {
-                        Some(Ok(l)) => texts.push((l.value, *r, false)),
-                        Some(Err(u)) => {
-                            let why = format!("it is a template with interpolation: {}", u.why);
-                            return unknown_origin(v, what, &why);
-                        }
-                        None => return unknown_origin(v, what, "it interpolates a null value"),
-                    },
-                }
-            }
-            let pieces: Vec<(&str, Range, bool)> =
-                texts.iter().map(|(t, r, w)| (t.as_str(), *r, *w)).collect();
-            Origin::Sql(Sql::inline(Embedded::spliced(&pieces)))
-        }
+        Ok((Kind::Interpolated(parts), _)) => match cx.scope.splice(parts) {
+            Ok(pieces) => Origin::Sql(Sql::inline(Embedded::spliced(&pieces))),
+            Err(why) => unknown_origin(v, what, &why),
+        },
         Ok(_) => unknown_origin(v, what, "it is not a literal string"),
         Err(why) => unknown_origin(v, what, &why),
     }

@@ -145,9 +145,15 @@ fn settings(cx: &mut Cx, c: &mut Connection, v: &Value) {
                 visit(cx, c, a, "", None);
             }
         }
-        Kind::Str(_) if resolved.span == v.span => {
-            let Some(e) = Embedded::hcl_string(&cx.src.text, v.span) else {
-                return;
+        Kind::Str(s) => {
+            // Written here, or (a local, a variable's default) located at the reference.
+            let e = if resolved.span == v.span {
+                let Some(e) = Embedded::hcl_string(&cx.src.text, v.span) else {
+                    return;
+                };
+                e
+            } else {
+                Embedded::elsewhere(s, v.span)
             };
             if e.text.trim().is_empty() {
                 return;
@@ -155,23 +161,9 @@ fn settings(cx: &mut Cx, c: &mut Connection, v: &Value) {
             match text::json(&e) {
                 Ok(json) => visit(cx, c, &json, "", None),
                 Err((message, at)) => cx.error(
-                    (at, at + 1),
+                    e.problem_at(at),
                     format!("`settings` is not valid JSON: {message}"),
                 ),
-            }
-        }
-        // A JSON string that lives elsewhere (a local, a variable's default): read, located
-        // at the reference.
-        Kind::Str(text) => {
-            let e = Embedded::elsewhere(text, v.span);
-            if e.text.trim().is_empty() {
-                return;
-            }
-            match text::json(&e) {
-                Ok(json) => visit(cx, c, &json, "", None),
-                Err((message, _)) => {
-                    cx.error(v.span, format!("`settings` is not valid JSON: {message}"))
-                }
             }
         }
         Kind::Object(_) => visit(cx, c, resolved, "", None),

@@ -154,7 +154,7 @@ impl<'a> Scope<'a> {
             Kind::Number(n) => n.clone(),
             Kind::Bool(b) => b.to_string(),
             Kind::Interpolated(parts) => match self.splice(parts) {
-                Ok(text) => text,
+                Ok(pieces) => pieces.into_iter().map(|(t, ..)| t).collect(),
                 Err(why) => return Some(Err(unknown(why))),
             },
             k @ (Kind::Template | Kind::Traversal(_) | Kind::Call(..) | Kind::Other(_)) => {
@@ -171,23 +171,21 @@ impl<'a> Scope<'a> {
         }))
     }
 
-    /// The text of an interpolated string whose every value is a literal (a variable's
-    /// default, a local), as Terraform would render it; `Err` says why not.
-    pub(super) fn splice(&self, parts: &[Part]) -> Result<String, String> {
-        let mut out = String::new();
-        for p in parts {
-            match p {
-                Part::Text(t, _) => out.push_str(t),
-                Part::Value(v, _) => match self.lit(v, "") {
-                    Some(Ok(l)) => out.push_str(&l.value),
-                    Some(Err(u)) => {
-                        return Err(format!("it is a template with interpolation: {}", u.why))
-                    }
-                    None => return Err("it interpolates a null value".into()),
+    /// The pieces of an interpolated string whose every value is a literal (a variable's
+    /// default, a local), as Terraform renders them: each with its range in the file and
+    /// whether it is written there (text) or interpolated (a value). `Err` says why not.
+    pub(super) fn splice(&self, parts: &[Part]) -> Result<Vec<(String, Range, bool)>, String> {
+        parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t, r) => Ok((t.to_string(), *r, true)),
+                Part::Value(v, r) => match self.lit(v, "") {
+                    Some(Ok(l)) => Ok((l.value, *r, false)),
+                    Some(Err(u)) => Err(format!("it is a template with interpolation: {}", u.why)),
+                    None => Err("it interpolates a null value".into()),
                 },
-            }
-        }
-        Ok(out)
+            })
+            .collect()
     }
 
     /// How an attribute names another resource: `type.name.attr`, a literal id, or an

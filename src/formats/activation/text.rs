@@ -49,10 +49,11 @@ impl Embedded {
 
     /// Text spliced from pieces, each `(text, range in the file, written there)`: text
     /// written verbatim maps byte for byte, an interpolated value to its `${…}`.
-    pub(crate) fn spliced(pieces: &[(&str, Range, bool)]) -> Self {
+    pub(crate) fn spliced(pieces: &[(String, Range, bool)]) -> Self {
         let mut text = String::new();
         let mut at = Vec::new();
-        for &(t, r, verbatim) in pieces {
+        for (t, r, verbatim) in pieces {
+            let (r, verbatim) = (*r, *verbatim);
             text.push_str(t);
             if verbatim {
                 at.extend(r.0..r.0 + t.len() as u32);
@@ -133,6 +134,12 @@ impl Embedded {
             at,
             whole: None,
         })
+    }
+
+    /// The file range to report a problem found at file offset `at` of the text: the
+    /// character there, or the reference when the text is written elsewhere.
+    pub(crate) fn problem_at(&self, at: u32) -> Range {
+        self.whole.unwrap_or((at, at + 1))
     }
 
     /// File offset of byte `i` of the text.
