@@ -843,7 +843,7 @@ spec:
 }
 
 #[test]
-fn an_iterator_value_is_unknown_not_a_missing_resource() {
+fn an_iterator_value_names_what_it_holds_not_a_missing_resource() {
     let conn = r#"locals {
   dests = { meta = rudderstack_destination_facebook_conversions.meta.id }
 }
@@ -862,7 +862,11 @@ resource "rudderstack_retl_connection" "c" {
         !lines.iter().any(|l| l.starts_with("unknown-reference")),
         "{lines:?}"
     );
-    assert_diag(&o, "undeclared-destination 7:20", "`each.value`");
+    // `each.value` holds the destination's reference: the leak, at the mapping.
+    assert_eq!(last_hop(&o, "public.users.phone"), (9, 12, 19));
+    assert!(!lines
+        .iter()
+        .any(|l| l.starts_with("undeclared-destination")));
 }
 
 #[test]
@@ -1635,4 +1639,121 @@ fn sql_sources_beyond_one_parse_batch_are_all_linked() {
         });
         assert!(linked, "no flow into {to}");
     }
+}
+
+#[test]
+fn resource_for_each_makes_one_resource_per_element() {
+    // Destinations and connections over one map: `each.key` picks the instance.
+    let conn = r#"locals {
+  ads = { meta = "m1", tiktok = "t1" }
+}
+resource "rudderstack_destination_facebook_conversions" "ad" {
+  for_each = local.ads
+  name     = each.value
+}
+resource "rudderstack_retl_connection" "to_ad" {
+  for_each       = local.ads
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.ad[each.key].id
+  identifiers {
+    from = "phone"
+    to   = "user_data.phone"
+  }
+}
+"#;
+    let o = lint_rs(conn);
+    let sinks: Vec<String> = flows(&o)
+        .into_iter()
+        .filter(|(_, source, _)| source == "public.users.phone")
+        .map(|(.., sink)| sink)
+        .collect();
+    assert!(
+        sinks.contains(&r#"rudderstack_destination_facebook_conversions.ad["meta"]"#.to_string())
+            && sinks.contains(
+                &r#"rudderstack_destination_facebook_conversions.ad["tiktok"]"#.to_string()
+            ),
+        "{sinks:?} {:?}",
+        diag_lines(&o)
+    );
+    assert!(!diag_lines(&o)
+        .iter()
+        .any(|l| l.starts_with("undeclared-destination")));
+
+    // `each.value` holding the reference, over `toset(…)` and a map.
+    let conn = r#"resource "rudderstack_retl_connection" "c" {
+  for_each       = { x = rudderstack_destination_facebook_conversions.meta.id }
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = each.value
+  dynamic "identifiers" {
+    for_each = toset(["phone"])
+    content {
+      from = identifiers.value
+      to   = each.key
+    }
+  }
+}
+"#;
+    let o = lint_rs(conn);
+    assert_eq!(last_hop(&o, "public.users.phone"), (5, 11, 24));
+    let f = finding_for(&o, "public.users.phone");
+    let hop = f.flow.as_ref().unwrap().path.last().unwrap();
+    assert_eq!(hop.destination_field.as_deref(), Some("x"));
+    assert!(!diag_lines(&o)
+        .iter()
+        .any(|l| l.starts_with("undeclared-destination")));
+
+    // A literal index into a literal `for_each`; `toset` keys are the strings themselves.
+    let conn = r#"resource "rudderstack_destination_facebook_conversions" "ad" {
+  for_each = toset(["a", "b"])
+  name     = each.key
+}
+resource "rudderstack_retl_connection" "c" {
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.ad["b"].id
+  identifiers {
+    from = "phone"
+  }
+}
+"#;
+    let o = lint_rs(conn);
+    let sinks: Vec<String> = flows(&o).into_iter().map(|(.., sink)| sink).collect();
+    assert!(
+        sinks == [r#"rudderstack_destination_facebook_conversions.ad["b"]"#],
+        "{sinks:?}"
+    );
+
+    // Which instance is not known: an error at the reference, never a silent pass.
+    let unknown_key = conn.replace(r#"ad["b"].id"#, "ad[var.which].id") + "variable \"which\" {}\n";
+    let o = lint_rs(&unknown_key);
+    assert_diag(
+        &o,
+        "undeclared-destination 7:20",
+        "is known only when applied",
+    );
+    let no_index = conn.replace(r#"ad["b"].id"#, "ad.id");
+    let o = lint_rs(&no_index);
+    assert_diag(
+        &o,
+        "undeclared-destination 7:20",
+        "it names 2 instances of a `for_each`",
+    );
+
+    // A `for_each` that cannot be read: read once, `each.value` unknown where it is used.
+    let conn = r#"variable "dests" {}
+resource "rudderstack_retl_connection" "c" {
+  for_each       = var.dests
+  source_id      = rudderstack_retl_source_table.users.id
+  destination_id = rudderstack_destination_facebook_conversions.meta.id
+  identifiers {
+    from = each.value
+  }
+}
+"#;
+    let o = lint_rs(conn);
+    assert_eq!(last_hop(&o, "public.users.phone"), (7, 12, 22));
+    assert_diag(
+        &o,
+        "incomplete-lineage 7:12",
+        "`each.value` is known only when applied",
+    );
 }

@@ -69,7 +69,7 @@ fn sync(cx: &mut Cx, r: &Resource) {
     let Some(src) = body.records(scope, "source_attributes").into_iter().next() else {
         cx.error(
             r.name_span,
-            format!("`{}` is missing `source_attributes`", r.address()),
+            format!("`{}` is missing `source_attributes`", cx.address(r)),
         );
         return;
     };
@@ -80,7 +80,7 @@ fn sync(cx: &mut Cx, r: &Resource) {
     else {
         cx.error(
             r.name_span,
-            format!("`{}` is missing `destination_attributes`", r.address()),
+            format!("`{}` is missing `destination_attributes`", cx.address(r)),
         );
         return;
     };
@@ -98,12 +98,12 @@ fn sync(cx: &mut Cx, r: &Resource) {
         None => {
             cx.error(
                 r.name_span,
-                format!("`{}` is missing `source_attributes.object`", r.address()),
+                format!("`{}` is missing `source_attributes.object`", cx.address(r)),
             );
             return;
         }
     };
-    let inline = format!("{}.source", r.address());
+    let inline = format!("{}.source", cx.address(r));
     let own_piece = matches!(&source, Some(Ref::Address { address, .. }) if *address == inline);
     let mut c = Connection::new(source, destination);
     c.rows = true;
@@ -151,11 +151,11 @@ fn source_of(cx: &mut Cx, r: &Resource, object: Record, warehouse: Option<Ref>) 
     let span = kind.as_ref().map_or(r.name_span, |k| k.span);
     match kind.as_ref().map(|k| k.value.as_str()) {
         Some("table") => {
-            let name = format!("{}.source", r.address());
+            let name = format!("{}.source", cx.address(r));
             let Some(t) = object.get("table_name") else {
                 cx.error(
                     r.name_span,
-                    format!("`{}` is missing `object.table_name`", r.address()),
+                    format!("`{}` is missing `object.table_name`", cx.address(r)),
                 );
                 return None;
             };

@@ -56,6 +56,45 @@ impl Resource<'_> {
     }
 }
 
+/// The part of [`Kind::Traversal`] for the index `[e]`: a literal key or a reference,
+/// resolved only when the traversal is.
+fn index_part(text: &str, e: &Expression) -> Option<String> {
+    match &read_value(text, e).kind {
+        Kind::Str(k) => Some(format!("[\"{k}\"]")),
+        Kind::Number(n) => Some(format!("[{n}]")),
+        Kind::Traversal(p) if !p.iter().any(|x| x.starts_with('[')) => {
+            Some(format!("[{}]", p.join(".")))
+        }
+        _ => None,
+    }
+}
+
+/// What an index part of a traversal holds: `Ok` a literal key (`["k"]` → `k`, `[0]` →
+/// `0`), `Err` the reference it is computed from (`[each.key]` → `each.key`); `None`
+/// when the part is a name.
+pub(crate) fn index_key(part: &str) -> Option<Result<&str, &str>> {
+    let inner = part.strip_prefix('[')?.strip_suffix(']')?;
+    Some(
+        match inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+            Some(k) => Ok(k),
+            None if inner.bytes().all(|b| b.is_ascii_digit()) => Ok(inner),
+            None => Err(inner),
+        },
+    )
+}
+
+/// A traversal as Terraform writes it: `a.b["k"].c`.
+pub(crate) fn traversal_text(parts: &[Text<'_>]) -> String {
+    let mut s = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 && !p.starts_with('[') {
+            s.push('.');
+        }
+        s.push_str(p);
+    }
+    s
+}
+
 /// `a.b`, without the formatting machinery (every resource and reference is named so).
 pub(crate) fn dotted(a: &str, b: &str) -> String {
     let mut s = String::with_capacity(a.len() + 1 + b.len());
@@ -123,7 +162,8 @@ pub(crate) enum Kind<'a> {
     },
     Array(Vec<Value<'a>>),
     Object(Vec<(Key<'a>, Value<'a>)>),
-    /// `a.b.c` (index operators end it).
+    /// `a.b["k"].c`: names, and index parts written `["k"]`, `[0]` or `[each.key]`
+    /// (see [`index_key`]); any other index operator, or a splat, ends it.
     Traversal(Vec<Text<'a>>),
     Call(Text<'a>, Vec<Value<'a>>),
     /// Conditionals, operators, `for` expressions, splats: never read literally.
@@ -263,7 +303,7 @@ pub(crate) fn read_file<'a>(text: &'a str, body: &'a HclBody) -> TfFile<'a> {
             ("import", None, ..) => {
                 let inner = read_body(text, &b.body);
                 let to = inner.attr("to").and_then(|v| match &v.kind {
-                    Kind::Traversal(parts) => Some(parts.join(".")),
+                    Kind::Traversal(parts) => Some(traversal_text(parts)),
                     _ => None,
                 });
                 let id = inner.attr("id").and_then(Value::as_str);
@@ -405,6 +445,13 @@ fn read_value<'a>(text: &'a str, e: &'a Expression) -> Value<'a> {
                 for op in t.operators.iter() {
                     match op.value() {
                         TraversalOperator::GetAttr(i) => parts.push(Cow::Borrowed(i.as_str())),
+                        TraversalOperator::LegacyIndex(n) => {
+                            parts.push(Cow::Owned(format!("[{}]", n.value())))
+                        }
+                        TraversalOperator::Index(e) => match index_part(text, e) {
+                            Some(part) => parts.push(Cow::Owned(part)),
+                            None => break,
+                        },
                         _ => break,
                     }
                 }

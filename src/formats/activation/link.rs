@@ -62,6 +62,8 @@ struct Linker<'m> {
     /// Pieces by name and by the literal ids they can be named by.
     by_name: FxHashMap<String, Vec<usize>>,
     by_id: FxHashMap<String, Vec<usize>>,
+    /// The instances of resources with `for_each` (`type.name["k"]`) by `type.name`.
+    instances: FxHashMap<String, Vec<usize>>,
     /// Each piece's directory, as a small id.
     dirs: Vec<u32>,
     /// The number of components of each directory, by id.
@@ -207,6 +209,7 @@ impl<'m> Linker<'m> {
             placeholders: FxHashSet::default(),
             by_name: FxHashMap::default(),
             by_id: FxHashMap::default(),
+            instances: FxHashMap::default(),
             dirs: d.dirs,
             dir_depths: d.dir_depths,
         }
@@ -218,6 +221,10 @@ impl<'m> Linker<'m> {
             self.by_name.entry(p.name.clone()).or_default().push(i);
             for id in &p.ids {
                 self.by_id.entry(id.clone()).or_default().push(i);
+            }
+            if let Some(at) = p.name.find("[\"") {
+                let base = p.name[..at].to_string();
+                self.instances.entry(base).or_default().push(i);
             }
         }
         self
@@ -431,6 +438,25 @@ impl Linker<'_> {
         }
     }
 
+    /// The pieces of `list` that piece `from` can name: of its module, or any for
+    /// rudder-cli.
+    fn in_reach<'s>(
+        &'s self,
+        from: usize,
+        cli: bool,
+        list: Option<&'s Vec<usize>>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let dir = self.dirs[from];
+        let list = list.into_iter().flatten().copied();
+        list.filter(move |&i| cli || self.dirs[i] == dir)
+    }
+
+    /// Of [`Linker::in_reach`], the nearest to `from` by directory.
+    fn nearest(&self, from: usize, cli: bool, list: Option<&Vec<usize>>) -> Option<usize> {
+        self.in_reach(from, cli, list)
+            .max_by_key(|&i| self.shared_dirs(from, i))
+    }
+
     /// The piece `r` names, seen from piece `from`. Terraform addresses resolve in the
     /// same module; rudder-cli URNs and literal ids resolve to the nearest declaration.
     fn resolve(&mut self, from: usize, r: &Ref) -> Resolved {
@@ -438,15 +464,30 @@ impl Linker<'_> {
         match r {
             Ref::Address { address, span } => {
                 let cli = is_cli(p);
-                let dir = self.dirs[from];
-                let found = self
-                    .by_name
-                    .get(address)
-                    .into_iter()
-                    .flatten()
-                    .filter(|&&i| cli || self.dirs[i] == dir)
-                    .copied()
-                    .max_by_key(|&i| self.shared_dirs(from, i));
+                let mut found = self.nearest(from, cli, self.by_name.get(address));
+                if found.is_none() {
+                    match address.find('[') {
+                        // `type.name[0]` of a resource without `for_each` (`count`).
+                        Some(at) => {
+                            found = self.nearest(from, cli, self.by_name.get(&address[..at]))
+                        }
+                        None => {
+                            let n = self
+                                .in_reach(from, cli, self.instances.get(address))
+                                .count();
+                            if n > 1 {
+                                return Resolved::Unknown(Unknown {
+                                    what: format!("`{address}`"),
+                                    why: format!(
+                                        "it names {n} instances of a `for_each`; which one is known only when applied"
+                                    ),
+                                    span: *span,
+                                });
+                            }
+                            found = self.nearest(from, cli, self.instances.get(address));
+                        }
+                    }
+                }
                 match found {
                     Some(i) => {
                         self.note_reference(p.file, *span, i);
@@ -458,7 +499,7 @@ impl Linker<'_> {
                             .pieces
                             .iter()
                             .zip(&self.dirs)
-                            .filter(|(_, &d)| cli || d == dir)
+                            .filter(|(_, &d)| cli || d == self.dirs[from])
                             .map(|(q, _)| q.name.as_str())
                             .collect();
                         let suggestion = suggest::closest(address, in_module.iter().copied())

@@ -60,7 +60,7 @@ fn source(cx: &mut Cx, r: &Resource) {
     else {
         cx.error(
             r.name_span,
-            format!("`{}` is missing the `config` block", r.address()),
+            format!("`{}` is missing the `config` block", cx.address(r)),
         );
         return;
     };

@@ -97,7 +97,7 @@ pub(crate) fn read(cx: &mut Cx, r: &Resource) {
             r.type_span,
             format!(
                 "`{}` ({other}) changes events on their way to destinations and is not followed",
-                r.address()
+                cx.address(r)
             ),
         ),
     }

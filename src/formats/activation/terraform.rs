@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::hcl::{Block, Body, Key, Kind, Part, Range, Resource, TfFile, Value};
+use super::hcl::{self, Block, Body, Key, Kind, Part, Range, Resource, TfFile, Value};
 use super::piece::{Lit, Note, Piece, Ref, Unknown};
 use super::{census, rudderstack, segment};
 use crate::finding::Finding;
@@ -18,9 +18,9 @@ use crate::source::{FileId, Loc, SourceFile};
 pub(crate) struct Scope<'a> {
     variables: FxHashMap<&'a str, Option<&'a Value<'a>>>,
     locals: FxHashMap<&'a str, &'a Value<'a>>,
-    /// Iterator of a `dynamic` block being expanded: its name, and the current
-    /// element's key and value.
-    iterator: Option<(String, Value<'a>, Value<'a>)>,
+    /// Iterators of the `for_each` (`each`) and `dynamic` blocks being expanded, the
+    /// innermost last: each one's name, and the current element's key and value.
+    iterators: Vec<(String, Value<'a>, Value<'a>)>,
     /// Every `var`/`local` name looked up, when a file is read with its own values only
     /// (the module's other files may change what it reads).
     lookups: Option<&'a RefCell<FxHashSet<Lookup>>>,
@@ -51,7 +51,7 @@ impl<'a> Scope<'a> {
         Scope {
             variables,
             locals,
-            iterator: None,
+            iterators: Vec::new(),
             lookups: None,
         }
     }
@@ -98,7 +98,7 @@ impl<'a> Scope<'a> {
                             "`var.{name}` has no default; its value comes from outside the module"
                         ));
                     };
-                    member_path(d, rest)
+                    self.member_path(d, rest)
                         .ok_or_else(|| format!("`var.{name}` has no such member"))?
                 }
                 ["local", name, rest @ ..] => {
@@ -106,18 +106,17 @@ impl<'a> Scope<'a> {
                     let Some(l) = self.locals.get(name) else {
                         return Err(format!("`local.{name}` is not declared in this module"));
                     };
-                    member_path(l, rest)
+                    self.member_path(l, rest)
                         .ok_or_else(|| format!("`local.{name}` has no such member"))?
                 }
-                [iter, field @ ("key" | "value"), rest @ ..]
-                    if self.iterator.as_ref().is_some_and(|(n, ..)| n == iter) =>
-                {
-                    let element = match (&self.iterator, *field) {
-                        (Some((_, key, _)), "key") => key,
-                        (Some((.., value)), _) => value,
-                        (None, _) => v,
+                [iter, field @ ("key" | "value"), rest @ ..] => {
+                    let Some((_, key, value)) =
+                        self.iterators.iter().rev().find(|(n, ..)| n == iter)
+                    else {
+                        return Ok(v);
                     };
-                    member_path(element, rest)
+                    let element = if *field == "key" { key } else { value };
+                    self.member_path(element, rest)
                         .ok_or_else(|| format!("`{}` has no such member", parts.join(".")))?
                 }
                 _ => return Ok(v),
@@ -126,13 +125,57 @@ impl<'a> Scope<'a> {
         Err("too many levels of `var`/`local` indirection".into())
     }
 
-    /// The same module while a `dynamic` block's element is `name.key` and `name.value`.
+    /// The same module while an element of a `for_each` or `dynamic` block is
+    /// `name.key` and `name.value`.
     pub(super) fn with_iterator(&self, name: &str, key: Value<'a>, item: &Value<'a>) -> Scope<'a> {
+        let mut iterators = self.iterators.clone();
+        iterators.push((name.to_string(), key, item.clone()));
         Scope {
             variables: self.variables.clone(),
             locals: self.locals.clone(),
-            iterator: Some((name.to_string(), key, item.clone())),
+            iterators,
             lookups: self.lookups,
+        }
+    }
+
+    /// The member of `v` at `path`: names of object members, and index parts
+    /// (`["k"]`, `[0]`, `[each.key]`, [`hcl::index_key`]) of objects and lists.
+    fn member_path<'v>(&self, v: &'v Value<'v>, path: &[&str]) -> Option<&'v Value<'v>> {
+        let mut v = v;
+        for part in path {
+            v = match hcl::index_key(part) {
+                None => v.member(part)?,
+                Some(key) => {
+                    let key = self.key_of(key)?;
+                    match &v.kind {
+                        Kind::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                        _ => v.member(&key)?,
+                    }
+                }
+            };
+        }
+        Some(v)
+    }
+
+    /// The literal key of an index part: as written, or what its reference resolves to.
+    fn key_of(&self, key: Result<&str, &str>) -> Option<String> {
+        match key {
+            Ok(k) => Some(k.to_string()),
+            Err(reference) => {
+                let parts = reference
+                    .split('.')
+                    .map(std::borrow::Cow::Borrowed)
+                    .collect();
+                let v = Value {
+                    span: (0, 0),
+                    kind: Kind::Traversal(parts),
+                };
+                match &self.resolve(&v).ok()?.kind {
+                    Kind::Str(s) => Some(s.to_string()),
+                    Kind::Number(n) => Some(n.clone()),
+                    _ => None,
+                }
+            }
         }
     }
 
@@ -191,7 +234,13 @@ impl<'a> Scope<'a> {
     /// How an attribute names another resource: `type.name.attr`, a literal id, or an
     /// unknown value. `None` when absent or null.
     pub(super) fn reference(&self, v: &Value, what: &str) -> Option<Ref> {
-        if let Kind::Traversal(parts) = &v.kind {
+        // A variable, local or iterator may hold a reference (`each.value` over a map of
+        // destination ids): the reference it holds, located where it is used.
+        let held = match &v.kind {
+            Kind::Traversal(_) => self.resolve(v).unwrap_or(v),
+            _ => v,
+        };
+        if let Kind::Traversal(parts) = &held.kind {
             // `each`, `count`, `self`, `path`, `terraform` name no resource: unknown values.
             let not_a_resource = matches!(
                 &*parts[0],
@@ -205,9 +254,24 @@ impl<'a> Scope<'a> {
                     | "path"
                     | "terraform"
             );
-            if parts.len() >= 2 && !not_a_resource {
+            if parts.len() >= 2 && !not_a_resource && hcl::index_key(&parts[1]).is_none() {
+                let mut address = hcl::dotted(&parts[0], &parts[1]);
+                // `type.name["k"]`: one instance of a resource with `for_each`.
+                if let Some(key) = parts.get(2).and_then(|p| hcl::index_key(p)) {
+                    let Some(key) = self.key_of(key) else {
+                        return Some(Ref::Unknown(Unknown {
+                            what: what.to_string(),
+                            why: format!(
+                                "the instance `{}` is known only when applied",
+                                hcl::traversal_text(&parts[..3])
+                            ),
+                            span: v.span,
+                        }));
+                    };
+                    address.push_str(&format!("[\"{key}\"]"));
+                }
                 return Some(Ref::Address {
-                    address: super::hcl::dotted(&parts[0], &parts[1]),
+                    address,
                     span: v.span,
                 });
             }
@@ -217,14 +281,6 @@ impl<'a> Scope<'a> {
             Err(u) => Some(Ref::Unknown(u)),
         }
     }
-}
-
-fn member_path<'v>(v: &'v Value<'v>, path: &[&str]) -> Option<&'v Value<'v>> {
-    let mut v = v;
-    for key in path {
-        v = v.member(key)?;
-    }
-    Some(v)
 }
 
 /// A record of named values: a block's body or an object value (`field_mapping { … }`
@@ -289,29 +345,7 @@ pub(super) fn each_dynamic<'a>(
     let Some(each) = b.body.attr("for_each") else {
         return Err(unknown("it has no `for_each`".into()));
     };
-    let key = |k: std::borrow::Cow<'a, str>, span: Range| Value {
-        span,
-        kind: Kind::Str(k),
-    };
-    let items: Vec<(Value<'a>, Value<'a>)> = match scope.resolve(each).map(|v| &v.kind) {
-        Ok(Kind::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let index = Value {
-                    span: v.span,
-                    kind: Kind::Number(i.to_string()),
-                };
-                (index, v.clone())
-            })
-            .collect(),
-        Ok(Kind::Object(members)) => members
-            .iter()
-            .map(|(k, v)| (key(k.name.clone(), k.span), v.clone()))
-            .collect(),
-        Ok(_) => return Err(unknown("its `for_each` is not a literal list".into())),
-        Err(why) => return Err(unknown(format!("its `for_each` cannot be read: {why}"))),
-    };
+    let items = elements(scope, each, false).map_err(unknown)?;
     let Some(body) = b.body.block("content") else {
         return Ok(());
     };
@@ -320,6 +354,68 @@ pub(super) fn each_dynamic<'a>(
         content(&scope, Record::Body(&body.body));
     }
     Ok(())
+}
+
+/// The elements of a literal `for_each` (a list, a map, `toset(…)`, a variable's
+/// default, a local) as (key, value): a map's keys; a list's indexes, or with
+/// `set_keys` (a resource's `for_each`, where a list is a set) its strings themselves.
+/// `Err` says why it is not literal.
+fn elements<'a>(
+    scope: &'a Scope<'a>,
+    each: &'a Value<'a>,
+    set_keys: bool,
+) -> Result<Vec<(Value<'a>, Value<'a>)>, String> {
+    let mut v = scope
+        .resolve(each)
+        .map_err(|why| format!("its `for_each` cannot be read: {why}"))?;
+    if let Kind::Call(f, args) = &v.kind {
+        if f == "toset" && args.len() == 1 {
+            v = scope
+                .resolve(&args[0])
+                .map_err(|why| format!("its `for_each` cannot be read: {why}"))?;
+        }
+    }
+    let not_literal = || {
+        format!(
+            "its `for_each` is not literal: {}",
+            why_not_literal(&v.kind)
+        )
+    };
+    match &v.kind {
+        Kind::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let kind = match (set_keys, scope.resolve(item).map(|x| &x.kind)) {
+                    (false, _) => Kind::Number(i.to_string()),
+                    (true, Ok(Kind::Str(s))) => Kind::Str(s.clone()),
+                    (true, _) => {
+                        return Err(
+                            "its `for_each` holds a value that is not a literal string".into()
+                        )
+                    }
+                };
+                Ok((
+                    Value {
+                        span: item.span,
+                        kind,
+                    },
+                    item.clone(),
+                ))
+            })
+            .collect(),
+        Kind::Object(members) => Ok(members
+            .iter()
+            .map(|(k, item)| {
+                let key = Value {
+                    span: k.span,
+                    kind: Kind::Str(k.name.clone()),
+                };
+                (key, item.clone())
+            })
+            .collect()),
+        _ => Err(not_literal()),
+    }
 }
 
 impl<'a> Record<'a> {
@@ -389,7 +485,7 @@ fn unreadable_records(scope: &Scope, v: &Value, key: &str) -> Option<Unknown> {
 pub(super) fn why_not_literal(kind: &Kind) -> String {
     match kind {
         Kind::Template | Kind::Interpolated(_) => "it is a template with interpolation".into(),
-        Kind::Traversal(p) => format!("`{}` is known only when applied", p.join(".")),
+        Kind::Traversal(p) => format!("`{}` is known only when applied", hcl::traversal_text(p)),
         Kind::Call(f, _) => format!("it calls `{f}()`"),
         Kind::Other(o) => format!("it is {o}"),
         _ => "it is not an object".into(),
@@ -430,9 +526,20 @@ pub(crate) struct Cx<'a> {
     pub diags: &'a mut Vec<Finding>,
     pub notes: &'a mut Vec<Note>,
     pub pieces: &'a mut Vec<Piece>,
+    /// `["key"]` while one instance of a resource with a literal `for_each` is read.
+    pub instance: Option<String>,
 }
 
 impl Cx<'_> {
+    /// The address of `r`, or of the instance being read (`type.name["key"]`).
+    pub(super) fn address(&self, r: &Resource) -> String {
+        let mut a = r.address();
+        if let Some(i) = &self.instance {
+            a.push_str(i);
+        }
+        a
+    }
+
     pub(super) fn loc(&self, r: Range) -> Loc {
         Loc {
             file: self.file,
@@ -455,7 +562,7 @@ impl Cx<'_> {
     }
 
     pub(super) fn piece(&mut self, r: &Resource, what: super::piece::What) {
-        self.piece_named(r.address(), r.name_span, what);
+        self.piece_named(self.address(r), r.name_span, what);
     }
 
     pub(super) fn piece_named(&mut self, name: String, name_span: Range, what: super::piece::What) {
@@ -480,7 +587,7 @@ impl Cx<'_> {
         if v.is_none() {
             self.error(
                 r.name_span,
-                format!("`{}` is missing the attribute `{key}`", r.address()),
+                format!("`{}` is missing the attribute `{key}`", self.address(r)),
             );
         }
         v
@@ -510,7 +617,12 @@ pub(crate) struct Read {
 }
 
 /// Reads the resources of ours in `tf` with the values `scope` knows.
-fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope<'_>) -> Read {
+fn read_resources<'a>(
+    file: FileId,
+    src: &SourceFile,
+    tf: &'a TfFile<'a>,
+    scope: &'a Scope<'a>,
+) -> Read {
     let mut read = Read::default();
     // One piece per resource, with few exceptions: no vector of large pieces grown by
     // doubling.
@@ -524,14 +636,34 @@ fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope
         diags: &mut read.diags,
         notes: &mut read.notes,
         pieces: &mut read.pieces,
+        instance: None,
     };
     for r in &tf.resources {
-        if rudderstack::reads(&r.rtype) {
-            rudderstack::read(&mut cx, r);
-        } else if census::reads(&r.rtype) {
-            census::read(&mut cx, r);
-        } else if segment::reads(&r.rtype) {
-            segment::read(&mut cx, r);
+        // A literal `for_each` makes one resource per element, `type.name["key"]`, in
+        // which `each.key` and `each.value` are that element. Otherwise the resource is
+        // read once, and what it takes from `each` is unknown where it is used (§7.3).
+        let instances = r
+            .body
+            .attr("for_each")
+            .and_then(|each| elements(scope, each, true).ok());
+        let Some(instances) = instances else {
+            read_resource(&mut cx, r);
+            continue;
+        };
+        for (key, item) in instances {
+            let name = key.as_str().unwrap_or_default();
+            let scope = scope.with_iterator("each", key.clone(), &item);
+            let mut one = Cx {
+                file,
+                src,
+                dir: cx.dir.clone(),
+                scope: &scope,
+                diags: &mut *cx.diags,
+                notes: &mut *cx.notes,
+                pieces: &mut *cx.pieces,
+                instance: Some(format!("[\"{name}\"]")),
+            };
+            read_resource(&mut one, r);
         }
     }
     for (address, span) in &tf.unread {
@@ -539,6 +671,16 @@ fn read_resources(file: FileId, src: &SourceFile, tf: &TfFile<'_>, scope: &Scope
         cx.piece_named(address.clone(), *span, super::piece::What::Unread { rtype });
     }
     read
+}
+
+fn read_resource(cx: &mut Cx<'_>, r: &Resource) {
+    if rudderstack::reads(&r.rtype) {
+        rudderstack::read(cx, r);
+    } else if census::reads(&r.rtype) {
+        census::read(cx, r);
+    } else if segment::reads(&r.rtype) {
+        segment::read(cx, r);
+    }
 }
 
 /// Reads the resources of one file with its own `variable` and `locals` values only, in
