@@ -944,6 +944,46 @@ resource "rudderstack_retl_source_model" "m" {
 }
 
 #[test]
+fn a_heredoc_interpolating_literal_variables_is_read_as_terraform_renders_it() {
+    // `<<-` cuts the indentation; each line's text and each `${…}` keep their place.
+    let tf = r#"variable "schema" {
+  default = "public"
+}
+resource "rudderstack_retl_source_model" "m" {
+  config {
+    primary_key = "id"
+    sql         = <<-SQL
+      SELECT id,
+        phone
+      FROM ${var.schema}.users
+    SQL
+  }
+}
+"#
+    .to_string()
+        + &model_to_meta("  identifiers {\n    from = \"phone\"\n  }");
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
+    let f = finding_for(&o, "public.users.phone");
+    let hops: Vec<(u32, u32)> = (f.flow.as_ref().unwrap().path.iter())
+        .map(|h| {
+            (
+                h.location.span.start_pos.line,
+                h.location.span.start_pos.column,
+            )
+        })
+        .collect();
+    assert_eq!(hops, [(9, 9), (21, 12)], "{:?}", diag_lines(&o));
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    // A directive, or a value from outside the module: unknown, every field flows.
+    let outside = tf.replace("  default = \"public\"\n", "");
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &outside)]);
+    assert_diag(&o, "incomplete-lineage 6:19", "`var.schema` has no default");
+    let directive = tf.replace("FROM ${var.schema}", "FROM %{ if true }public%{ endif }");
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &directive)]);
+    assert_diag(&o, "incomplete-lineage 7:19", "template");
+}
+
+#[test]
 fn terraform_variables_and_locals_resolve_and_unknown_values_keep_lineage() {
     let tf = format!(
         r#"variable "table" {{

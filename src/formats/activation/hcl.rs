@@ -151,8 +151,9 @@ pub(crate) enum Kind<'a> {
     Str(Text<'a>),
     /// A string with `${…}` or `%{…}`.
     Template,
-    /// A one-line string of literal text and `${…}` interpolations, nothing else: the
-    /// text as written (no escapes) and each interpolated value, at their spans.
+    /// A one-line string or a heredoc of literal text and `${…}` interpolations, nothing
+    /// else: the text as written (no escapes; a `<<-` heredoc's indentation cut) and
+    /// each interpolated value, at their spans.
     Interpolated(Vec<Part<'a>>),
     /// A heredoc without interpolation: its text after indentation is removed, and the
     /// byte offset in the file of each of its lines.
@@ -410,6 +411,9 @@ fn read_value<'a>(text: &'a str, e: &'a Expression) -> Value<'a> {
                 .all(|el| matches!(el, Element::Literal(_)));
             match (literal, h.template.span()) {
                 (true, Some(r)) => heredoc(text, r.start, r.end),
+                (false, Some(r)) => {
+                    heredoc_interpolated(text, &h.template, r.start).unwrap_or(Kind::Template)
+                }
                 _ => Kind::Template,
             }
         }
@@ -603,6 +607,73 @@ fn heredoc(text: &str, start: usize, end: usize) -> Kind<'static> {
         out.push('\n');
     }
     Kind::Heredoc { text: out, lines }
+}
+
+/// A heredoc of literal lines and `${…}` interpolations, body at `start`, as the pieces
+/// Terraform renders: the indentation of a `<<-` heredoc cut from each line's text, so
+/// that every text piece is written in the file exactly at its range. `None` with a
+/// directive or an escape (`$${`, `%%{`).
+fn heredoc_interpolated<'a>(
+    text: &'a str,
+    t: &'a hcl_edit::template::Template,
+    start: usize,
+) -> Option<Kind<'a>> {
+    let end = t.span()?.end;
+    let raw_lines = split_lines(text.get(start..end)?);
+    let strip = text.as_bytes()[..start]
+        .windows(2)
+        .rposition(|w| w == b"<<")
+        .is_some_and(|at| text[at + 2..].starts_with('-'));
+    let indent = if strip {
+        raw_lines
+            .iter()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(_, l)| leading_ws(l))
+            .min()
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let mut parts = Vec::new();
+    for el in t.iter() {
+        match el {
+            Element::Literal(l) => {
+                let r = range(l.span());
+                let raw = text.get(r.0 as usize..r.1 as usize)?;
+                if raw.contains("$${") || raw.contains("%%{") {
+                    return None;
+                }
+                let mut at = r.0 as usize;
+                for line in raw.split_inclusive('\n') {
+                    let line_start =
+                        at == start || text.as_bytes().get(at.wrapping_sub(1)) == Some(&b'\n');
+                    let cut = if line_start {
+                        indent.min(leading_ws(line.trim_end_matches(['\n', '\r'])))
+                    } else {
+                        0
+                    };
+                    let piece = &line[cut..];
+                    if !piece.is_empty() {
+                        let from = (at + cut) as u32;
+                        parts.push(Part::Text(
+                            Cow::Borrowed(piece),
+                            (from, from + piece.len() as u32),
+                        ));
+                    }
+                    at += line.len();
+                }
+            }
+            Element::Interpolation(i) => {
+                let r = range(i.span());
+                if r == (0, 0) {
+                    return None;
+                }
+                parts.push(Part::Value(read_value(text, &i.expr), r));
+            }
+            Element::Directive(_) => return None,
+        }
+    }
+    Some(Kind::Interpolated(parts))
 }
 
 fn leading_ws(line: &str) -> usize {

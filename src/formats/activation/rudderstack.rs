@@ -141,6 +141,9 @@ pub(crate) fn sql_origin(cx: &mut Cx, v: &super::hcl::Value, what: &str) -> Orig
             Ok(pieces) => Origin::Sql(Sql::inline(Embedded::spliced(&pieces))),
             Err(why) => unknown_origin(v, what, &why),
         },
+        Ok((k @ (Kind::Template | Kind::Traversal(_) | Kind::Call(..) | Kind::Other(_)), _)) => {
+            unknown_origin(v, what, &super::terraform::why_not_literal(k))
+        }
         Ok(_) => unknown_origin(v, what, "it is not a literal string"),
         Err(why) => unknown_origin(v, what, &why),
     }
