@@ -110,7 +110,7 @@ pub struct RunArgs {
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
     /// Configuration file (default: purposelint.yaml or .purposelint.yaml, searched from
-    /// the working directory up to the repository root).
+    /// the folder holding every path up to the repository root).
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
     /// Ignore every configuration file.
@@ -364,7 +364,7 @@ impl RunArgs {
         let config = match (&self.config, self.no_config) {
             (_, true) => ConfigChoice::Ignore,
             (Some(file), false) => ConfigChoice::File(file.clone()),
-            (None, false) => ConfigChoice::Search(cwd()),
+            (None, false) => ConfigChoice::Search(crate::config::search_start(&self.paths, &cwd())),
         };
         Settings {
             paths: self.paths.clone(),
@@ -405,7 +405,7 @@ fn check_on(mut session: Session, threads: Option<usize>) -> Result<(Session, ch
 /// The rules of a run over `paths` (the configuration's and `--rules` folders' rules, and
 /// those the files define, such as Fides policies), handed to `f`.
 fn with_registry(paths: Vec<PathBuf>, dirs: Vec<PathBuf>, f: impl FnOnce(&Registry) -> u8) -> u8 {
-    let mut settings = Settings::new(paths.clone(), cwd());
+    let mut settings = Settings::new(paths.clone(), crate::config::search_start(&paths, &cwd()));
     settings.rule_dirs = dirs;
     let mut session = match Session::configure(&settings) {
         Ok(s) => s,

@@ -1,5 +1,5 @@
 //! The configuration file `purposelint.yaml` (or `.purposelint.yaml`): found from the
-//! working directory up to the repository root, read with the same span-keeping YAML
+//! checked folder up to the repository root, read with the same span-keeping YAML
 //! reader as manifests so that every mistake points at its line.
 
 use std::collections::BTreeMap;
@@ -168,6 +168,37 @@ impl ConfigError {
             message,
         }
     }
+}
+
+/// The folder to search a configuration from when checking `paths` from `cwd`: the
+/// deepest folder holding every path (a file's own folder), so that `check ../repo`
+/// uses that repository's file, not the working directory's. When none is found from
+/// there and the paths lie inside `cwd`, the working directory's search applies (a
+/// repository's file above a nested one that has its own `.git`).
+pub(crate) fn search_start(paths: &[PathBuf], cwd: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let abs = normalize(&cwd.join(p));
+            if abs.is_dir() {
+                abs
+            } else {
+                abs.parent().map_or(abs.clone(), Path::to_path_buf)
+            }
+        })
+        .collect();
+    let Some(first) = dirs.first() else {
+        return cwd.to_path_buf();
+    };
+    let common = first
+        .ancestors()
+        .find(|a| dirs.iter().all(|d| d.starts_with(a)))
+        .unwrap_or(first)
+        .to_path_buf();
+    if find(&common).is_none() && common.starts_with(normalize(cwd)) {
+        return cwd.to_path_buf();
+    }
+    common
 }
 
 /// The nearest configuration file from `start` upwards, stopping at the repository root

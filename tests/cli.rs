@@ -549,3 +549,43 @@ fn human_columns_count_characters_after_non_ascii_text() {
     assert!(c.first().is_some_and(|p| p.starts_with("4:")), "{compact}");
     assert_eq!(c, h, "{human}");
 }
+
+/// The configuration is searched from the checked folder, not only the working
+/// directory: `check ../repo` uses that repository's file.
+#[test]
+fn configuration_is_found_from_the_checked_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = root.join("repo");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE);
+    for sub in ["pipelines", "schemas"] {
+        std::fs::create_dir_all(repo.join("data").join(sub)).unwrap();
+        for f in std::fs::read_dir(example.join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            let to = repo.join("data").join(sub).join(f.file_name().unwrap());
+            std::fs::copy(&f, to).unwrap();
+        }
+    }
+    std::fs::copy(example.join("sinks.yaml"), repo.join("data/sinks.yaml")).unwrap();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+    let code = |cwd: &std::path::Path, path: &str| {
+        let out = purposelint()
+            .args(["check", "--format", "compact", path])
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        out.status.code()
+    };
+    // Without a configuration the leak fails the check from anywhere.
+    assert_eq!(code(root, "repo"), Some(1));
+    std::fs::write(
+        repo.join("purposelint.yaml"),
+        "severity:\n  security-to-advertising: warning\n",
+    )
+    .unwrap();
+    assert_eq!(code(root, "repo"), Some(0));
+    assert_eq!(code(&root.join("elsewhere"), "../repo/data"), Some(0));
+    assert_eq!(code(&repo, "data"), Some(0));
+    assert_eq!(code(&repo.join("data"), "."), Some(0));
+}
