@@ -589,3 +589,56 @@ fn configuration_is_found_from_the_checked_folder() {
     assert_eq!(code(&repo, "data"), Some(0));
     assert_eq!(code(&repo.join("data"), "."), Some(0));
 }
+
+/// A name two modules declare is prefixed with its directory relative to the
+/// configuration's folder, so that the configuration names it from any working directory.
+#[test]
+fn a_repeated_name_is_prefixed_relative_to_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let users = "kind: dataset\nname: public.users\nfields:\n  - name: id\n  - name: phone\n    \
+                 purposes: [essential.service.authentication]\n";
+    let tf = |label: &str| {
+        format!(
+            "resource \"census_destination\" \"ads\" {{\n  name = \"ads\"\n  type = \"braze\"\n}}\n\
+             resource \"census_sync\" \"s\" {{\n  label = \"{label}\"\n  source_attributes {{\n    \
+             connection_id = 1\n    object {{\n      type = \"table\"\n      table_schema = \"public\"\n      \
+             table_name = \"users\"\n    }}\n  }}\n  destination_attributes {{\n    \
+             connection_id = census_destination.ads.id\n    object = \"Contact\"\n  }}\n  \
+             field_mapping {{\n    from = \"phone\"\n    to = \"phone\"\n  }}\n}}\n"
+        )
+    };
+    for env in ["prod", "dev"] {
+        std::fs::create_dir_all(root.join("envs").join(env)).unwrap();
+        std::fs::write(root.join("envs").join(env).join("main.tf"), tf(env)).unwrap();
+    }
+    std::fs::write(root.join("envs/users.yaml"), users).unwrap();
+    std::fs::write(
+        root.join("purposelint.yaml"),
+        "destinations:\n  \"envs/prod/census_destination.ads\": [marketing.advertising.third_party.targeted]\n",
+    )
+    .unwrap();
+    let sinks = |cwd: &std::path::Path| {
+        let out = purposelint()
+            .args(["check", "--format", "json", "."])
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut sinks: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "security-to-advertising")
+            .map(|f| f["sink"]["name"].as_str().unwrap().to_string())
+            .collect();
+        sinks.sort();
+        sinks
+    };
+    // From the configuration's folder and from below it, the same name, and the pin.
+    assert_eq!(sinks(root), ["envs/prod/census_destination.ads"]);
+    assert_eq!(
+        sinks(&root.join("envs")),
+        ["envs/prod/census_destination.ads"]
+    );
+}

@@ -82,6 +82,10 @@ struct Linker<'m> {
     steps: FxHashMap<usize, StepId>,
     /// Datasets made for literal source ids that resolve to nothing (`<platform>:<id>`).
     placeholders: FxHashSet<DatasetId>,
+    /// The configuration file's folder, absolute: what a repeated name's directory is
+    /// relative to, so that `relations:` and `destinations:` keys name it from any
+    /// working directory.
+    config_dir: Option<PathBuf>,
 }
 
 /// Reads every module's resources, names every piece and adds the datasets and sinks
@@ -192,7 +196,13 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
 impl<'m> Linker<'m> {
     fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: FxHashMap<PathBuf, FileId>) -> Self {
         let opts = cx.opts;
+        let config_dir = (opts.config_file.as_ref()).and_then(|f| {
+            Some(crate::config::normalize(
+                std::path::absolute(&f.path).ok()?.parent()?,
+            ))
+        });
         Linker {
+            config_dir,
             model: &mut *cx.model,
             opts: &opts.activation,
             external_cfg: &opts.external_datasets,
@@ -385,9 +395,16 @@ impl Linker<'_> {
             }
             let name = if prefixed[i] {
                 let dir = file_dirs.entry(p.file).or_insert_with(|| {
-                    let file = &self.model.sources.get(p.file).display;
-                    let dir = Path::new(file).parent().unwrap_or(Path::new(""));
-                    format!("{}/", dir.display())
+                    let src = self.model.sources.get(p.file);
+                    let in_config = self.config_dir.as_ref().and_then(|base| {
+                        let abs = crate::config::normalize(&std::path::absolute(&src.path).ok()?);
+                        Some(abs.strip_prefix(base).ok()?.to_path_buf())
+                    });
+                    let file = in_config.unwrap_or_else(|| PathBuf::from(&src.display));
+                    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        Some(dir) => format!("{}/", dir.display()),
+                        None => "./".to_string(),
+                    }
                 });
                 let mut name = String::with_capacity(dir.len() + p.name.len());
                 name.push_str(dir);
