@@ -92,6 +92,28 @@ fn finding_for<'o>(o: &'o Outcome, source: &str) -> &'o purposelint::finding::Fi
         .unwrap_or_else(|| panic!("no finding for {source}: {:?}", diag_lines(o)))
 }
 
+/// The `destination_field` of the last hop of `o`'s finding for `source`.
+fn sent_as<'o>(o: &'o Outcome, source: &str) -> Option<&'o str> {
+    let f = finding_for(o, source);
+    f.flow
+        .as_ref()
+        .unwrap()
+        .path
+        .last()
+        .unwrap()
+        .destination_field
+        .as_deref()
+}
+
+/// Where each hop of `f`'s path starts: (line, column).
+fn hop_starts(f: &purposelint::finding::Finding) -> Vec<(u32, u32)> {
+    let path = &f.flow.as_ref().unwrap().path;
+    let start = |h: &purposelint::finding::Hop| h.location.span.start_pos;
+    path.iter()
+        .map(|h| (start(h).line, start(h).column))
+        .collect()
+}
+
 fn span(f: &purposelint::finding::Finding) -> (u32, u32, u32) {
     let s = f.location.span;
     (s.start_pos.line, s.start_pos.column, s.end_pos.column)
@@ -719,9 +741,7 @@ resource "rudderstack_retl_connection" "to_meta" {
 "#;
     let o = lint_rs(conn);
     assert_eq!(last_hop(&o, "public.users.phone"), (7, 11, 24));
-    let f = finding_for(&o, "public.users.phone");
-    let hop = f.flow.as_ref().unwrap().path.last().unwrap();
-    assert_eq!(hop.destination_field.as_deref(), Some("user_data.phone"));
+    assert_eq!(sent_as(&o, "public.users.phone"), Some("user_data.phone"));
     // `for_each` from outside the module: unknown, so every field flows, with an info.
     let conn = conn.replace("local.ids", "var.fields") + "variable \"fields\" {}\n";
     let o = lint_rs(&conn);
@@ -927,14 +947,7 @@ resource "rudderstack_retl_source_model" "m" {
     let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
     // The SQL hop at the column as written, then the identifier.
     let f = finding_for(&o, "public.users.phone");
-    let hops: Vec<(u32, u32)> = (f.flow.as_ref().unwrap().path.iter())
-        .map(|h| {
-            (
-                h.location.span.start_pos.line,
-                h.location.span.start_pos.column,
-            )
-        })
-        .collect();
+    let hops = hop_starts(f);
     assert_eq!(hops, [(10, 31), (20, 12)]);
     assert_eq!(span(f), (10, 31, 36));
     // A value from outside the module keeps the query unknown.
@@ -964,14 +977,7 @@ resource "rudderstack_retl_source_model" "m" {
         + &model_to_meta("  identifiers {\n    from = \"phone\"\n  }");
     let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
     let f = finding_for(&o, "public.users.phone");
-    let hops: Vec<(u32, u32)> = (f.flow.as_ref().unwrap().path.iter())
-        .map(|h| {
-            (
-                h.location.span.start_pos.line,
-                h.location.span.start_pos.column,
-            )
-        })
-        .collect();
+    let hops = hop_starts(f);
     assert_eq!(hops, [(9, 9), (21, 12)], "{:?}", diag_lines(&o));
     assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
     // A directive, or a value from outside the module: unknown, every field flows.
@@ -1735,9 +1741,7 @@ resource "rudderstack_retl_connection" "to_ad" {
 "#;
     let o = lint_rs(conn);
     assert_eq!(last_hop(&o, "public.users.phone"), (5, 11, 24));
-    let f = finding_for(&o, "public.users.phone");
-    let hop = f.flow.as_ref().unwrap().path.last().unwrap();
-    assert_eq!(hop.destination_field.as_deref(), Some("x"));
+    assert_eq!(sent_as(&o, "public.users.phone"), Some("x"));
     assert!(!diag_lines(&o)
         .iter()
         .any(|l| l.starts_with("undeclared-destination")));

@@ -370,13 +370,7 @@ fn interpolated<'a>(text: &'a str, t: &'a hcl_edit::template::StringTemplate) ->
                 }
                 parts.push(Part::Text(Cow::Borrowed(raw), r));
             }
-            Element::Interpolation(i) => {
-                let r = range(i.span());
-                if r == (0, 0) {
-                    return None;
-                }
-                parts.push(Part::Value(read_value(text, &i.expr), r));
-            }
+            Element::Interpolation(i) => parts.push(interpolation(text, i)?),
             Element::Directive(_) => return None,
         }
     }
@@ -580,20 +574,7 @@ impl Value<'_> {
 fn heredoc(text: &str, start: usize, end: usize) -> Kind<'static> {
     let raw = text.get(start..end).unwrap_or("");
     let raw_lines: Vec<(usize, &str)> = split_lines(raw);
-    // hcl-edit has already decided whether this is `<<-`; measure what it removed by
-    // comparing with the raw text: the template text of a `<<-` heredoc is shorter.
-    let indent = raw_lines
-        .iter()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(_, l)| l.len() - l.trim_start_matches([' ', '\t']).len())
-        .min()
-        .unwrap_or(0);
-    // The last `<<` before the body (a byte search: `str::rfind` sets up a substring
-    // searcher for every heredoc).
-    let strip = text.as_bytes()[..start]
-        .windows(2)
-        .rposition(|w| w == b"<<")
-        .is_some_and(|at| text[at + 2..].starts_with('-'));
+    let (strip, indent) = heredoc_indent(text, start, &raw_lines);
     let mut out = String::with_capacity(raw.len());
     let mut lines = Vec::with_capacity(raw_lines.len());
     for (at, line) in raw_lines {
@@ -619,21 +600,7 @@ fn heredoc_interpolated<'a>(
     start: usize,
 ) -> Option<Kind<'a>> {
     let end = t.span()?.end;
-    let raw_lines = split_lines(text.get(start..end)?);
-    let strip = text.as_bytes()[..start]
-        .windows(2)
-        .rposition(|w| w == b"<<")
-        .is_some_and(|at| text[at + 2..].starts_with('-'));
-    let indent = if strip {
-        raw_lines
-            .iter()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(_, l)| leading_ws(l))
-            .min()
-            .unwrap_or(0)
-    } else {
-        0
-    };
+    let (_, indent) = heredoc_indent(text, start, &split_lines(text.get(start..end)?));
     let mut parts = Vec::new();
     for el in t.iter() {
         match el {
@@ -663,17 +630,36 @@ fn heredoc_interpolated<'a>(
                     at += line.len();
                 }
             }
-            Element::Interpolation(i) => {
-                let r = range(i.span());
-                if r == (0, 0) {
-                    return None;
-                }
-                parts.push(Part::Value(read_value(text, &i.expr), r));
-            }
+            Element::Interpolation(i) => parts.push(interpolation(text, i)?),
             Element::Directive(_) => return None,
         }
     }
     Some(Kind::Interpolated(parts))
+}
+
+/// A `${…}` of a template, at its span (`None` without one).
+fn interpolation<'a>(text: &'a str, i: &'a hcl_edit::template::Interpolation) -> Option<Part<'a>> {
+    let r = range(i.span());
+    (r != (0, 0)).then(|| Part::Value(read_value(text, &i.expr), r))
+}
+
+/// Whether the heredoc whose body starts at `start` is `<<-`, and the indentation that
+/// Terraform then cuts: the smallest of its non-blank lines (0 for `<<`). hcl-edit has
+/// already decided which it is, so the text before the body says.
+fn heredoc_indent(text: &str, start: usize, lines: &[(usize, &str)]) -> (bool, usize) {
+    // The last `<<` before the body (a byte search: `str::rfind` sets up a substring
+    // searcher for every heredoc).
+    let strip = text.as_bytes()[..start]
+        .windows(2)
+        .rposition(|w| w == b"<<")
+        .is_some_and(|at| text[at + 2..].starts_with('-'));
+    let indent = lines
+        .iter()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(_, l)| leading_ws(l))
+        .min()
+        .unwrap_or(0);
+    (strip, if strip { indent } else { 0 })
 }
 
 fn leading_ws(line: &str) -> usize {
