@@ -251,8 +251,9 @@ fn dialects_from(mut first: Vec<Dialect>) -> Vec<Dialect> {
     first
 }
 
-/// Sources whose SQL is parsed at a time, in parallel, before they are linked one by one:
-/// few enough that the statements (kilobytes each in sqlparser's tree) never pile up.
+/// Sources whose SQL is parsed at a time, in parallel, while the chunk before is linked
+/// one by one: few enough that the statements (kilobytes each in sqlparser's tree) never
+/// pile up.
 /// Parsed in the read phase instead, and kept until linking, they doubled a check's
 /// memory and slowed it down (`docs/performance.md`, twelfth session). An editor session
 /// keeps them with its pieces ([`Sql::keep`]), so that the next run parses only what
@@ -261,6 +262,17 @@ const PARSE_AHEAD: usize = 128;
 
 /// A source's SQL parsed ahead, with the dialects it was parsed in.
 type Parsing = (Vec<Dialect>, sql::Parsed);
+
+/// [`Linker::jobs`] parsed, in parallel.
+fn parse_all(jobs: Vec<Option<(String, Vec<Dialect>)>>) -> Vec<Option<Parsing>> {
+    jobs.into_par_iter()
+        .map(|job| {
+            let (text, dialects) = job?;
+            let parsed = sql::parse_first(&text, &dialects);
+            Some((dialects, parsed))
+        })
+        .collect()
+}
 
 /// Where a rudder-cli model's SQL file `rel`, named in `file`, is: relative to that file.
 fn sql_path(sources: &Sources, file: FileId, rel: &str) -> PathBuf {
@@ -862,24 +874,38 @@ impl Linker<'_> {
             .filter(|&i| matches!(self.pieces[i].what, What::Source(_)))
             .filter_map(|i| Some((i, *self.datasets.get(&i)?)))
             .collect();
-        for chunk in sources.chunks(PARSE_AHEAD) {
-            let jobs: Vec<_> = chunk.iter().map(|&(i, _)| self.sql_to_parse(i)).collect();
-            let parsed: Vec<Option<Parsing>> = jobs
-                .into_par_iter()
-                .map(|job| {
-                    let (text, dialects) = job?;
-                    let parsed = sql::parse_first(text, &dialects);
-                    Some((dialects, parsed))
-                })
-                .collect();
-            for (&(i, d), parsed) in chunk.iter().zip(parsed) {
-                self.with_what(i, |l, what| {
-                    if let What::Source(s) = what {
-                        l.link_source(i, d, s, parsed);
-                    }
-                });
-            }
+        let chunks: Vec<&[(usize, DatasetId)]> = sources.chunks(PARSE_AHEAD).collect();
+        let Some(first) = chunks.first() else {
+            return;
+        };
+        let mut parsed = parse_all(self.jobs(first));
+        for (k, chunk) in chunks.iter().enumerate() {
+            // The next chunk's SQL is parsed on another thread while this one is linked.
+            let next = chunks.get(k + 1).map(|c| self.jobs(c));
+            let mut next_parsed = Vec::new();
+            rayon::in_place_scope(|scope| {
+                if let Some(jobs) = next {
+                    scope.spawn(|_| next_parsed = parse_all(jobs));
+                }
+                for (&(i, d), parsed) in chunk.iter().zip(std::mem::take(&mut parsed)) {
+                    self.with_what(i, |l, what| {
+                        if let What::Source(s) = what {
+                            l.link_source(i, d, s, parsed);
+                        }
+                    });
+                }
+            });
+            parsed = next_parsed;
         }
+    }
+
+    /// What the sources of `chunk` have to parse, copied out of the pieces so that the
+    /// parse runs while other sources are linked.
+    fn jobs(&self, chunk: &[(usize, DatasetId)]) -> Vec<Option<(String, Vec<Dialect>)>> {
+        chunk
+            .iter()
+            .map(|&(i, _)| self.sql_to_parse(i).map(|(t, d)| (t.to_string(), d)))
+            .collect()
     }
 
     /// The SQL text of source `i` and the dialects to parse it in, when it has SQL that
