@@ -571,8 +571,13 @@ impl Model {
 
     /// [`Model::match_relation`] of a relation already split by [`relation_parts`].
     pub(crate) fn match_relation_parts(&self, parts: &[String]) -> Vec<DatasetId> {
+        self.best_relation_match(parts).1
+    }
+
+    /// [`Model::match_relation_parts`], with the number of parts the winners match.
+    pub(crate) fn best_relation_match(&self, parts: &[String]) -> (usize, Vec<DatasetId>) {
         let Some(candidates) = parts.last().and_then(|l| self.relations.0.get(l)) else {
-            return Vec::new();
+            return (0, Vec::new());
         };
         let mut best = 0;
         let mut out: Vec<DatasetId> = Vec::new();
@@ -589,7 +594,7 @@ impl Model {
                 out.push(*id);
             }
         }
-        out
+        (best, out)
     }
 
     pub fn lookup(&self, name: &str) -> Option<Named> {

@@ -521,6 +521,45 @@ fn an_ambiguous_relation_links_to_every_candidate() {
     );
     assert!(o.findings.iter().all(|f| f.rule != "ambiguous-relation"));
     assert_eq!(leaks(&o), []);
+
+    // A pin of `contacts` is one more name of its target, not a rule for every relation
+    // ending so: `auth.contacts` is the dataset of that name, and its leak stays.
+    let qualified = source.replace(
+        "table       = \"contacts\"",
+        "schema = \"auth\"\n    table = \"contacts\"",
+    );
+    let o = lint_with(
+        &[
+            ("a.yaml", a),
+            ("b.yaml", b),
+            ("rs.tf", &qualified),
+            ("conn.tf", &conn),
+        ],
+        |opts| {
+            opts.activation.relations = vec![("contacts".into(), "crm.contacts".into())];
+        },
+    );
+    assert_eq!(
+        leaks(&o),
+        [(
+            "security-to-advertising".into(),
+            "auth.contacts.phone".into()
+        )]
+    );
+    // A pin as qualified as the relation, or more, wins.
+    let o = lint_with(
+        &[
+            ("a.yaml", a),
+            ("b.yaml", b),
+            ("rs.tf", &qualified),
+            ("conn.tf", &conn),
+        ],
+        |opts| {
+            opts.activation.relations =
+                vec![("warehouse.auth.contacts".into(), "crm.contacts".into())];
+        },
+    );
+    assert_eq!(leaks(&o), []);
 }
 
 #[test]

@@ -232,7 +232,8 @@ impl<'m> Linker<'m> {
             for id in &p.ids {
                 self.by_id.entry(id.clone()).or_default().push(i);
             }
-            if let Some(at) = p.name.find("[\"") {
+            // Only an instance's name ends with `]` (`type.name["k"]`).
+            if let Some(at) = p.name.ends_with(']').then(|| p.name.find('[')).flatten() {
                 let base = p.name[..at].to_string();
                 self.instances.entry(base).or_default().push(i);
             }
@@ -721,22 +722,24 @@ impl Linker<'_> {
         (self.model.flows.len() - 1) as u32
     }
 
-    /// The datasets a relation reads: pinned by `relations:`, else matched by name; none
-    /// is an external dataset. Reports ambiguity and unlinked relations at `at`, which is
-    /// worked out only then (finding a name in the SQL costs more than linking it).
+    /// The datasets a relation reads: matched by name, where a `relations:` key is one
+    /// more candidate name of its target that wins ties (a pin of `contacts` does not take
+    /// `auth.contacts` from the dataset of that name); none is an external dataset.
+    /// Reports ambiguity and unlinked relations at `at`, which is worked out only then
+    /// (finding a name in the SQL costs more than linking it).
     fn relation(&mut self, name: &str, at: impl Fn(&Self) -> Loc) -> Vec<DatasetId> {
         let parts = crate::model::relation_parts(name);
-        let pin = self
-            .opts
-            .relations
-            .iter()
-            .filter(|(k, _)| {
-                let kp = crate::model::relation_parts(k);
-                let n = kp.len().min(parts.len());
-                n > 0 && kp[kp.len() - n..] == parts[parts.len() - n..]
-            })
-            .max_by_key(|(k, _)| crate::model::relation_parts(k).len());
-        if let Some((key, target)) = pin {
+        let (best, found) = self.model.best_relation_match(&parts);
+        let mut pin: Option<(usize, &(String, String))> = None;
+        for entry in &self.opts.relations {
+            let kp = crate::model::relation_parts(&entry.0);
+            let n = kp.len().min(parts.len());
+            let matches = n > 0 && kp[kp.len() - n..] == parts[parts.len() - n..];
+            if matches && pin.is_none_or(|(m, _)| n > m) {
+                pin = Some((n, entry));
+            }
+        }
+        if let Some((_, (key, target))) = pin.filter(|&(n, _)| n >= best) {
             if let Some(d) = self.model.dataset_id(target) {
                 return vec![d];
             }
@@ -749,7 +752,6 @@ impl Linker<'_> {
             let loc = at(self);
             self.diags.push(diag.at(loc));
         }
-        let found = self.model.match_relation_parts(&parts);
         match found.len() {
             0 => {}
             1 => return found,

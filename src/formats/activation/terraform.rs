@@ -157,6 +157,12 @@ impl<'a> Scope<'a> {
         Some(v)
     }
 
+    /// Whether a traversal starting with `head` names a value of the module (`var`,
+    /// `local`, an iterator) rather than a resource.
+    fn holds_values(&self, head: &str) -> bool {
+        matches!(head, "var" | "local") || self.iterators.iter().any(|(n, ..)| n == head)
+    }
+
     /// The literal key of an index part: as written, or what its reference resolves to.
     fn key_of(&self, key: Result<&str, &str>) -> Option<String> {
         match key {
@@ -237,7 +243,7 @@ impl<'a> Scope<'a> {
         // A variable, local or iterator may hold a reference (`each.value` over a map of
         // destination ids): the reference it holds, located where it is used.
         let held = match &v.kind {
-            Kind::Traversal(_) => self.resolve(v).unwrap_or(v),
+            Kind::Traversal(p) if self.holds_values(&p[0]) => self.resolve(v).unwrap_or(v),
             _ => v,
         };
         if let Kind::Traversal(parts) = &held.kind {
