@@ -363,6 +363,10 @@ pub struct Model {
     pub warehouse_dialects: Vec<crate::sql::Dialect>,
     /// SQL models with how their lineage was derived, in link order.
     pub sql_lineage: Vec<ModelLineage>,
+    /// `undeclared-destination` of datasets that only steps declare and no step reads,
+    /// kept until every format has linked: each stands only if no other format (an
+    /// activation source) reads the dataset either.
+    pub unread_outputs: Vec<(DatasetId, crate::finding::Finding)>,
 }
 
 /// A destination whose type is in no catalogue (activation spec §10).

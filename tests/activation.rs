@@ -1840,3 +1840,38 @@ resource "rudderstack_retl_connection" "c" {
         "`each.value` is known only when applied",
     );
 }
+
+#[test]
+fn a_dataset_a_step_writes_and_a_sync_reads_is_not_an_undeclared_destination() {
+    let pipeline = "kind: dataset
+name: auth.phones
+fields:
+  - name: user_id
+  - name: phone
+    purposes: [essential.service.authentication]
+---
+kind: pipeline
+name: build
+steps:
+  - name: build
+    from: auth.phones
+    to: analytics.sms_audience
+    fields:
+      id: auth.phones.user_id
+      phone: auth.phones.phone
+";
+    let source = RS_SOURCE
+        .replace("\"public\"", "\"analytics\"")
+        .replace("\"users\"\n  }", "\"sms_audience\"\n  }");
+    let conn = rs_connection("  identifiers {\n    from = \"phone\"\n  }");
+    let files = [("p.yaml", pipeline), ("rs.tf", &source), ("conn.tf", &conn)];
+    let o = lint(&files);
+    assert_eq!(
+        leaks(&o),
+        [("security-to-advertising".into(), "auth.phones.phone".into())]
+    );
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    // Read by nothing, it still is one.
+    let o = lint(&files[..1]);
+    assert_diag(&o, "undeclared-destination 13:9", "no step reads it");
+}

@@ -126,6 +126,7 @@ pub(super) fn link(
         format_spans = spans.0;
         findings.append(&mut cx.diags);
     }
+    unread_outputs(&mut model, &mut findings);
     model.finish_symbols();
     point_at_broken_files(&model, &broken, &mut findings);
 
@@ -345,4 +346,23 @@ pub(super) fn warn_if_nothing_to_lint(opts: &Options, outcome: &mut Outcome) {
     f.severity = opts.severity_of(id, f.severity);
     outcome.findings.push(f);
     sort_findings(&outcome.model, &mut outcome.findings);
+}
+
+/// The `undeclared-destination` findings of datasets that no format reads (their fields
+/// start no flow), once every format has linked: a reverse-ETL source may read what a
+/// native step writes.
+fn unread_outputs(model: &mut Model, findings: &mut Vec<Finding>) {
+    let pending = std::mem::take(&mut model.unread_outputs);
+    if pending.is_empty() {
+        return;
+    }
+    let read: rustc_hash::FxHashSet<crate::model::DatasetId> = (model.flows.iter())
+        .map(|f| model.fields[f.from as usize].dataset)
+        .collect();
+    findings.extend(
+        pending
+            .into_iter()
+            .filter(|(d, _)| !read.contains(d))
+            .map(|(_, f)| f),
+    );
 }

@@ -491,7 +491,14 @@ fn undeclared_destinations(cx: &mut Ctx, steps: &[StepWork<'_>]) {
         .collect();
     drop(names);
     for (s, diag) in undeclared.iter().zip(diags) {
-        cx.report(diag, s.file, s.raw.to.span);
+        let Some(d) = implicit_dataset(cx.model, s.to) else {
+            continue;
+        };
+        let loc = Loc {
+            file: s.file,
+            span: s.raw.to.span,
+        };
+        cx.model.unread_outputs.push((d, diag.at(loc)));
     }
 }
 
