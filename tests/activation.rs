@@ -1875,3 +1875,28 @@ steps:
     let o = lint(&files[..1]);
     assert_diag(&o, "undeclared-destination 13:9", "no step reads it");
 }
+
+#[test]
+fn segment_event_fields_of_a_reverse_etl_model_are_not_its_columns() {
+    // Git Sync exports map Segment's own event fields beside the model's columns.
+    let sub = r#"resource "segment_destination_subscription" "sync" {
+  destination_id = segment_destination.fca.id
+  model_id       = segment_reverse_etl_model.phones.id
+  action_id      = "a1"
+  settings = jsonencode({
+    "event_id" : { "@path" : "$.__segment_id" },
+    "event_name" : { "@path" : "$.event" },
+    "message" : { "@path" : "$.messageId" },
+    "app" : { "@path" : "$.context.app" },
+    "label" : { "@template" : "{{event}} {{properties.phone}}" },
+    "phone" : { "@path" : "$.traits.phone" }
+  })
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("model.tf", MODEL), ("sub.tf", sub)]);
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    assert_eq!(
+        leaks(&o),
+        [("security-to-advertising".into(), "public.users.phone".into())]
+    );
+}

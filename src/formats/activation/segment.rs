@@ -194,7 +194,7 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
             }
             if let Some(t) = get("@template") {
                 if let Some(s) = t.as_str() {
-                    for field in template_fields(s) {
+                    for field in template_fields(s, c.rows) {
                         c.uses.push(Use {
                             column: field,
                             kind: forced.unwrap_or(FlowKind::Direct),
@@ -299,6 +299,10 @@ fn nonempty(s: &str) -> Option<String> {
 /// A `@path` (`$.properties.x`, `$.traits.x`, `$.context.traits.x`, `$.context.app`):
 /// a use of its first field; `$.`, `$.properties`, `$.traits` alone pass every field.
 fn event_path(c: &mut Connection, p: &str, span: Range, dest: &str, kind: FlowKind) {
+    let model = c.rows;
+    if model && !names_column(p) {
+        return;
+    }
     match path_field(p) {
         Some(field) => c.uses.push(Use {
             column: field,
@@ -313,6 +317,24 @@ fn event_path(c: &mut Connection, p: &str, span: Range, dest: &str, kind: FlowKi
             c.passthrough.get_or_insert(span);
         }
     }
+}
+
+/// Whether a path of a reverse-ETL model's event names one of its columns, which Segment
+/// puts in `properties` or `traits`: `$.event`, `$.messageId`, `$.__segment_id` or
+/// `$.context.app` are fields Segment itself sets, not columns.
+fn names_column(p: &str) -> bool {
+    let p = p.trim();
+    let rest = p
+        .strip_prefix("$.")
+        .or_else(|| p.strip_prefix('$'))
+        .unwrap_or(p);
+    rest.is_empty()
+        || ["properties", "traits", "context.traits"]
+            .iter()
+            .any(|pre| {
+                rest.strip_prefix(pre)
+                    .is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']))
+            })
 }
 
 pub(crate) fn path_field(p: &str) -> Option<String> {
@@ -331,15 +353,17 @@ pub(crate) fn path_field(p: &str) -> Option<String> {
     Some(first.to_string())
 }
 
-/// Fields of `{{properties.x}}`, `{{traits.x}}`, `{{context.traits.x}}` in a template.
-pub(crate) fn template_fields(t: &str) -> Vec<String> {
+/// Fields of `{{properties.x}}`, `{{traits.x}}`, `{{context.traits.x}}` in a template;
+/// for a reverse-ETL `model`, only those (see [`names_column`]).
+pub(crate) fn template_fields(t: &str, model: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut rest = t;
     while let Some(i) = rest.find("{{") {
         let after = &rest[i + 2..];
         let Some(end) = after.find("}}") else { break };
         let inner = after[..end].trim();
-        if let Some(f) = path_field(&format!("$.{inner}")) {
+        let path = format!("$.{inner}");
+        if let Some(f) = path_field(&path).filter(|_| !model || names_column(&path)) {
             if !out.contains(&f) {
                 out.push(f);
             }
@@ -420,11 +444,33 @@ mod tests {
     }
 
     #[test]
+    fn a_models_columns_are_its_events_properties_and_traits() {
+        for column in [
+            "$.properties.email",
+            "$.traits.phone",
+            "$.context.traits.x",
+            "$.",
+        ] {
+            assert!(names_column(column), "{column}");
+        }
+        for set_by_segment in [
+            "$.event",
+            "$.messageId",
+            "$.__segment_id",
+            "$.context.app",
+            "$.propertiesx",
+        ] {
+            assert!(!names_column(set_by_segment), "{set_by_segment}");
+        }
+    }
+
+    #[test]
     fn templates_and_fql_name_fields() {
         assert_eq!(
-            template_fields("{{properties.first_name}} {{ traits.last_name }}"),
+            template_fields("{{properties.first_name}} {{ traits.last_name }}", false),
             ["first_name", "last_name"]
         );
+        assert_eq!(template_fields("{{properties.a}} {{event}}", true), ["a"]);
         let f = fql_fields("type = \"track\" and properties.plan = 'pro' or traits.email != null");
         let names: Vec<_> = f.iter().map(|(_, (n, _))| n.as_str()).collect();
         assert_eq!(names, ["plan", "email"]);
