@@ -1375,6 +1375,37 @@ resource "segment_destination" "twitter" {
     let hop = &f.flow.as_ref().unwrap().path[0];
     assert_eq!(hop.flow.as_str(), "passthrough");
     assert_eq!(span(f), (5, 15, 36));
+
+    // A type no catalogue knows (a destination function's instance), with no
+    // subscription: it may be classic, so the phone reaches it and the gate fails.
+    let function = tf.replace("54521fdc25e721e32a72eeff", "66c7c399725ef7dcb9ee9f9f");
+    let o = lint(&[("schema.yaml", schema), ("seg.tf", &function)]);
+    let d = (o.findings.iter())
+        .find(|f| f.rule == "unclassified-destination")
+        .unwrap();
+    assert_eq!(d.severity, Severity::Error);
+    assert!(
+        d.message.contains("segment_source.web.phone"),
+        "{}",
+        d.message
+    );
+    assert_diag(
+        &o,
+        "incomplete-lineage 4:32",
+        "taken as a classic destination",
+    );
+    // A subscription says it is action-based: only what the subscription maps.
+    let subscribed = function
+        + r#"resource "segment_destination_subscription" "s" {
+  destination_id = segment_destination.twitter.id
+  settings       = jsonencode({ "page" : { "@path" : "$.properties.page" } })
+}
+"#;
+    let o = lint(&[("schema.yaml", schema), ("seg.tf", &subscribed)]);
+    let d = (o.findings.iter())
+        .find(|f| f.rule == "unclassified-destination")
+        .unwrap();
+    assert_eq!(d.severity, Severity::Warning, "{}", d.message);
 }
 
 #[test]
@@ -1897,6 +1928,9 @@ fn segment_event_fields_of_a_reverse_etl_model_are_not_its_columns() {
     assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
     assert_eq!(
         leaks(&o),
-        [("security-to-advertising".into(), "public.users.phone".into())]
+        [(
+            "security-to-advertising".into(),
+            "public.users.phone".into()
+        )]
     );
 }

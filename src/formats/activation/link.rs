@@ -1161,7 +1161,9 @@ impl Linker<'_> {
     }
 
     fn link_connections(&mut self) {
-        // Segment classic destinations receive every field of their source.
+        // Segment classic destinations receive every field of their source; so may one
+        // of a type no catalogue knows, unless a subscription says it is action-based.
+        let mut subscribed = None;
         for i in 0..self.pieces.len() {
             let What::Destination(dst) = &self.pieces[i].what else {
                 continue;
@@ -1169,8 +1171,21 @@ impl Linker<'_> {
             let Some(src) = dst.source.clone() else {
                 continue;
             };
-            if !self.entry_of(i).is_some_and(|e| e.classic) {
-                continue;
+            match self.entry_of(i) {
+                Some(e) if e.classic => {}
+                Some(_) => continue,
+                None => {
+                    let subscribed = subscribed.get_or_insert_with(|| self.subscribed());
+                    if subscribed.contains(&i) {
+                        continue;
+                    }
+                    let (file, span) = (self.pieces[i].file, self.pieces[i].name_span);
+                    let message = format!(
+                        "`{}` has no subscription and its type is in no catalogue, so it is taken as a classic destination that receives every event of its source",
+                        self.names[i]
+                    );
+                    self.report(Diag::NotFollowed(message), file, span);
+                }
             }
             let Some(&sink) = self.sinks.get(&i) else {
                 continue;
@@ -1192,6 +1207,23 @@ impl Linker<'_> {
                 }
             });
         }
+    }
+
+    /// The pieces that Segment subscriptions may name as their destination.
+    fn subscribed(&self) -> FxHashSet<usize> {
+        let mut out = FxHashSet::default();
+        for p in &self.pieces {
+            let What::Connection(c) = &p.what else {
+                continue;
+            };
+            let named = match &c.destination {
+                Ref::Address { address, .. } => self.by_name.get(address),
+                Ref::Id(lit) => self.by_id.get(&lit.value),
+                Ref::Unknown(_) => None,
+            };
+            out.extend(named.into_iter().flatten().copied());
+        }
+        out
     }
 
     /// Every field of `ds` into `sink`; an `incomplete-lineage` info when it has none.
