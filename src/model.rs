@@ -123,6 +123,9 @@ pub struct Dataset {
     /// Gains a field when something reads a column it does not list (dbt sources,
     /// external datasets), instead of the read being an `unknown-reference`.
     pub open: bool,
+    /// Gets its fields when a format that links after the native one does (an
+    /// activation source): native steps read it as [`Model::late`] says.
+    pub filled_later: bool,
 }
 
 /// Positions of fields by name. The names stay in the fields themselves, so a model of a
@@ -367,6 +370,21 @@ pub struct Model {
     /// kept until every format has linked: each stands only if no other format (an
     /// activation source) reads the dataset either.
     pub unread_outputs: Vec<(DatasetId, crate::finding::Finding)>,
+    /// What native steps read from datasets [`Dataset::filled_later`], finished once
+    /// every format has linked.
+    pub late: LateReads,
+}
+
+/// Native steps reading a dataset before its format gave it fields: the columns they
+/// name are made as they are referenced, and checked once the dataset is linked; a step
+/// that passes it through gets its flows then.
+#[derive(Debug, Default, Clone)]
+pub struct LateReads {
+    /// Fields made for a reference, with it: an `unknown-reference` unless the dataset's
+    /// own format gives the field an input.
+    pub referenced: Vec<(FieldId, Loc)>,
+    /// Passthroughs of the dataset into a target, at a step and its `to`.
+    pub passthroughs: Vec<(DatasetId, Target, StepId, Loc)>,
 }
 
 /// A destination whose type is in no catalogue (activation spec §10).
@@ -666,6 +684,7 @@ impl Model {
             loc,
             implicit,
             open: false,
+            filled_later: false,
         });
         Ok(id)
     }

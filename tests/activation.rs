@@ -1934,3 +1934,57 @@ fn segment_event_fields_of_a_reverse_etl_model_are_not_its_columns() {
         )]
     );
 }
+
+#[test]
+fn a_native_step_reads_an_activation_source_once_it_is_linked() {
+    let pipeline = |fields: &str| {
+        format!(
+            "kind: sink
+name: partner_share
+uses: [third_party_sharing]
+---
+kind: pipeline
+name: mirror
+steps:
+  - name: share
+    from: rudderstack_retl_source_table.users
+    to: partner_share
+{fields}"
+        )
+    };
+    // Passed through: every column the source links to.
+    let passthrough = pipeline("");
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("p.yaml", &passthrough),
+    ]);
+    let to_partner: Vec<_> = flows(&o)
+        .into_iter()
+        .filter(|(.., sink)| sink == "partner_share")
+        .map(|(_, source, _)| source)
+        .collect();
+    assert_eq!(
+        to_partner,
+        ["public.users.email", "public.users.phone"],
+        "{:?}",
+        diag_lines(&o)
+    );
+    // A column it names, as linked; one the source does not have is an unknown reference.
+    let named = pipeline(
+        "    fields:\n      p: rudderstack_retl_source_table.users.phone\n      q: rudderstack_retl_source_table.users.phnoe\n",
+    );
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", RS_SOURCE),
+        ("p.yaml", &named),
+    ]);
+    assert!(
+        flows(&o)
+            .iter()
+            .any(|(_, source, sink)| source == "public.users.phone" && sink == "partner_share"),
+        "{:?}",
+        flows(&o)
+    );
+    assert_diag(&o, "unknown-reference 13:10", "did you mean `phone`");
+}

@@ -126,6 +126,7 @@ pub(super) fn link(
         format_spans = spans.0;
         findings.append(&mut cx.diags);
     }
+    late_reads(&mut model, &mut findings);
     unread_outputs(&mut model, &mut findings);
     model.finish_symbols();
     point_at_broken_files(&model, &broken, &mut findings);
@@ -365,4 +366,47 @@ fn unread_outputs(model: &mut Model, findings: &mut Vec<Finding>) {
             .filter(|(d, _)| !read.contains(d))
             .map(|(_, f)| f),
     );
+}
+
+/// What native steps read from datasets that later formats filled ([`Model::late`]):
+/// the passthroughs of every field they now have, and each column a step named that
+/// the dataset's own format did not give an input (`unknown-reference`).
+fn late_reads(model: &mut Model, findings: &mut Vec<Finding>) {
+    let late = std::mem::take(&mut model.late);
+    for (d, to, step, loc) in late.passthroughs {
+        for f in model.datasets[d as usize].fields.clone() {
+            model.flows.push(crate::model::Flow {
+                from: f,
+                to,
+                kind: crate::model::FlowKind::Passthrough,
+                functions: Vec::new(),
+                step,
+                loc,
+                focus: None,
+            });
+        }
+    }
+    if late.referenced.is_empty() {
+        return;
+    }
+    let fed: rustc_hash::FxHashSet<crate::model::FieldId> = (model.flows.iter())
+        .filter_map(|f| match f.to {
+            crate::model::Target::Field(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    for (f, loc) in late.referenced {
+        let d = model.fields[f as usize].dataset;
+        if model.datasets[d as usize].open || fed.contains(&f) {
+            continue;
+        }
+        let field = model.fields[f as usize].name.to_string();
+        let others = (model.field_names(d)).filter(|n| *n != field);
+        let diag = crate::diagnostic::Diag::NoField {
+            owner: format!("dataset `{}`", model.datasets[d as usize].name),
+            suggestion: crate::suggest::closest(&field, others).map(Into::into),
+            field,
+        };
+        findings.push(diag.at(loc));
+    }
 }

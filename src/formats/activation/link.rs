@@ -278,7 +278,7 @@ fn parse_all(jobs: Vec<Option<(String, Vec<Dialect>)>>) -> Vec<Option<Parsing>> 
 /// Where a rudder-cli model's SQL file `rel`, named in `file`, is: relative to that file.
 fn sql_path(sources: &Sources, file: FileId, rel: &str) -> PathBuf {
     let dir = sources.get(file).path.parent();
-    dir.unwrap_or(Path::new("")).join(rel)
+    crate::config::normalize(&dir.unwrap_or(Path::new("")).join(rel))
 }
 
 /// The platform a piece belongs to, by its resource type or format.
@@ -604,6 +604,7 @@ impl Linker<'_> {
                 }
                 What::Source(_) => match self.model.add_dataset(name, loc, false) {
                     Ok(d) => {
+                        self.model.datasets[d as usize].filled_later = true;
                         self.datasets.insert(i, d);
                     }
                     Err(existing) => self.duplicate(i, loc, existing),

@@ -271,6 +271,21 @@ pub(crate) fn link(declared: Declared, lcx: &mut LinkCx<'_>) {
             cx.model.add_symbols(symbols.unwrap_or_default());
         }
     }
+    // Passthroughs into a sink of datasets that get their fields later.
+    for s in &steps {
+        let (None, Some(Dest::Sink(k))) = (&s.raw.fields, s.to) else {
+            continue;
+        };
+        for &d in &s.from {
+            if cx.model.dataset(d).filled_later {
+                let at = Loc {
+                    file: s.file,
+                    span: s.raw.to.span,
+                };
+                (cx.model.late.passthroughs).push((d, Target::Sink(k), s.id, at));
+            }
+        }
+    }
     lcx.phases.mark("resolve: flows");
     // Freeing every step's parsed pieces takes a few milliseconds at 10k files that the
     // rest of the run need not wait for: a thread of the pool does it when it is free.
@@ -379,6 +394,9 @@ fn resolve_from(cx: &mut Ctx, file: FileId, names: &[Spanned<String>]) -> Vec<Da
             Some(Named::Dataset(d)) => {
                 cx.model
                     .note(file, name.span, SymbolTarget::Dataset(d), false);
+                if cx.model.dataset(d).filled_later {
+                    cx.external_ids.insert(d);
+                }
                 if !out.contains(&d) {
                     out.push(d);
                 }
@@ -453,7 +471,10 @@ fn declare_external_fields(cx: &mut Ctx, s: &StepWork<'_>) {
                     file: s.file,
                     span: value.text.span,
                 };
-                let _ = cx.model.add_field(d, field.to_string(), loc);
+                let made = cx.model.add_field(d, field.to_string(), loc);
+                if let (Ok(f), true) = (made, cx.model.dataset(d).filled_later) {
+                    cx.model.late.referenced.push((f, loc));
+                }
             }
         }
     }
@@ -723,6 +744,10 @@ fn step_flows(cx: &mut StepCx, s: &StepWork, scratch: &mut Scratch) -> Vec<Flow>
         }
         None => {
             for &from_ds in &s.from {
+                // Passed through once its own format has given it every field.
+                if cx.model.dataset(from_ds).filled_later && matches!(dest, Dest::Sink(_)) {
+                    continue;
+                }
                 for &f in &cx.model.dataset(from_ds).fields {
                     let name = &cx.model.fields[f as usize].name;
                     let t = match dest {
