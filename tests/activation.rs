@@ -1988,3 +1988,47 @@ steps:
     );
     assert_diag(&o, "unknown-reference 13:10", "did you mean `phone`");
 }
+
+#[test]
+fn a_dbt_source_whose_schema_is_jinja_links_by_the_rendered_relation() {
+    // As Fivetran's packages write their sources: the schema and identifier from vars.
+    let sources = r#"version: 2
+sources:
+  - name: auth
+    schema: "{{ var('auth_schema', 'auth_prod') }}"
+    tables:
+      - name: two_factor_phones
+        identifier: "{{ var('tfa_identifier', 'tfa_phones') }}"
+        columns:
+          - name: id
+          - name: phone
+            meta:
+              purposes: [essential.service.authentication]
+"#;
+    let table = |schema: &str| {
+        RS_SOURCE
+            .replace("\"public\"", &format!("\"{schema}\""))
+            .replace("\"users\"\n  }", "\"tfa_phones\"\n  }")
+    };
+    let conn = rs_connection("  identifiers {\n    from = \"phone\"\n  }");
+    let sends = |project: &str, schema: &str| {
+        let rs = table(schema);
+        let o = lint(&[
+            ("dbt/dbt_project.yml", project),
+            ("dbt/models/sources.yml", sources),
+            ("rs.tf", &rs),
+            ("conn.tf", &conn),
+        ]);
+        leaks(&o).contains(&(
+            "security-to-advertising".into(),
+            "auth.two_factor_phones.phone".into(),
+        ))
+    };
+    // The vars' defaults, or the project's values.
+    assert!(sends("name: p\n", "auth_prod"));
+    assert!(!sends("name: p\n", "auth"));
+    assert!(sends(
+        "name: p\nvars:\n  auth_schema: login_svc\n",
+        "login_svc"
+    ));
+}

@@ -550,6 +550,17 @@ fn declare_project(
         target,
         columns: declared_columns(&decls, &seeds),
     });
+    // Property-file settings in Jinja (`schema: "{{ var('s', 'auth') }}"`): rendered
+    // with the project's vars; one that does not render keeps the relation without it.
+    for d in &mut decls {
+        if let Some(jinja) = d.relation_jinja.take() {
+            let (rendered, ..) = renderer.render(&d.name, &jinja, false);
+            let rendered = rendered.ok().map(|r| r.trim().to_string());
+            if let Some(r) = rendered.filter(|r| !r.is_empty() && !r.contains(['{', '}', ' '])) {
+                d.relation = Some(r);
+            }
+        }
+    }
     let sources = &cx.model.sources;
     let mut sql_models: Vec<SqlModel> = sql_files
         .par_iter()

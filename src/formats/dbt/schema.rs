@@ -55,6 +55,10 @@ pub(crate) struct NodeDecl {
     /// says: a source's `schema`, defaulting to its name, and `identifier`; a node's
     /// `alias` and `schema` config), for SQL that names it without `ref()`/`source()`.
     pub relation: Option<String>,
+    /// The same with its Jinja settings kept (`schema: "{{ var('s', 'auth') }}"`, as
+    /// Fivetran's packages write), when it has any: rendered once the project's vars are
+    /// known, it replaces `relation`.
+    pub relation_jinja: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,11 +113,22 @@ fn annot(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Annot {
 
 /// A plain string value of `key` on `node` or in its `config`; none when Jinja makes it.
 fn setting(node: Node, key: &str) -> Option<String> {
+    jinja_setting(node, key).filter(|s| !s.contains("{{"))
+}
+
+/// [`setting`], Jinja included.
+fn jinja_setting(node: Node, key: &str) -> Option<String> {
     let v = node
         .get(key)
         .or_else(|| node.get("config").and_then(|c| c.get(key)))?;
     let s = v.as_str()?.trim();
-    (!s.is_empty() && !s.contains("{{")).then(|| s.to_string())
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The relation of `parts` when one of them is Jinja (see [`NodeDecl::relation_jinja`]).
+fn jinja_relation(parts: [Option<String>; 3]) -> Option<String> {
+    let jinja = parts.iter().flatten().any(|p| p.contains("{{"));
+    relation_of(parts).filter(|_| jinja)
 }
 
 /// The relation a model's `config(database=…, schema=…, alias=…)` names, if it names one.
@@ -189,19 +204,22 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                 let Some(name) = name_of(n) else { continue };
                 let annot = annot(dec, n, tax);
                 let columns = columns(dec, n, tax);
-                let relation = relation_of([
-                    setting(n, "database"),
-                    setting(n, "schema"),
-                    Some(setting(n, "alias").unwrap_or_else(|| name.value.clone())),
-                ]);
+                let parts = |get: fn(Node, &str) -> Option<String>| {
+                    [
+                        get(n, "database"),
+                        get(n, "schema"),
+                        Some(get(n, "alias").unwrap_or_else(|| name.value.clone())),
+                    ]
+                };
                 out.nodes.push(NodeDecl {
                     kind,
+                    relation: relation_of(parts(setting)),
+                    relation_jinja: jinja_relation(parts(jinja_setting)),
                     name: name.value,
                     name_span: name.span,
                     annot,
                     columns,
                     file: dec.file,
-                    relation,
                 });
             }
         }
@@ -215,13 +233,15 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                 let mut a = annot(dec, t, tax);
                 a.extend(&src_annot);
                 let columns = columns(dec, t, tax);
-                let relation = relation_of([
-                    setting(t, "database").or_else(|| setting(src, "database")),
-                    setting(t, "schema")
-                        .or_else(|| setting(src, "schema"))
-                        .or_else(|| Some(src_name.value.clone())),
-                    Some(setting(t, "identifier").unwrap_or_else(|| table.value.clone())),
-                ]);
+                let parts = |get: fn(Node, &str) -> Option<String>| {
+                    [
+                        get(t, "database").or_else(|| get(src, "database")),
+                        get(t, "schema")
+                            .or_else(|| get(src, "schema"))
+                            .or_else(|| Some(src_name.value.clone())),
+                        Some(get(t, "identifier").unwrap_or_else(|| table.value.clone())),
+                    ]
+                };
                 out.nodes.push(NodeDecl {
                     kind: Kind::Source,
                     name: format!("{}.{}", src_name.value, table.value),
@@ -229,7 +249,8 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                     annot: a,
                     columns,
                     file: dec.file,
-                    relation,
+                    relation: relation_of(parts(setting)),
+                    relation_jinja: jinja_relation(parts(jinja_setting)),
                 });
             }
         }
