@@ -2032,3 +2032,29 @@ sources:
         "login_svc"
     ));
 }
+
+#[test]
+fn a_dbt_model_links_by_the_relation_name_its_manifest_gives() {
+    // An alias computed in Jinja that the model's own text does not say literally.
+    let model = "{{ config(alias=var('prefix', 'x') ~ '_v3') }}\nselect id, phone from {{ source('auth', 'phones') }}\n";
+    let sources = "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: phones\n        columns:\n          - name: id\n          - name: phone\n            meta:\n              purposes: [essential.service.authentication]\n";
+    let manifest = r#"{"metadata": {"adapter_type": "snowflake"}, "nodes": {"model.p.audience": {"name": "audience", "relation_name": "PROD.ADS.audience_members_v3"}}, "sources": {}}"#;
+    let table = RS_SOURCE
+        .replace("\"public\"", "\"ADS\"")
+        .replace("\"users\"\n  }", "\"AUDIENCE_MEMBERS_V3\"\n  }");
+    let conn = rs_connection("  identifiers {\n    from = \"phone\"\n  }");
+    let mut files = vec![
+        ("dbt/dbt_project.yml", "name: p\n"),
+        ("dbt/models/audience.sql", model),
+        ("dbt/models/sources.yml", sources),
+        ("rs.tf", &table),
+        ("conn.tf", &conn),
+    ];
+    let sends = |files: &[(&str, &str)]| {
+        let o = lint(files);
+        leaks(&o).contains(&("security-to-advertising".into(), "auth.phones.phone".into()))
+    };
+    assert!(!sends(&files));
+    files.push(("dbt/target/manifest.json", manifest));
+    assert!(sends(&files));
+}

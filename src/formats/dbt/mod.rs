@@ -213,6 +213,9 @@ struct Manifest {
     compiled: HashMap<PathBuf, (String, Option<String>)>,
     /// `metadata.adapter_type`.
     adapter: Option<String>,
+    /// Each node's and source's `relation_name` (dbt's compiled relation, which rendered
+    /// aliases and schemas give), by our name of it (`model`, `source.table`).
+    relation_names: Vec<(String, String)>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -265,8 +268,11 @@ fn read_manifest(root: &Path, cx: &LinkCx<'_>) -> Manifest {
                     .get("source_name")
                     .and_then(|r| r.as_str())
                     .unwrap_or("");
+                out.relation_names
+                    .push((format!("{src}.{name}"), rel.to_string()));
                 format!("\"source:{src}.{name}\"")
             } else {
+                out.relation_names.push((name.to_string(), rel.to_string()));
                 format!("\"ref:{name}\"")
             };
             relations.push((rel.to_string(), ours));
@@ -724,6 +730,12 @@ fn declare_project(
                 l.annotate(ds, d);
                 l.relation_names(ds, &d.name, Some(d));
             }
+        }
+    }
+    // The relations dbt compiled them to, when `target/manifest.json` says (§7.1).
+    for (name, relation) in &manifest.relation_names {
+        if let Some(ds) = l.lookup(name) {
+            l.model.add_relation(relation, ds);
         }
     }
 
