@@ -229,7 +229,8 @@ pub(crate) enum Diag {
     },
     UnclassifiedDestination {
         sink: String,
-        key: String,
+        /// `<platform>:<type>`, or why the type cannot be read.
+        key: Result<String, String>,
         /// Security fields that reach it (the first few) and how many more.
         reaching: Vec<String>,
         more: usize,
@@ -542,9 +543,14 @@ impl Diag {
                     };
                     format!("; security fields reach it: {}{more}", comma_list(reaching))
                 };
-                format!(
-                    "destination `{sink}` has type `{key}`, which no catalogue classifies, so what it does with the data is unknown{reach}; classify it in purposelint.yaml with `destinations: {{\"{key}\": [<uses>]}}`"
-                )
+                match key {
+                    Ok(key) => format!(
+                        "destination `{sink}` has type `{key}`, which no catalogue classifies, so what it does with the data is unknown{reach}; classify it in purposelint.yaml with `destinations: {{\"{key}\": [<uses>]}}`"
+                    ),
+                    Err(why) => format!(
+                        "the type of destination `{sink}` cannot be read literally ({why}), so what it does with the data is unknown{reach}; classify it by name in purposelint.yaml with `destinations: {{\"{sink}\": [<uses>]}}`"
+                    ),
+                }
             }
             NotFollowed(m) => m.clone(),
             UnusedAllow { rule, step } => format!(

@@ -391,8 +391,8 @@ pub struct LateReads {
 #[derive(Debug, Clone)]
 pub struct Unclassified {
     pub sink: SinkId,
-    /// `<platform>:<type>`.
-    pub key: String,
+    /// `<platform>:<type>`; `Err` says why the type cannot be read.
+    pub key: Result<String, String>,
     pub loc: Loc,
 }
 

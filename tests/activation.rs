@@ -2058,3 +2058,55 @@ fn a_dbt_model_links_by_the_relation_name_its_manifest_gives() {
     files.push(("dbt/target/manifest.json", manifest));
     assert!(sends(&files));
 }
+
+#[test]
+fn a_destination_type_that_cannot_be_read_is_classified_by_name() {
+    let tf = r#"variable "kind" {}
+resource "census_destination" "d" {
+  name = "d"
+  type = var.kind
+}
+"#;
+    let o = lint(&[("d.tf", tf)]);
+    assert_diag(
+        &o,
+        "unclassified-destination 4:10",
+        "the type of destination `census_destination.d` cannot be read literally (`var.kind` has no default",
+    );
+    assert_diag(
+        &o,
+        "unclassified-destination 4:10",
+        r#"`destinations: {"census_destination.d": [<uses>]}`"#,
+    );
+    assert!(!diag_lines(&o).iter().any(|l| l.contains("<unknown")));
+}
+
+#[test]
+fn an_external_relation_says_the_purposes_external_datasets_give_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = RS_SOURCE.replace("\"public\"", "\"legacy\"");
+    let conn = rs_connection("  identifiers {\n    from = \"phone\"\n  }");
+    let config = "external_datasets:\n  - name: 'legacy.*'\n    purposes: [essential.service.authentication]\n";
+    common::write(
+        dir.path(),
+        &[
+            ("rs.tf", &source),
+            ("conn.tf", &conn),
+            ("purposelint.yaml", config),
+        ],
+    );
+    let settings = purposelint::session::Settings::new(
+        vec![dir.path().to_path_buf()],
+        dir.path().to_path_buf(),
+    );
+    let mut session = purposelint::session::Session::configure(&settings).unwrap();
+    let o = session.check().unwrap();
+    assert_diag(
+        &o,
+        "incomplete-lineage 6:19",
+        "with the purposes `external_datasets` gives it (essential.service.authentication)",
+    );
+    // Every column carries the dataset's purposes: the key (indirect) and the phone.
+    let sources: Vec<String> = leaks(&o).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(sources, ["legacy.users.id", "legacy.users.phone"]);
+}

@@ -261,6 +261,9 @@ fn dialects_from(mut first: Vec<Dialect>) -> Vec<Dialect> {
 /// changed.
 const PARSE_AHEAD: usize = 128;
 
+/// A destination's `<platform>:<type>`, or why its type cannot be read.
+type TypeKey = Result<String, String>;
+
 /// A source's SQL parsed ahead, with the dialects it was parsed in.
 type Parsing = (Vec<Dialect>, sql::Parsed);
 
@@ -645,7 +648,7 @@ impl Linker<'_> {
         name: &str,
         d: &Destination,
         loc: Loc,
-    ) -> (Vec<String>, Option<(String, Loc)>) {
+    ) -> (Vec<String>, Option<(TypeKey, Loc)>) {
         if let Some((_, uses)) = self.opts.destinations.iter().find(|(k, _)| k == name) {
             return (uses.clone(), None);
         }
@@ -674,7 +677,10 @@ impl Linker<'_> {
             }
         }
         // Unclassified: only now its key and place are needed.
-        let key = format!("{}:{kind}", d.platform.as_str());
+        let key = match &d.kind {
+            Ok(_) => Ok(format!("{}:{kind}", d.platform.as_str())),
+            Err(u) => Err(u.why.clone()),
+        };
         let file = loc.file;
         let at = Loc {
             file,
@@ -786,6 +792,10 @@ impl Linker<'_> {
             .filter(|e| e.matcher.is_match(&external_name))
             .flat_map(|e| e.purposes.iter().cloned())
             .collect();
+        let message = match purposes.is_empty() {
+            true => format!("no dataset declares relation `{name}`; it is read as an external dataset without purposes (declare it, or give it purposes with `external_datasets`)"),
+            false => format!("no dataset declares relation `{name}`; it is read as an external dataset with the purposes `external_datasets` gives it ({})", purposes.join(", ")),
+        };
         let ds = &mut self.model.datasets[d as usize];
         ds.open = true;
         for p in purposes {
@@ -795,7 +805,7 @@ impl Linker<'_> {
         }
         self.model.add_relation(&key, d);
         self.externals.insert(key, d);
-        self.diags.push(Diag::NotFollowed(format!("no dataset declares relation `{name}`; it is read as an external dataset without purposes (declare it, or give it purposes with `external_datasets`)")).at(at));
+        self.diags.push(Diag::NotFollowed(message).at(at));
         vec![d]
     }
 
