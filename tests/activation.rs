@@ -2110,3 +2110,35 @@ fn an_external_relation_says_the_purposes_external_datasets_give_it() {
     let sources: Vec<String> = leaks(&o).into_iter().map(|(_, s)| s).collect();
     assert_eq!(sources, ["legacy.users.id", "legacy.users.phone"]);
 }
+
+#[test]
+fn sql_that_does_not_parse_still_links_the_relations_it_names() {
+    let tf = r#"resource "rudderstack_retl_source_model" "m" {
+  config {
+    primary_key = "id"
+    sql         = "with recent as (select 1) select id, phone, from public.users u join recent r on true where ("
+  }
+}
+"#
+    .to_string()
+        + &model_to_meta("  identifiers {\n    from = \"phone\"\n  }");
+    let o = lint(&[("users.yaml", USERS), ("main.tf", &tf)]);
+    assert_diag(
+        &o,
+        "incomplete-lineage 4:20",
+        "cannot be followed (the SQL does not parse",
+    );
+    assert_diag(&o, "incomplete-lineage 4:20", "it reads `public.users`");
+    assert!(
+        !diag_lines(&o).iter().any(|l| l.contains("`recent`")),
+        "{:?}",
+        diag_lines(&o)
+    );
+    assert_eq!(
+        leaks(&o),
+        [(
+            "security-to-advertising".into(),
+            "public.users.phone".into()
+        )]
+    );
+}

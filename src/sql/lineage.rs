@@ -133,6 +133,58 @@ fn significant_tokens(sql: &str) -> Option<Vec<TokenWithSpan>> {
     )
 }
 
+/// The relations a query names after `FROM` and `JOIN`, read from its tokens alone, CTEs
+/// left out: for SQL that does not parse, so that what it plainly reads still links and
+/// every column it sends can come from there (activation spec §7.3).
+pub(crate) fn relations_named(sql: &str) -> Vec<String> {
+    let Some(tokens) = significant_tokens(sql) else {
+        return Vec::new();
+    };
+    let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) => Some(w),
+        _ => None,
+    };
+    let mut ctes: Vec<String> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i].token;
+        if is(t, "from") || is(t, "join") {
+            let mut parts: Vec<String> = Vec::new();
+            let mut j = i + 1;
+            while let Some(w) = word(j) {
+                parts.push(w.to_string());
+                j += 1;
+                if !matches!(tokens.get(j).map(|t| &t.token), Some(Token::Period)) {
+                    break;
+                }
+                j += 1;
+            }
+            let keyword = ["select", "lateral", "unnest", "table", "values"];
+            if parts
+                .first()
+                .is_some_and(|p| !keyword.iter().any(|k| p.eq_ignore_ascii_case(k)))
+            {
+                let name = parts.join(".");
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            i = j.max(i + 1);
+            continue;
+        }
+        if let (Some(w), Some(next)) = (word(i), tokens.get(i + 1)) {
+            let opens = matches!(tokens.get(i + 2).map(|t| &t.token), Some(Token::LParen));
+            if is(&next.token, "as") && opens {
+                ctes.push(w.value.to_lowercase());
+            }
+        }
+        i += 1;
+    }
+    out.retain(|n| !ctes.contains(&n.to_lowercase()));
+    out
+}
+
 /// Whether `t` is the keyword (or word) `k`, in any case.
 fn is(t: &Token, k: &str) -> bool {
     matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case(k))

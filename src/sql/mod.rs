@@ -13,6 +13,7 @@ mod resolve;
 
 pub(crate) use dialect::Dialect;
 pub(crate) use lineage::{
-    lineage, lineage_of, parse_first, Catalog, Lineage, OutColumn, Parsed, SqlSpan, Upstream,
+    lineage, lineage_of, parse_first, relations_named, Catalog, Lineage, OutColumn, Parsed,
+    SqlSpan, Upstream,
 };
 pub(crate) use refs::{special_function, window_keys};

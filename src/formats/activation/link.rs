@@ -823,20 +823,8 @@ impl Linker<'_> {
         at: Loc,
         depth: usize,
     ) -> Option<FieldId> {
-        if let Some(f) = self.model.field_in(d, column) {
+        if let Some(f) = self.field_named(d, column) {
             return Some(f);
-        }
-        let found = self.model.datasets[d as usize]
-            .fields
-            .iter()
-            .copied()
-            .find(|&f| {
-                self.model.fields[f as usize]
-                    .name
-                    .eq_ignore_ascii_case(column)
-            });
-        if found.is_some() {
-            return found;
         }
         if depth > 32 {
             return None;
@@ -844,11 +832,13 @@ impl Linker<'_> {
         if let Some((ups, link, step)) = self.upstream.get(&d).cloned() {
             let mut froms = Vec::new();
             for u in &ups {
-                if self.model.datasets[*u as usize].open || self.upstream.contains_key(u) {
-                    if let Some(f) = self.column_depth(*u, column, at, depth + 1) {
-                        froms.push(f);
-                    }
-                }
+                let found =
+                    if self.model.datasets[*u as usize].open || self.upstream.contains_key(u) {
+                        self.column_depth(*u, column, at, depth + 1)
+                    } else {
+                        self.field_named(*u, column)
+                    };
+                froms.extend(found);
             }
             if froms.is_empty() {
                 return self.unknown_column(d, column, at);
@@ -870,6 +860,20 @@ impl Linker<'_> {
             return self.model.add_field(d, column.to_string(), at).ok();
         }
         self.unknown_column(d, column, at)
+    }
+
+    /// Field `column` of `d`, as written or in another case.
+    fn field_named(&self, d: DatasetId, column: &str) -> Option<FieldId> {
+        if let Some(f) = self.model.field_in(d, column) {
+            return Some(f);
+        }
+        let fields = &self.model.datasets[d as usize].fields;
+        let named = |f: &FieldId| {
+            self.model.fields[*f as usize]
+                .name
+                .eq_ignore_ascii_case(column)
+        };
+        fields.iter().copied().find(named)
     }
 
     fn unknown_column(&mut self, d: DatasetId, column: &str, at: Loc) -> Option<FieldId> {
@@ -1090,13 +1094,31 @@ impl Linker<'_> {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "it reads no relation".into());
+            let mut ups: Vec<DatasetId> = groups.iter().flatten().copied().collect();
+            // SQL that does not parse still names what it reads: each column it sends may
+            // come from any of those relations.
+            let mut named = String::new();
+            if ups.is_empty() {
+                for name in sql::relations_named(&text.text) {
+                    for u in self.relation(&name, |_| sql_at) {
+                        if !ups.contains(&u) {
+                            ups.push(u);
+                        }
+                    }
+                    named.push_str(if named.is_empty() {
+                        "; it reads "
+                    } else {
+                        ", "
+                    });
+                    named.push_str(&format!("`{name}`"));
+                }
+            }
             let message = format!(
-                "the SQL of `{}` cannot be followed ({why}); its columns are taken as they are used",
+                "the SQL of `{}` cannot be followed ({why}); its columns are taken as they are used{named}",
                 self.names[i]
             );
             self.diags.push(Diag::NotFollowed(message).at(sql_at));
             self.model.datasets[d as usize].open = true;
-            let ups: Vec<DatasetId> = groups.iter().flatten().copied().collect();
             if !ups.is_empty() {
                 self.upstream.insert(d, (ups, sql_at, step));
             }
