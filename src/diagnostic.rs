@@ -210,6 +210,8 @@ pub(crate) enum Diag {
     NoColumn {
         column: String,
         dataset: String,
+        /// The datasets `dataset` is linked to, when it is a source that reads others.
+        reads: Vec<String>,
         suggestion: Option<String>,
     },
     AmbiguousRelation {
@@ -505,11 +507,18 @@ impl Diag {
             NoColumn {
                 column,
                 dataset,
+                reads,
                 suggestion,
-            } => format!(
-                "`{column}` is not a column of `{dataset}`{}",
-                did_you_mean(suggestion)
-            ),
+            } => {
+                let reads = match reads.is_empty() {
+                    true => String::new(),
+                    false => format!(" (it reads {})", comma_list(reads)),
+                };
+                format!(
+                    "`{column}` is not a column of `{dataset}`{reads}{}",
+                    did_you_mean(suggestion)
+                )
+            }
             AmbiguousRelation {
                 relation,
                 candidates,

@@ -567,6 +567,7 @@ fn a_column_the_linked_dataset_lacks_is_an_unknown_reference() {
     let conn = rs_connection("  mappings {\n    from = \"phnoe\"\n  }");
     let o = lint_rs(&conn);
     assert_diag(&o, "unknown-reference 5:12", "did you mean `phone`");
+    assert_diag(&o, "unknown-reference 5:12", "(it reads `public.users`)");
 }
 
 #[test]

@@ -877,9 +877,14 @@ impl Linker<'_> {
     }
 
     fn unknown_column(&mut self, d: DatasetId, column: &str, at: Loc) -> Option<FieldId> {
+        let ups = self.upstream.get(&d).map(|(ups, ..)| ups.as_slice());
+        let reads = (ups.unwrap_or_default().iter())
+            .map(|&u| self.model.datasets[u as usize].name.clone())
+            .collect();
         let diag = Diag::NoColumn {
             column: column.to_string(),
             dataset: self.model.datasets[d as usize].name.clone(),
+            reads,
             suggestion: suggest::closest(column, self.model.field_names(d)).map(str::to_string),
         };
         self.diags.push(diag.at(at));
