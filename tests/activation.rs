@@ -2143,3 +2143,24 @@ fn sql_that_does_not_parse_still_links_the_relations_it_names() {
         )]
     );
 }
+
+#[test]
+fn a_relation_in_sql_is_located_where_it_is_read_not_in_a_comment_or_a_qualifier() {
+    let a = "kind: dataset\nname: auth.contacts\nfields:\n  - name: phone\n    purposes: [essential.service.authentication]\n";
+    let b = "kind: dataset\nname: crm.contacts\nfields:\n  - name: phone\n";
+    let tf = r#"resource "rudderstack_retl_source_model" "m" {
+  config {
+    primary_key = "phone"
+    sql         = <<-SQL
+      -- every contacts row, 'contacts' included
+      select contacts.phone
+      from contacts
+    SQL
+  }
+}
+"#
+    .to_string()
+        + &model_to_meta("  identifiers {\n    from = \"phone\"\n  }");
+    let o = lint(&[("a.yaml", a), ("b.yaml", b), ("main.tf", &tf)]);
+    assert_diag(&o, "ambiguous-relation 7:12", "`auth.contacts`");
+}

@@ -1511,14 +1511,30 @@ impl Cat<'_, '_, '_> {
         query_at: Loc,
         table: &str,
     ) -> Loc {
-        let sql = text.text.to_lowercase();
+        let sql = blank_comments_and_strings(&text.text.to_lowercase());
         let last = table.rsplit('.').next().unwrap_or(table);
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        // The name as a relation: after `FROM`, `JOIN` or a comma of a FROM list, rather
+        // than as a qualifier in the select list.
+        let as_relation = |i: usize| {
+            let before = sql[..i].trim_end();
+            let keyword = |k: &str| {
+                before
+                    .strip_suffix(k)
+                    .is_some_and(|b| !b.bytes().last().is_some_and(word))
+            };
+            keyword("from") || keyword("join") || before.ends_with(',')
+        };
         let find = |needle: &str| {
-            sql.match_indices(needle).map(|(i, _)| i).find(|&i| {
+            let mut found = sql.match_indices(needle).map(|(i, _)| i).filter(|&i| {
                 let before = i.checked_sub(1).map(|j| sql.as_bytes()[j]);
                 let after = sql.as_bytes().get(i + needle.len()).copied();
                 !before.is_some_and(word) && !after.is_some_and(word)
+            });
+            let first = found.next()?;
+            Some(match as_relation(first) {
+                true => first,
+                false => found.find(|&i| as_relation(i)).unwrap_or(first),
             })
         };
         match find(table).map(|i| (i, table.len())).or_else(|| {
@@ -1545,6 +1561,34 @@ impl Cat<'_, '_, '_> {
             None => query_at,
         }
     }
+}
+
+/// `sql` with its comments and string literals blanked out, byte for byte (so that
+/// offsets stay those of `sql`).
+fn blank_comments_and_strings(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        let end = match (b[i], b.get(i + 1)) {
+            (b'-', Some(b'-')) => b[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |n| i + n),
+            (b'/', Some(b'*')) => (sql[i + 2..].find("*/")).map_or(b.len(), |n| i + n + 4),
+            (b'\'', _) => {
+                (b[i + 1..].iter().position(|&c| c == b'\'')).map_or(b.len(), |n| i + n + 2)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out[i..end].fill(b' ');
+        i = end;
+    }
+    // Only ASCII bytes were written over whole runs, so the text is still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| sql.to_string())
 }
 
 impl Catalog for Cat<'_, '_, '_> {
