@@ -2164,3 +2164,26 @@ fn a_relation_in_sql_is_located_where_it_is_read_not_in_a_comment_or_a_qualifier
     let o = lint(&[("a.yaml", a), ("b.yaml", b), ("main.tf", &tf)]);
     assert_diag(&o, "ambiguous-relation 7:12", "`auth.contacts`");
 }
+
+#[test]
+fn a_schema_that_cannot_be_read_is_noted_and_the_table_matched_by_its_name() {
+    let source = RS_SOURCE.replace("\"public\"", "var.schema") + "variable \"schema\" {}\n";
+    let conn = rs_connection("  identifiers {\n    from = \"phone\"\n  }");
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("rs.tf", &source),
+        ("conn.tf", &conn),
+    ]);
+    assert_diag(
+        &o,
+        "incomplete-lineage 5:19",
+        "`schema` cannot be read literally: `var.schema` has no default",
+    );
+    assert_eq!(
+        leaks(&o),
+        [(
+            "security-to-advertising".into(),
+            "public.users.phone".into()
+        )]
+    );
+}

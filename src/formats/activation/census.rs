@@ -163,8 +163,13 @@ fn source_of(cx: &mut Cx, r: &Resource, object: Record, warehouse: Option<Ref>) 
                 Some(Ok(table)) => {
                     let mut parts = Vec::new();
                     for key in ["table_catalog", "table_schema"] {
-                        if let Some(Ok(p)) = object.get(key).and_then(|v| scope.lit(v, key)) {
-                            parts.push(p.value);
+                        match object
+                            .get(key)
+                            .and_then(|v| scope.lit(v, &format!("`{key}`")))
+                        {
+                            Some(Ok(p)) => parts.push(p.value),
+                            Some(Err(u)) => cx.note(u.span, super::piece::unqualified(&u)),
+                            None => {}
                         }
                     }
                     parts.push(table.value);

@@ -282,6 +282,14 @@ pub(crate) struct Note {
     pub message: String,
 }
 
+/// The note for a schema or catalog of a table source that cannot be read literally.
+pub(crate) fn unqualified(u: &Unknown) -> String {
+    format!(
+        "{} cannot be read literally: {}; the table is matched by the rest of its name",
+        u.what, u.why
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,10 +86,17 @@ fn source(cx: &mut Cx, r: &Resource) {
         let Some(t) = cx.required(r, config, "table") else {
             return;
         };
-        let schema = config
+        let schema = match config
             .get("schema")
             .and_then(|v| cx.scope.lit(v, "`schema`"))
-            .and_then(Result::ok);
+        {
+            Some(Ok(s)) => Some(s),
+            Some(Err(u)) => {
+                cx.note(u.span, super::piece::unqualified(&u));
+                None
+            }
+            None => None,
+        };
         let origin = match cx.scope.lit(t, "`table`") {
             Some(Ok(table)) => {
                 let mut parts: Vec<String> = schema.map(|s| s.value).into_iter().collect();
