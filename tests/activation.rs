@@ -508,17 +508,18 @@ fn an_ambiguous_relation_links_to_every_candidate() {
     );
 
     // `relations:` pins it to one dataset.
-    let o = lint_with(
-        &[
+    let pinned = |source: &str, pin: &str| {
+        let files = [
             ("a.yaml", a),
             ("b.yaml", b),
-            ("rs.tf", &source),
+            ("rs.tf", source),
             ("conn.tf", &conn),
-        ],
-        |opts| {
-            opts.activation.relations = vec![("contacts".into(), "crm.contacts".into())];
-        },
-    );
+        ];
+        lint_with(&files, |opts| {
+            opts.activation.relations = vec![(pin.into(), "crm.contacts".into())];
+        })
+    };
+    let o = pinned(&source, "contacts");
     assert!(o.findings.iter().all(|f| f.rule != "ambiguous-relation"));
     assert_eq!(leaks(&o), []);
 
@@ -528,17 +529,7 @@ fn an_ambiguous_relation_links_to_every_candidate() {
         "table       = \"contacts\"",
         "schema = \"auth\"\n    table = \"contacts\"",
     );
-    let o = lint_with(
-        &[
-            ("a.yaml", a),
-            ("b.yaml", b),
-            ("rs.tf", &qualified),
-            ("conn.tf", &conn),
-        ],
-        |opts| {
-            opts.activation.relations = vec![("contacts".into(), "crm.contacts".into())];
-        },
-    );
+    let o = pinned(&qualified, "contacts");
     assert_eq!(
         leaks(&o),
         [(
@@ -547,18 +538,7 @@ fn an_ambiguous_relation_links_to_every_candidate() {
         )]
     );
     // A pin as qualified as the relation, or more, wins.
-    let o = lint_with(
-        &[
-            ("a.yaml", a),
-            ("b.yaml", b),
-            ("rs.tf", &qualified),
-            ("conn.tf", &conn),
-        ],
-        |opts| {
-            opts.activation.relations =
-                vec![("warehouse.auth.contacts".into(), "crm.contacts".into())];
-        },
-    );
+    let o = pinned(&qualified, "warehouse.auth.contacts");
     assert_eq!(leaks(&o), []);
 }
 
