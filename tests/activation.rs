@@ -2167,3 +2167,37 @@ fn a_schema_that_cannot_be_read_is_noted_and_the_table_matched_by_its_name() {
         )]
     );
 }
+
+#[test]
+fn the_old_generic_rudderstack_resources_are_read_by_their_type() {
+    // Provider 0.0.x: `rudderstack_source` and `rudderstack_destination`, the API type in
+    // `type`, and references written `"${…}"`.
+    let tf = r#"resource "rudderstack_source" "src1" {
+  name = "app"
+  type = "Android"
+}
+resource "rudderstack_destination" "dst1" {
+  name = "audience"
+  type = "FB_CUSTOM_AUDIENCE"
+}
+resource "rudderstack_connection" "cnxn1" {
+  source_id      = "${rudderstack_source.src1.id}"
+  destination_id = "${rudderstack_destination.dst1.id}"
+}
+"#;
+    let events = "kind: dataset\nname: rudderstack_source.src1\nfields:\n  - name: phone\n    purposes: [essential.service.authentication]\n";
+    let o = lint(&[("events.yaml", events), ("main.tf", tf)]);
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    assert_eq!(
+        flows(&o),
+        [(
+            "security-to-advertising".into(),
+            "rudderstack_source.src1.phone".into(),
+            "rudderstack_destination.dst1".into()
+        )]
+    );
+    // A type no catalogue knows is unclassified, as for any destination.
+    let slack = tf.replace("FB_CUSTOM_AUDIENCE", "SLACK");
+    let o = lint(&[("events.yaml", events), ("main.tf", &slack)]);
+    assert_diag(&o, "unclassified-destination 7:10", "`rudderstack:SLACK`");
+}

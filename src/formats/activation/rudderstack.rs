@@ -17,8 +17,8 @@ pub(crate) fn reads(rtype: &str) -> bool {
         || rtype == "rudderstack_retl_source_model"
         || rtype == "rudderstack_connection"
         || CONNECTIONS.contains(&rtype)
-        || rtype.starts_with("rudderstack_destination_")
-        || rtype.starts_with("rudderstack_source_")
+        || rtype.starts_with("rudderstack_destination")
+        || rtype.starts_with("rudderstack_source")
 }
 
 pub(crate) fn read(cx: &mut Cx, r: &Resource) {
@@ -34,7 +34,22 @@ pub(crate) fn read(cx: &mut Cx, r: &Resource) {
             source: None,
         };
         cx.piece(r, What::Destination(d));
-    } else if rtype.starts_with("rudderstack_source_") {
+    } else if rtype == "rudderstack_destination" {
+        // The provider's first releases (0.0.x): one generic resource, the API type in
+        // `type` (`"SLACK"`, `"FB_CUSTOM_AUDIENCE"`).
+        let Some(t) = cx.required(r, Record::Body(&r.body), "type") else {
+            return;
+        };
+        let Some(kind) = cx.scope.lit(t, "`type`") else {
+            return;
+        };
+        let d = Destination {
+            platform: Platform::RudderStack,
+            kind,
+            source: None,
+        };
+        cx.piece(r, What::Destination(d));
+    } else if rtype.starts_with("rudderstack_source") {
         cx.piece(r, What::EventSource);
     } else if rtype == "rudderstack_connection" {
         let Some(mut c) = ends(cx, r) else { return };
