@@ -523,7 +523,7 @@ impl Diag {
                 relation,
                 candidates,
             } => format!(
-                "relation `{relation}` could be any of {}; it is linked to all of them",
+                "relation `{relation}` could be any of {}; it is linked to all of them (pin one in purposelint.yaml with `relations: {{\"{relation}\": <dataset>}}`)",
                 comma_list(candidates)
             ),
             UndeclaredDestination { id, sink } => format!(
@@ -617,8 +617,11 @@ impl Diag {
                 Some("remove the entry, so that a future flow is not approved in advance".into())
             }
             UnusedIgnore { .. } => Some("remove the comment".into()),
-            AmbiguousRelation { candidates, .. } => candidates.first().map(|c| {
-                format!("pin it in purposelint.yaml: `relations: {{\"<relation>\": {c}}}`")
+            AmbiguousRelation {
+                relation,
+                candidates,
+            } => candidates.first().map(|c| {
+                format!("pin it in purposelint.yaml: `relations: {{\"{relation}\": {c}}}`")
             }),
             _ => None,
         }

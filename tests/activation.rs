@@ -499,6 +499,13 @@ fn an_ambiguous_relation_links_to_every_candidate() {
     assert!(
         amb[0].message.contains("`auth.contacts`") && amb[0].message.contains("`crm.contacts`")
     );
+    assert!(
+        amb[0]
+            .message
+            .contains(r#"`relations: {"contacts": <dataset>}`"#),
+        "{}",
+        amb[0].message
+    );
     assert_eq!(
         leaks(&o),
         [(
