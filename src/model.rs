@@ -373,6 +373,91 @@ pub struct Model {
     /// What native steps read from datasets [`Dataset::filled_later`], finished once
     /// every format has linked.
     pub late: LateReads,
+    /// How the dbt datasets that have columns they do not list gain one, with the name
+    /// of the step their flows belong to: for the formats that link after dbt.
+    pub(crate) on_demand: FxHashMap<DatasetId, (Columns, String)>,
+}
+
+/// How a dataset answers a reference to a column it does not list yet.
+#[derive(Debug, Clone)]
+pub(crate) enum Columns {
+    /// Every column is known (seeds, models with complete lineage and no open `*`).
+    Closed,
+    /// More columns may exist (sources, models declared only in YAML).
+    Open,
+    /// `select *` over an upstream whose columns are not all known.
+    Pass {
+        upstream: DatasetId,
+        loc: Loc,
+        indirect: Vec<(DatasetId, String, Loc)>,
+    },
+    /// Incomplete lineage: every column of these upstreams flows to any new column.
+    AllUpstream { upstreams: Vec<DatasetId>, loc: Loc },
+}
+
+/// Column `col` of `ds`, made (with its own lineage, made the same way) when `state`
+/// says the dataset has columns it does not list: a dbt source, or a model that is
+/// `select *` over one. `step_of` names the step of the flows it makes.
+pub(crate) fn demand_column(
+    model: &mut Model,
+    state: &dyn Fn(&Model, DatasetId) -> Columns,
+    step_of: &mut dyn FnMut(&mut Model, DatasetId) -> StepId,
+    (ds, col): (DatasetId, &str),
+    depth: usize,
+) -> Option<FieldId> {
+    if let Some(f) = model.field_in(ds, col) {
+        return Some(f);
+    }
+    if depth > 10_000 {
+        return None;
+    }
+    let flow = |model: &mut Model, from: FieldId, to: FieldId, kind, step, loc| {
+        if from != to {
+            model.flows.push(Flow {
+                from,
+                to: Target::Field(to),
+                kind,
+                functions: Vec::new(),
+                step,
+                loc,
+                focus: None,
+            });
+        }
+    };
+    match state(model, ds) {
+        Columns::Closed => None,
+        Columns::Open => {
+            let loc = model.dataset(ds).loc;
+            model.add_field(ds, col.to_string(), loc).ok()
+        }
+        Columns::Pass {
+            upstream,
+            loc: at,
+            indirect,
+        } => {
+            let f = model.add_field(ds, col.to_string(), at).ok()?;
+            let step = step_of(model, ds);
+            if let Some(u) = demand_column(model, state, step_of, (upstream, col), depth + 1) {
+                flow(model, u, f, FlowKind::Direct, step, at);
+            }
+            for (u, c, l) in indirect {
+                if let Some(u) = demand_column(model, state, step_of, (u, &c), depth + 1) {
+                    flow(model, u, f, FlowKind::Indirect, step, l);
+                }
+            }
+            Some(f)
+        }
+        Columns::AllUpstream { upstreams, loc: at } => {
+            let f = model.add_field(ds, col.to_string(), at).ok()?;
+            let step = step_of(model, ds);
+            for u in upstreams {
+                for uf in model.dataset(u).fields.clone() {
+                    flow(model, uf, f, FlowKind::Direct, step, at);
+                }
+            }
+            Some(f)
+        }
+    }
 }
 
 /// Native steps reading a dataset before its format gave it fields: the columns they
@@ -769,6 +854,34 @@ impl Model {
             object: None,
         });
         (self.steps.len() - 1) as StepId
+    }
+
+    /// The last step named `name`, or a new one at `loc`.
+    pub(crate) fn step_named(&mut self, name: &str, loc: Loc) -> StepId {
+        match self.steps.iter().rposition(|s| s.name == name) {
+            Some(i) => i as StepId,
+            None => self.add_step(name.to_string(), loc, Vec::new()),
+        }
+    }
+
+    /// [`demand_column`] for a later format, by what the dbt link left in
+    /// [`Model::on_demand`].
+    pub(crate) fn demand_later(&mut self, ds: DatasetId, col: &str) -> Option<FieldId> {
+        let state = |m: &Model, d: DatasetId| match m.on_demand.get(&d) {
+            Some((c, _)) => c.clone(),
+            None if m.dataset(d).open => Columns::Open,
+            None => Columns::Closed,
+        };
+        let mut step_of = |m: &mut Model, d: DatasetId| {
+            let name = m
+                .on_demand
+                .get(&d)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
+            let loc = m.dataset(d).loc;
+            m.step_named(&name, loc)
+        };
+        demand_column(self, &state, &mut step_of, (ds, col), 0)
     }
 
     pub fn field_name(&self, id: FieldId) -> String {

@@ -2208,3 +2208,31 @@ resource "rudderstack_connection" "cnxn1" {
     let o = lint(&[("events.yaml", events), ("main.tf", &slack)]);
     assert_diag(&o, "unclassified-destination 7:10", "`rudderstack:SLACK`");
 }
+
+#[test]
+fn a_column_of_a_dbt_model_that_passes_an_open_source_through_is_found_on_demand() {
+    // The source lists no columns, only a table-level purpose; the model is `select *`.
+    let sources = "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: recovery_contacts\n        config:\n          meta:\n            purposes: [essential.service.security]\n";
+    let model = "select * from {{ source('auth', 'recovery_contacts') }}\n";
+    let table = RS_SOURCE
+        .replace("\"public\"", "\"analytics\"")
+        .replace("\"users\"\n  }", "\"stg_recovery\"\n  }")
+        .replace("primary_key = \"id\"", "primary_key = \"user_id\"");
+    let conn = rs_connection("  identifiers {\n    from = \"backup_email\"\n  }");
+    let o = lint(&[
+        ("dbt/dbt_project.yml", "name: p\n"),
+        ("dbt/models/sources.yml", sources),
+        ("dbt/models/stg_recovery.sql", model),
+        ("rs.tf", &table),
+        ("conn.tf", &conn),
+    ]);
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    let sources: Vec<String> = leaks(&o).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        sources,
+        [
+            "auth.recovery_contacts.backup_email",
+            "auth.recovery_contacts.user_id"
+        ]
+    );
+}

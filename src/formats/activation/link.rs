@@ -836,7 +836,9 @@ impl Linker<'_> {
                     if self.model.datasets[*u as usize].open || self.upstream.contains_key(u) {
                         self.column_depth(*u, column, at, depth + 1)
                     } else {
-                        self.field_named(*u, column)
+                        // A dbt model that passes what it does not list (`select *`).
+                        let known = self.field_named(*u, column);
+                        known.or_else(|| self.model.demand_later(*u, column))
                     };
                 froms.extend(found);
             }

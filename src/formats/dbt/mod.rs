@@ -31,8 +31,8 @@ use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
 use crate::model::{
-    DatasetId, FieldId, Flow, FlowKind, LineageStatus, Model, ModelLineage, Named, SinkId, StepId,
-    SymbolTarget, Target,
+    Columns, DatasetId, FieldId, Flow, FlowKind, LineageStatus, Model, ModelLineage, Named, SinkId,
+    StepId, SymbolTarget, Target,
 };
 use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
@@ -51,23 +51,6 @@ pub(crate) fn is_dbt_resource(path: &Path) -> bool {
         path.extension().and_then(|e| e.to_str()),
         Some("sql" | "csv")
     )
-}
-
-/// How a dataset answers a reference to a column it does not list yet.
-#[derive(Debug, Clone)]
-enum Columns {
-    /// Every column is known (seeds, models with complete lineage and no open `*`).
-    Closed,
-    /// More columns may exist (sources, models declared only in YAML).
-    Open,
-    /// `select *` over an upstream whose columns are not all known.
-    Pass {
-        upstream: DatasetId,
-        loc: Loc,
-        indirect: Vec<(DatasetId, String, Loc)>,
-    },
-    /// Incomplete lineage: every column of these upstreams flows to any new column.
-    AllUpstream { upstreams: Vec<DatasetId>, loc: Loc },
 }
 
 struct SqlModel {
@@ -907,6 +890,24 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
             }
         }
     }
+    // Models that pass columns they do not list, for the formats linked after dbt (a
+    // reverse-ETL table naming a column of `select *` over an open source).
+    for (&ds, c) in state.iter() {
+        if matches!(c, Columns::Pass { .. } | Columns::AllUpstream { .. }) {
+            let name = format!("{}/{}", project.name, cx.model.dataset(ds).name);
+            cx.model.on_demand.insert(ds, (c.clone(), name));
+        }
+    }
+}
+
+/// What a dataset's entry in the link's column states says, open datasets without one
+/// being open.
+fn state_of(state: &HashMap<DatasetId, Columns>, model: &Model, ds: DatasetId) -> Columns {
+    match state.get(&ds) {
+        Some(c) => c.clone(),
+        None if model.dataset(ds).open => Columns::Open,
+        None => Columns::Closed,
+    }
 }
 
 struct Loader<'m> {
@@ -1286,49 +1287,14 @@ impl Loader<'_> {
 
     /// The field `col` of `ds`, created (with its own lineage) when the dataset allows it.
     fn demand(&mut self, ds: DatasetId, col: &str, depth: usize) -> Option<FieldId> {
-        if let Some(f) = self.model.field_in(ds, col) {
-            return Some(f);
-        }
-        if depth > 10_000 {
-            return None;
-        }
-        let state = match self.state.get(&ds) {
-            Some(c) => c.clone(),
-            None if self.model.dataset(ds).open => Columns::Open,
-            None => Columns::Closed,
+        let state_map = &*self.state;
+        let state = |m: &Model, d: DatasetId| state_of(state_map, m, d);
+        let project = &self.project.name;
+        let mut step_of = |m: &mut Model, d: DatasetId| {
+            let loc = m.dataset(d).loc;
+            m.step_named(&format!("{project}/{}", m.dataset(d).name), loc)
         };
-        let loc = self.model.dataset(ds).loc;
-        match state {
-            Columns::Closed => None,
-            Columns::Open => self.model.add_field(ds, col.to_string(), loc).ok(),
-            Columns::Pass {
-                upstream,
-                loc: at,
-                indirect,
-            } => {
-                let f = self.model.add_field(ds, col.to_string(), at).ok()?;
-                let step = self.step_of(ds);
-                if let Some(u) = self.demand(upstream, col, depth + 1) {
-                    self.flow(u, f, FlowKind::Direct, Vec::new(), step, at);
-                }
-                for (u, c, l) in indirect {
-                    if let Some(u) = self.demand(u, &c, depth + 1) {
-                        self.flow(u, f, FlowKind::Indirect, Vec::new(), step, l);
-                    }
-                }
-                Some(f)
-            }
-            Columns::AllUpstream { upstreams, loc: at } => {
-                let f = self.model.add_field(ds, col.to_string(), at).ok()?;
-                let step = self.step_of(ds);
-                for u in upstreams {
-                    for uf in self.model.dataset(u).fields.clone() {
-                        self.flow(uf, f, FlowKind::Direct, Vec::new(), step, at);
-                    }
-                }
-                Some(f)
-            }
-        }
+        crate::model::demand_column(self.model, &state, &mut step_of, (ds, col), depth)
     }
 
     /// The datasets of a variant's upstream indexes, with an external dataset for each
@@ -1370,17 +1336,6 @@ impl Loader<'_> {
         }
         self.model.add_relation(&key, d);
         d
-    }
-
-    fn step_of(&mut self, ds: DatasetId) -> StepId {
-        let name = format!("{}/{}", self.project.name, self.model.dataset(ds).name);
-        match self.model.steps.iter().rposition(|s| s.name == name) {
-            Some(i) => i as StepId,
-            None => {
-                let loc = self.model.dataset(ds).loc;
-                self.model.add_step(name, loc, Vec::new())
-            }
-        }
     }
 
     fn flow(
