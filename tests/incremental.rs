@@ -224,3 +224,29 @@ fn edits_of_the_bundled_examples_give_the_results_of_a_whole_run() {
         check_edits(dir.path(), 40, env("PURPOSELINT_INCREMENTAL_SEED", 3));
     }
 }
+
+/// Native manifests beside activation configs that read what a step writes, and a step
+/// that reads an activation source: what the activation link adds to the native part
+/// (late reads, undeclared destinations dropped) must be the same in the editor.
+#[test]
+fn edits_beside_activation_configs_give_the_results_of_a_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "native.yaml",
+            "kind: dataset\nname: auth.phones\nfields:\n  - name: id\n  - name: phone\n    purposes: [essential.service.authentication]\n---\nkind: pipeline\nname: build\nsteps:\n  - name: build\n    from: auth.phones\n    to: analytics.sms_audience\n    fields:\n      id: auth.phones.id\n      phone: auth.phones.phone\n",
+        ),
+        (
+            "partner.yaml",
+            "kind: sink\nname: partner_share\nuses: [third_party_sharing]\n---\nkind: pipeline\nname: mirror\nsteps:\n  - name: share\n    from: rudderstack_retl_source_table.audience\n    to: partner_share\n",
+        ),
+        (
+            "rs.tf",
+            "resource \"rudderstack_retl_source_table\" \"audience\" {\n  config {\n    primary_key = \"id\"\n    schema      = \"analytics\"\n    table       = \"sms_audience\"\n  }\n}\nresource \"rudderstack_destination_facebook_conversions\" \"meta\" {\n  name = \"meta\"\n}\nresource \"rudderstack_retl_connection\" \"c\" {\n  source_id      = rudderstack_retl_source_table.audience.id\n  destination_id = rudderstack_destination_facebook_conversions.meta.id\n  identifiers {\n    from = \"phone\"\n  }\n}\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    check_edits(dir.path(), 40, env("PURPOSELINT_INCREMENTAL_SEED", 5));
+}
