@@ -411,18 +411,8 @@ pub(crate) fn demand_column(
     if depth > 10_000 {
         return None;
     }
-    let flow = |model: &mut Model, from: FieldId, to: FieldId, kind, step, loc| {
-        if from != to {
-            model.flows.push(Flow {
-                from,
-                to: Target::Field(to),
-                kind,
-                functions: Vec::new(),
-                step,
-                loc,
-                focus: None,
-            });
-        }
+    let flow = |model: &mut Model, from, to, kind, step, loc| {
+        model.add_field_flow(from, to, kind, Vec::new(), step, loc)
     };
     match state(model, ds) {
         Columns::Closed => None,
@@ -458,6 +448,21 @@ pub(crate) fn demand_column(
             Some(f)
         }
     }
+}
+
+/// What a dataset's entry in a table of column states says; a dataset without one is
+/// open or closed as it is.
+pub(crate) fn column_state(entry: Option<&Columns>, model: &Model, ds: DatasetId) -> Columns {
+    match entry {
+        Some(c) => c.clone(),
+        None if model.dataset(ds).open => Columns::Open,
+        None => Columns::Closed,
+    }
+}
+
+/// The name of the step a dbt project gives a dataset's flows (`project/model`).
+pub(crate) fn dbt_step_name(project: &str, model: &Model, ds: DatasetId) -> String {
+    format!("{project}/{}", model.dataset(ds).name)
 }
 
 /// Native steps reading a dataset before its format gave it fields: the columns they
@@ -867,11 +872,8 @@ impl Model {
     /// [`demand_column`] for a later format, by what the dbt link left in
     /// [`Model::on_demand`].
     pub(crate) fn demand_later(&mut self, ds: DatasetId, col: &str) -> Option<FieldId> {
-        let state = |m: &Model, d: DatasetId| match m.on_demand.get(&d) {
-            Some((c, _)) => c.clone(),
-            None if m.dataset(d).open => Columns::Open,
-            None => Columns::Closed,
-        };
+        let state =
+            |m: &Model, d: DatasetId| column_state(m.on_demand.get(&d).map(|(c, _)| c), m, d);
         let mut step_of = |m: &mut Model, d: DatasetId| {
             let name = m
                 .on_demand
@@ -882,6 +884,29 @@ impl Model {
             m.step_named(&name, loc)
         };
         demand_column(self, &state, &mut step_of, (ds, col), 0)
+    }
+
+    /// A flow from field `from` into field `to` (none into itself).
+    pub(crate) fn add_field_flow(
+        &mut self,
+        from: FieldId,
+        to: FieldId,
+        kind: FlowKind,
+        functions: Vec<String>,
+        step: StepId,
+        loc: Loc,
+    ) {
+        if from != to {
+            self.flows.push(Flow {
+                from,
+                to: Target::Field(to),
+                kind,
+                functions,
+                step,
+                loc,
+                focus: None,
+            });
+        }
     }
 
     pub fn field_name(&self, id: FieldId) -> String {

@@ -60,13 +60,19 @@ impl Resource<'_> {
 /// resolved only when the traversal is.
 fn index_part(text: &str, e: &Expression) -> Option<String> {
     match &read_value(text, e).kind {
-        Kind::Str(k) => Some(format!("[\"{k}\"]")),
+        Kind::Str(k) => Some(string_index(k)),
         Kind::Number(n) => Some(format!("[{n}]")),
         Kind::Traversal(p) if !p.iter().any(|x| x.starts_with('[')) => {
             Some(format!("[{}]", p.join(".")))
         }
         _ => None,
     }
+}
+
+/// `["k"]`: an index part of a traversal by a string key, and the suffix of the address
+/// of a `for_each` instance (`type.name["k"]`), as Terraform writes both.
+pub(crate) fn string_index(key: &str) -> String {
+    format!("[\"{key}\"]")
 }
 
 /// What an index part of a traversal holds: `Ok` a literal key (`["k"]` → `k`, `[0]` →

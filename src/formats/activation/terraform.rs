@@ -274,7 +274,7 @@ impl<'a> Scope<'a> {
                             span: v.span,
                         }));
                     };
-                    address.push_str(&format!("[\"{key}\"]"));
+                    address.push_str(&hcl::string_index(&key));
                 }
                 return Some(Ref::Address {
                     address,
@@ -667,7 +667,7 @@ fn read_resources<'a>(
                 diags: &mut *cx.diags,
                 notes: &mut *cx.notes,
                 pieces: &mut *cx.pieces,
-                instance: Some(format!("[\"{name}\"]")),
+                instance: Some(hcl::string_index(name)),
             };
             read_resource(&mut one, r);
         }

@@ -31,8 +31,8 @@ use crate::decode::Decoder;
 use crate::diagnostic::Diag;
 use crate::finding::Finding;
 use crate::model::{
-    Columns, DatasetId, FieldId, Flow, FlowKind, LineageStatus, Model, ModelLineage, Named, SinkId,
-    StepId, SymbolTarget, Target,
+    column_state, dbt_step_name, Columns, DatasetId, FieldId, Flow, FlowKind, LineageStatus, Model,
+    ModelLineage, Named, SinkId, StepId, SymbolTarget, Target,
 };
 use crate::session::LinkCx;
 use crate::source::{FileId, Loc, Pos, SourceFile, Span};
@@ -894,19 +894,9 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
     // reverse-ETL table naming a column of `select *` over an open source).
     for (&ds, c) in state.iter() {
         if matches!(c, Columns::Pass { .. } | Columns::AllUpstream { .. }) {
-            let name = format!("{}/{}", project.name, cx.model.dataset(ds).name);
+            let name = dbt_step_name(&project.name, cx.model, ds);
             cx.model.on_demand.insert(ds, (c.clone(), name));
         }
-    }
-}
-
-/// What a dataset's entry in the link's column states says, open datasets without one
-/// being open.
-fn state_of(state: &HashMap<DatasetId, Columns>, model: &Model, ds: DatasetId) -> Columns {
-    match state.get(&ds) {
-        Some(c) => c.clone(),
-        None if model.dataset(ds).open => Columns::Open,
-        None => Columns::Closed,
     }
 }
 
@@ -1288,11 +1278,11 @@ impl Loader<'_> {
     /// The field `col` of `ds`, created (with its own lineage) when the dataset allows it.
     fn demand(&mut self, ds: DatasetId, col: &str, depth: usize) -> Option<FieldId> {
         let state_map = &*self.state;
-        let state = |m: &Model, d: DatasetId| state_of(state_map, m, d);
+        let state = |m: &Model, d: DatasetId| column_state(state_map.get(&d), m, d);
         let project = &self.project.name;
         let mut step_of = |m: &mut Model, d: DatasetId| {
             let loc = m.dataset(d).loc;
-            m.step_named(&format!("{project}/{}", m.dataset(d).name), loc)
+            m.step_named(&dbt_step_name(project, m, d), loc)
         };
         crate::model::demand_column(self.model, &state, &mut step_of, (ds, col), depth)
     }
@@ -1347,18 +1337,8 @@ impl Loader<'_> {
         step: StepId,
         loc: Loc,
     ) {
-        if from == to {
-            return;
-        }
-        self.model.flows.push(Flow {
-            from,
-            to: Target::Field(to),
-            kind,
-            functions,
-            step,
-            loc,
-            focus: None,
-        });
+        self.model
+            .add_field_flow(from, to, kind, functions, step, loc);
     }
 
     fn view(&self) -> View<'_> {
