@@ -46,7 +46,7 @@ impl Tables {
 }
 
 impl Catalog for Tables {
-    fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+    fn relation(&mut self, name: &[String], _: Option<crate::sql::SqlSpan>) -> Option<Upstream> {
         let full = table_name(&name.join("."));
         let i = match self.find(&full) {
             Some(i) => i,

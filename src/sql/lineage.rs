@@ -50,8 +50,9 @@ pub(crate) struct Upstream {
 /// What the caller knows about the relations a query reads.
 pub(crate) trait Catalog {
     /// The relation `name` (its dotted parts as written, unquoted, e.g. `["raw", "stripe",
-    /// "charges"]` or dbt's placeholder `["ref:orders"]`), or `None` when unknown.
-    fn relation(&mut self, name: &[String]) -> Option<Upstream>;
+    /// "charges"]` or dbt's placeholder `["ref:orders"]`), or `None` when unknown. `span`
+    /// is where the query names it (quotes included).
+    fn relation(&mut self, name: &[String], span: Option<SqlSpan>) -> Option<Upstream>;
 }
 
 /// One upstream column flowing into an output column.
@@ -410,7 +411,7 @@ mod tests {
 
     struct Cat;
     impl Catalog for Cat {
-        fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+        fn relation(&mut self, name: &[String], _: Option<SqlSpan>) -> Option<Upstream> {
             match name.join(".").to_lowercase().as_str() {
                 "ref:customers" => Some(Upstream {
                     id: 0,

@@ -406,7 +406,7 @@ impl<'c> Cx<'c> {
 
     fn base(&mut self, name: &ObjectName) -> Option<(Sym, Rel)> {
         let parts: Vec<String> = name.0.iter().map(|p| part_name(p).to_string()).collect();
-        let up = self.catalog.relation(&parts)?;
+        let up = self.catalog.relation(&parts, SqlSpan::of(name.span()))?;
         let listed = Some(Listed {
             upstream: up.id,
             columns: up.columns,

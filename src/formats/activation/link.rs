@@ -1084,17 +1084,7 @@ impl Linker<'_> {
         };
         let lin = sql::lineage_of(parsed, &mut cat);
         let groups = cat.groups;
-        let locate = |l: &Linker, span: Option<SqlSpan>| -> Loc {
-            match span {
-                Some(sp) => {
-                    let a = text.line_col(sp.start.0, sp.start.1);
-                    let b = text.line_col(sp.end.0, sp.end.1);
-                    let r = text.range(a, b.max(a));
-                    l.loc(file, r)
-                }
-                None => sql_at,
-            }
-        };
+        let locate = |l: &Linker, span: Option<SqlSpan>| sql_loc(l, text, file, span, sql_at);
         if lin.columns.is_empty() && lin.passthrough.is_none() {
             let why = lin
                 .problems
@@ -1503,105 +1493,33 @@ struct Cat<'l, 'm, 't> {
     file: FileId,
 }
 
-impl Cat<'_, '_, '_> {
-    /// Where the SQL names `table` (its dotted parts as written, quotes allowed), located
-    /// in the file; the start of the query when it cannot be found.
-    fn relation_at(
-        l: &Linker<'_>,
-        text: &Embedded,
-        file: FileId,
-        query_at: Loc,
-        table: &str,
-    ) -> Loc {
-        let sql = blank_comments_and_strings(&text.text.to_lowercase());
-        let last = table.rsplit('.').next().unwrap_or(table);
-        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-        // The name as a relation: after `FROM`, `JOIN` or a comma of a FROM list, rather
-        // than as a qualifier in the select list.
-        let as_relation = |i: usize| {
-            let before = sql[..i].trim_end();
-            let keyword = |k: &str| {
-                before
-                    .strip_suffix(k)
-                    .is_some_and(|b| !b.bytes().last().is_some_and(word))
-            };
-            keyword("from") || keyword("join") || before.ends_with(',')
-        };
-        let find = |needle: &str| {
-            let mut found = sql.match_indices(needle).map(|(i, _)| i).filter(|&i| {
-                let before = i.checked_sub(1).map(|j| sql.as_bytes()[j]);
-                let after = sql.as_bytes().get(i + needle.len()).copied();
-                !before.is_some_and(word) && !after.is_some_and(word)
-            });
-            let first = found.next()?;
-            Some(match as_relation(first) {
-                true => first,
-                false => found.find(|&i| as_relation(i)).unwrap_or(first),
-            })
-        };
-        match find(table).map(|i| (i, table.len())).or_else(|| {
-            // Quoted or spaced parts: find the last part and extend back over `a.b.`.
-            let i = find(last)?;
-            let start = sql[..i]
-                .rfind(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '`')))
-                .map_or(0, |j| j + 1);
-            Some((start, i + last.len() - start))
-        }) {
-            Some((mut i, mut n)) => {
-                // A quoted name covers its quotes, as written (spec §11).
-                let b = sql.as_bytes();
-                let quote = |c: Option<&u8>| c.copied().filter(|c| matches!(c, b'"' | b'`'));
-                let before = i.checked_sub(1).and_then(|j| quote(b.get(j)));
-                match (before, quote(b.get(i)), quote(b.get(i + n))) {
-                    (Some(q), _, Some(c)) if q == c => (i, n) = (i - 1, n + 2),
-                    (_, Some(q), Some(c)) if q == c => n += 1,
-                    _ => {}
-                }
-                let r = text.range(i, i + n);
-                l.loc(file, r)
-            }
-            None => query_at,
+/// Where `span` of a query embedded as `text` is in the file; `otherwise` without one.
+fn sql_loc(
+    l: &Linker,
+    text: &Embedded,
+    file: FileId,
+    span: Option<SqlSpan>,
+    otherwise: Loc,
+) -> Loc {
+    match span {
+        Some(sp) => {
+            let a = text.line_col(sp.start.0, sp.start.1);
+            let b = text.line_col(sp.end.0, sp.end.1);
+            l.loc(file, text.range(a, b.max(a)))
         }
+        None => otherwise,
     }
-}
-
-/// `sql` with its comments and string literals blanked out, byte for byte (so that
-/// offsets stay those of `sql`).
-fn blank_comments_and_strings(sql: &str) -> String {
-    let b = sql.as_bytes();
-    let mut out = b.to_vec();
-    let mut i = 0;
-    while i < b.len() {
-        let end = match (b[i], b.get(i + 1)) {
-            (b'-', Some(b'-')) => b[i..]
-                .iter()
-                .position(|&c| c == b'\n')
-                .map_or(b.len(), |n| i + n),
-            (b'/', Some(b'*')) => (sql[i + 2..].find("*/")).map_or(b.len(), |n| i + n + 4),
-            (b'\'', _) => {
-                (b[i + 1..].iter().position(|&c| c == b'\'')).map_or(b.len(), |n| i + n + 2)
-            }
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out[i..end].fill(b' ');
-        i = end;
-    }
-    // Only ASCII bytes were written over whole runs, so the text is still UTF-8.
-    String::from_utf8(out).unwrap_or_else(|_| sql.to_string())
 }
 
 impl Catalog for Cat<'_, '_, '_> {
-    fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+    fn relation(&mut self, name: &[String], span: Option<SqlSpan>) -> Option<Upstream> {
         let mut table = name.join(".");
         crate::model::lowercase_in_place(&mut table);
         let table = table.as_str();
         let (text, file, query_at) = (self.text, self.file, self.at);
         let found = self
             .l
-            .relation(table, |l| Self::relation_at(l, text, file, query_at, table));
+            .relation(table, |l| sql_loc(l, text, file, span, query_at));
         if found.is_empty() {
             return None;
         }

@@ -1051,7 +1051,7 @@ impl Cat<'_> {
 }
 
 impl Catalog for Cat<'_> {
-    fn relation(&mut self, name: &[String]) -> Option<Upstream> {
+    fn relation(&mut self, name: &[String], _: Option<crate::sql::SqlSpan>) -> Option<Upstream> {
         let table = name.join(".").to_lowercase();
         let (name, alias) = if let Some(m) = table.strip_prefix("ref:") {
             (m.to_string(), m.to_string())
