@@ -2236,3 +2236,78 @@ fn a_column_of_a_dbt_model_that_passes_an_open_source_through_is_found_on_demand
         ]
     );
 }
+
+const ENV_SEGMENT: &str = r#"resource "segment_source" "web" {
+  name = "web"
+  slug = "web"
+  metadata = {
+    id = "IqDTy1TpoU"
+  }
+}
+resource "segment_destination" "pixel" {
+  name      = "pixel"
+  source_id = segment_source.web.id
+  metadata = {
+    id = "5661eb58e954a874ca44cc07"
+  }
+}
+"#;
+
+fn env_schema(name: &str) -> String {
+    format!(
+        "kind: dataset\nname: {name}\nfields:\n  - name: two_factor_phone\n    purposes: [essential.service.authentication]\n"
+    )
+}
+
+#[test]
+fn an_event_source_repeated_per_environment_keeps_its_schema() {
+    // One schema named by the address serves every environment's copy of the source.
+    let o = lint(&[
+        ("web-events.yaml", &env_schema("segment_source.web")),
+        ("envs/dev/main.tf", ENV_SEGMENT),
+        ("envs/prod/main.tf", ENV_SEGMENT),
+    ]);
+    let sinks: Vec<String> = flows(&o).into_iter().map(|(_, _, s)| s).collect();
+    assert_eq!(
+        sinks,
+        [
+            "envs/dev/segment_destination.pixel",
+            "envs/prod/segment_destination.pixel"
+        ],
+        "{:?}",
+        diag_lines(&o)
+    );
+    // A schema named with its directory also serves a run of that directory alone.
+    let dir = tempfile::tempdir().unwrap();
+    common::write(
+        dir.path(),
+        &[
+            ("purposelint.yaml", "{}\n"),
+            (
+                "envs/prod/schema.yaml",
+                &env_schema("envs/prod/segment_source.web"),
+            ),
+            ("envs/prod/main.tf", ENV_SEGMENT),
+            (
+                "envs/dev/schema.yaml",
+                &env_schema("envs/dev/segment_source.web"),
+            ),
+            ("envs/dev/main.tf", ENV_SEGMENT),
+        ],
+    );
+    for paths in [
+        vec![dir.path().to_path_buf()],
+        vec![dir.path().join("envs/prod")],
+    ] {
+        let whole = paths[0] == dir.path();
+        let settings = purposelint::session::Settings::new(paths, dir.path().to_path_buf());
+        let mut session = purposelint::session::Session::configure(&settings).unwrap();
+        let o = session.check().unwrap();
+        assert_eq!(
+            flows(&o).len(),
+            if whole { 2 } else { 1 },
+            "{:?}",
+            diag_lines(&o)
+        );
+    }
+}

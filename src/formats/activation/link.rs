@@ -196,11 +196,19 @@ pub(super) fn link(mut declared: Declared, cx: &mut LinkCx<'_>) {
 impl<'m> Linker<'m> {
     fn new(cx: &'m mut LinkCx<'_>, d: Declared, sql_files: FxHashMap<PathBuf, FileId>) -> Self {
         let opts = cx.opts;
-        let config_dir = (opts.config_file.as_ref()).and_then(|f| {
-            Some(crate::config::normalize(
-                std::path::absolute(&f.path).ok()?.parent()?,
-            ))
-        });
+        // Repeated addresses are prefixed relative to the configuration's folder, else to
+        // the folder holding every checked path: the same names whatever the working
+        // directory or the spelling of the paths.
+        let config_dir = (opts.config_file.as_ref())
+            .and_then(|f| {
+                Some(crate::config::normalize(
+                    std::path::absolute(&f.path).ok()?.parent()?,
+                ))
+            })
+            .or_else(|| {
+                let cwd = std::env::current_dir().ok()?;
+                Some(crate::config::search_start(&opts.paths, &cwd))
+            });
         Linker {
             config_dir,
             model: &mut *cx.model,
@@ -410,18 +418,9 @@ impl Linker<'_> {
                 continue;
             }
             let name = if prefixed[i] {
-                let dir = file_dirs.entry(p.file).or_insert_with(|| {
-                    let src = self.model.sources.get(p.file);
-                    let in_config = self.config_dir.as_ref().and_then(|base| {
-                        let abs = crate::config::normalize(&std::path::absolute(&src.path).ok()?);
-                        Some(abs.strip_prefix(base).ok()?.to_path_buf())
-                    });
-                    let file = in_config.unwrap_or_else(|| PathBuf::from(&src.display));
-                    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        Some(dir) => format!("{}/", dir.display()),
-                        None => "./".to_string(),
-                    }
-                });
+                let dir = file_dirs
+                    .entry(p.file)
+                    .or_insert_with(|| self.dir_prefix(p.file));
                 let mut name = String::with_capacity(dir.len() + p.name.len());
                 name.push_str(dir);
                 name.push_str(&p.name);
@@ -443,6 +442,21 @@ impl Linker<'_> {
             });
         }
         self.pieces = pieces;
+    }
+
+    /// The directory that names of `file`'s pieces start with when their address repeats:
+    /// relative to the configuration's folder, else as displayed; `./` for that folder.
+    fn dir_prefix(&self, file: FileId) -> String {
+        let src = self.model.sources.get(file);
+        let in_config = self.config_dir.as_ref().and_then(|base| {
+            let abs = crate::config::normalize(&std::path::absolute(&src.path).ok()?);
+            Some(abs.strip_prefix(base).ok()?.to_path_buf())
+        });
+        let file = in_config.unwrap_or_else(|| PathBuf::from(&src.display));
+        match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => format!("{}/", dir.display()),
+            None => "./".to_string(),
+        }
     }
 
     /// Records, for the editor, that `span` of `file` names piece `i`'s dataset or sink.
@@ -613,13 +627,26 @@ impl Linker<'_> {
                     Err(existing) => self.duplicate(i, loc, existing),
                 },
                 What::EventSource => {
-                    // A native dataset of the same name is its event schema.
+                    // A native dataset of the same name is its event schema. An address
+                    // repeated per environment (so named with its directory) shares the
+                    // schema named by the address alone.
+                    // Either spelling names it in either run: a schema named with its
+                    // directory also serves a run of that directory alone.
+                    let other = match p.name != name {
+                        true => p.name.clone(),
+                        false => self.dir_prefix(p.file) + &name,
+                    };
+                    let shared = match self.model.lookup(&other) {
+                        Some(Named::Dataset(d)) => Some(d),
+                        _ => None,
+                    };
                     let d = match self.model.lookup(&name) {
                         Some(Named::Dataset(d)) => Some(d),
                         Some(existing @ Named::Sink(_)) => {
                             self.duplicate(i, loc, existing);
                             None
                         }
+                        None if shared.is_some() => shared,
                         None => self.model.add_dataset(name, loc, false).ok(),
                     };
                     if let Some(d) = d {
