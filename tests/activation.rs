@@ -1430,7 +1430,6 @@ resource "segment_destination_subscription" "s" {
       }
     },
     "name" : { "@template" : "{{traits.email}}" },
-    "odd" : { "@frobnicate" : "x" },
     "__segment_internal_sync_mode" : "upsert"
   })
 }
@@ -1459,13 +1458,8 @@ resource "segment_destination_subscription" "s" {
         &src.text[s.start as usize..s.end as usize],
         "traits.recovery"
     );
-    assert!(
-        diag_lines(&o)
-            .iter()
-            .any(|d| d.starts_with("incomplete-lineage 22:15") && d.contains("@frobnicate")),
-        "{:?}",
-        diag_lines(&o)
-    );
+    // Unknown directives: `segment_liquid_is_read_as_a_template_and_an_unknown_directive_keeps_lineage`.
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
 }
 
 #[test]
@@ -2310,4 +2304,52 @@ fn an_event_source_repeated_per_environment_keeps_its_schema() {
             diag_lines(&o)
         );
     }
+}
+
+#[test]
+fn segment_liquid_is_read_as_a_template_and_an_unknown_directive_keeps_lineage() {
+    let sub = |settings: &str| {
+        format!(
+            "resource \"segment_destination_subscription\" \"sync\" {{\n  destination_id = segment_destination.fca.id\n  model_id       = segment_reverse_etl_model.phones.id\n  settings = jsonencode({{\n    {settings}\n  }})\n}}\n"
+        )
+    };
+    let liquid = sub(r#"phone = { "@liquid" = "{{ properties.phone | strip }}" }"#);
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", &liquid),
+    ]);
+    assert_eq!(
+        leaks(&o),
+        [(
+            "security-to-advertising".to_string(),
+            "public.users.phone".to_string()
+        )],
+        "{:?}",
+        diag_lines(&o)
+    );
+    assert_eq!(sent_as(&o, "public.users.phone"), Some("phone"));
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    // An unknown directive may read any column (§7.3); the path inside it is followed.
+    let unknown = sub(r#"phone = { "@future" = { value = { "@path" = "$.properties.phone" } } }"#);
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", &unknown),
+    ]);
+    assert_eq!(sent_as(&o, "public.users.phone"), Some("phone"));
+    assert_diag(
+        &o,
+        "incomplete-lineage 5:15",
+        "the directive `@future` is not understood",
+    );
+    // One that names no path still lets every column of the model flow.
+    let opaque = sub(r#"phone = { "@future" = "opaque" }"#);
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", &opaque),
+    ]);
+    let sources: Vec<String> = leaks(&o).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(sources, ["public.users.phone"], "{:?}", diag_lines(&o));
 }

@@ -205,6 +205,25 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
                 }
                 return;
             }
+            // Liquid (`{{ properties.x | strip }}`, `{% if traits.x %}`): direct from every
+            // event reference in it, as a template.
+            if let Some(t) = get("@liquid") {
+                if let Some(s) = t.as_str() {
+                    let mut seen: Vec<String> = Vec::new();
+                    for (_, (field, _)) in fql_fields(s) {
+                        if !seen.contains(&field) {
+                            seen.push(field.clone());
+                            c.uses.push(Use {
+                                column: field,
+                                kind: forced.unwrap_or(FlowKind::Direct),
+                                span: t.span,
+                                destination_field: nonempty(path),
+                            });
+                        }
+                    }
+                }
+                return;
+            }
             if let Some(i) = get("@if") {
                 if let Kind::Object(branches) = &i.kind {
                     for (k, b) in branches {
@@ -240,14 +259,28 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
                     continue;
                 }
                 if name.starts_with('@') {
+                    // An unknown directive may read anything: unknown (spec §7.3), and its
+                    // members are still visited for the paths they name.
                     if !DIRECTIVES.contains(&name) {
-                        cx.note(
-                            k.span,
-                            format!("the settings directive `{name}` is not understood; the fields it reads are not followed"),
-                        );
-                        continue;
+                        let what = match path.is_empty() {
+                            true => "`settings`".to_string(),
+                            false => format!("`settings.{path}`"),
+                        };
+                        c.unknown.push(Unknown {
+                            what,
+                            why: format!("the directive `{name}` is not understood"),
+                            span: k.span,
+                        });
                     }
-                    visit(cx, c, m, path, forced);
+                    // A directive's object holds its arguments, not destination fields.
+                    match &m.kind {
+                        Kind::Object(args) => {
+                            for (_, a) in args {
+                                visit(cx, c, a, path, forced);
+                            }
+                        }
+                        _ => visit(cx, c, m, path, forced),
+                    }
                     continue;
                 }
                 let sub = if path.is_empty() {
