@@ -2353,3 +2353,48 @@ fn segment_liquid_is_read_as_a_template_and_an_unknown_directive_keeps_lineage()
     let sources: Vec<String> = leaks(&o).into_iter().map(|(_, s)| s).collect();
     assert_eq!(sources, ["public.users.phone"], "{:?}", diag_lines(&o));
 }
+
+#[test]
+fn census_literal_ids_resolve_through_workspace_qualified_import_ids() {
+    // The Census provider imports by `<workspace_id>:<id>`; a sync names the id alone.
+    let tf = r#"import {
+  to = census_dataset.users
+  id = "1234:890"
+}
+import {
+  to = census_destination.hubspot
+  id = "1234:567"
+}
+resource "census_dataset" "users" {
+  source_id = 11
+  query     = "SELECT id, phone FROM public.users"
+}
+resource "census_destination" "hubspot" {
+  type = "hubspot"
+}
+resource "census_sync" "s" {
+  source_attributes = jsonencode({
+    connection_id = 11
+    object        = { type = "dataset", id = 890 }
+  })
+  destination_attributes = jsonencode({
+    connection_id = 567
+    object        = "contact"
+  })
+  field_mapping = [
+    { from = "phone", to = "phone" },
+  ]
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("census.tf", tf)]);
+    assert_eq!(
+        leaks(&o),
+        [(
+            "security-to-marketing".to_string(),
+            "public.users.phone".to_string()
+        )],
+        "{:?}",
+        diag_lines(&o)
+    );
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+}

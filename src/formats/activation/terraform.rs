@@ -768,9 +768,14 @@ pub(crate) fn read_modules(
     for (dir, module) in &by_dir {
         for f in module {
             for i in &f.tf.imports {
-                ids.entry((dir, i.to.as_str()))
-                    .or_default()
-                    .push(i.id.clone());
+                let found = ids.entry((dir, i.to.as_str())).or_default();
+                found.push(i.id.clone());
+                // Census imports by `<workspace_id>:<id>`; configurations name the id.
+                if i.to.starts_with("census_") {
+                    if let Some((_, id)) = i.id.rsplit_once(':') {
+                        found.push(id.to_string());
+                    }
+                }
             }
         }
     }
