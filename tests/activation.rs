@@ -2398,3 +2398,30 @@ resource "census_sync" "s" {
     );
     assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
 }
+
+#[test]
+fn segment_settings_in_a_json_heredoc_are_read_and_located_inside_it() {
+    let sub = |path: &str| {
+        format!(
+            "resource \"segment_destination_subscription\" \"sync\" {{\n  destination_id = segment_destination.fca.id\n  model_id       = segment_reverse_etl_model.phones.id\n  settings       = <<-JSON\n    {{\n      \"user_data\": {{ \"ph\": {{ \"@path\": \"$.properties.{path}\" }} }}\n    }}\n  JSON\n}}\n"
+        )
+    };
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", &sub("phone")),
+    ]);
+    let f = finding_for(&o, "public.users.phone");
+    let hop = f.flow.as_ref().unwrap().path.last().unwrap();
+    assert_eq!(hop.destination_field.as_deref(), Some("user_data.ph"));
+    let s = hop.location.span;
+    assert_eq!((s.start_pos.line, s.start_pos.column), (6, 39));
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+    // Mapping only the key: clean, not every column assumed to flow.
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("model.tf", MODEL),
+        ("sub.tf", &sub("id")),
+    ]);
+    assert!(o.findings.is_empty(), "{:?}", diag_lines(&o));
+}

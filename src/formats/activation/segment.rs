@@ -155,17 +155,10 @@ fn settings(cx: &mut Cx, c: &mut Connection, v: &Value) {
             } else {
                 Embedded::elsewhere(s, v.span)
             };
-            if e.text.trim().is_empty() {
-                return;
-            }
-            match text::json(&e) {
-                Ok(json) => visit(cx, c, &json, "", None),
-                Err((message, at)) => cx.error(
-                    e.problem_at(at),
-                    format!("`settings` is not valid JSON: {message}"),
-                ),
-            }
+            json_settings(cx, c, &e);
         }
+        // A heredoc of JSON (`<<-JSON … JSON`), located line by line.
+        Kind::Heredoc { text, lines } => json_settings(cx, c, &Embedded::from_lines(text, lines)),
         Kind::Object(_) => visit(cx, c, resolved, "", None),
         Kind::Null => {}
         _ => c.unknown.push(Unknown {
@@ -173,6 +166,20 @@ fn settings(cx: &mut Cx, c: &mut Connection, v: &Value) {
             why: "it is not `jsonencode({…})` or a JSON string".into(),
             span: v.span,
         }),
+    }
+}
+
+/// Settings written as a JSON text.
+fn json_settings(cx: &mut Cx, c: &mut Connection, e: &Embedded) {
+    if e.text.trim().is_empty() {
+        return;
+    }
+    match text::json(e) {
+        Ok(json) => visit(cx, c, &json, "", None),
+        Err((message, at)) => cx.error(
+            e.problem_at(at),
+            format!("`settings` is not valid JSON: {message}"),
+        ),
     }
 }
 
