@@ -2425,3 +2425,32 @@ fn segment_settings_in_a_json_heredoc_are_read_and_located_inside_it() {
     ]);
     assert!(o.findings.is_empty(), "{:?}", diag_lines(&o));
 }
+
+#[test]
+fn a_query_read_with_file_from_the_module_is_linked() {
+    let model = MODEL.replace(
+        r#""SELECT id, phone FROM public.users""#,
+        r#"file("${path.module}/sql/phones.sql")"#,
+    );
+    let sub = r#"resource "segment_destination_subscription" "sync" {
+  destination_id = segment_destination.fca.id
+  model_id       = segment_reverse_etl_model.phones.id
+  settings       = jsonencode({ phone = { "@path" = "$.properties.phone" } })
+}
+"#;
+    let o = lint(&[
+        ("users.yaml", USERS),
+        ("m/model.tf", &model),
+        ("m/sub.tf", sub),
+        ("m/sql/phones.sql", "SELECT id, phone FROM public.users\n"),
+    ]);
+    let f = finding_for(&o, "public.users.phone");
+    let first = &f.flow.as_ref().unwrap().path[0];
+    assert!(o
+        .model
+        .sources
+        .get(first.location.file)
+        .path
+        .ends_with("m/sql/phones.sql"));
+    assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
+}

@@ -163,12 +163,50 @@ pub(crate) fn sql_origin(cx: &mut Cx, v: &super::hcl::Value, what: &str) -> Orig
             Ok(pieces) => Origin::Sql(Sql::inline(Embedded::spliced(&pieces))),
             Err(why) => unknown_origin(v, what, &why),
         },
+        // `file("${path.module}/users.sql")`, `file("users.sql")`: the SQL of that file of
+        // the module, read at link time.
+        Ok((Kind::Call(f, args), _)) if f == "file" && args.len() == 1 => {
+            match module_path(&args[0]) {
+                Some(rel) => Origin::Sql(Sql {
+                    file: Some((rel, v.span)),
+                    ..Sql::inline(Embedded::verbatim("", 0))
+                }),
+                None => unknown_origin(
+                    v,
+                    what,
+                    "its `file()` path is not a literal path in the module",
+                ),
+            }
+        }
         Ok((k @ (Kind::Template | Kind::Traversal(_) | Kind::Call(..) | Kind::Other(_)), _)) => {
             unknown_origin(v, what, &super::terraform::why_not_literal(k))
         }
         Ok(_) => unknown_origin(v, what, "it is not a literal string"),
         Err(why) => unknown_origin(v, what, &why),
     }
+}
+
+/// A `file()` argument as a path relative to the module: a literal, or `${path.module}`
+/// (or `${path.root}`, taken as the module) followed by literal text.
+fn module_path(arg: &super::hcl::Value) -> Option<String> {
+    use super::hcl::Part;
+    let rel = match &arg.kind {
+        Kind::Str(s) => s.to_string(),
+        Kind::Interpolated(parts) => match parts.as_slice() {
+            [Part::Value(v, _), Part::Text(t, _)] => match &v.kind {
+                Kind::Traversal(p)
+                    if p.len() == 2 && p[0] == "path" && matches!(&*p[1], "module" | "root") =>
+                {
+                    t.strip_prefix('/')?.to_string()
+                }
+                _ => return None,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let literal = !rel.is_empty() && !rel.starts_with('/') && !rel.contains("${");
+    literal.then_some(rel)
 }
 
 fn unknown_origin(v: &super::hcl::Value, what: &str, why: &str) -> Origin {
