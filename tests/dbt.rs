@@ -810,3 +810,96 @@ fn sql_ignore_comment_on_a_hop_line_suppresses_and_reports_when_unused() {
         "{lines:#?}"
     );
 }
+
+/// A source with a 2FA phone, an advertising exposure on `exposed`, and `files`.
+fn phone_project(exposed: &str, files: &[(&str, &str)]) -> Outcome {
+    let src = "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: two_factor_phones\n        columns:\n          - name: user_id\n          - name: phone\n            meta:\n              purposes: [essential.service.authentication]\n              categories: [user.contact.phone_number]\n";
+    let exposures = format!(
+        "version: 2\nexposures:\n  - name: meta_audience\n    type: application\n    owner: {{name: Growth}}\n    depends_on:\n      - {exposed}\n    meta:\n      uses: [marketing.advertising.third_party.targeted]\n"
+    );
+    let mut all = vec![
+        ("dbt_project.yml", "name: sweep\nprofile: sweep\n"),
+        ("models/src.yml", src),
+        ("models/exposures.yml", exposures.as_str()),
+    ];
+    all.extend_from_slice(files);
+    common::lint(&all)
+}
+
+fn phone_leaks(o: &Outcome, sink: &str) -> bool {
+    common::flows(o)
+        .iter()
+        .any(|(_, from, to)| from == "auth.two_factor_phones.phone" && to == sink)
+}
+
+#[test]
+fn versioned_models_resolve_refs_to_their_versions() {
+    const PROPS: &str = "version: 2\nmodels:\n  - name: final\n    latest_version: 2\n    columns:\n      - name: user_id\n        meta:\n          purposes: [essential.service.security]\n      - name: legacy\n    versions:\n      - v: 1\n      - v: 2\n        columns:\n          - include: all\n            exclude: [legacy]\n          - name: mobile\n";
+    let v1 = "select user_id, legacy from {{ source('auth', 'two_factor_phones') }}\n";
+    let v2 = "select user_id, phone as mobile from {{ source('auth', 'two_factor_phones') }}\n";
+    let files = [
+        ("models/final.yml", PROPS),
+        ("models/final_v1.sql", v1),
+        ("models/final_v2.sql", v2),
+    ];
+    // Unpinned: the latest version; pinned by the exposure: that version.
+    let o = phone_project("ref('final')", &files);
+    assert!(phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
+    assert!(o.model.dataset_id("final").is_none());
+    let cols = |o: &Outcome, ds: &str| {
+        let mut c: Vec<String> = o
+            .model
+            .field_names(o.model.dataset_id(ds).unwrap())
+            .map(str::to_string)
+            .collect();
+        c.sort();
+        c
+    };
+    // The model's columns (and their meta) per each version's include/exclude.
+    assert_eq!(cols(&o, "final_v1"), ["legacy", "user_id"]);
+    assert_eq!(cols(&o, "final_v2"), ["mobile", "user_id"]);
+    let m = &o.model;
+    let uid = m
+        .field_in(m.dataset_id("final_v2").unwrap(), "user_id")
+        .unwrap();
+    assert!(!m.fields[uid as usize].purposes().is_empty());
+    let o = phone_project("ref('final', v=2)", &files);
+    assert!(phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
+    let o = phone_project("ref('final', v=1)", &files);
+    assert!(!phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
+
+    // A model pins `version=2`; `latest_version: 1` makes v1 the unpinned one.
+    let props = PROPS.replace("latest_version: 2", "latest_version: 1");
+    let o = phone_project(
+        "ref('final')",
+        &[
+            ("models/core.yml", &props.replace("final", "core")),
+            ("models/core_v1.sql", v1),
+            ("models/core_v2.sql", v2),
+            (
+                "models/final.sql",
+                "select user_id, mobile from {{ ref('core', version=2) }}\n",
+            ),
+        ],
+    );
+    assert!(phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
+    assert_eq!(inputs_of(&o, "final", "mobile"), ["core_v2.mobile"]);
+
+    // `defined_in` names the version's file; without `latest_version`, the highest.
+    let o = phone_project(
+        "ref('final')",
+        &[
+            (
+                "models/final.yml",
+                "version: 2\nmodels:\n  - name: final\n    versions:\n      - v: 1\n        defined_in: final_current\n      - v: 0\n",
+            ),
+            ("models/final_current.sql", v2),
+            ("models/final_v0.sql", v1),
+        ],
+    );
+    assert!(phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
+    assert_eq!(
+        inputs_of(&o, "final_v1", "mobile"),
+        ["auth.two_factor_phones.phone"]
+    );
+}

@@ -413,11 +413,18 @@ pub(super) fn relation(key: String, identifier: String, schema: String) -> Value
 }
 
 pub(super) fn b_ref(_state: &State, args: &[Value]) -> Value {
-    let (pos, _) = split_args(args);
+    let (pos, kw) = split_args(args);
     let name = pos
         .last()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
+    // A versioned model's version node: pinned by `v=`/`version=`, else the latest.
+    let version = kw
+        .iter()
+        .find(|(k, _)| k == "v" || k == "version")
+        .map(|(_, v)| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+    let name = super::render::current(|c| c.shared.versions.resolve(&name, version.as_deref()))
+        .unwrap_or(name);
     relation(format!("ref:{name}"), name, "analytics".into())
 }
 

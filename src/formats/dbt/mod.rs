@@ -255,7 +255,15 @@ fn read_manifest(root: &Path, cx: &LinkCx<'_>) -> Manifest {
                     .push((format!("{src}.{name}"), rel.to_string()));
                 format!("\"source:{src}.{name}\"")
             } else {
-                out.relation_names.push((name.to_string(), rel.to_string()));
+                // A version of a versioned model is the node `name_v<v>` here.
+                let name = match node.get("version").filter(|v| !v.is_null()) {
+                    Some(v) => format!(
+                        "{name}_v{}",
+                        v.as_str().map_or(v.to_string(), str::to_string)
+                    ),
+                    None => name.to_string(),
+                };
+                out.relation_names.push((name.clone(), rel.to_string()));
                 format!("\"ref:{name}\"")
             };
             relations.push((rel.to_string(), ours));
@@ -415,6 +423,7 @@ pub(crate) struct ProjectState {
     /// Which project declared each dataset, across projects.
     owner: Arc<HashMap<DatasetId, usize>>,
     dialects: Vec<Dialect>,
+    versions: schema::Versions,
 }
 
 /// Reads every dbt project among the files: its datasets, declared columns and
@@ -507,6 +516,12 @@ fn declare_project(
         }
     }
 
+    // A version's SQL file (`defined_in`, `m_v2.sql`) is the node of that version.
+    let versions = schema::Versions::of(&decls);
+    let file_node: HashMap<String, String> = decls
+        .iter()
+        .filter_map(|d| Some((d.version.as_ref()?.defined_in.clone(), d.name.clone())))
+        .collect();
     // Render every model in parallel.
     let manifest = read_manifest(&project.root, cx);
     defs.extend(macros::package_macros(&macros::packages(&project, cx), cx));
@@ -538,6 +553,7 @@ fn declare_project(
         adapter: adapter.clone(),
         target,
         columns: declared_columns(&decls, &seeds),
+        versions: versions.clone(),
     });
     // Property-file settings in Jinja (`schema: "{{ var('s', 'auth') }}"`): rendered
     // with the project's vars; one that does not render keeps the relation without it.
@@ -567,7 +583,11 @@ fn declare_project(
                     None => (stem, src.text.to_string()),
                 }
             } else {
-                (stem, src.text.to_string())
+                let name = match kind {
+                    Kind::Model => file_node.get(&stem).cloned().unwrap_or(stem),
+                    _ => stem,
+                };
+                (name, src.text.to_string())
             };
             let mut stale = false;
             let mut config = render::ModelConfig::default();
@@ -715,6 +735,15 @@ fn declare_project(
             }
         }
     }
+    // Unpinned `ref('m')` of a versioned model is its latest version.
+    for d in &decls {
+        let Some(v) = d.version.as_ref().filter(|v| v.latest) else {
+            continue;
+        };
+        if let Some(ds) = l.local.get(&d.name).copied() {
+            l.local.entry(v.model.clone()).or_insert(ds);
+        }
+    }
     // The relations dbt compiled them to, when `target/manifest.json` says (§7.1).
     for (name, relation) in &manifest.relation_names {
         if let Some(ds) = l.lookup(name) {
@@ -757,6 +786,7 @@ fn declare_project(
         exposures: sinks,
         owner: Arc::default(),
         dialects,
+        versions,
     }
 }
 
@@ -772,6 +802,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         exposures,
         owner,
         dialects,
+        versions,
     } = p;
     let mut owner = (*owner).clone();
     let mut l = Loader {
@@ -836,6 +867,8 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         for m in &sql_models {
             let text = l.model.sources.get(m.file).text.clone();
             for (start, end, name) in jinja_refs(&text) {
+                let call = &text[start as usize..end as usize];
+                let name = versions.resolve(&name, schema::dependency_version(call).as_deref());
                 if let Some(ds) = l.lookup(&name) {
                     let span = Span {
                         start,
@@ -862,7 +895,11 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
                 file: e.file,
                 span: dep.span,
             };
-            let target = schema::parse_dependency(&dep.value).map(|(_, n)| n);
+            let version = schema::dependency_version(&dep.value);
+            let target = schema::parse_dependency(&dep.value).map(|(k, n)| match k {
+                Kind::Model => versions.resolve(&n, version.as_deref()),
+                _ => n,
+            });
             let found = target.as_deref().and_then(|n| l.lookup(n));
             if let Some(ds) = found {
                 l.model

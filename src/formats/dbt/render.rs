@@ -61,6 +61,8 @@ pub(crate) struct Setup {
     /// Known columns by relation key (`ref:x`, `source:a.b`), for
     /// `adapter.get_columns_in_relation`.
     pub columns: HashMap<String, Vec<String>>,
+    /// Versioned models, for `ref('m')` and `ref('m', v=…)`.
+    pub versions: super::schema::Versions,
 }
 
 pub(super) struct Shared {
@@ -68,6 +70,7 @@ pub(super) struct Shared {
     /// The adapter, its parents, for `<adapter>__macro` names.
     pub(super) adapters: Vec<String>,
     pub(super) columns: HashMap<String, Vec<String>>,
+    pub(super) versions: super::schema::Versions,
     /// Per definition: what its unknown names resolve to, computed on first call.
     locals: Vec<OnceLock<Value>>,
     globals: HashSet<String>,
@@ -579,6 +582,7 @@ impl Renderer {
             table,
             adapters: adapter_parents(&adapter),
             columns: setup.columns,
+            versions: setup.versions,
             locals: (0..n).map(|_| OnceLock::new()).collect(),
             globals,
         });

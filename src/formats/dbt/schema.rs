@@ -17,6 +17,8 @@ pub(crate) struct Annot {
     pub purposes: Vec<Str>,
     pub categories: Vec<Str>,
     pub uses: Vec<Str>,
+    /// Which of `purposes`, `categories`, `uses` a `meta` wrote (even empty).
+    pub written: [bool; 3],
 }
 
 impl Annot {
@@ -24,6 +26,26 @@ impl Annot {
         self.purposes.extend(other.purposes.iter().cloned());
         self.categories.extend(other.categories.iter().cloned());
         self.uses.extend(other.uses.iter().cloned());
+        for (w, o) in self.written.iter_mut().zip(other.written) {
+            *w |= o;
+        }
+    }
+
+    /// dbt's merge of `meta` dicts: each key `over` writes replaces this one's.
+    pub(crate) fn overlay(&mut self, over: &Annot) {
+        let [p, c, u] = over.written;
+        if p {
+            self.purposes = over.purposes.clone();
+        }
+        if c {
+            self.categories = over.categories.clone();
+        }
+        if u {
+            self.uses = over.uses.clone();
+        }
+        for (w, o) in self.written.iter_mut().zip(over.written) {
+            *w |= o;
+        }
     }
 }
 
@@ -59,6 +81,21 @@ pub(crate) struct NodeDecl {
     /// Fivetran's packages write), when it has any: rendered once the project's vars are
     /// known, it replaces `relation`.
     pub relation_jinja: Option<String>,
+    /// One version of a versioned model (`versions:`), which `name` (`m_v2`) names.
+    pub version: Option<Version>,
+}
+
+/// A version of a versioned model, as dbt makes it a node of its own.
+#[derive(Debug, Clone)]
+pub(crate) struct Version {
+    /// The model's name (`m`), which `ref('m', v=…)` takes.
+    pub model: String,
+    /// `v` as written (`2`).
+    pub v: String,
+    /// Whether unpinned `ref('m')` means this version (`latest_version`, else the highest).
+    pub latest: bool,
+    /// The stem of its SQL file: `defined_in`, by default `m_v<v>`.
+    pub defined_in: String,
 }
 
 #[derive(Debug, Clone)]
@@ -77,37 +114,48 @@ pub(crate) struct SchemaFile {
 
 /// `meta` and `config.meta` of a node or column.
 fn annot(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Annot {
-    let mut out = Annot::default();
     let metas = [
         node.get("meta"),
         node.get("config").and_then(|c| c.get("meta")),
     ];
+    let mut out = Annot::default();
     for meta in metas.into_iter().flatten() {
-        if meta.entries().is_none() {
-            continue;
-        }
-        out.purposes.extend(dec.taxonomy_keys(
-            meta.get("purposes"),
-            "`meta.purposes`",
-            Decoder::string_or_list,
-            Tree::DataUse,
-            tax,
-        ));
-        out.categories.extend(dec.taxonomy_keys(
-            meta.get("categories"),
-            "`meta.categories`",
-            Decoder::string_or_list,
-            Tree::DataCategory,
-            tax,
-        ));
-        out.uses.extend(dec.taxonomy_keys(
-            meta.get("uses"),
-            "`meta.uses`",
-            Decoder::string_or_list,
-            Tree::DataUse,
-            tax,
-        ));
+        out.extend(&meta_annot(dec, meta, tax));
     }
+    out
+}
+
+/// The annotations of one `meta` mapping (a property file's, `+meta` of
+/// dbt_project.yml), each key checked against the taxonomy.
+pub(crate) fn meta_annot(dec: &mut Decoder, meta: Node, tax: &Taxonomy) -> Annot {
+    let mut out = Annot::default();
+    if meta.entries().is_none() {
+        return out;
+    }
+    for (i, k) in ["purposes", "categories", "uses"].iter().enumerate() {
+        out.written[i] = meta.get(k).is_some();
+    }
+    out.purposes.extend(dec.taxonomy_keys(
+        meta.get("purposes"),
+        "`meta.purposes`",
+        Decoder::string_or_list,
+        Tree::DataUse,
+        tax,
+    ));
+    out.categories.extend(dec.taxonomy_keys(
+        meta.get("categories"),
+        "`meta.categories`",
+        Decoder::string_or_list,
+        Tree::DataCategory,
+        tax,
+    ));
+    out.uses.extend(dec.taxonomy_keys(
+        meta.get("uses"),
+        "`meta.uses`",
+        Decoder::string_or_list,
+        Tree::DataUse,
+        tax,
+    ));
     out
 }
 
@@ -187,6 +235,143 @@ fn columns(dec: &mut Decoder, node: Node, tax: &Taxonomy) -> Vec<ColumnDecl> {
         .collect()
 }
 
+/// A node's declaration; its settings from the first of `nodes` that has them (a
+/// version's own, then its model's).
+fn node_decl(
+    dec: &Decoder,
+    kind: Kind,
+    nodes: &[Node],
+    name: Str,
+    annot: Annot,
+    columns: Vec<ColumnDecl>,
+    version: Option<Version>,
+) -> NodeDecl {
+    let parts = |get: fn(Node, &str) -> Option<String>| {
+        let get = |key: &str| nodes.iter().find_map(|n| get(*n, key));
+        [
+            get("database"),
+            get("schema"),
+            Some(get("alias").unwrap_or_else(|| name.value.clone())),
+        ]
+    };
+    NodeDecl {
+        kind,
+        relation: relation_of(parts(setting)),
+        relation_jinja: jinja_relation(parts(jinja_setting)),
+        name: name.value,
+        name_span: name.span,
+        annot,
+        columns,
+        file: dec.file,
+        version,
+    }
+}
+
+/// `v` (or `latest_version`) as written.
+fn version_text(n: Option<Node>) -> Option<String> {
+    let (t, _) = n?.scalar()?;
+    let t = t.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// dbt's order of versions: as numbers when both are, else as text.
+fn version_less(a: &str, b: &str) -> bool {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x < y,
+        _ => a < b,
+    }
+}
+
+/// The versions of versioned model `n`, each a node `m_v<v>` as dbt makes them: the
+/// model's columns its `include`/`exclude` keeps, then its own (which replace a model
+/// column of the same name); its `config.meta` merged over the model's.
+fn versions(dec: &mut Decoder, n: Node, name: &Str, tax: &Taxonomy) -> Vec<NodeDecl> {
+    let base_annot = annot(dec, n, tax);
+    let base_columns = columns(dec, n, tax);
+    let vs: Vec<(Node, String)> = items(n.get("versions"))
+        .filter_map(|v| Some((v, version_text(v.get("v"))?)))
+        .collect();
+    let latest = version_text(n.get("latest_version")).or_else(|| {
+        vs.iter()
+            .map(|(_, v)| v.clone())
+            .reduce(|a, b| if version_less(&a, &b) { b } else { a })
+    });
+    let mut out = Vec::new();
+    for (vn, v) in vs {
+        let mut include_all = true;
+        let mut include: Vec<String> = Vec::new();
+        let mut exclude: Vec<String> = Vec::new();
+        let mut own = Vec::new();
+        for c in items(vn.get("columns")) {
+            if c.get("include").is_none() && c.get("exclude").is_none() {
+                own.push(c);
+                continue;
+            }
+            let list = |k: &str| -> Vec<String> {
+                items(c.get(k))
+                    .filter_map(|i| i.as_str().map(str::to_lowercase))
+                    .collect()
+            };
+            include_all = match c.get("include") {
+                None => true,
+                Some(i) if i.items().is_some() => false,
+                Some(i) => matches!(i.as_str().map(str::trim), Some("*" | "all")),
+            };
+            include = list("include");
+            exclude = list("exclude");
+        }
+        let own: Vec<ColumnDecl> = own
+            .into_iter()
+            .filter_map(|c| {
+                Some(ColumnDecl {
+                    name: name_of(c)?,
+                    annot: annot(dec, c, tax),
+                })
+            })
+            .collect();
+        let mut columns: Vec<ColumnDecl> = base_columns
+            .iter()
+            .filter(|c| {
+                let n = c.name.value.to_lowercase();
+                (include_all || include.contains(&n))
+                    && !exclude.contains(&n)
+                    && !own.iter().any(|o| o.name.value.eq_ignore_ascii_case(&n))
+            })
+            .cloned()
+            .collect();
+        columns.extend(own);
+        let mut a = base_annot.clone();
+        a.overlay(&annot(dec, vn, tax));
+        let vname = format!("{}_v{v}", name.value);
+        let defined_in = vn
+            .get("defined_in")
+            .and_then(|d| d.as_str())
+            .map(|d| d.trim().trim_end_matches(".sql").to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| vname.clone());
+        let version = Version {
+            model: name.value.clone(),
+            latest: latest.as_deref() == Some(v.as_str()),
+            v,
+            defined_in,
+        };
+        let vname = Spanned {
+            value: vname,
+            span: vn.get("v").map_or(name.span, |s| s.span()),
+        };
+        out.push(node_decl(
+            dec,
+            Kind::Model,
+            &[vn, n],
+            vname,
+            a,
+            columns,
+            Some(version),
+        ));
+    }
+    out
+}
+
 /// Reads one property file. Files that are not dbt property files yield nothing.
 pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile {
     let mut out = SchemaFile::default();
@@ -202,25 +387,14 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
         ] {
             for n in items(doc.get(key)) {
                 let Some(name) = name_of(n) else { continue };
+                if kind == Kind::Model && n.get("versions").is_some() {
+                    out.nodes.extend(versions(dec, n, &name, tax));
+                    continue;
+                }
                 let annot = annot(dec, n, tax);
                 let columns = columns(dec, n, tax);
-                let parts = |get: fn(Node, &str) -> Option<String>| {
-                    [
-                        get(n, "database"),
-                        get(n, "schema"),
-                        Some(get(n, "alias").unwrap_or_else(|| name.value.clone())),
-                    ]
-                };
-                out.nodes.push(NodeDecl {
-                    kind,
-                    relation: relation_of(parts(setting)),
-                    relation_jinja: jinja_relation(parts(jinja_setting)),
-                    name: name.value,
-                    name_span: name.span,
-                    annot,
-                    columns,
-                    file: dec.file,
-                });
+                out.nodes
+                    .push(node_decl(dec, kind, &[n], name, annot, columns, None));
             }
         }
         for src in items(doc.get("sources")) {
@@ -251,6 +425,7 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                     file: dec.file,
                     relation: relation_of(parts(setting)),
                     relation_jinja: jinja_relation(parts(jinja_setting)),
+                    version: None,
                 });
             }
         }
@@ -298,6 +473,55 @@ pub(crate) fn parse_dependency(s: &str) -> Option<(Kind, String)> {
             }
             Some((Kind::Source, format!("{}.{}", args[0], args[1])))
         }
+    }
+}
+
+/// The `v=`/`version=` argument of `ref(...)` as written in `depends_on`.
+pub(crate) fn dependency_version(s: &str) -> Option<String> {
+    let inner = s
+        .trim()
+        .strip_prefix("ref(")?
+        .trim_end()
+        .strip_suffix(')')?;
+    inner.split(',').find_map(|a| {
+        let (k, v) = a.split_once('=')?;
+        matches!(k.trim(), "v" | "version")
+            .then(|| v.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+    })
+}
+
+/// Versioned models by name: the node of each version, and of the latest.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Versions(std::collections::HashMap<String, Vec<(String, String, bool)>>);
+
+impl Versions {
+    pub(crate) fn of(decls: &[NodeDecl]) -> Versions {
+        let mut out = Versions::default();
+        for d in decls {
+            if let Some(v) = &d.version {
+                let e = out.0.entry(v.model.clone()).or_default();
+                e.push((v.v.clone(), d.name.clone(), v.latest));
+            }
+        }
+        out
+    }
+
+    /// The node `ref(name)` (with `v=version`) means: a version's (`m_v2`), or `name`.
+    pub(crate) fn resolve(&self, name: &str, version: Option<&str>) -> String {
+        let Some(vs) = self.0.get(name) else {
+            return name.to_string();
+        };
+        let found = match version {
+            Some(want) => vs.iter().find(|(v, ..)| {
+                v == want
+                    || v.parse::<f64>()
+                        .ok()
+                        .zip(want.parse::<f64>().ok())
+                        .is_some_and(|(a, b)| a == b)
+            }),
+            None => vs.iter().find(|(.., latest)| *latest),
+        };
+        found.map_or_else(|| name.to_string(), |(_, n, _)| n.clone())
     }
 }
 
