@@ -82,10 +82,10 @@ struct Linker<'m> {
     steps: FxHashMap<usize, StepId>,
     /// Datasets made for literal source ids that resolve to nothing (`<platform>:<id>`).
     placeholders: FxHashSet<DatasetId>,
-    /// The configuration file's folder, absolute: what a repeated name's directory is
-    /// relative to, so that `relations:` and `destinations:` keys name it from any
-    /// working directory.
-    config_dir: Option<PathBuf>,
+    /// What a repeated name's directory is relative to, absolute: the configuration
+    /// file's folder, else the folder holding every checked path, so that names (and
+    /// `relations:` and `destinations:` keys) do not depend on the working directory.
+    prefix_base: Option<PathBuf>,
 }
 
 /// Reads every module's resources, names every piece and adds the datasets and sinks
@@ -199,7 +199,7 @@ impl<'m> Linker<'m> {
         // Repeated addresses are prefixed relative to the configuration's folder, else to
         // the folder holding every checked path: the same names whatever the working
         // directory or the spelling of the paths.
-        let config_dir = (opts.config_file.as_ref())
+        let prefix_base = (opts.config_file.as_ref())
             .and_then(|f| {
                 Some(crate::config::normalize(
                     std::path::absolute(&f.path).ok()?.parent()?,
@@ -210,7 +210,7 @@ impl<'m> Linker<'m> {
                 Some(crate::config::search_start(&opts.paths, &cwd))
             });
         Linker {
-            config_dir,
+            prefix_base,
             model: &mut *cx.model,
             opts: &opts.activation,
             external_cfg: &opts.external_datasets,
@@ -445,14 +445,14 @@ impl Linker<'_> {
     }
 
     /// The directory that names of `file`'s pieces start with when their address repeats:
-    /// relative to the configuration's folder, else as displayed; `./` for that folder.
+    /// relative to `prefix_base` (as displayed when below neither); `./` for that folder.
     fn dir_prefix(&self, file: FileId) -> String {
         let src = self.model.sources.get(file);
-        let in_config = self.config_dir.as_ref().and_then(|base| {
+        let in_base = self.prefix_base.as_ref().and_then(|base| {
             let abs = crate::config::normalize(&std::path::absolute(&src.path).ok()?);
             Some(abs.strip_prefix(base).ok()?.to_path_buf())
         });
-        let file = in_config.unwrap_or_else(|| PathBuf::from(&src.display));
+        let file = in_base.unwrap_or_else(|| PathBuf::from(&src.display));
         match file.parent().filter(|d| !d.as_os_str().is_empty()) {
             Some(dir) => format!("{}/", dir.display()),
             None => "./".to_string(),
@@ -627,27 +627,27 @@ impl Linker<'_> {
                     Err(existing) => self.duplicate(i, loc, existing),
                 },
                 What::EventSource => {
-                    // A native dataset of the same name is its event schema. An address
-                    // repeated per environment (so named with its directory) shares the
-                    // schema named by the address alone.
-                    // Either spelling names it in either run: a schema named with its
-                    // directory also serves a run of that directory alone.
-                    let other = match p.name != name {
-                        true => p.name.clone(),
-                        false => self.dir_prefix(p.file) + &name,
-                    };
-                    let shared = match self.model.lookup(&other) {
-                        Some(Named::Dataset(d)) => Some(d),
-                        _ => None,
-                    };
+                    // A native dataset of the same name is its event schema, or one of
+                    // the other spelling: an address repeated per environment (so named
+                    // with its directory) shares the schema named by the address alone,
+                    // and a schema named with its directory also serves a run of that
+                    // directory alone.
                     let d = match self.model.lookup(&name) {
                         Some(Named::Dataset(d)) => Some(d),
                         Some(existing @ Named::Sink(_)) => {
                             self.duplicate(i, loc, existing);
                             None
                         }
-                        None if shared.is_some() => shared,
-                        None => self.model.add_dataset(name, loc, false).ok(),
+                        None => {
+                            let other = match p.name != name {
+                                true => p.name.clone(),
+                                false => self.dir_prefix(p.file) + &name,
+                            };
+                            match self.model.lookup(&other) {
+                                Some(Named::Dataset(d)) => Some(d),
+                                _ => self.model.add_dataset(name, loc, false).ok(),
+                            }
+                        }
                     };
                     if let Some(d) = d {
                         self.model.datasets[d as usize].open = true;

@@ -199,34 +199,23 @@ fn visit(cx: &mut Cx, c: &mut Connection, v: &Value, path: &str, forced: Option<
                 }
                 return;
             }
-            if let Some(t) = get("@template") {
+            // `@template` (`{{properties.x}}`) and `@liquid` (`{{ properties.x | strip }}`,
+            // `{% if traits.x %}`): direct from every event reference in them.
+            let template = (get("@template").map(|t| (t, false)))
+                .or_else(|| get("@liquid").map(|t| (t, true)));
+            if let Some((t, liquid)) = template {
                 if let Some(s) = t.as_str() {
-                    for field in template_fields(s, c.rows) {
+                    let fields = match liquid {
+                        true => liquid_fields(s),
+                        false => template_fields(s, c.rows),
+                    };
+                    for field in fields {
                         c.uses.push(Use {
                             column: field,
                             kind: forced.unwrap_or(FlowKind::Direct),
                             span: t.span,
                             destination_field: nonempty(path),
                         });
-                    }
-                }
-                return;
-            }
-            // Liquid (`{{ properties.x | strip }}`, `{% if traits.x %}`): direct from every
-            // event reference in it, as a template.
-            if let Some(t) = get("@liquid") {
-                if let Some(s) = t.as_str() {
-                    let mut seen: Vec<String> = Vec::new();
-                    for (_, (field, _)) in fql_fields(s) {
-                        if !seen.contains(&field) {
-                            seen.push(field.clone());
-                            c.uses.push(Use {
-                                column: field,
-                                kind: forced.unwrap_or(FlowKind::Direct),
-                                span: t.span,
-                                destination_field: nonempty(path),
-                            });
-                        }
                     }
                 }
                 return;
@@ -409,6 +398,18 @@ pub(crate) fn template_fields(t: &str, model: bool) -> Vec<String> {
             }
         }
         rest = &after[end..];
+    }
+    out
+}
+
+/// The event fields a Liquid template names (`properties.x`, `traits.x`,
+/// `context.traits.x`), each once.
+fn liquid_fields(t: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, (field, _)) in fql_fields(t) {
+        if !out.contains(&field) {
+            out.push(field);
+        }
     }
     out
 }
