@@ -903,3 +903,105 @@ fn versioned_models_resolve_refs_to_their_versions() {
         ["auth.two_factor_phones.phone"]
     );
 }
+
+/// A model reading the 2FA phone, under `models/marketing/`, with the given project file,
+/// source properties and model SQL.
+fn meta_project(project: &str, sources: &str, sql: &str) -> Outcome {
+    common::lint(&[
+        ("dbt_project.yml", project),
+        ("models/src.yml", sources),
+        ("models/marketing/audience.sql", sql),
+    ])
+}
+
+const PHONE_SOURCE: &str = "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: two_factor_phones\n        columns:\n          - name: user_id\n          - name: phone\n";
+const AUDIENCE_SQL: &str = "select user_id, phone from {{ source('auth', 'two_factor_phones') }}\n";
+
+fn sink_leaks(o: &Outcome) -> bool {
+    common::flows(o)
+        .iter()
+        .any(|(_, from, to)| from == "auth.two_factor_phones.phone" && to == "audience")
+}
+
+#[test]
+fn project_file_meta_annotates_sources_and_model_folders() {
+    let project = "name: sweep\nmodels:\n  sweep:\n    marketing:\n      +meta:\n        uses: [marketing.advertising.third_party.targeted]\nsources:\n  sweep:\n    auth:\n      +meta:\n        purposes: [essential.service.authentication]\n";
+    let o = meta_project(project, PHONE_SOURCE, AUDIENCE_SQL);
+    assert!(sink_leaks(&o), "{:#?}", o.findings);
+
+    // Without the `+` it is a folder named `meta`, as dbt reads it.
+    let o = meta_project(
+        &project.replace("+meta", "meta"),
+        PHONE_SOURCE,
+        AUDIENCE_SQL,
+    );
+    assert!(!sink_leaks(&o), "{:#?}", o.findings);
+
+    // A path through the model's own name, and `+meta` at the top of the section.
+    let named = "name: sweep\nmodels:\n  sweep:\n    marketing:\n      audience:\n        +meta: {uses: [marketing.advertising]}\nsources:\n  +meta: {purposes: [essential.service.security]}\n";
+    let o = meta_project(named, PHONE_SOURCE, AUDIENCE_SQL);
+    assert!(sink_leaks(&o), "{:#?}", o.findings);
+    let other = named.replace("audience:", "other_model:");
+    assert!(!sink_leaks(&meta_project(
+        &other,
+        PHONE_SOURCE,
+        AUDIENCE_SQL
+    )));
+
+    // The property file's meta is merged over the project's: its `uses` replaces them.
+    let props = "version: 2\nmodels:\n  - name: audience\n    meta:\n      uses: []\n";
+    let o = common::lint(&[
+        ("dbt_project.yml", project),
+        ("models/src.yml", PHONE_SOURCE),
+        ("models/marketing/audience.sql", AUDIENCE_SQL),
+        ("models/marketing/audience.yml", props),
+    ]);
+    assert!(!sink_leaks(&o), "{:#?}", o.findings);
+
+    // A misspelt key is reported in dbt_project.yml, at the key.
+    let typo = project.replace("third_party.targeted", "third_party.targetted");
+    let o = meta_project(&typo, PHONE_SOURCE, AUDIENCE_SQL);
+    let lines = common::diag_lines(&o);
+    assert!(
+        lines.iter().any(|l| l.starts_with("unknown-purpose 6:16")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_models_config_meta_in_sql_annotates_it() {
+    let project = "name: sweep\n";
+    let source = PHONE_SOURCE.replace(
+        "          - name: phone\n",
+        "          - name: phone\n            meta: {purposes: [essential.service.authentication]}\n",
+    );
+    let sql = format!(
+        "{{{{ config(materialized='table', meta={{'uses': ['marketing.advertising.third_party.targeted']}}) }}}}\n{AUDIENCE_SQL}"
+    );
+    let o = meta_project(project, &source, &sql);
+    assert!(sink_leaks(&o), "{:#?}", o.findings);
+
+    // `config()` wins over the property file, and a string is a list of one.
+    let props =
+        "version: 2\nmodels:\n  - name: audience\n    config:\n      meta:\n        uses: []\n";
+    let one = sql.replace(
+        "['marketing.advertising.third_party.targeted']",
+        "\"marketing.advertising\"",
+    );
+    let o = common::lint(&[
+        ("dbt_project.yml", project),
+        ("models/src.yml", &source),
+        ("models/marketing/audience.sql", &one),
+        ("models/marketing/audience.yml", props),
+    ]);
+    assert!(sink_leaks(&o), "{:#?}", o.findings);
+
+    // A misspelt key is reported at its place in the SQL file.
+    let typo = sql.replace("third_party.targeted", "third_party.targetted");
+    let o = meta_project(project, &source, &typo);
+    let lines = common::diag_lines(&o);
+    assert!(
+        lines.iter().any(|l| l.starts_with("unknown-purpose 1:49")),
+        "{lines:#?}"
+    );
+}

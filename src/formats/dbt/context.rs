@@ -9,7 +9,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::builtins::{arg, builtin, split_args, Lenient, Relation};
-use super::render::{record_config, record_raised};
+use super::render::{record_config, record_meta, record_raised};
 
 /// `config`: `config(...)` renders nothing; `config.get(key, default)` is the default.
 #[derive(Debug)]
@@ -20,6 +20,9 @@ impl Object for Config {
         // The relation the model builds, for SQL that names it without `ref()`.
         let (_, kw) = split_args(args);
         for (key, value) in kw {
+            if key == "meta" {
+                record_meta(&value);
+            }
             if let Some(s) = value.as_str().map(str::trim).filter(|s| !s.is_empty()) {
                 record_config(&key, s);
             }

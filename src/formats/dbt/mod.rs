@@ -13,6 +13,7 @@ mod builtins;
 mod context;
 pub(crate) mod linemap;
 pub(crate) mod macros;
+mod meta;
 pub(crate) mod project;
 pub(crate) mod render;
 pub(crate) mod schema;
@@ -55,6 +56,7 @@ pub(crate) fn is_dbt_resource(path: &Path) -> bool {
 
 struct SqlModel {
     name: String,
+    kind: Kind,
     file: FileId,
     /// Rendered (or compiled) SQL, or why there is none.
     sql: Result<String, String>,
@@ -362,7 +364,9 @@ impl Format for Dbt {
         if name == Some(PROJECT_FILE) {
             let root = path.parent().unwrap_or(Path::new("")).to_path_buf();
             let doc = input.yaml().ok().and_then(|d| d.first());
-            return Some(DbtFile::Project(Box::new(Project::read(&root, doc))));
+            let mut project = Project::read(&root, doc);
+            project.read_meta(doc, input.file, input.taxonomy);
+            return Some(DbtFile::Project(Box::new(project)));
         }
         match path.extension().and_then(|e| e.to_str()) {
             Some("sql") => return Some(DbtFile::Sql),
@@ -467,12 +471,13 @@ fn declare(files: Vec<(FileId, DbtFile)>, cx: &mut LinkCx<'_>) -> Vec<ProjectSta
 }
 
 fn declare_project(
-    project: Project,
+    mut project: Project,
     index: usize,
     owner: &mut HashMap<DatasetId, usize>,
     files: Vec<(FileId, DbtFile)>,
     cx: &mut LinkCx<'_>,
 ) -> ProjectState {
+    cx.diags.append(&mut project.diags);
     let mut decls: Vec<NodeDecl> = Vec::new();
     let mut exposures = Vec::new();
     let mut sql_files: Vec<(Kind, FileId)> = Vec::new();
@@ -592,7 +597,13 @@ fn declare_project(
             let mut stale = false;
             let mut config = render::ModelConfig::default();
             let mut variants = match manifest.current(&src.path, &src.text) {
-                Some(Ok(code)) => vec![Ok(code.to_string())],
+                Some(Ok(code)) => {
+                    // The compiled code says nothing of the model's own `config(meta=…)`.
+                    if text.contains("meta") {
+                        config = renderer.render(&name, &text, false).2;
+                    }
+                    vec![Ok(code.to_string())]
+                }
                 found => {
                     stale = found.is_some();
                     let (sql, _, configured) = renderer.render(&name, &text, false);
@@ -620,6 +631,7 @@ fn declare_project(
             let sql = variants.remove(0);
             SqlModel {
                 name,
+                kind,
                 file: id,
                 sql,
                 incremental: variants.pop(),
@@ -652,6 +664,7 @@ fn declare_project(
         diags: &mut cx.diags,
         dialects: &dialects,
         externals: &cx.opts.external_datasets,
+        taxonomy: &cx.opts.taxonomy,
     };
     let decl_of: HashMap<(bool, String), usize> = decls
         .iter()
@@ -682,7 +695,7 @@ fn declare_project(
             l.state.insert(ds, Columns::Open);
             // Other formats reading a column it does not list add it, as dbt does.
             l.model.datasets[ds as usize].open = true;
-            l.annotate(ds, d);
+            l.annotate(ds, (Kind::Source, &d.name, d.file), Some(d), None);
             l.relation_names(ds, &d.name, Some(d));
         }
     }
@@ -700,9 +713,7 @@ fn declare_project(
                 );
             }
             l.state.insert(ds, Columns::Closed);
-            if let Some(d) = decl {
-                l.annotate(ds, d);
-            }
+            l.annotate(ds, (Kind::Seed, &s.name, s.file), decl, None);
             l.relation_names(ds, &s.name, decl);
         }
     }
@@ -712,9 +723,7 @@ fn declare_project(
         let ds = l.dataset(&m.name, loc);
         if let Some(ds) = ds {
             l.state.insert(ds, Columns::Open);
-            if let Some(d) = decl {
-                l.annotate(ds, d);
-            }
+            l.annotate(ds, (m.kind, &m.name, m.file), decl, Some(&m.config));
             l.relation_names(ds, &m.name, decl);
             if let Some(r) = schema::configured_relation(&m.name, &m.config) {
                 l.model.add_relation(&r, ds);
@@ -730,7 +739,7 @@ fn declare_project(
             };
             if let Some(ds) = l.dataset(&d.name, loc) {
                 l.state.insert(ds, Columns::Open);
-                l.annotate(ds, d);
+                l.annotate(ds, (d.kind, &d.name, d.file), Some(d), None);
                 l.relation_names(ds, &d.name, Some(d));
             }
         }
@@ -815,6 +824,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         diags: &mut cx.diags,
         dialects: &dialects,
         externals: &cx.opts.external_datasets,
+        taxonomy: &cx.opts.taxonomy,
     };
     let by_name: HashMap<&str, usize> = sql_models
         .iter()
@@ -950,6 +960,7 @@ struct Loader<'m> {
     dialects: &'m [Dialect],
     /// The configuration's purposes for relations no format declares.
     externals: &'m [ExternalDataset],
+    taxonomy: &'m crate::taxonomy::Taxonomy,
 }
 
 fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
@@ -1276,17 +1287,28 @@ impl Loader<'_> {
         }
     }
 
-    /// Annotations and declared columns of a property-file entry.
-    fn annotate(&mut self, ds: DatasetId, d: &NodeDecl) {
+    /// The annotations of node `name` (of `kind`, in `file`): its merged `meta` (see
+    /// [`meta::node_annot`]), and the declared columns of its property-file entry.
+    fn annotate(
+        &mut self,
+        ds: DatasetId,
+        (kind, name, file): (Kind, &str, FileId),
+        decl: Option<&NodeDecl>,
+        config: Option<&render::ModelConfig>,
+    ) {
+        let src = self.model.sources.get(file);
+        let node = (kind, name, src);
+        let checks = (file, &mut *self.diags, self.taxonomy);
+        let annot = meta::node_annot(self.project, node, decl, config, checks);
         {
             let dset = &mut self.model.datasets[ds as usize];
             dset.purposes
-                .extend(d.annot.purposes.iter().map(|p| p.value.clone()));
+                .extend(annot.purposes.iter().map(|p| p.value.clone()));
             dset.categories
-                .extend(d.annot.categories.iter().map(|p| p.value.clone()));
-            dset.uses
-                .extend(d.annot.uses.iter().map(|p| p.value.clone()));
+                .extend(annot.categories.iter().map(|p| p.value.clone()));
+            dset.uses.extend(annot.uses.iter().map(|p| p.value.clone()));
         }
+        let Some(d) = decl else { return };
         for c in &d.columns {
             let loc = Loc {
                 file: d.file,

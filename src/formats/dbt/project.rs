@@ -4,6 +4,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::render::ModelConfig;
+use super::schema::{meta_annot, Annot};
+use crate::decode::Decoder;
+use crate::finding::Finding;
+use crate::source::FileId;
+use crate::taxonomy::Taxonomy;
 use crate::yaml::Node;
 
 #[derive(Debug, Clone)]
@@ -24,6 +29,51 @@ pub(crate) struct Project {
     pub vars: serde_json::Value,
     /// `+schema` and `+database` of folders under `models: <project>:`, by folder path.
     pub folder_configs: Vec<(Vec<String>, ModelConfig)>,
+    /// `+meta` under `models:`, `seeds:`, `snapshots:`, `analyses:` and `sources:`.
+    pub meta: Vec<PathMeta>,
+    /// What was wrong in those `+meta`s (misspelt taxonomy keys).
+    pub diags: Vec<Finding>,
+}
+
+/// One `+meta` of dbt_project.yml: its section, resource path below the project (folders,
+/// then possibly a node's name; a source's name, then a table's) and annotations.
+#[derive(Debug, Clone)]
+pub(crate) struct PathMeta {
+    pub section: &'static str,
+    pub path: Vec<String>,
+    pub annot: Annot,
+}
+
+/// The sections of dbt_project.yml whose resource paths may carry `+meta`.
+const META_SECTIONS: [&str; 5] = ["models", "seeds", "snapshots", "analyses", "sources"];
+
+/// Walks one section's resource paths for `+meta` (only with the `+`: dbt requires it of a
+/// config whose value is a mapping).
+fn path_meta(
+    dec: &mut Decoder,
+    tax: &Taxonomy,
+    node: Node,
+    at: (&'static str, &mut Vec<String>),
+    out: &mut Vec<PathMeta>,
+) {
+    let (section, path) = at;
+    let Some(entries) = node.entries() else {
+        return;
+    };
+    for (k, v) in entries {
+        let Some(key) = k.as_str() else { continue };
+        if key == "+meta" {
+            out.push(PathMeta {
+                section,
+                path: path.clone(),
+                annot: meta_annot(dec, v, tax),
+            });
+        } else if !key.starts_with('+') && v.entries().is_some() {
+            path.push(key.to_string());
+            path_meta(dec, tax, v, (section, path), out);
+            path.pop();
+        }
+    }
 }
 
 /// Walks `models:` of dbt_project.yml: `+schema`/`schema` and `+database`/`database` of
@@ -171,7 +221,73 @@ impl Project {
                     out
                 })
                 .unwrap_or_default(),
+            meta: Vec::new(),
+            diags: Vec::new(),
         }
+    }
+
+    /// Reads the `+meta` of dbt_project.yml (`file`), checking its keys against `tax`. A
+    /// section's top level applies to every project's resources; below it, only the key
+    /// naming this project is followed.
+    pub(crate) fn read_meta(&mut self, doc: Option<Node>, file: FileId, tax: &Taxonomy) {
+        let mut dec = Decoder {
+            file,
+            diags: &mut self.diags,
+        };
+        for section in META_SECTIONS {
+            let Some(node) = doc.and_then(|d| d.get(section)) else {
+                continue;
+            };
+            for (k, v) in node.entries().into_iter().flatten() {
+                match k.as_str() {
+                    Some("+meta") => self.meta.push(PathMeta {
+                        section,
+                        path: Vec::new(),
+                        annot: meta_annot(&mut dec, v, tax),
+                    }),
+                    Some(p) if p == self.name => {
+                        path_meta(&mut dec, tax, v, (section, &mut Vec::new()), &mut self.meta)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Outermost first, so that deeper paths are merged over them.
+        self.meta.sort_by_key(|m| m.path.len());
+    }
+
+    /// The `+meta` of a node: in `section`, at resource path `fqn` (below the project),
+    /// each matching path's merged over the shorter ones, as dbt merges them.
+    pub(crate) fn meta_of(&self, section: &str, fqn: &[String]) -> Annot {
+        let mut out = Annot::default();
+        for m in self.meta.iter().filter(|m| m.section == section) {
+            if fqn.starts_with(&m.path) {
+                out.overlay(&m.annot);
+            }
+        }
+        out
+    }
+
+    /// The resource path of the file at `path` below the project: its folders under one
+    /// of `roots` (the section's paths), then `name`.
+    pub(crate) fn fqn(&self, path: &Path, roots: &[String], name: &str) -> Vec<String> {
+        let mut out: Vec<String> = path
+            .strip_prefix(&self.root)
+            .ok()
+            .and_then(|rel| {
+                roots
+                    .iter()
+                    .find_map(|p| rel.strip_prefix(p).ok().filter(|_| !p.is_empty()))
+            })
+            .and_then(|under| under.parent())
+            .map(|p| {
+                p.iter()
+                    .filter_map(|c| c.to_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(name.to_string());
+        out
     }
 
     /// The relation settings the project file gives the model at `path`: the deepest

@@ -195,18 +195,25 @@ thread_local! {
             database: None,
             schema: None,
             alias: None,
+            meta: None,
         })
     };
 }
 
 /// What a model's own `{{ config(…) }}` says about the relation it builds, when the
-/// values are strings.
+/// values are strings, and its `meta`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ModelConfig {
     pub(crate) database: Option<String>,
     pub(crate) schema: Option<String>,
     pub(crate) alias: Option<String>,
+    /// `config(meta={…})`: what it writes of `purposes`, `categories` and `uses`, in that
+    /// order, each a string or a list of strings as rendered.
+    pub(crate) meta: Option<[Option<Vec<String>>; 3]>,
 }
+
+/// The keys of `meta` purposelint reads, in [`ModelConfig::meta`]'s order.
+pub(crate) const META_KEYS: [&str; 3] = ["purposes", "categories", "uses"];
 
 impl ModelConfig {
     /// These settings, and `base`'s where these have none.
@@ -215,8 +222,39 @@ impl ModelConfig {
             database: self.database.or(base.database),
             schema: self.schema.or(base.schema),
             alias: self.alias.or(base.alias),
+            meta: self.meta.or(base.meta),
         }
     }
+}
+
+/// Called by `config(meta={…})`: later calls write over the keys they name, as dbt merges.
+pub(super) fn record_meta(meta: &Value) {
+    if meta.kind() != minijinja::value::ValueKind::Map {
+        return;
+    }
+    CONFIGURED.with(|c| {
+        let mut c = c.borrow_mut();
+        let slots = c.meta.get_or_insert_with(Default::default);
+        for (slot, key) in slots.iter_mut().zip(META_KEYS) {
+            let Ok(v) = meta.get_item(&Value::from(key)) else {
+                continue;
+            };
+            if v.is_undefined() {
+                continue;
+            }
+            *slot = Some(match v.as_str() {
+                Some(s) => vec![s.to_string()],
+                None => v
+                    .try_iter()
+                    .map(|items| {
+                        items
+                            .filter_map(|i| i.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+    });
 }
 
 /// Called by `config(database=…, schema=…, alias=…)` while a model renders.
