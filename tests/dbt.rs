@@ -1005,3 +1005,40 @@ fn a_models_config_meta_in_sql_annotates_it() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn select_star_from_a_model_read_by_its_relation_name_has_its_columns() {
+    // `a_audience` sorts before `phones`, which it reads by relation name, not `ref()`.
+    let stage = "select user_id, phone from {{ source('auth', 'two_factor_phones') }}\n";
+    for read in ["analytics.phones", "phones", "\"ANALYTICS\".\"PHONES\""] {
+        let o = phone_project(
+            "ref('a_audience')",
+            &[
+                ("models/phones.sql", stage),
+                ("models/a_audience.sql", &format!("select * from {read}\n")),
+            ],
+        );
+        assert!(
+            phone_leaks(&o, "meta_audience"),
+            "{read}: {:#?}",
+            o.findings
+        );
+        assert_eq!(
+            inputs_of(&o, "a_audience", "phone"),
+            ["phones.phone"],
+            "{read}"
+        );
+    }
+    // Two models reading each other by name (a cycle) are both linked, and the path stays.
+    let joined = "select p.user_id, p.phone from {{ source('auth', 'two_factor_phones') }} p\n\
+                  left join a_audience a on a.user_id = p.user_id\n";
+    let o = phone_project(
+        "ref('a_audience')",
+        &[
+            ("models/phones.sql", joined),
+            ("models/a_audience.sql", "select * from phones\n"),
+        ],
+    );
+    assert!(phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
+    assert_eq!(inputs_of(&o, "a_audience", "phone"), ["phones.phone"]);
+}

@@ -831,12 +831,12 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         .enumerate()
         .map(|(i, m)| (m.name.as_str(), i))
         .collect();
-    let order = topo_order(&sql_models, &by_name);
+    let mut order = topo_order(&sql_models, &by_name);
     // Models are analysed in parallel, a batch of those whose upstream models are done at
     // a time, and linked one by one in dependency order; a model whose upstreams changed
     // since its analysis (a column added to a source it reads) is analysed again, so the
     // result is the same as linking them one by one.
-    let model_deps: Vec<Vec<usize>> = sql_models
+    let mut model_deps: Vec<Vec<usize>> = sql_models
         .iter()
         .map(|m| {
             m.deps
@@ -847,7 +847,16 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         .collect();
     let mut done = vec![false; sql_models.len()];
     let mut pre: Vec<Option<Vec<Variant>>> = (0..sql_models.len()).map(|_| None).collect();
-    for (pos, &i) in order.iter().enumerate() {
+    let model_of: HashMap<DatasetId, usize> = model_ds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ds)| Some(((*ds)?, i)))
+        .collect();
+    // The model each model was put after, for SQL that reads it by relation name.
+    let mut waits: Vec<Option<usize>> = vec![None; sql_models.len()];
+    let mut pos = 0;
+    while pos < order.len() {
+        let i = order[pos];
         if model_ds[i].is_some() && pre[i].is_none() {
             let batch: Vec<usize> = order[pos..]
                 .iter()
@@ -868,10 +877,30 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
                 pre[j] = Some(v);
             }
         }
+        // A model read by its relation name rather than `ref()` is not in the dependency
+        // order: the reader waits for it, unless that model waits (in turn) for the reader.
+        let upstream_model = pre[i].iter().flatten().flat_map(|v| &v.ids).find_map(|ds| {
+            let &j = model_of.get(ds)?;
+            let cycle = std::iter::successors(Some(j), |&k| waits[k]).any(|k| k == i);
+            (j != i && !done[j] && !cycle).then_some(j)
+        });
+        if let Some(j) = upstream_model {
+            waits[i] = Some(j);
+            model_deps[i].push(j);
+            pre[i] = None;
+            order.remove(pos);
+            let after = order
+                .iter()
+                .position(|&k| k == j)
+                .map_or(order.len(), |p| p + 1);
+            order.insert(after, i);
+            continue;
+        }
         if let Some(ds) = model_ds[i] {
             l.model_lineage(&sql_models[i], ds, pre[i].take());
         }
         done[i] = true;
+        pos += 1;
     }
     if l.model.records_symbols() {
         for m in &sql_models {
