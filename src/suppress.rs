@@ -67,12 +67,39 @@ fn sql_comment_start(line: &str) -> Option<usize> {
     None
 }
 
-/// The comment on a line and the text after its marker: `# …` in YAML, `-- …` in SQL.
-fn comment(line: &str, sql: bool) -> Option<(usize, &str)> {
-    if sql {
-        sql_comment_start(line).map(|i| (i, &line[i + 2..]))
-    } else {
-        comment_start(line).map(|i| (i, &line[i + 1..]))
+/// Finds the start of an HCL line comment, `#` or `//`, outside strings, and the
+/// marker's length.
+fn hcl_comment_start(line: &str) -> Option<(usize, usize)> {
+    let bytes = line.as_bytes();
+    let (mut string, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if string => escaped = true,
+            b'"' => string = !string,
+            b'#' if !string => return Some((i, 1)),
+            b'/' if !string && bytes.get(i + 1) == Some(&b'/') => return Some((i, 2)),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The language of a file's comments.
+#[derive(Clone, Copy)]
+enum Syntax {
+    Yaml,
+    Sql,
+    Hcl,
+}
+
+/// The comment on a line and the text after its marker: `# …` in YAML, `-- …` in SQL,
+/// `# …` or `// …` in HCL.
+fn comment(line: &str, syntax: Syntax) -> Option<(usize, &str)> {
+    match syntax {
+        Syntax::Sql => sql_comment_start(line).map(|i| (i, &line[i + 2..])),
+        Syntax::Yaml => comment_start(line).map(|i| (i, &line[i + 1..])),
+        Syntax::Hcl => hcl_comment_start(line).map(|(i, n)| (i, &line[i + n..])),
     }
 }
 
@@ -92,11 +119,15 @@ pub(crate) fn scan(id: FileId, file: &SourceFile, known: &[&str]) -> (Vec<Ignore
     if !mentions_marker(file) {
         return (ignores, diags);
     }
-    let sql = file.path.extension().is_some_and(|e| e == "sql");
+    let syntax = match file.path.extension().and_then(|e| e.to_str()) {
+        Some("sql") => Syntax::Sql,
+        Some("tf" | "hcl") => Syntax::Hcl,
+        _ => Syntax::Yaml,
+    };
     for (n, raw) in file.text.split('\n').enumerate() {
         let line_no = n as u32 + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let Some((hash, body)) = comment(line, sql) else {
+        let Some((hash, body)) = comment(line, syntax) else {
             continue;
         };
         let body = body.trim_start();
@@ -346,6 +377,21 @@ mod tests {
         assert_eq!(ig.len(), 1);
         assert_eq!(ig[0].reason, "DPIA-9");
         assert_eq!(ig[0].loc.span.start_pos.column, 14);
+    }
+
+    #[test]
+    fn hash_and_slash_comments_in_terraform_files() {
+        let text = "  from = \"a//b#c\" // purposelint: ignore[security-to-advertising] DPIA-4\n\
+                    to = \"x\" # purposelint: ignore[security-to-advertising] DPIA-5\n\
+                    url = \"https://x\" /* purposelint: ignore[security-to-advertising] no */\n";
+        let f = SourceFile::new("c.tf".into(), "c.tf".into(), text);
+        let (ig, d) = scan(0, &f, &["security-to-advertising"]);
+        assert!(d.is_empty(), "{d:?}");
+        let found: Vec<_> = ig
+            .iter()
+            .map(|i| (i.reason.as_str(), i.loc.span.start_pos.column))
+            .collect();
+        assert_eq!(found, [("DPIA-4", 19), ("DPIA-5", 10)]);
     }
 
     #[test]

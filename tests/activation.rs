@@ -139,6 +139,18 @@ fn rudderstack_mapping_of_a_2fa_phone_is_located_at_the_from_value() {
 }
 
 #[test]
+fn a_terraform_comment_of_either_syntax_suppresses_the_mapping() {
+    for marker in ["#", "//"] {
+        let conn = rs_connection(&format!(
+            "  mappings {{\n    from = \"phone\" {marker} purposelint: ignore[security-to-advertising] DPIA-8\n    to   = \"user_data.phone\"\n  }}"
+        ));
+        let o = lint_rs(&conn);
+        assert!(leaks(&o).is_empty(), "{marker}: {:?}", diag_lines(&o));
+        assert_eq!(o.dismissed.len(), 1, "{marker}");
+    }
+}
+
+#[test]
 fn an_identifier_alone_is_a_direct_flow() {
     let conn = rs_connection("  identifiers {\n    from = \"phone\"\n    to   = \"phone\"\n  }");
     let o = lint_rs(&conn);
