@@ -1042,3 +1042,46 @@ fn select_star_from_a_model_read_by_its_relation_name_has_its_columns() {
     assert!(phone_leaks(&o, "meta_audience"), "{:#?}", o.findings);
     assert_eq!(inputs_of(&o, "a_audience", "phone"), ["phones.phone"]);
 }
+
+#[test]
+fn a_yaml_snapshot_copies_its_relation_and_the_leak_runs_through_it() {
+    // dbt ≥ 1.9: a snapshot declared in YAML, with no `{% snapshot %}` block.
+    for relation in ["source('app', 'security_contacts')", "ref('stg_contacts')"] {
+        let snapshots = format!(
+            "snapshots:\n  - name: contacts_snapshot\n    relation: {relation}\n    config:\n      unique_key: user_id\n      strategy: check\n      check_cols: all\n"
+        );
+        let dir = leak_project(
+            "select user_id, phone_number from {{ ref('contacts_snapshot') }}\n",
+            &[
+                ("snapshots/contacts.yml", snapshots.as_str()),
+                (
+                    "models/stg_contacts.sql",
+                    "select user_id, phone_number from {{ source('app', 'security_contacts') }}\n",
+                ),
+            ],
+        );
+        let o = run(dir.path());
+        assert!(leaks(&o), "{relation}: {:#?}", o.findings);
+        let f = o.findings.iter().find(|f| f.flow.is_some()).unwrap();
+        let hop = f
+            .flow
+            .as_ref()
+            .unwrap()
+            .path
+            .iter()
+            .find(|h| h.to == "contacts_snapshot.phone_number")
+            .unwrap_or_else(|| panic!("{relation}: {:#?}", f.flow));
+        let file = &o.model.sources.get(hop.location.file).path;
+        assert!(file.ends_with("snapshots/contacts.yml"), "{file:?}");
+        // At the `relation:` value, line 3 column 15.
+        let at = &hop.location.span.start_pos;
+        assert_eq!((at.line, at.column), (3, 15), "{relation}");
+        assert!(
+            !o.findings.iter().any(|f| f.rule == "incomplete-lineage"),
+            "{:#?}",
+            o.findings
+        );
+        // The source, the exposure, two SQL models and the snapshot, counted once.
+        assert_eq!(o.summary.manifests, 5, "{relation}");
+    }
+}

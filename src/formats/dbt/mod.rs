@@ -68,6 +68,16 @@ struct SqlModel {
     stale: bool,
     /// What the model's own `config()` says about its relation.
     config: render::ModelConfig,
+    /// Where its SQL is written, when not in its own file: a YAML snapshot's `relation:`,
+    /// which every location of its lineage is.
+    anchor: Option<Loc>,
+}
+
+impl SqlModel {
+    /// The location of the model as a whole: its file's first line, or its anchor.
+    fn loc(&self, src: &SourceFile) -> Loc {
+        self.anchor.unwrap_or_else(|| line_one(self.file, src))
+    }
 }
 
 /// Options of the dbt adapter (`dbt.*` in the configuration).
@@ -120,6 +130,48 @@ struct Seed {
     name: String,
     file: FileId,
     columns: Vec<(String, Span)>,
+}
+
+/// dbt ≥ 1.9 snapshots declared in YAML (`relation: source('a', 'b')`), without a
+/// `{% snapshot %}` block of that name: each copies its relation's columns, as
+/// `select * from {{ relation }}` would.
+fn yaml_snapshots(
+    decls: &[NodeDecl],
+    sql_models: &[SqlModel],
+    renderer: &render::Renderer,
+) -> Vec<SqlModel> {
+    let mut out: Vec<SqlModel> = Vec::new();
+    for d in decls {
+        let Some(relation) = &d.snapshot_of else {
+            continue;
+        };
+        let exists = |m: &SqlModel| m.kind == Kind::Snapshot && m.name == d.name;
+        if sql_models.iter().any(exists) || out.iter().any(exists) {
+            continue;
+        }
+        let expr = relation.value.trim();
+        let text = if expr.contains("{{") {
+            format!("select * from {expr}\n")
+        } else {
+            format!("select * from {{{{ {expr} }}}}\n")
+        };
+        let (sql, ..) = renderer.render(&d.name, &text, false);
+        out.push(SqlModel {
+            name: d.name.clone(),
+            kind: Kind::Snapshot,
+            file: d.file,
+            deps: sql.as_ref().map(|s| deps_of(s)).unwrap_or_default(),
+            sql,
+            incremental: None,
+            stale: false,
+            config: render::ModelConfig::default(),
+            anchor: Some(Loc {
+                file: d.file,
+                span: relation.span,
+            }),
+        });
+    }
+    out
 }
 
 fn line_one(file: FileId, src: &SourceFile) -> Loc {
@@ -638,9 +690,13 @@ fn declare_project(
                 deps,
                 stale,
                 config: config.or(project.model_config(&src.path)),
+                anchor: None,
             }
         })
         .collect();
+    let yaml_snapshots = yaml_snapshots(&decls, &sql_models, &renderer);
+    let synthesized = yaml_snapshots.len();
+    sql_models.extend(yaml_snapshots);
     sql_models.sort_by(|a, b| a.name.cmp(&b.name).then(a.file.cmp(&b.file)));
     let stale: Vec<&SqlModel> = sql_models.iter().filter(|m| m.stale).collect();
     if let Some(first) = stale.first() {
@@ -784,7 +840,8 @@ fn declare_project(
             Err(existing) => l.duplicate(&e.name.value, loc, existing),
         }
     }
-    l.model.manifests += decls.len() + seeds.len() + sql_models.len() + exposure_count;
+    l.model.manifests +=
+        decls.len() + seeds.len() + sql_models.len() - synthesized + exposure_count;
     ProjectState {
         project,
         index,
@@ -903,7 +960,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         pos += 1;
     }
     if l.model.records_symbols() {
-        for m in &sql_models {
+        for m in sql_models.iter().filter(|m| m.anchor.is_none()) {
             let text = l.model.sources.get(m.file).text.clone();
             for (start, end, name) in jinja_refs(&text) {
                 let call = &text[start as usize..end as usize];
@@ -1191,7 +1248,7 @@ struct View<'a> {
 impl View<'_> {
     fn analyze(&self, m: &SqlModel, sql: &Result<String, String>) -> Variant {
         let src = self.model.sources.get(m.file);
-        let model_loc = line_one(m.file, src);
+        let model_loc = m.loc(src);
         let (lin, ids, reads, raw) = match sql {
             Ok(sql) => {
                 let mut cat = Cat {
@@ -1220,11 +1277,11 @@ impl View<'_> {
         let map = LineMap::new(text, src);
         let at = |s: Option<SqlSpan>| -> Loc {
             match s {
-                Some(s) => Loc {
+                Some(s) if m.anchor.is_none() => Loc {
                     file: m.file,
                     span: map.map(s),
                 },
-                None => model_loc,
+                _ => model_loc,
             }
         };
         let col_locs = lin.columns.iter().map(|c| at(c.span)).collect();
@@ -1442,7 +1499,7 @@ impl Loader<'_> {
     /// were), each analysed again if what it read has changed since.
     fn model_lineage(&mut self, m: &SqlModel, ds: DatasetId, pre: Option<Vec<Variant>>) {
         let src = self.model.sources.get(m.file).clone();
-        let model_loc = line_one(m.file, &src);
+        let model_loc = m.loc(&src);
         let step = self.model.add_step(
             format!("{}/{}", self.project.name, m.name),
             model_loc,

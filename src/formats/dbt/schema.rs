@@ -83,6 +83,9 @@ pub(crate) struct NodeDecl {
     pub relation_jinja: Option<String>,
     /// One version of a versioned model (`versions:`), which `name` (`m_v2`) names.
     pub version: Option<Version>,
+    /// A snapshot's `relation:` (dbt ≥ 1.9 YAML snapshots): `source('a', 'b')` or
+    /// `ref('m')`, the relation it copies.
+    pub snapshot_of: Option<Str>,
 }
 
 /// A version of a versioned model, as dbt makes it a node of its own.
@@ -264,6 +267,7 @@ fn node_decl(
         columns,
         file: dec.file,
         version,
+        snapshot_of: None,
     }
 }
 
@@ -393,8 +397,17 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                 }
                 let annot = annot(dec, n, tax);
                 let columns = columns(dec, n, tax);
-                out.nodes
-                    .push(node_decl(dec, kind, &[n], name, annot, columns, None));
+                let mut decl = node_decl(dec, kind, &[n], name, annot, columns, None);
+                if kind == Kind::Snapshot {
+                    decl.snapshot_of = n.get("relation").and_then(|r| {
+                        let text = r.as_str()?.trim();
+                        (!text.is_empty()).then(|| Spanned {
+                            value: text.to_string(),
+                            span: r.span(),
+                        })
+                    });
+                }
+                out.nodes.push(decl);
             }
         }
         for src in items(doc.get("sources")) {
@@ -426,6 +439,7 @@ pub(crate) fn read(dec: &mut Decoder, yaml: &Yaml, tax: &Taxonomy) -> SchemaFile
                     relation: relation_of(parts(setting)),
                     relation_jinja: jinja_relation(parts(jinja_setting)),
                     version: None,
+                    snapshot_of: None,
                 });
             }
         }
