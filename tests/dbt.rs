@@ -28,12 +28,15 @@ fn coverage(o: &Outcome) -> (usize, usize) {
         .iter()
         .filter(|f| f.path.extension().and_then(|e| e.to_str()) == Some("sql"))
         .count();
-    let incomplete = o
-        .findings
+    (models, incomplete(o).len())
+}
+
+/// The run's `incomplete-lineage` diagnostics.
+fn incomplete(o: &Outcome) -> Vec<&purposelint::finding::Finding> {
+    o.findings
         .iter()
         .filter(|f| f.rule == "incomplete-lineage")
-        .count();
-    (models, incomplete)
+        .collect()
 }
 
 #[test]
@@ -59,17 +62,17 @@ fn corpus_projects_parse_without_findings_and_with_column_lineage() {
             .map(|f| format!("{} {}", f.rule, f.message))
             .collect();
         assert!(errors.is_empty(), "{project}: {errors:#?}");
-        let (models, incomplete) = coverage(&o);
+        let (models, partial) = coverage(&o);
         assert!(models > 0, "{project}: no models found");
-        for f in o.findings.iter().filter(|f| f.rule == "incomplete-lineage") {
+        for f in incomplete(&o) {
             eprintln!("  {project}: {}", f.message);
         }
         eprintln!(
             "{project}: {} of {models} models with full column lineage",
-            models - incomplete
+            models - partial
         );
         total += models;
-        total_incomplete += incomplete;
+        total_incomplete += partial;
     }
     let share = (total - total_incomplete) as f64 / total as f64;
     eprintln!(
@@ -352,11 +355,7 @@ fn unparsable_model_falls_back_to_conservative_lineage_and_says_so() {
             "version: 2\nexposures:\n  - name: ads\n    type: application\n    owner: {name: x}\n    depends_on: [ref('audience')]\n    meta:\n      uses: [marketing.advertising]\n",
         ),
     ]);
-    let info: Vec<_> = o
-        .findings
-        .iter()
-        .filter(|f| f.rule == "incomplete-lineage")
-        .collect();
+    let info = incomplete(&o);
     assert_eq!(info.len(), 1, "{:#?}", o.findings);
     assert_eq!(info[0].severity, Severity::Info);
     assert!(info[0].message.contains("`broken`"), "{}", info[0].message);
@@ -408,7 +407,7 @@ fn a_leak_through_a_model_that_does_not_parse_and_declares_no_columns_is_reporte
     );
     let o = run(dir.path());
     assert!(leaks(&o), "{:#?}", o.findings);
-    assert!(o.findings.iter().any(|f| f.rule == "incomplete-lineage"));
+    assert!(!incomplete(&o).is_empty());
 }
 
 /// The upstream fields that flow into field `col` of dataset `ds`.
@@ -451,11 +450,7 @@ fn an_unresolved_column_falls_back_alone_and_keeps_the_leak() {
             "app.security_contacts.user_id"
         ]
     );
-    let info: Vec<_> = o
-        .findings
-        .iter()
-        .filter(|f| f.rule == "incomplete-lineage")
-        .collect();
+    let info = incomplete(&o);
     assert_eq!(info.len(), 1, "{:#?}", o.findings);
     let msg = &info[0].message;
     assert!(
@@ -537,12 +532,7 @@ fn a_raw_relation_is_a_dataset_that_a_native_manifest_can_give_purposes() {
     cols.sort();
     assert_eq!(cols, ["customer_id", "kind"]);
     // The native dataset does not declare `unknown_col`: only that column falls back.
-    let info: Vec<&str> = o
-        .findings
-        .iter()
-        .filter(|f| f.rule == "incomplete-lineage")
-        .map(|f| f.message.as_str())
-        .collect();
+    let info: Vec<&str> = incomplete(&o).iter().map(|f| f.message.as_str()).collect();
     assert_eq!(info.len(), 1, "{info:#?}");
     assert!(info[0].contains("`unknown_col`"), "{}", info[0]);
     assert_eq!(
@@ -1076,12 +1066,103 @@ fn a_yaml_snapshot_copies_its_relation_and_the_leak_runs_through_it() {
         // At the `relation:` value, line 3 column 15.
         let at = &hop.location.span.start_pos;
         assert_eq!((at.line, at.column), (3, 15), "{relation}");
-        assert!(
-            !o.findings.iter().any(|f| f.rule == "incomplete-lineage"),
-            "{:#?}",
-            o.findings
-        );
+        assert!(incomplete(&o).is_empty(), "{:#?}", o.findings);
         // The source, the exposure, two SQL models and the snapshot, counted once.
         assert_eq!(o.summary.manifests, 5, "{relation}");
     }
+}
+
+/// `audience` builds `payload` from the columns `get_columns_in_relation` lists of
+/// `relation` (a Jinja expression), in a loop whose output is nothing when it lists none.
+fn listing_project(relation: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let audience = format!(
+        "{{%- set cols = adapter.get_columns_in_relation({relation}) -%}}\n\
+         select\n    user_id,\n    object_construct(\
+         {{% for c in cols %}}'{{{{ c.name }}}}', {{{{ c.name }}}}{{% if not loop.last %}}, {{% endif %}}{{% endfor %}}\
+         ) as payload\nfrom {{{{ ref('stg_contacts') }}}}\n"
+    );
+    let mut files = vec![(
+        "models/stg_contacts.sql",
+        "select user_id, phone_number from {{ source('app', 'security_contacts') }}\n",
+    )];
+    files.extend_from_slice(extra);
+    leak_project(&audience, &files)
+}
+
+#[test]
+fn columns_a_macro_lists_of_a_model_come_from_its_lineage() {
+    // `stg_contacts` declares no columns: its SQL gives them, before `audience` renders.
+    let dir = listing_project("ref('stg_contacts')", &[]);
+    let o = run(dir.path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    assert_eq!(
+        inputs_of(&o, "audience", "payload"),
+        ["stg_contacts.phone_number", "stg_contacts.user_id"]
+    );
+    assert!(incomplete(&o).is_empty(), "{:#?}", o.findings);
+}
+
+#[test]
+fn dbt_utils_filtered_columns_without_the_package_honour_except() {
+    let audience = |except: &str| {
+        format!(
+            "{{%- set cols = dbt_utils.get_filtered_columns_in_relation(from=ref('stg_contacts'), except=[{except}]) -%}}\n\
+             select\n    user_id,\n    object_construct(\
+             {{% for c in cols %}}'{{{{ c }}}}', {{{{ c }}}}{{% if not loop.last %}}, {{% endif %}}{{% endfor %}}\
+             ) as payload\nfrom {{{{ ref('stg_contacts') }}}}\n"
+        )
+    };
+    let stg = (
+        "models/stg_contacts.sql",
+        "select user_id, phone_number from {{ source('app', 'security_contacts') }}\n",
+    );
+    let o = run(leak_project(&audience("'user_id'"), &[stg]).path());
+    assert_eq!(
+        inputs_of(&o, "audience", "payload"),
+        ["stg_contacts.phone_number"]
+    );
+    assert!(leaks(&o), "{:#?}", o.findings);
+    let o = run(leak_project(&audience("'PHONE_NUMBER'"), &[stg]).path());
+    assert_eq!(
+        inputs_of(&o, "audience", "payload"),
+        ["stg_contacts.user_id"]
+    );
+    assert!(!leaks(&o), "{:#?}", o.findings);
+}
+
+#[test]
+fn columns_a_macro_lists_of_an_undeclared_relation_are_every_column_and_said() {
+    // `auth_events` is a source with purposes and no columns: what the loop makes of it
+    // is unknown, so every column of `audience` may hold it.
+    let sources = "version: 2\nsources:\n  - name: auth\n    tables:\n      - name: auth_events\n        meta:\n          purposes: [essential.service.authentication]\n";
+    let dir = listing_project(
+        "source('auth', 'auth_events')",
+        &[("models/auth.yml", sources)],
+    );
+    let o = run(dir.path());
+    let flows = common::flows(&o);
+    assert!(
+        flows
+            .iter()
+            .any(|(_, from, to)| from == "auth.auth_events.*" && to == "ad_audience"),
+        "{flows:#?}"
+    );
+    let info = incomplete(&o);
+    assert_eq!(info.len(), 1, "{:#?}", o.findings);
+    assert!(
+        info[0]
+            .message
+            .contains("lists the columns of `auth.auth_events`"),
+        "{}",
+        info[0].message
+    );
+    let at = &info[0].location.span.start_pos;
+    assert_eq!((at.line, at.column), (1, 24));
+    let l = o
+        .model
+        .sql_lineage
+        .iter()
+        .find(|l| l.name == "audience")
+        .unwrap();
+    assert_eq!(l.status, purposelint::model::LineageStatus::Partial);
 }

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, State};
 
+use super::render::{column_value, relation_columns};
+
 /// `target`: the profile's target (`settings`, e.g. `type: snowflake`) over a
 /// development target on a generic warehouse.
 pub(super) fn target(settings: &BTreeMap<String, String>) -> Value {
@@ -356,12 +358,28 @@ pub(super) fn lenient_call(state: &State, name: &str, args: &[Value]) -> Value {
             _ => "varchar".into(),
         },
         "is_incremental" | "is_databricks_sql_warehouse" => return Value::from(false),
-        "get_columns_in_relation"
-        | "get_relation"
-        | "run_query"
-        | "get_column_values"
-        | "get_query_results_as_dict"
-        | "get_filtered_columns_in_relation" => return Value::from(Vec::<Value>::new()),
+        // A package we do not have (`dbt_utils`), listing the relation's columns.
+        "get_columns_in_relation" | "get_filtered_columns_in_relation" => {
+            let key = a(0, "relation")
+                .or_else(|| a(0, "from"))
+                .and_then(|r| r.downcast_object_ref::<Relation>().map(|r| r.lookup_key()));
+            let except: Vec<String> = a(1, "except")
+                .and_then(|e| e.try_iter().ok())
+                .map(|e| e.map(|v| v.to_string().to_lowercase()).collect())
+                .unwrap_or_default();
+            let cols = key.map(|k| relation_columns(&k)).unwrap_or_default();
+            let kept = cols.iter().filter(|c| !except.contains(&c.to_lowercase()));
+            return Value::from(match short {
+                // dbt_utils lists names; the adapter, columns.
+                "get_filtered_columns_in_relation" => {
+                    kept.map(|c| Value::from(c.as_str())).collect()
+                }
+                _ => kept.map(|c| column_value(c)).collect::<Vec<_>>(),
+            });
+        }
+        "get_relation" | "run_query" | "get_column_values" | "get_query_results_as_dict" => {
+            return Value::from(Vec::<Value>::new())
+        }
         "log" | "debug" | "raise_compiler_error" | "warn" | "set_sql_header" => String::new(),
         _ => match pos.first().or(kw.first().map(|(_, v)| v)) {
             Some(v) if v.as_str().is_some() || v.is_number() => sql_of(v),

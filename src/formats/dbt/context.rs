@@ -1,5 +1,5 @@
 //! The rest of what dbt's Jinja context holds at compile time, given statically and
-//! without side effects: `config`, `model`, `log`, `exceptions` (recorded, not raised),
+//! without side effects: `config`, `model`, `log`, `exceptions` (never raised),
 //! `run_query`/`statement` (no result), `modules.datetime`/`modules.re`, `api.Relation`,
 //! and the Python methods of strings, lists and dicts that dbt's templates call.
 
@@ -9,7 +9,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::builtins::{arg, builtin, split_args, Lenient, Relation};
-use super::render::{record_config, record_meta, record_raised};
+use super::render::{record_config, record_meta};
 
 /// `config`: `config(...)` renders nothing; `config.get(key, default)` is the default.
 #[derive(Debug)]
@@ -305,7 +305,8 @@ fn b_mut(_state: &State, args: &[Value]) -> Value {
     b_mut_args(args)
 }
 
-/// `exceptions`: what would stop dbt is recorded, and rendering goes on.
+/// `exceptions`: what would stop dbt does not stop the render, which goes on to read
+/// what the model would be.
 #[derive(Debug)]
 struct Exceptions;
 
@@ -313,13 +314,9 @@ impl Object for Exceptions {
     fn call_method(
         self: &Arc<Self>,
         _state: &mut State<'_, '_>,
-        method: &str,
-        args: &[Value],
+        _method: &str,
+        _args: &[Value],
     ) -> Result<Value, Error> {
-        let msg = args.first().map(|a| a.to_string()).unwrap_or_default();
-        if method != "warn" {
-            record_raised(format!("{method}: {msg}"));
-        }
         Ok(Value::from(""))
     }
 }

@@ -71,6 +71,15 @@ struct SqlModel {
     /// Where its SQL is written, when not in its own file: a YAML snapshot's `relation:`,
     /// which every location of its lineage is.
     anchor: Option<Loc>,
+    /// When a macro asked for the columns of relations no file declares them of: the
+    /// template, rendered again once lineage knows them.
+    rerender: Option<Box<Rerender>>,
+}
+
+struct Rerender {
+    template: String,
+    /// Keys (`ref:x`, `source:a.b`) of the relations whose columns are not known yet.
+    missed: Vec<String>,
 }
 
 impl SqlModel {
@@ -155,7 +164,7 @@ fn yaml_snapshots(
         } else {
             format!("select * from {{{{ {expr} }}}}\n")
         };
-        let (sql, ..) = renderer.render(&d.name, &text, false);
+        let sql = renderer.render(&d.name, &text, false).sql;
         out.push(SqlModel {
             name: d.name.clone(),
             kind: Kind::Snapshot,
@@ -169,9 +178,19 @@ fn yaml_snapshots(
                 file: d.file,
                 span: relation.span,
             }),
+            rerender: None,
         });
     }
     out
+}
+
+/// Appends the items of `new` that `list` does not have yet.
+fn add_missing(list: &mut Vec<String>, new: Vec<String>) {
+    for n in new {
+        if !list.contains(&n) {
+            list.push(n);
+        }
+    }
 }
 
 fn line_one(file: FileId, src: &SourceFile) -> Loc {
@@ -480,6 +499,8 @@ pub(crate) struct ProjectState {
     owner: Arc<HashMap<DatasetId, usize>>,
     dialects: Vec<Dialect>,
     versions: schema::Versions,
+    /// For models rendered again once lineage knows the columns a macro asked for.
+    renderer: render::Renderer,
 }
 
 /// Reads every dbt project among the files: its datasets, declared columns and
@@ -616,7 +637,7 @@ fn declare_project(
     // with the project's vars; one that does not render keeps the relation without it.
     for d in &mut decls {
         if let Some(jinja) = d.relation_jinja.take() {
-            let (rendered, ..) = renderer.render(&d.name, &jinja, false);
+            let rendered = renderer.render(&d.name, &jinja, false).sql;
             let rendered = rendered.ok().map(|r| r.trim().to_string());
             if let Some(r) = rendered.filter(|r| !r.is_empty() && !r.contains(['{', '}', ' '])) {
                 d.relation = Some(r);
@@ -648,25 +669,28 @@ fn declare_project(
             };
             let mut stale = false;
             let mut config = render::ModelConfig::default();
+            let mut missed = Vec::new();
             let mut variants = match manifest.current(&src.path, &src.text) {
                 Some(Ok(code)) => {
                     // The compiled code says nothing of the model's own `config(meta=…)`.
                     if text.contains("meta") {
-                        config = renderer.render(&name, &text, false).2;
+                        config = renderer.render(&name, &text, false).config;
                     }
                     vec![Ok(code.to_string())]
                 }
                 found => {
                     stale = found.is_some();
-                    let (sql, _, configured) = renderer.render(&name, &text, false);
-                    config = configured;
-                    let mut v = vec![sql];
+                    let full = renderer.render(&name, &text, false);
+                    config = full.config;
+                    missed = full.missed;
+                    let mut v = vec![full.sql];
                     // Both shapes of an incremental model: the full refresh and the
                     // increment, whose filters may read other columns.
                     if text.contains("is_incremental") {
-                        let (inc, _, _) = renderer.render(&name, &text, true);
-                        if inc != v[0] {
-                            v.push(inc);
+                        let inc = renderer.render(&name, &text, true);
+                        add_missing(&mut missed, inc.missed);
+                        if inc.sql != v[0] {
+                            v.push(inc.sql);
                         }
                     }
                     v
@@ -674,12 +698,16 @@ fn declare_project(
             };
             let mut deps = Vec::new();
             for v in variants.iter().flatten() {
-                for d in deps_of(v) {
-                    if !deps.contains(&d) {
-                        deps.push(d);
-                    }
-                }
+                add_missing(&mut deps, deps_of(v));
             }
+            // The relations it lists the columns of are linked before it.
+            add_missing(&mut deps, missed.clone());
+            let rerender = (!missed.is_empty()).then(|| {
+                Box::new(Rerender {
+                    template: text,
+                    missed,
+                })
+            });
             let sql = variants.remove(0);
             SqlModel {
                 name,
@@ -691,6 +719,7 @@ fn declare_project(
                 stale,
                 config: config.or(project.model_config(&src.path)),
                 anchor: None,
+                rerender,
             }
         })
         .collect();
@@ -853,6 +882,7 @@ fn declare_project(
         owner: Arc::default(),
         dialects,
         versions,
+        renderer,
     }
 }
 
@@ -861,7 +891,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
     let ProjectState {
         project,
         index,
-        sql_models,
+        mut sql_models,
         model_ds,
         mut local,
         mut state,
@@ -869,6 +899,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         owner,
         dialects,
         versions,
+        renderer,
     } = p;
     let mut owner = (*owner).clone();
     let mut l = Loader {
@@ -925,6 +956,9 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
                 })
                 .take(BATCH)
                 .collect();
+            for &j in &batch {
+                l.render_again(&mut sql_models[j], &renderer);
+            }
             let view = l.view();
             let analysed: Vec<Vec<Variant>> = batch
                 .par_iter()
@@ -1495,6 +1529,83 @@ impl Loader<'_> {
         }
     }
 
+    /// The columns of relation `key` (`ref:x`, `source:a.b`) that lineage found, as a
+    /// warehouse would list them: those of a model linked before, or of any dataset
+    /// (`select *` over a source lists the source's declared columns, as the source
+    /// itself would). None when it has none, or only the one node of a fallback.
+    fn known_columns(&self, key: &str) -> Option<Vec<String>> {
+        let name = key
+            .strip_prefix("ref:")
+            .or_else(|| key.strip_prefix("source:"))
+            .unwrap_or(key);
+        let ds = self.lookup(name)?;
+        let names: Vec<String> = self
+            .model
+            .field_names(ds)
+            .filter(|n| *n != "*")
+            .map(str::to_string)
+            .collect();
+        (!names.is_empty()).then_some(names)
+    }
+
+    /// The relations whose columns `m`'s Jinja asked for and lineage does not know all
+    /// of, each with where the model asks (its first `get_columns_in_relation`).
+    fn unlisted(&self, m: &SqlModel, src: &SourceFile) -> Vec<(String, DatasetId, Loc)> {
+        let Some(r) = &m.rerender else {
+            return Vec::new();
+        };
+        let call = [
+            "get_columns_in_relation",
+            "get_filtered_columns_in_relation",
+        ]
+        .iter()
+        .filter_map(|name| Some((src.text.find(name)?, name.len())))
+        .min();
+        let loc = match call {
+            Some((at, len)) if m.anchor.is_none() => Loc {
+                file: m.file,
+                span: src.span_of_bytes(at as u32, (at + len) as u32),
+            },
+            _ => m.loc(src),
+        };
+        r.missed
+            .iter()
+            .filter(|k| self.known_columns(k).is_none())
+            .filter_map(|k| {
+                let name = k
+                    .strip_prefix("ref:")
+                    .or_else(|| k.strip_prefix("source:"))
+                    .unwrap_or(k);
+                Some((name.to_string(), self.lookup(name)?, loc))
+            })
+            .collect()
+    }
+
+    /// Renders model `m` again when lineage now knows the columns of relations its
+    /// macros asked for (`get_columns_in_relation`), which its upstreams, linked before
+    /// it, have given.
+    fn render_again(&self, m: &mut SqlModel, renderer: &render::Renderer) {
+        let Some(r) = m.rerender.as_mut() else {
+            return;
+        };
+        let columns: HashMap<String, Vec<String>> = r
+            .missed
+            .iter()
+            .filter_map(|k| Some((k.clone(), self.known_columns(k)?)))
+            .collect();
+        if columns.is_empty() {
+            return;
+        }
+        let full = renderer.render_with(&m.name, &r.template, false, columns.clone());
+        add_missing(&mut r.missed, full.missed);
+        m.sql = full.sql;
+        if r.template.contains("is_incremental") {
+            let inc = renderer.render_with(&m.name, &r.template, true, columns);
+            add_missing(&mut r.missed, inc.missed);
+            m.incremental = (inc.sql != m.sql).then_some(inc.sql);
+        }
+    }
+
     /// The lineage of model `m` from its shapes analysed beforehand (`pre`, when they
     /// were), each analysed again if what it read has changed since.
     fn model_lineage(&mut self, m: &SqlModel, ds: DatasetId, pre: Option<Vec<Variant>>) {
@@ -1582,22 +1693,57 @@ impl Loader<'_> {
             for (from, to, kind, functions, loc) in flows {
                 self.flow(from, to, kind, functions, step, loc);
             }
-            self.state.insert(ds, state.unwrap_or(Columns::Closed));
-            // A name that reaches no output column (in a CTE nothing reads) changes none.
-            let first = unresolved.first().filter(|_| !fell_back.is_empty());
-            let (status, reason) = match first {
-                None => (LineageStatus::Full, None),
-                Some((_, loc)) => {
-                    let reason = partial_reason(&fell_back, &unresolved);
-                    let diag = Diag::IncompleteLineage {
-                        model: m.name.clone(),
-                        reason,
-                    };
-                    self.diags.push(diag.at(*loc));
-                    let kind = "cannot resolve column".to_string();
-                    (LineageStatus::Partial, Some(kind))
-                }
+            let unlisted = self.unlisted(m, &src);
+            let state = match state {
+                // Columns made from a list we could not give may be any of the model's.
+                None if !unlisted.is_empty() => Columns::AllUpstream {
+                    upstreams: unlisted.iter().map(|u| u.1).collect(),
+                    loc: unlisted[0].2,
+                },
+                s => s.unwrap_or(Columns::Closed),
             };
+            self.state.insert(ds, state);
+            let mut status = (LineageStatus::Full, None);
+            if let Some((_, loc)) = unresolved.first().filter(|_| !fell_back.is_empty()) {
+                // A name that reaches no output column (in a CTE nothing reads) changes none.
+                let reason = partial_reason(&fell_back, &unresolved);
+                let diag = Diag::IncompleteLineage {
+                    model: m.name.clone(),
+                    reason,
+                };
+                self.diags.push(diag.at(*loc));
+                let kind = "cannot resolve column".to_string();
+                status = (LineageStatus::Partial, Some(kind));
+            }
+            for (relation, u, loc) in &unlisted {
+                let outs = self.model.dataset(ds).fields.clone();
+                if self.model.dataset(*u).fields.is_empty() {
+                    // Columns unknown: the relation as one node, so that its dataset's
+                    // purposes still reach the model, as in a fallback.
+                    let at = self.model.dataset(*u).loc;
+                    let _ = self.model.add_field(*u, "*".to_string(), at);
+                }
+                for uf in self.model.dataset(*u).fields.clone() {
+                    for &o in &outs {
+                        self.flow(uf, o, FlowKind::Direct, Vec::new(), step, *loc);
+                    }
+                }
+                let reason = format!(
+                    "its Jinja lists the columns of `{relation}` (`get_columns_in_relation`), \
+                     which no property file declares and lineage found none of, so every \
+                     column may hold any column of `{relation}`; declare its columns"
+                );
+                let diag = Diag::IncompleteLineage {
+                    model: m.name.clone(),
+                    reason,
+                };
+                self.diags.push(diag.at(*loc));
+            }
+            if !unlisted.is_empty() && status.0 == LineageStatus::Full {
+                let kind = "columns of a relation not known".to_string();
+                status = (LineageStatus::Partial, Some(kind));
+            }
+            let (status, reason) = status;
             self.model.sql_lineage.push(ModelLineage {
                 name: m.name.clone(),
                 status,

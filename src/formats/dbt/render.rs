@@ -93,6 +93,10 @@ pub(super) struct Current {
     pub(super) project: String,
     /// The package of each macro being called, innermost last.
     packages: Vec<String>,
+    /// Columns found by lineage, by relation key, for relations no file declares them of.
+    columns: HashMap<String, Vec<String>>,
+    /// `ref:<model>`: the relation of `this`, whose columns are the model's own.
+    this_key: String,
 }
 
 pub(super) fn current<R>(f: impl FnOnce(&Current) -> R) -> Option<R> {
@@ -188,7 +192,7 @@ pub(super) fn mutable_sets(text: &str) -> std::borrow::Cow<'_, str> {
 
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
-    static RAISED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static MISSED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
     static CONFIGURED: RefCell<ModelConfig> = const {
         RefCell::new(ModelConfig {
@@ -198,6 +202,15 @@ thread_local! {
             meta: None,
         })
     };
+}
+
+/// One render of a model.
+pub(crate) struct Rendering {
+    pub(crate) sql: Rendered,
+    /// What the model's own `config()` said about its relation.
+    pub(crate) config: ModelConfig,
+    /// Relations whose columns a macro asked for and no one knew (their keys).
+    pub(crate) missed: Vec<String>,
 }
 
 /// What a model's own `{{ config(…) }}` says about the relation it builds, when the
@@ -294,9 +307,31 @@ impl Drop for Depth {
     }
 }
 
-/// What `exceptions.raise_compiler_error` and friends said during this thread's render.
-pub(super) fn record_raised(message: String) {
-    RAISED.with(|r| r.borrow_mut().push(message));
+/// The columns of relation `key` (`ref:x`, `source:a.b`) as `get_columns_in_relation`
+/// lists them: declared, or found by lineage. A relation whose columns are not known is
+/// recorded, for the model to be rendered again once they are, or reported.
+pub(super) fn relation_columns(key: &str) -> Vec<String> {
+    current(|c| {
+        let known = [c.shared.columns.get(key), c.columns.get(key)]
+            .into_iter()
+            .flatten()
+            .find(|cols| !cols.is_empty());
+        match known {
+            Some(cols) => cols.clone(),
+            None => {
+                if key != c.this_key {
+                    MISSED.with(|m| {
+                        let mut m = m.borrow_mut();
+                        if !m.iter().any(|k| k == key) {
+                            m.push(key.to_string());
+                        }
+                    });
+                }
+                Vec::new()
+            }
+        }
+    })
+    .unwrap_or_default()
 }
 
 /// A value that is its own caller: a `{% call %}` body rendered in the caller's state.
@@ -436,7 +471,7 @@ impl Shared {
 #[derive(Debug)]
 struct Adapter;
 
-fn column_value(name: &str) -> Value {
+pub(super) fn column_value(name: &str) -> Value {
     Value::from_object(context::Column {
         name: name.to_string(),
     })
@@ -481,11 +516,8 @@ impl Object for Adapter {
             "get_columns_in_relation" | "get_columns_in_table" => {
                 let key = a(0, "relation")
                     .and_then(|r| r.downcast_object_ref::<Relation>().map(|r| r.lookup_key()));
-                let cols = key
-                    .and_then(|k| shared.columns.get(&k))
-                    .map(|c| c.iter().map(|n| column_value(n)).collect::<Vec<_>>())
-                    .unwrap_or_default();
-                Value::from(cols)
+                let cols = key.map(|k| relation_columns(&k)).unwrap_or_default();
+                Value::from(cols.iter().map(|n| column_value(n)).collect::<Vec<_>>())
             }
             "get_relation" => {
                 let part = |i: usize, n: &str| {
@@ -637,15 +669,21 @@ impl Renderer {
     }
 
     /// Renders one model. `name` is the model's own name (for `this`); `incremental` is
-    /// what `is_incremental()` answers. Returns the SQL, what macros raised and what the
-    /// model's `config()` said about its relation.
-    pub(crate) fn render(
+    /// what `is_incremental()` answers.
+    pub(crate) fn render(&self, name: &str, text: &str, incremental: bool) -> Rendering {
+        self.render_with(name, text, incremental, HashMap::new())
+    }
+
+    /// [`Renderer::render`], with the columns lineage found of relations that no file
+    /// declares columns of (for `get_columns_in_relation`).
+    pub(crate) fn render_with(
         &self,
         name: &str,
         text: &str,
         incremental: bool,
-    ) -> (Rendered, Vec<String>, ModelConfig) {
-        RAISED.with(|r| r.borrow_mut().clear());
+        columns: HashMap<String, Vec<String>>,
+    ) -> Rendering {
+        MISSED.with(|m| m.borrow_mut().clear());
         CONFIGURED.with(|c| *c.borrow_mut() = ModelConfig::default());
         DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
@@ -668,13 +706,17 @@ impl Renderer {
                 vars: self.vars.clone(),
                 project: self.project.clone(),
                 packages: Vec::new(),
+                columns,
+                this_key: format!("ref:{}", name.to_lowercase()),
             })
         });
         let sql = self.render_sql(text, model);
         CURRENT.with(|c| c.borrow_mut().take());
-        let raised = RAISED.with(|r| std::mem::take(&mut *r.borrow_mut()));
-        let config = CONFIGURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
-        (sql, raised, config)
+        Rendering {
+            sql,
+            config: CONFIGURED.with(|c| std::mem::take(&mut *c.borrow_mut())),
+            missed: MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())),
+        }
     }
 
     fn render_sql(&self, text: &str, model: Value) -> Rendered {

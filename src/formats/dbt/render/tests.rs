@@ -14,7 +14,7 @@ fn setup(macros: Vec<MacroDef>) -> Renderer {
 }
 
 fn render(r: &Renderer, text: &str) -> Rendered {
-    r.render("m", text, false).0
+    r.render("m", text, false).sql
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn refs_sources_vars_and_unknown_macros() {
             "{% if is_incremental() %}inc{% else %}full{% endif %}",
             true
         )
-        .0
+        .sql
         .unwrap(),
         "inc"
     );
@@ -111,17 +111,29 @@ fn runaway_macros_stop_with_a_reason() {
 }
 
 #[test]
-fn exceptions_are_recorded_and_python_methods_work() {
+fn exceptions_do_not_stop_the_render_and_python_methods_work() {
     let r = setup(Vec::new());
-    let (out, raised, _) = r.render(
-        "m",
+    let out = render(
+        &r,
         "{{ exceptions.raise_compiler_error('no') }}{{ 'A,b'.split(',') | join('-') }} \
          {{ 'x'.upper() }} {{ {'k': 1}.get('k') }} {{ {'k': 1}.get('z', 2) }} \
          {{ modules.re.sub('a+', 'b', 'caat') }} {{ run_started_at.strftime('%Y') }}",
-        false,
     );
     assert_eq!(out.unwrap(), "A-b X 1 2 cbt 1970");
-    assert_eq!(raised, vec!["raise_compiler_error: no"]);
+}
+
+#[test]
+fn columns_nobody_knows_are_recorded_and_given_on_the_next_render() {
+    let r = setup(Vec::new());
+    let text = "{% for c in adapter.get_columns_in_relation(ref('up')) %}{{ c.name }},{% endfor %}\
+                {% for c in adapter.get_columns_in_relation(this) %}{{ c.name }}{% endfor %}";
+    let first = r.render("m", text, false);
+    assert_eq!(first.sql.unwrap(), "");
+    assert_eq!(first.missed, ["ref:up"]);
+    let known = HashMap::from([("ref:up".to_string(), vec!["a".to_string(), "b".to_string()])]);
+    let again = r.render_with("m", text, false, known);
+    assert_eq!(again.sql.unwrap(), "a,b,");
+    assert!(again.missed.is_empty());
 }
 
 #[test]
