@@ -1166,3 +1166,41 @@ fn columns_a_macro_lists_of_an_undeclared_relation_are_every_column_and_said() {
         .unwrap();
     assert_eq!(l.status, purposelint::model::LineageStatus::Partial);
 }
+
+#[test]
+fn a_parse_error_is_located_in_the_model_file_after_jinja_moved_its_lines() {
+    // The `if` block renders to one line fewer than the file has, and `{{ ref() }}`
+    // changes the line of the error: the diagnostic is still at the second comma.
+    let dir = leak_project(
+        "{% if false %}\nselect 1\n{% endif %}\nselect user_id,, phone_number from {{ source('app', 'security_contacts') }}\n",
+        &[],
+    );
+    let o = run(dir.path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    let info = incomplete(&o);
+    assert_eq!(info.len(), 1, "{:#?}", o.findings);
+    let at = &info[0].location.span.start_pos;
+    assert_eq!((at.line, at.column), (4, 16), "{}", info[0].message);
+    assert!(
+        info[0].message.ends_with("found: ,"),
+        "the rendered SQL's position is left out: {}",
+        info[0].message
+    );
+}
+
+#[test]
+fn a_window_key_hop_is_at_the_key() {
+    let dir = leak_project(
+        "select\n    user_id,\n    row_number() over (partition by phone_number order by user_id) as rn\nfrom {{ source('app', 'security_contacts') }}\n",
+        &[],
+    );
+    let o = run(dir.path());
+    let f = o.findings.iter().find(|f| f.flow.is_some()).unwrap();
+    let hop = &f.flow.as_ref().unwrap().path[0];
+    assert_eq!(hop.flow, purposelint::model::FlowKind::Indirect);
+    let at = &hop.location.span;
+    assert_eq!(
+        (at.start_pos.line, at.start_pos.column, at.end_pos.column),
+        (3, 37, 49)
+    );
+}

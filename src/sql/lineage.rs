@@ -329,6 +329,22 @@ pub(crate) fn parse_first(sql: &str, dialects: &[Dialect]) -> Parsed {
     Err(first_error.unwrap_or_else(|| "no dialect to parse it with".into()))
 }
 
+/// Where in the SQL sqlparser's error `msg` is (`… at Line: 4, Column: 19`), and the
+/// message without that position.
+pub(crate) fn error_position(msg: &str) -> Option<(SqlSpan, &str)> {
+    let at = msg.rfind(" at Line: ")?;
+    let (line, column) = msg[at + " at Line: ".len()..].split_once(", Column: ")?;
+    let line: u32 = line.parse().ok()?;
+    let column: u32 = column.trim_end().parse().ok()?;
+    (line > 0 && column > 0).then_some((
+        SqlSpan {
+            start: (line, column),
+            end: (line, column + 1),
+        },
+        &msg[..at],
+    ))
+}
+
 /// Extracts the lineage of `sql`, parsed in the first of `dialects` that parses it (the
 /// warehouse's dialect, or [`Dialect::CHAIN`] when it is not known). Never panics on bad
 /// input: problems are reported.
@@ -408,6 +424,15 @@ pub(crate) fn lineage_of(parsed: &Parsed, catalog: &mut dyn Catalog) -> Lineage 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parse_error_is_at_the_position_sqlparser_gives() {
+        let l = lineage("select a,\n  b +* c from t", &[Dialect::Generic], &mut Cat);
+        let (at, msg) = error_position(&l.problems[0]).unwrap();
+        assert_eq!(at.start, (2, 6));
+        assert!(msg.ends_with("found: *"), "{msg}");
+        assert!(error_position("no position here").is_none());
+    }
 
     struct Cat;
     impl Catalog for Cat {

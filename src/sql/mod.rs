@@ -13,7 +13,7 @@ mod resolve;
 
 pub(crate) use dialect::Dialect;
 pub(crate) use lineage::{
-    lineage, lineage_of, parse_first, relations_named, Catalog, Lineage, OutColumn, Parsed,
-    SqlSpan, Upstream,
+    error_position, lineage, lineage_of, parse_first, relations_named, Catalog, Lineage, OutColumn,
+    Parsed, SqlSpan, Upstream,
 };
 pub(crate) use refs::{special_function, window_keys};

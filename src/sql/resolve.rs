@@ -1008,6 +1008,11 @@ impl<'c> Cx<'c> {
             s.functions = self.names.join(functions, s.functions);
             if window_key {
                 s.kind = FlowKind::Indirect;
+                // A window key flows in at the key, as a join's at its condition.
+                if span.is_some() {
+                    s.span = span;
+                    s.level = 3;
+                }
             }
             if s.level < 3 && item_span.is_some() {
                 s.span = item_span;

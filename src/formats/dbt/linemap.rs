@@ -96,6 +96,23 @@ impl<'a> LineMap<'a> {
         Some((j, at - self.raw_starts[j]))
     }
 
+    /// `needle` in raw lines `lo..=hi`, else anywhere in the file when it occurs once
+    /// (neighbouring lines can be aligned wrongly when Jinja repeated some of them).
+    fn find_near_or_unique(&self, needle: &str, lo: usize, hi: usize) -> Option<(usize, usize)> {
+        if lo <= hi {
+            if let Some(found) = self.find_in_lines(needle, lo, hi) {
+                return Some(found);
+            }
+        }
+        let text = self.raw.text.as_bytes();
+        let mut all = memchr::memmem::find_iter(text, needle.as_bytes());
+        let (at, None) = (all.next()?, all.next()) else {
+            return None;
+        };
+        let j = self.raw_starts.partition_point(|&s| s <= at) - 1;
+        Some((j, at - self.raw_starts[j]))
+    }
+
     fn line_span(&self, j: usize, from: usize, to: usize) -> Span {
         let line = j as u32 + 1;
         self.raw
@@ -143,6 +160,31 @@ impl<'a> LineMap<'a> {
         let fragment = fragment.trim();
         let (lo, hi) = self.between[i];
         let hi = hi.min(self.raw_lines.len().saturating_sub(1));
+        // The line up to the span's end, when Jinja left that much as it was: a short
+        // fragment (`,`) may also occur earlier on the line.
+        let lead_ws = lead(rline);
+        if !fragment.is_empty() && scol >= lead_ws {
+            let upto: String = rline.chars().skip(lead_ws).take(ecol - lead_ws).collect();
+            let slice: String = rline.chars().skip(scol).take(ecol - scol).collect();
+            // Where the fragment starts in `upto`, in characters.
+            let offset = scol + lead(&slice) - lead_ws;
+            if let Some((j, b)) = self.find_near_or_unique(&upto, lo, hi) {
+                let from = self.raw_lines[j][..b].chars().count() + offset;
+                return self.line_span(j, from, from + fragment.chars().count());
+            }
+            // Else the text before it, when Jinja made the fragment: it is where that
+            // Jinja starts.
+            let before: String = upto.chars().take(offset).collect();
+            let before = before.trim_end();
+            if before.len() > 1 {
+                if let Some((j, b)) = self.find_near_or_unique(before, lo, hi) {
+                    let from = self.raw_lines[j][..b + before.len()].chars().count();
+                    let rest = &self.raw_lines[j][b + before.len()..];
+                    let from = from + lead(rest);
+                    return self.line_span(j, from, from + fragment.chars().count());
+                }
+            }
+        }
         let candidates = [
             fragment.to_string(),
             fragment
@@ -190,5 +232,27 @@ mod tests {
             end: (5, 14),
         });
         assert_eq!(s.start_pos.line, 5);
+    }
+
+    #[test]
+    fn a_short_fragment_is_found_by_the_text_before_it() {
+        // Line 2 repeats `,` before the span; on line 3 the `,` comes from the Jinja.
+        let raw = SourceFile::new(
+            "m.sql".into(),
+            "m.sql".into(),
+            "select\n  a, b,, {{ ref('c') }}\n  dd{{ comma() }}\nfrom t\n",
+        );
+        let rendered = "select\n  a, b,, \"ref:c\"\n  dd,\nfrom t\n";
+        let m = LineMap::new(rendered, &raw);
+        let s = m.map(SqlSpan {
+            start: (2, 8),
+            end: (2, 9),
+        });
+        assert_eq!((s.start_pos.line, s.start_pos.column), (2, 8));
+        let s = m.map(SqlSpan {
+            start: (3, 5),
+            end: (3, 6),
+        });
+        assert_eq!((s.start_pos.line, s.start_pos.column), (3, 5));
     }
 }

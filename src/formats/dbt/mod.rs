@@ -1261,6 +1261,8 @@ struct Variant {
     pass_locs: Option<(Loc, Vec<Loc>)>,
     /// Where each unresolved reference of `lin.unresolved` is.
     unresolved_locs: Vec<Loc>,
+    /// Where the SQL stops parsing, when it does.
+    problem_loc: Option<Loc>,
 }
 
 impl Variant {
@@ -1283,7 +1285,7 @@ impl View<'_> {
     fn analyze(&self, m: &SqlModel, sql: &Result<String, String>) -> Variant {
         let src = self.model.sources.get(m.file);
         let model_loc = m.loc(src);
-        let (lin, ids, reads, raw) = match sql {
+        let (mut lin, ids, reads, raw) = match sql {
             Ok(sql) => {
                 let mut cat = Cat {
                     model: self.model,
@@ -1332,6 +1334,14 @@ impl View<'_> {
             .as_ref()
             .map(|p| (at(p.span), p.indirect.iter().map(|i| at(i.span)).collect()));
         let unresolved_locs = lin.unresolved.iter().map(|(_, s)| at(*s)).collect();
+        // The error at its place in the model's file, rather than in the rendered SQL.
+        let mut problem_loc = None;
+        if let Some(first) = lin.problems.first_mut() {
+            if let Some((span, msg)) = crate::sql::error_position(first) {
+                problem_loc = Some(at(Some(span)));
+                *first = msg.to_string();
+            }
+        }
         Variant {
             lin,
             ids,
@@ -1341,6 +1351,7 @@ impl View<'_> {
             input_locs,
             pass_locs,
             unresolved_locs,
+            problem_loc,
         }
     }
 
@@ -1617,6 +1628,7 @@ impl Loader<'_> {
             Vec::new(),
         );
         let mut problems: Vec<String> = Vec::new();
+        let mut problem_loc = None;
         // Output columns that fell back alone, and the references that made them.
         let mut fell_back: Vec<String> = Vec::new();
         let mut unresolved: Vec<(String, Loc)> = Vec::new();
@@ -1648,6 +1660,9 @@ impl Loader<'_> {
             }
             dialect = dialect.or(lin.dialect);
             if !lin.problems.is_empty() {
+                if problems.is_empty() {
+                    problem_loc = v.problem_loc;
+                }
                 problems.extend(lin.problems.iter().cloned());
                 continue;
             }
@@ -1812,7 +1827,7 @@ impl Loader<'_> {
             model: m.name.clone(),
             reason,
         };
-        self.diags.push(diag.at(model_loc));
+        self.diags.push(diag.at(problem_loc.unwrap_or(model_loc)));
     }
 }
 
