@@ -1103,7 +1103,7 @@ fn columns_a_macro_lists_of_a_model_come_from_its_lineage() {
 }
 
 #[test]
-fn dbt_utils_filtered_columns_without_the_package_honour_except() {
+fn dbt_utils_filtered_columns_honour_except_with_or_without_the_package() {
     let audience = |except: &str| {
         format!(
             "{{%- set cols = dbt_utils.get_filtered_columns_in_relation(from=ref('stg_contacts'), except=[{except}]) -%}}\n\
@@ -1128,6 +1128,24 @@ fn dbt_utils_filtered_columns_without_the_package_honour_except() {
         ["stg_contacts.user_id"]
     );
     assert!(!leaks(&o), "{:#?}", o.findings);
+    // Installed, the package's macro returns nothing at compile time (`execute` is
+    // false): the columns are still the ones lineage found.
+    let installed = [
+        stg,
+        (
+            "dbt_packages/dbt_utils/dbt_project.yml",
+            "name: dbt_utils\nversion: '1.0'\n",
+        ),
+        (
+            "dbt_packages/dbt_utils/macros/get_filtered_columns_in_relation.sql",
+            "{% macro get_filtered_columns_in_relation(from, except=[]) %}\n{%- if not execute -%}{{ return('') }}{% endif %}\n{% endmacro %}\n",
+        ),
+    ];
+    let o = run(leak_project(&audience("'user_id'"), &installed).path());
+    assert_eq!(
+        inputs_of(&o, "audience", "payload"),
+        ["stg_contacts.phone_number"]
+    );
 }
 
 #[test]
