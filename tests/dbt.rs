@@ -1222,3 +1222,36 @@ fn a_window_key_hop_is_at_the_key() {
         (3, 37, 49)
     );
 }
+
+#[test]
+fn columns_made_from_queried_data_may_hold_any_column_of_the_relation_and_it_is_said() {
+    // The pivot's columns come from the values of `user_id`, which only the warehouse
+    // has: rendered statically they are none, and the phone would vanish with them.
+    let pivot = "select\n    user_id\n    {% for v in dbt_utils.get_column_values(ref('stg_contacts'), 'user_id') %}\n    , max(case when user_id = '{{ v }}' then phone_number end) as p_{{ v }}\n    {% endfor %}\nfrom {{ ref('stg_contacts') }}\ngroup by 1\n";
+    // The same under `{% if execute %}`, where the query is not even called.
+    let guarded = "{% if execute %}\n{% set rows = run_query('select distinct user_id from ' ~ ref('stg_contacts')) %}\n{% endif %}\nselect\n    user_id\n    {% for v in rows or [] %}, max(phone_number) as p_{{ v }}{% endfor %}\nfrom {{ ref('stg_contacts') }}\ngroup by 1\n";
+    let stg = (
+        "models/stg_contacts.sql",
+        "select user_id, phone_number from {{ source('app', 'security_contacts') }}\n",
+    );
+    for (sql, call, line) in [(pivot, "get_column_values", 3), (guarded, "run_query", 2)] {
+        let o = run(leak_project(sql, &[stg]).path());
+        assert!(leaks(&o), "{call}: {:#?}", o.findings);
+        let info = incomplete(&o);
+        assert_eq!(info.len(), 1, "{:#?}", o.findings);
+        assert!(
+            info[0].message.contains(&format!("(`{call}`)"))
+                && info[0].message.contains("any column of `stg_contacts`"),
+            "{}",
+            info[0].message
+        );
+        assert_eq!(info[0].location.span.start_pos.line, line, "{call}");
+        let l = o
+            .model
+            .sql_lineage
+            .iter()
+            .find(|l| l.name == "audience")
+            .unwrap();
+        assert_eq!(l.status, purposelint::model::LineageStatus::Partial);
+    }
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, State};
 
-use super::render::{column_value, relation_columns};
+use super::render::{column_value, record_query, relation_columns};
 
 /// `target`: the profile's target (`settings`, e.g. `type: snowflake`) over a
 /// development target on a generic warehouse.
@@ -377,9 +377,22 @@ pub(super) fn lenient_call(state: &State, name: &str, args: &[Value]) -> Value {
                 _ => kept.map(|c| column_value(c)).collect::<Vec<_>>(),
             });
         }
-        "get_relation" | "run_query" | "get_column_values" | "get_query_results_as_dict" => {
-            return Value::from(Vec::<Value>::new())
+        "run_query" | "get_column_values" | "get_query_results_as_dict" => {
+            // The table of `get_column_values`, or the relations a query's text reads.
+            let keys = match a(0, "table")
+                .or_else(|| a(0, "sql"))
+                .or_else(|| a(0, "query"))
+            {
+                Some(v) => match v.downcast_object_ref::<Relation>() {
+                    Some(r) => vec![r.lookup_key()],
+                    None => super::deps_of(&v.to_string()),
+                },
+                None => Vec::new(),
+            };
+            record_query(keys);
+            return Value::from(Vec::<Value>::new());
         }
+        "get_relation" => return Value::from(Vec::<Value>::new()),
         "log" | "debug" | "raise_compiler_error" | "warn" | "set_sql_header" => String::new(),
         _ => match pos.first().or(kw.first().map(|(_, v)| v)) {
             Some(v) if v.as_str().is_some() || v.is_number() => sql_of(v),

@@ -504,7 +504,14 @@ pub(super) fn add_globals(env: &mut Environment<'static>) {
     env.add_global("__mut", builtin(b_mut));
     env.add_global("log", builtin(|_, _| Value::from("")));
     env.add_global("print", builtin(|_, _| Value::from("")));
-    env.add_global("run_query", builtin(|_, _| Value::from(())));
+    env.add_global(
+        "run_query",
+        builtin(|_, args| {
+            let sql = args.first().map(|v| v.to_string()).unwrap_or_default();
+            super::render::record_query(super::deps_of(&sql));
+            Value::from(())
+        }),
+    );
     env.add_global("load_result", builtin(|_, _| Value::from(())));
     env.add_global("statement", builtin(|_, _| Value::from("")));
     env.add_global("set_sql_header", builtin(|_, _| Value::from("")));

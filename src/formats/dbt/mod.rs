@@ -74,6 +74,27 @@ struct SqlModel {
     /// When a macro asked for the columns of relations no file declares them of: the
     /// template, rendered again once lineage knows them.
     rerender: Option<Box<Rerender>>,
+    /// Relations whose data its Jinja queried (`get_column_values`, `run_query`).
+    queried: Vec<String>,
+}
+
+/// Jinja calls that query the warehouse's data, which a static render cannot have.
+const QUERY_CALLS: &[&str] = &[
+    "get_column_values",
+    "run_query",
+    "get_query_results_as_dict",
+];
+
+/// A relation whose columns or data a model's Jinja asked for and a static render
+/// could not give: every column of the model may hold any of its columns.
+struct UnknownInput {
+    relation: String,
+    ds: DatasetId,
+    loc: Loc,
+    /// The call, for the message: `get_columns_in_relation`, `get_column_values`, …
+    call: &'static str,
+    /// Its data was queried (rather than its columns listed).
+    data: bool,
 }
 
 struct Rerender {
@@ -179,6 +200,7 @@ fn yaml_snapshots(
                 span: relation.span,
             }),
             rerender: None,
+            queried: Vec::new(),
         });
     }
     out
@@ -210,7 +232,8 @@ fn line_one(file: FileId, src: &SourceFile) -> Loc {
     }
 }
 
-fn deps_of(sql: &str) -> Vec<String> {
+/// The relations (`ref:x`, `source:a.b`) that rendered SQL reads.
+pub(super) fn deps_of(sql: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = sql;
     while let Some(i) = rest.find('"') {
@@ -670,6 +693,7 @@ fn declare_project(
             let mut stale = false;
             let mut config = render::ModelConfig::default();
             let mut missed = Vec::new();
+            let mut queried = Vec::new();
             let mut variants = match manifest.current(&src.path, &src.text) {
                 Some(Ok(code)) => {
                     // The compiled code says nothing of the model's own `config(meta=…)`.
@@ -683,12 +707,14 @@ fn declare_project(
                     let full = renderer.render(&name, &text, false);
                     config = full.config;
                     missed = full.missed;
+                    queried = full.queried;
                     let mut v = vec![full.sql];
                     // Both shapes of an incremental model: the full refresh and the
                     // increment, whose filters may read other columns.
                     if text.contains("is_incremental") {
                         let inc = renderer.render(&name, &text, true);
                         add_missing(&mut missed, inc.missed);
+                        add_missing(&mut queried, inc.queried);
                         if inc.sql != v[0] {
                             v.push(inc.sql);
                         }
@@ -700,8 +726,13 @@ fn declare_project(
             for v in variants.iter().flatten() {
                 add_missing(&mut deps, deps_of(v));
             }
-            // The relations it lists the columns of are linked before it.
+            // A query under `{% if execute %}` is not called: its model's upstreams.
+            if queried.is_empty() && QUERY_CALLS.iter().any(|c| text.contains(c)) {
+                queried = deps.clone();
+            }
+            // The relations it lists the columns or queries the data of are linked before it.
             add_missing(&mut deps, missed.clone());
+            add_missing(&mut deps, queried.clone());
             let rerender = (!missed.is_empty()).then(|| {
                 Box::new(Rerender {
                     template: text,
@@ -720,6 +751,7 @@ fn declare_project(
                 config: config.or(project.model_config(&src.path)),
                 anchor: None,
                 rerender,
+                queried,
             }
         })
         .collect();
@@ -1559,37 +1591,63 @@ impl Loader<'_> {
         (!names.is_empty()).then_some(names)
     }
 
-    /// The relations whose columns `m`'s Jinja asked for and lineage does not know all
-    /// of, each with where the model asks (its first `get_columns_in_relation`).
-    fn unlisted(&self, m: &SqlModel, src: &SourceFile) -> Vec<(String, DatasetId, Loc)> {
-        let Some(r) = &m.rerender else {
-            return Vec::new();
+    /// The relations whose columns `m`'s Jinja asked for and lineage knows none of, then
+    /// those whose data it queried (`get_column_values`, `run_query`, which give nothing
+    /// at compile time), each with where the model asks and the call.
+    fn unknown_inputs(&self, m: &SqlModel, src: &SourceFile) -> Vec<UnknownInput> {
+        let at = |calls: &[&'static str]| -> (Loc, &'static str) {
+            let call = calls
+                .iter()
+                .filter_map(|name| Some((src.text.find(name)?, *name)))
+                .min();
+            match call {
+                Some((at, name)) if m.anchor.is_none() => {
+                    let span = src.span_of_bytes(at as u32, (at + name.len()) as u32);
+                    (Loc { file: m.file, span }, name)
+                }
+                _ => (m.loc(src), calls[0]),
+            }
         };
-        let call = [
-            "get_columns_in_relation",
-            "get_filtered_columns_in_relation",
-        ]
-        .iter()
-        .filter_map(|name| Some((src.text.find(name)?, name.len())))
-        .min();
-        let loc = match call {
-            Some((at, len)) if m.anchor.is_none() => Loc {
-                file: m.file,
-                span: src.span_of_bytes(at as u32, (at + len) as u32),
-            },
-            _ => m.loc(src),
+        let named = |k: &String| -> Option<(String, DatasetId)> {
+            let name = k
+                .strip_prefix("ref:")
+                .or_else(|| k.strip_prefix("source:"))
+                .unwrap_or(k);
+            Some((name.to_string(), self.lookup(name)?))
         };
-        r.missed
-            .iter()
-            .filter(|k| self.known_columns(k).is_none())
-            .filter_map(|k| {
-                let name = k
-                    .strip_prefix("ref:")
-                    .or_else(|| k.strip_prefix("source:"))
-                    .unwrap_or(k);
-                Some((name.to_string(), self.lookup(name)?, loc))
-            })
-            .collect()
+        let mut out = Vec::new();
+        if let Some(r) = &m.rerender {
+            let (loc, call) = at(&[
+                "get_columns_in_relation",
+                "get_filtered_columns_in_relation",
+            ]);
+            for k in r.missed.iter().filter(|k| self.known_columns(k).is_none()) {
+                if let Some((relation, ds)) = named(k) {
+                    out.push(UnknownInput {
+                        relation,
+                        ds,
+                        loc,
+                        call,
+                        data: false,
+                    });
+                }
+            }
+        }
+        if !m.queried.is_empty() {
+            let (loc, call) = at(QUERY_CALLS);
+            for k in &m.queried {
+                if let Some((relation, ds)) = named(k) {
+                    out.push(UnknownInput {
+                        relation,
+                        ds,
+                        loc,
+                        call,
+                        data: true,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Renders model `m` again when lineage now knows the columns of relations its
@@ -1708,12 +1766,12 @@ impl Loader<'_> {
             for (from, to, kind, functions, loc) in flows {
                 self.flow(from, to, kind, functions, step, loc);
             }
-            let unlisted = self.unlisted(m, &src);
+            let unknown = self.unknown_inputs(m, &src);
             let state = match state {
                 // Columns made from a list we could not give may be any of the model's.
-                None if !unlisted.is_empty() => Columns::AllUpstream {
-                    upstreams: unlisted.iter().map(|u| u.1).collect(),
-                    loc: unlisted[0].2,
+                None if !unknown.is_empty() => Columns::AllUpstream {
+                    upstreams: unknown.iter().map(|u| u.ds).collect(),
+                    loc: unknown[0].loc,
                 },
                 s => s.unwrap_or(Columns::Closed),
             };
@@ -1730,32 +1788,64 @@ impl Loader<'_> {
                 let kind = "cannot resolve column".to_string();
                 status = (LineageStatus::Partial, Some(kind));
             }
-            for (relation, u, loc) in &unlisted {
+            for u in &unknown {
                 let outs = self.model.dataset(ds).fields.clone();
-                if self.model.dataset(*u).fields.is_empty() {
+                if self.model.dataset(u.ds).fields.is_empty() {
                     // Columns unknown: the relation as one node, so that its dataset's
                     // purposes still reach the model, as in a fallback.
-                    let at = self.model.dataset(*u).loc;
-                    let _ = self.model.add_field(*u, "*".to_string(), at);
+                    let at = self.model.dataset(u.ds).loc;
+                    let _ = self.model.add_field(u.ds, "*".to_string(), at);
                 }
-                for uf in self.model.dataset(*u).fields.clone() {
+                for uf in self.model.dataset(u.ds).fields.clone() {
                     for &o in &outs {
-                        self.flow(uf, o, FlowKind::Direct, Vec::new(), step, *loc);
+                        self.flow(uf, o, FlowKind::Direct, Vec::new(), step, u.loc);
                     }
                 }
+                if u.data {
+                    continue;
+                }
+                let (relation, call) = (&u.relation, u.call);
                 let reason = format!(
-                    "its Jinja lists the columns of `{relation}` (`get_columns_in_relation`), \
-                     which no property file declares and lineage found none of, so every \
-                     column may hold any column of `{relation}`; declare its columns"
+                    "its Jinja lists the columns of `{relation}` (`{call}`), which no property \
+                     file declares and lineage found none of, so every column may hold any \
+                     column of `{relation}`; declare its columns"
                 );
                 let diag = Diag::IncompleteLineage {
                     model: m.name.clone(),
                     reason,
                 };
-                self.diags.push(diag.at(*loc));
+                self.diags.push(diag.at(u.loc));
             }
-            if !unlisted.is_empty() && status.0 == LineageStatus::Full {
-                let kind = "columns of a relation not known".to_string();
+            // One diagnostic for the data it queries, of however many relations.
+            let queried: Vec<&UnknownInput> = unknown.iter().filter(|u| u.data).collect();
+            if let Some(first) = queried.first() {
+                const SHOWN: usize = 5;
+                let mut names: Vec<String> = queried
+                    .iter()
+                    .take(SHOWN)
+                    .map(|u| format!("`{}`", u.relation))
+                    .collect();
+                if queried.len() > SHOWN {
+                    names.push(format!("{} more", queried.len() - SHOWN));
+                }
+                let reason = format!(
+                    "its Jinja queries data that only the warehouse has (`{}`), so every \
+                     column may hold any column of {}",
+                    first.call,
+                    names.join(", ")
+                );
+                let diag = Diag::IncompleteLineage {
+                    model: m.name.clone(),
+                    reason,
+                };
+                self.diags.push(diag.at(first.loc));
+            }
+            if let Some(u) = unknown.first().filter(|_| status.0 == LineageStatus::Full) {
+                let kind = match u.data {
+                    true => "data of a relation queried",
+                    false => "columns of a relation not known",
+                }
+                .to_string();
                 status = (LineageStatus::Partial, Some(kind));
             }
             let (status, reason) = status;

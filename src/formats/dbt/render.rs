@@ -193,6 +193,7 @@ pub(super) fn mutable_sets(text: &str) -> std::borrow::Cow<'_, str> {
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     static MISSED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static QUERIED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
     static CONFIGURED: RefCell<ModelConfig> = const {
         RefCell::new(ModelConfig {
@@ -211,6 +212,8 @@ pub(crate) struct Rendering {
     pub(crate) config: ModelConfig,
     /// Relations whose columns a macro asked for and no one knew (their keys).
     pub(crate) missed: Vec<String>,
+    /// Relations whose data a macro queried (`get_column_values`, `run_query`).
+    pub(crate) queried: Vec<String>,
 }
 
 /// What a model's own `{{ config(…) }}` says about the relation it builds, when the
@@ -305,6 +308,19 @@ impl Drop for Depth {
     fn drop(&mut self) {
         DEPTH.with(|c| c.set(c.get().saturating_sub(1)));
     }
+}
+
+/// Records that the render asked the warehouse for data of relations `keys` (whose values
+/// it does not have at compile time): `get_column_values`, `run_query`.
+pub(super) fn record_query(keys: Vec<String>) {
+    QUERIED.with(|q| {
+        let mut q = q.borrow_mut();
+        for k in keys {
+            if !q.contains(&k) {
+                q.push(k);
+            }
+        }
+    });
 }
 
 /// The columns of relation `key` (`ref:x`, `source:a.b`) as `get_columns_in_relation`
@@ -410,7 +426,7 @@ struct Package(Arc<Shared>, String);
 
 /// Package macros that return nothing at compile time (`execute` is false) and that we
 /// answer from what we know instead: the columns of a relation.
-const ANSWERED: &[&str] = &["get_filtered_columns_in_relation"];
+const ANSWERED: &[&str] = &["get_filtered_columns_in_relation", "get_column_values"];
 
 impl Package {
     fn member(&self, name: &str) -> Value {
@@ -693,6 +709,7 @@ impl Renderer {
         columns: HashMap<String, Vec<String>>,
     ) -> Rendering {
         MISSED.with(|m| m.borrow_mut().clear());
+        QUERIED.with(|q| q.borrow_mut().clear());
         CONFIGURED.with(|c| *c.borrow_mut() = ModelConfig::default());
         DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
@@ -725,6 +742,7 @@ impl Renderer {
             sql,
             config: CONFIGURED.with(|c| std::mem::take(&mut *c.borrow_mut())),
             missed: MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())),
+            queried: QUERIED.with(|q| std::mem::take(&mut *q.borrow_mut())),
         }
     }
 
