@@ -1615,36 +1615,33 @@ impl Loader<'_> {
                 .unwrap_or(k);
             Some((name.to_string(), self.lookup(name)?))
         };
+        let listed: Vec<&String> = m
+            .rerender
+            .iter()
+            .flat_map(|r| &r.missed)
+            .filter(|k| self.known_columns(k).is_none())
+            .collect();
+        let lists = [
+            "get_columns_in_relation",
+            "get_filtered_columns_in_relation",
+        ];
         let mut out = Vec::new();
-        if let Some(r) = &m.rerender {
-            let (loc, call) = at(&[
-                "get_columns_in_relation",
-                "get_filtered_columns_in_relation",
-            ]);
-            for k in r.missed.iter().filter(|k| self.known_columns(k).is_none()) {
-                if let Some((relation, ds)) = named(k) {
-                    out.push(UnknownInput {
-                        relation,
-                        ds,
-                        loc,
-                        call,
-                        data: false,
-                    });
-                }
+        for (keys, calls, data) in [
+            (listed, &lists[..], false),
+            (m.queried.iter().collect(), QUERY_CALLS, true),
+        ] {
+            if keys.is_empty() {
+                continue;
             }
-        }
-        if !m.queried.is_empty() {
-            let (loc, call) = at(QUERY_CALLS);
-            for k in &m.queried {
-                if let Some((relation, ds)) = named(k) {
-                    out.push(UnknownInput {
-                        relation,
-                        ds,
-                        loc,
-                        call,
-                        data: true,
-                    });
-                }
+            let (loc, call) = at(calls);
+            for (relation, ds) in keys.into_iter().filter_map(named) {
+                out.push(UnknownInput {
+                    relation,
+                    ds,
+                    loc,
+                    call,
+                    data,
+                });
             }
         }
         out
