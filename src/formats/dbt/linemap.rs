@@ -91,9 +91,13 @@ impl<'a> LineMap<'a> {
         let from = self.raw_starts[lo];
         let to = self.raw_starts[hi] + self.raw_lines[hi].len();
         let b = memchr::memmem::find(&self.raw.text.as_bytes()[from..to], needle.as_bytes())?;
-        let at = from + b;
+        Some(self.line_at(from + b))
+    }
+
+    /// The raw line of byte offset `at`, and the offset in that line.
+    fn line_at(&self, at: usize) -> (usize, usize) {
         let j = self.raw_starts.partition_point(|&s| s <= at) - 1;
-        Some((j, at - self.raw_starts[j]))
+        (j, at - self.raw_starts[j])
     }
 
     /// `needle` in raw lines `lo..=hi`, else anywhere in the file when it occurs once
@@ -109,8 +113,7 @@ impl<'a> LineMap<'a> {
         let (at, None) = (all.next()?, all.next()) else {
             return None;
         };
-        let j = self.raw_starts.partition_point(|&s| s <= at) - 1;
-        Some((j, at - self.raw_starts[j]))
+        Some(self.line_at(at))
     }
 
     fn line_span(&self, j: usize, from: usize, to: usize) -> Span {

@@ -207,7 +207,7 @@ fn yaml_snapshots(
 }
 
 /// Appends the items of `new` that `list` does not have yet.
-fn add_missing(list: &mut Vec<String>, new: Vec<String>) {
+pub(super) fn add_missing(list: &mut Vec<String>, new: impl IntoIterator<Item = String>) {
     for n in new {
         if !list.contains(&n) {
             list.push(n);
@@ -230,6 +230,13 @@ fn line_one(file: FileId, src: &SourceFile) -> Loc {
             },
         },
     }
+}
+
+/// The name a relation key (`ref:x`, `source:a.b`, or a relation) is looked up by.
+fn relation_name(key: &str) -> &str {
+    key.strip_prefix("ref:")
+        .or_else(|| key.strip_prefix("source:"))
+        .unwrap_or(key)
 }
 
 /// The relations (`ref:x`, `source:a.b`) that rendered SQL reads.
@@ -1572,16 +1579,21 @@ impl Loader<'_> {
         }
     }
 
+    /// Says that `m`'s lineage is incomplete, and why, at `loc`.
+    fn incomplete(&mut self, m: &SqlModel, reason: String, loc: Loc) {
+        let diag = Diag::IncompleteLineage {
+            model: m.name.clone(),
+            reason,
+        };
+        self.diags.push(diag.at(loc));
+    }
+
     /// The columns of relation `key` (`ref:x`, `source:a.b`) that lineage found, as a
     /// warehouse would list them: those of a model linked before, or of any dataset
     /// (`select *` over a source lists the source's declared columns, as the source
     /// itself would). None when it has none, or only the one node of a fallback.
     fn known_columns(&self, key: &str) -> Option<Vec<String>> {
-        let name = key
-            .strip_prefix("ref:")
-            .or_else(|| key.strip_prefix("source:"))
-            .unwrap_or(key);
-        let ds = self.lookup(name)?;
+        let ds = self.lookup(relation_name(key))?;
         let names: Vec<String> = self
             .model
             .field_names(ds)
@@ -1609,10 +1621,7 @@ impl Loader<'_> {
             }
         };
         let named = |k: &String| -> Option<(String, DatasetId)> {
-            let name = k
-                .strip_prefix("ref:")
-                .or_else(|| k.strip_prefix("source:"))
-                .unwrap_or(k);
+            let name = relation_name(k);
             Some((name.to_string(), self.lookup(name)?))
         };
         let listed: Vec<&String> = m
@@ -1777,11 +1786,7 @@ impl Loader<'_> {
             if let Some((_, loc)) = unresolved.first().filter(|_| !fell_back.is_empty()) {
                 // A name that reaches no output column (in a CTE nothing reads) changes none.
                 let reason = partial_reason(&fell_back, &unresolved);
-                let diag = Diag::IncompleteLineage {
-                    model: m.name.clone(),
-                    reason,
-                };
-                self.diags.push(diag.at(*loc));
+                self.incomplete(m, reason, *loc);
                 let kind = "cannot resolve column".to_string();
                 status = (LineageStatus::Partial, Some(kind));
             }
@@ -1807,11 +1812,7 @@ impl Loader<'_> {
                      file declares and lineage found none of, so every column may hold any \
                      column of `{relation}`; declare its columns"
                 );
-                let diag = Diag::IncompleteLineage {
-                    model: m.name.clone(),
-                    reason,
-                };
-                self.diags.push(diag.at(u.loc));
+                self.incomplete(m, reason, u.loc);
             }
             // One diagnostic for the data it queries, of however many relations.
             let queried: Vec<&UnknownInput> = unknown.iter().filter(|u| u.data).collect();
@@ -1831,11 +1832,7 @@ impl Loader<'_> {
                     first.call,
                     names.join(", ")
                 );
-                let diag = Diag::IncompleteLineage {
-                    model: m.name.clone(),
-                    reason,
-                };
-                self.diags.push(diag.at(first.loc));
+                self.incomplete(m, reason, first.loc);
             }
             if let Some(u) = unknown.first().filter(|_| status.0 == LineageStatus::Full) {
                 let kind = match u.data {
@@ -1858,11 +1855,7 @@ impl Loader<'_> {
         problems.dedup();
         let mut upstreams: Vec<DatasetId> = ids.clone();
         for d in &m.deps {
-            let name = d
-                .strip_prefix("ref:")
-                .or_else(|| d.strip_prefix("source:"))
-                .unwrap_or(d);
-            if let Some(u) = self.lookup(name) {
+            if let Some(u) = self.lookup(relation_name(d)) {
                 if !upstreams.contains(&u) {
                     upstreams.push(u);
                 }
@@ -1910,11 +1903,7 @@ impl Loader<'_> {
             reason: Some(reason_kind(&reason)),
             dialect,
         });
-        let diag = Diag::IncompleteLineage {
-            model: m.name.clone(),
-            reason,
-        };
-        self.diags.push(diag.at(problem_loc.unwrap_or(model_loc)));
+        self.incomplete(m, reason, problem_loc.unwrap_or(model_loc));
     }
 }
 

@@ -313,14 +313,7 @@ impl Drop for Depth {
 /// Records that the render asked the warehouse for data of relations `keys` (whose values
 /// it does not have at compile time): `get_column_values`, `run_query`.
 pub(super) fn record_query(keys: Vec<String>) {
-    QUERIED.with(|q| {
-        let mut q = q.borrow_mut();
-        for k in keys {
-            if !q.contains(&k) {
-                q.push(k);
-            }
-        }
-    });
+    QUERIED.with(|q| super::add_missing(&mut q.borrow_mut(), keys));
 }
 
 /// The columns of relation `key` (`ref:x`, `source:a.b`) as `get_columns_in_relation`
@@ -336,12 +329,7 @@ pub(super) fn relation_columns(key: &str) -> Vec<String> {
             Some(cols) => cols.clone(),
             None => {
                 if key != c.this_key {
-                    MISSED.with(|m| {
-                        let mut m = m.borrow_mut();
-                        if !m.iter().any(|k| k == key) {
-                            m.push(key.to_string());
-                        }
-                    });
+                    MISSED.with(|m| super::add_missing(&mut m.borrow_mut(), [key.to_string()]));
                 }
                 Vec::new()
             }
