@@ -1250,3 +1250,149 @@ fn columns_made_from_queried_data_may_hold_any_column_of_the_relation_and_it_is_
         assert_eq!(status_of(&o, "audience"), LineageStatus::Partial);
     }
 }
+
+#[test]
+fn a_query_a_macro_makes_only_when_executing_is_seen_and_the_model_s_own_data_is_not() {
+    // `get_column_values_ordered` (GitLab's): it returns nothing at compile time and
+    // queries through `statement`/`load_result` when run, after `adapter.get_relation`.
+    let ordered = "{% macro values_of(table, column) -%}\n{%- if not execute -%}{{ return('') }}{% endif %}\n{%- set rel = adapter.get_relation(database=table.database, schema=table.schema, identifier=table.identifier) -%}\n{%- call statement('v', fetch_result=true) %}select {{ column }} from {{ rel }}{%- endcall -%}\n{%- set r = load_result('v') -%}\n{{ return([]) }}\n{%- endmacro %}\n";
+    // GitLab's `dbt_audit`: a query of the model's own relation, for a timestamp.
+    let audit = "{% macro audit() -%}\n{% if execute %}{% set r = run_query('select max(ts) from ' ~ this) %}{% endif %}\ncurrent_timestamp as audited_at\n{%- endmacro %}\n";
+    let stg = (
+        "models/stg_contacts.sql",
+        "select user_id, phone_number from {{ source('app', 'security_contacts') }}\n",
+    );
+    let ids = (
+        "models/ids.sql",
+        "select user_id from {{ source('app', 'security_contacts') }}\n",
+    );
+    let pivot = "select\n    user_id,\n    {{ dbt_utils.pivot('user_id', values_of(ref('stg_contacts'), 'user_id')) }}\nfrom {{ ref('ids') }}\n";
+    let o = run(leak_project(pivot, &[stg, ids, ("macros/values_of.sql", ordered)]).path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    let info = incomplete(&o);
+    assert_eq!(info.len(), 1, "{:#?}", o.findings);
+    assert!(
+        info[0].message.contains("(`values_of`)")
+            && info[0].message.ends_with("any column of `stg_contacts`"),
+        "only the relation queried: {}",
+        info[0].message
+    );
+    assert_eq!(
+        (
+            info[0].location.span.start_pos.line,
+            info[0].location.span.start_pos.column
+        ),
+        (3, 35)
+    );
+    // The model's own data queried is nothing new: no diagnostic, exact lineage.
+    let audited = "select user_id, {{ audit() }} from {{ ref('ids') }}\n";
+    let o = run(leak_project(audited, &[ids, ("macros/audit.sql", audit)]).path());
+    assert!(incomplete(&o).is_empty(), "{:#?}", o.findings);
+    assert_eq!(status_of(&o, "audience"), LineageStatus::Full);
+}
+
+#[test]
+fn get_relation_finds_the_source_or_model_it_names() {
+    // fivetran_utils' `union_data` reads the source through `adapter.get_relation`; a
+    // relation it cannot find stayed `none`, and the model read nothing.
+    for call in [
+        "adapter.get_relation(database=source('app', 'security_contacts').database, schema=source('app', 'security_contacts').schema, identifier='security_contacts')",
+        "adapter.get_relation(database=target.database, schema='app', identifier='security_contacts')",
+    ] {
+        let sql = format!(
+            "{{%- set rel = {call} -%}}\n{{% if rel %}}select * from {{{{ rel }}}}{{% else %}}select null as nothing{{% endif %}}\n"
+        );
+        let o = run(leak_project(&sql, &[]).path());
+        assert!(leaks(&o), "{call}: {:#?}", o.findings);
+        assert_eq!(status_of(&o, "audience"), LineageStatus::Full, "{call}");
+    }
+}
+
+#[test]
+fn union_data_without_the_package_reads_the_source_not_a_variable_naming_a_later_model() {
+    // Fivetran's combined packages set the table's variable to the staging model that
+    // reads this one: following it made a cycle and lost the source.
+    let tmp = "{{ fivetran_utils.union_data(table_identifier='security_contacts', database_variable='app_database', schema_variable='app_schema', default_database=target.database, default_schema='app', default_variable='security_contacts') }}\n";
+    let dir = leak_project(
+        "select user_id, phone_number from {{ ref('stg_tmp') }}\n",
+        &[
+            ("models/stg_tmp.sql", tmp),
+            (
+                "dbt_project.yml",
+                "name: leak\nversion: '1.0'\nvars:\n  security_contacts: \"{{ ref('audience') }}\"\n",
+            ),
+        ],
+    );
+    let o = run(dir.path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    assert_eq!(status_of(&o, "stg_tmp"), LineageStatus::Full);
+}
+
+#[test]
+fn union_relations_unions_the_relations_columns_by_name_installed_or_not() {
+    let other = "      - name: old_contacts\n        columns:\n          - name: user_id\n          - name: email\n";
+    let sql = "{{ dbt_utils.union_relations(relations=[source('app', 'security_contacts'), source('app', 'old_contacts')]) }}\n";
+    let installed = (
+        "dbt_packages/dbt_utils/macros/union.sql",
+        "{%- macro union_relations(relations, column_override=none, include=[], exclude=[], source_column_name='_dbt_source_relation', where=none) -%}\n{%- if not execute %}{{ return('') }}{% endif -%}\nselect 1\n{%- endmacro -%}\n",
+    );
+    let package = (
+        "dbt_packages/dbt_utils/dbt_project.yml",
+        "name: dbt_utils\nversion: '0.8.5'\n",
+    );
+    for extra in [&[][..], &[installed, package][..]] {
+        let dir = leak_project(sql, extra);
+        let sources = std::fs::read_to_string(dir.path().join("models/sources.yml")).unwrap();
+        let sources = sources.replacen("exposures:", &format!("{other}exposures:"), 1);
+        std::fs::write(dir.path().join("models/sources.yml"), sources).unwrap();
+        let o = run(dir.path());
+        assert!(leaks(&o), "{:#?}", o.findings);
+        assert_eq!(
+            status_of(&o, "audience"),
+            LineageStatus::Full,
+            "{:#?}",
+            o.findings
+        );
+        let mut cols = inputs_of(&o, "audience", "email");
+        cols.sort();
+        assert_eq!(cols, vec!["app.old_contacts.email"]);
+    }
+}
+
+#[test]
+fn a_fallback_reads_every_relation_the_jinja_resolved_even_when_the_sql_is_empty() {
+    // A project's own macro that renders nothing at compile time (`execute` is false).
+    let empty = "{% macro union_all(relations) -%}{%- if not execute %}{{ return('') }}{% endif -%}select 1{%- endmacro %}\n";
+    let sql = "{{ union_all([source('app', 'security_contacts')]) }}\n";
+    let o = run(leak_project(sql, &[("macros/union_all.sql", empty)]).path());
+    assert!(leaks(&o), "{:#?}", o.findings);
+    assert_eq!(status_of(&o, "audience"), LineageStatus::Fallback);
+}
+
+#[test]
+fn models_that_ref_one_another_in_a_cycle_are_an_error_at_the_ref() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(
+        dir.path(),
+        &[
+            ("dbt_project.yml", "name: cyc\nversion: '1.0'\n"),
+            ("models/a.sql", "select id\nfrom {{ ref('b') }}\n"),
+            ("models/b.sql", "select id from {{ ref('c') }}\n"),
+            ("models/c.sql", "select id from {{ ref('a') }}\n"),
+        ],
+    );
+    let o = run(dir.path());
+    let errors: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "invalid-manifest")
+        .collect();
+    assert_eq!(errors.len(), 1, "{:#?}", o.findings);
+    assert!(
+        errors[0].message.contains("`a`, `b`, `c`"),
+        "{}",
+        errors[0].message
+    );
+    let at = &errors[0].location.span.start_pos;
+    assert_eq!((at.line, at.column), (2, 14));
+}

@@ -83,6 +83,11 @@ impl Object for Relation {
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_sql())
     }
+
+    // A relation is there (`{% if relation %}`), though it lists no attributes.
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
 }
 
 impl Relation {
@@ -207,6 +212,69 @@ pub(super) fn list_sql(v: &Value) -> String {
     }
 }
 
+/// dbt_utils' `union_relations`: the relations' columns by name (`null` where one has
+/// none), after a column naming each row's relation; `select *` of each when the
+/// columns of one are not known.
+fn union_relations(
+    relations: &[Value],
+    include: &[String],
+    exclude: &[String],
+    source_column: &str,
+) -> String {
+    let keep = |c: &String| (include.is_empty() || include.contains(c)) && !exclude.contains(c);
+    let sides: Vec<(String, Vec<String>)> = relations
+        .iter()
+        .map(|r| {
+            let cols = match r.downcast_object_ref::<Relation>() {
+                Some(rel) => relation_columns(&rel.lookup_key()),
+                None => Vec::new(),
+            };
+            (
+                sql_of(r),
+                cols.into_iter()
+                    .map(|c| c.to_lowercase())
+                    .filter(keep)
+                    .collect(),
+            )
+        })
+        .filter(|(sql, _)| !sql.trim().is_empty())
+        .collect();
+    if sides.is_empty() {
+        return "select null as _unknown".into();
+    }
+    let mut all: Vec<String> = Vec::new();
+    for (_, cols) in &sides {
+        for c in cols {
+            if !all.contains(c) {
+                all.push(c.clone());
+            }
+        }
+    }
+    let known = sides.iter().all(|(_, cols)| !cols.is_empty());
+    sides
+        .iter()
+        .map(|(rel, cols)| {
+            let tag = format!(
+                "cast('{}' as varchar) as {source_column}",
+                rel.replace(['\'', '"'], "")
+            );
+            let list = match known {
+                true => all
+                    .iter()
+                    .map(|c| match cols.contains(c) {
+                        true => c.clone(),
+                        false => format!("null as {c}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                false => "*".into(),
+            };
+            format!("select {tag}, {list} from {rel}")
+        })
+        .collect::<Vec<_>>()
+        .join(" union all ")
+}
+
 /// The meaning we give to a macro we do not have.
 pub(super) fn lenient_call(state: &State, name: &str, args: &[Value]) -> Value {
     let short = name.rsplit('.').next().unwrap_or(name);
@@ -262,17 +330,40 @@ pub(super) fn lenient_call(state: &State, name: &str, args: &[Value]) -> Value {
             }
             _ => "select null as _unknown".into(),
         },
-        "union_data" | "shopify_union_data" | "union_relations" => {
-            let relation = a(99, "default_variable")
-                .and_then(|v| v.as_str().map(str::to_string))
-                .and_then(|var| lookup_var(state, &var))
-                .map(|v| sql_of(&v))
-                .or_else(|| {
-                    let schema = a(99, "default_schema")?;
-                    let table = a(99, "table_identifier")?;
-                    Some(format!("\"source:{}.{}\"", sql_of(&schema), sql_of(&table)))
-                })
-                .or_else(|| a(0, "relations").map(|r| list_sql(&r)));
+        "union_relations" => {
+            let relations: Vec<Value> = a(0, "relations")
+                .and_then(|r| r.try_iter().ok().map(|i| i.collect()))
+                .unwrap_or_default();
+            let names = |n: Option<Value>| -> Vec<String> {
+                n.and_then(|v| v.try_iter().ok())
+                    .map(|i| i.map(|v| v.to_string().to_lowercase()).collect())
+                    .unwrap_or_default()
+            };
+            let source_column = a(5, "source_column_name")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "_dbt_source_relation".into());
+            union_relations(
+                &relations,
+                &names(a(2, "include")),
+                &names(a(3, "exclude")),
+                &source_column,
+            )
+        }
+        "union_data" | "shopify_union_data" => {
+            // fivetran_utils ≥ 0.4 reads `source(default_schema, table_identifier)`; the
+            // variable, in combined packages, may name the model downstream of this one.
+            let relation = (|| {
+                let schema = a(99, "default_schema")?;
+                let table = a(99, "table_identifier")?;
+                Some(format!("\"source:{}.{}\"", sql_of(&schema), sql_of(&table)))
+            })()
+            .or_else(|| {
+                a(99, "default_variable")
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .and_then(|var| lookup_var(state, &var))
+                    .map(|v| sql_of(&v))
+            })
+            .or_else(|| a(0, "relations").map(|r| list_sql(&r)));
             match relation {
                 Some(rel) if !rel.trim().is_empty() => format!("select * from {rel}"),
                 _ => "select null as _unknown".into(),
@@ -434,7 +525,10 @@ pub(super) fn builtin(f: fn(&State, &[Value]) -> Value) -> Value {
     Value::from_object(Builtin(f))
 }
 
+/// The relation of a `ref()` or `source()`, which the render records as the model's
+/// dependency (as dbt does), whether or not its SQL names it.
 pub(super) fn relation(key: String, identifier: String, schema: String) -> Value {
+    super::render::record_reference(key.to_lowercase());
     Value::from_object(Relation {
         key: Some(key),
         database: "analytics".into(),

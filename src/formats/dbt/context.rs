@@ -500,6 +500,24 @@ fn namespace(entries: Vec<(&str, Value)>) -> Value {
     )
 }
 
+/// `{% call statement('x', fetch_result=True) %}select …{% endcall %}`: a query whose
+/// result `load_result('x')` gives, at run time only.
+#[derive(Debug)]
+struct Statement;
+
+impl Object for Statement {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let (pos, kw) = split_args(args);
+        let fetch = arg(&pos, &kw, 1, "fetch_result").is_some_and(|v| v.is_true());
+        let body = kw.into_iter().find(|(k, _)| k == "caller").map(|(_, c)| c);
+        if let Some(body) = body.filter(|_| fetch) {
+            let sql = body.call(state, &[])?.to_string();
+            super::render::record_query(super::deps_of(&sql));
+        }
+        Ok(Value::from(""))
+    }
+}
+
 pub(super) fn add_globals(env: &mut Environment<'static>) {
     env.add_global("__mut", builtin(b_mut));
     env.add_global("log", builtin(|_, _| Value::from("")));
@@ -513,7 +531,7 @@ pub(super) fn add_globals(env: &mut Environment<'static>) {
         }),
     );
     env.add_global("load_result", builtin(|_, _| Value::from(())));
-    env.add_global("statement", builtin(|_, _| Value::from("")));
+    env.add_global("statement", Value::from_object(Statement));
     env.add_global("set_sql_header", builtin(|_, _| Value::from("")));
     env.add_global("exceptions", Value::from_object(Exceptions));
     env.add_global("run_started_at", Value::from_object(Instant));

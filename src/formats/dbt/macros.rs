@@ -2,7 +2,7 @@
 //! `macro-paths`, split into one definition each, and resolved the way dbt resolves them
 //! (a package's own macros, then the root project's; `package.macro`; `adapter.dispatch`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::project::Project;
@@ -162,6 +162,62 @@ pub(crate) fn package_macros(packages: &[Package], cx: &LinkCx<'_>) -> Vec<Macro
     out
 }
 
+/// The names `text` calls (`name(`, `pkg.name (`), in order, repeats included.
+pub(crate) fn called_names(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if !ident(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+            let mut j = i;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if bytes.get(j) == Some(&b'(') && !bytes[start].is_ascii_digit() {
+                return Some(&text[start..i]);
+            }
+        }
+        None
+    })
+}
+
+/// The names of macros that query the warehouse's data, themselves (a call of one of
+/// `calls`) or through a macro they call: what they make is only known at run time.
+pub(crate) fn querying(defs: &[MacroDef], calls: &[&str]) -> HashSet<String> {
+    let mut callees: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for d in defs {
+        callees
+            .entry(d.name.as_str())
+            .or_default()
+            .extend(called_names(&d.text));
+    }
+    let mut found: HashSet<&str> = calls.iter().copied().collect();
+    loop {
+        let before = found.len();
+        for (name, called) in &callees {
+            if !found.contains(name) && called.iter().any(|c| found.contains(c)) {
+                found.insert(name);
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+    found
+        .into_iter()
+        .filter(|n| !calls.contains(n))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Macros by package and name; the first definition of a name in a package wins.
 #[derive(Debug, Default)]
 pub(crate) struct MacroTable {
@@ -252,6 +308,26 @@ mod tests {
         assert_eq!(names, vec!["a", "b"]);
         assert!(defs[0].text.starts_with("{%- macro a(x)"));
         assert!(defs[1].text.ends_with("{% endmacro %}"));
+    }
+
+    #[test]
+    fn called_names_are_the_names_before_a_parenthesis() {
+        let text = "{{ dbt_utils.star (ref('x')) }} 3(4) a_b(1) not_called {% if x(%}";
+        let names: Vec<&str> = called_names(text).collect();
+        assert_eq!(names, vec!["star", "ref", "a_b", "x"]);
+    }
+
+    #[test]
+    fn macros_that_query_through_others_are_found() {
+        let text = "{% macro values() %}{% set r = run_query('select 1') %}{% endmacro %}\n\
+            {% macro wraps() %}{{ values() }}{% endmacro %}\n\
+            {% macro outer() %}{{ wraps() }}{% endmacro %}\n\
+            {% macro pure() %}{{ ref('x') }}{% endmacro %}";
+        let mut found: Vec<String> = querying(&split("p", text), &["run_query"])
+            .into_iter()
+            .collect();
+        found.sort();
+        assert_eq!(found, vec!["outer", "values", "wraps"]);
     }
 
     #[test]

@@ -76,13 +76,16 @@ struct SqlModel {
     rerender: Option<Box<Rerender>>,
     /// Relations whose data its Jinja queried (`get_column_values`, `run_query`).
     queried: Vec<String>,
+    /// The macro of its text that queries through others (`{{ stage_mapping('x') }}`).
+    query_call: Option<String>,
 }
 
 /// Jinja calls that query the warehouse's data, which a static render cannot have.
-const QUERY_CALLS: &[&str] = &[
+pub(super) const QUERY_CALLS: &[&str] = &[
     "get_column_values",
     "run_query",
     "get_query_results_as_dict",
+    "load_result",
 ];
 
 /// A relation whose columns or data a model's Jinja asked for and a static render
@@ -92,7 +95,7 @@ struct UnknownInput {
     ds: DatasetId,
     loc: Loc,
     /// The call, for the message: `get_columns_in_relation`, `get_column_values`, …
-    call: &'static str,
+    call: String,
     /// Its data was queried (rather than its columns listed).
     data: bool,
 }
@@ -156,6 +159,52 @@ fn declared_columns(decls: &[NodeDecl], seeds: &[Seed]) -> HashMap<String, Vec<S
     out
 }
 
+/// The relations of the project's nodes, as `adapter.get_relation` finds them: their
+/// names' parts (lowercase, `schema.identifier` as far as known) and their keys.
+fn relation_index(
+    decls: &[NodeDecl],
+    seeds: &[Seed],
+    models: impl Iterator<Item = String>,
+) -> Vec<(Vec<String>, String)> {
+    let parts = |name: &str| -> Vec<String> {
+        name.to_lowercase().split('.').map(str::to_string).collect()
+    };
+    let mut out: Vec<(Vec<String>, String)> = Vec::new();
+    // As written in the property file, and as our `ref()`/`source()` name them (database
+    // `analytics`; schema `analytics` or the source's name).
+    for d in decls {
+        let (key, default) = match d.kind {
+            Kind::Source => (
+                format!("source:{}", d.name.to_lowercase()),
+                format!("analytics.{}", d.name),
+            ),
+            _ => (
+                format!("ref:{}", d.name.to_lowercase()),
+                format!("analytics.analytics.{}", d.name),
+            ),
+        };
+        for name in [d.relation.as_deref(), Some(default.as_str())]
+            .into_iter()
+            .flatten()
+        {
+            let entry = (parts(name), key.clone());
+            if !out.contains(&entry) {
+                out.push(entry);
+            }
+        }
+    }
+    for name in seeds.iter().map(|s| s.name.clone()).chain(models) {
+        let entry = (
+            parts(&format!("analytics.analytics.{name}")),
+            format!("ref:{}", name.to_lowercase()),
+        );
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    out
+}
+
 struct Seed {
     name: String,
     file: FileId,
@@ -201,6 +250,7 @@ fn yaml_snapshots(
             }),
             rerender: None,
             queried: Vec::new(),
+            query_call: None,
         });
     }
     out
@@ -630,6 +680,20 @@ fn declare_project(
         .iter()
         .filter_map(|d| Some((d.version.as_ref()?.defined_in.clone(), d.name.clone())))
         .collect();
+    let model_names: Vec<String> = sql_files
+        .iter()
+        .filter(|(kind, _)| *kind == Kind::Model)
+        .filter_map(|&(_, id)| {
+            let stem = cx.model.sources.get(id).path.file_stem()?.to_str()?;
+            Some(
+                file_node
+                    .get(stem)
+                    .cloned()
+                    .unwrap_or_else(|| stem.to_string()),
+            )
+        })
+        .collect();
+    let model_names = model_names.into_iter();
     // Render every model in parallel.
     let manifest = read_manifest(&project.root, cx);
     defs.extend(macros::package_macros(&macros::packages(&project, cx), cx));
@@ -661,6 +725,7 @@ fn declare_project(
         adapter: adapter.clone(),
         target,
         columns: declared_columns(&decls, &seeds),
+        relations: relation_index(&decls, &seeds, model_names),
         versions: versions.clone(),
     });
     // Property-file settings in Jinja (`schema: "{{ var('s', 'auth') }}"`): rendered
@@ -701,6 +766,7 @@ fn declare_project(
             let mut config = render::ModelConfig::default();
             let mut missed = Vec::new();
             let mut queried = Vec::new();
+            let mut referenced = Vec::new();
             let mut variants = match manifest.current(&src.path, &src.text) {
                 Some(Ok(code)) => {
                     // The compiled code says nothing of the model's own `config(meta=…)`.
@@ -715,6 +781,7 @@ fn declare_project(
                     config = full.config;
                     missed = full.missed;
                     queried = full.queried;
+                    referenced = full.referenced;
                     let mut v = vec![full.sql];
                     // Both shapes of an incremental model: the full refresh and the
                     // increment, whose filters may read other columns.
@@ -722,6 +789,7 @@ fn declare_project(
                         let inc = renderer.render(&name, &text, true);
                         add_missing(&mut missed, inc.missed);
                         add_missing(&mut queried, inc.queried);
+                        add_missing(&mut referenced, inc.referenced);
                         if inc.sql != v[0] {
                             v.push(inc.sql);
                         }
@@ -733,9 +801,21 @@ fn declare_project(
             for v in variants.iter().flatten() {
                 add_missing(&mut deps, deps_of(v));
             }
-            // A query under `{% if execute %}` is not called: its model's upstreams.
-            if queried.is_empty() && QUERY_CALLS.iter().any(|c| text.contains(c)) {
-                queried = deps.clone();
+            // Every relation its Jinja resolved is read, in the SQL or not (dbt's
+            // `depends_on`).
+            add_missing(&mut deps, referenced);
+            // Queries under `{% if execute %}` (the model's, or a macro's it calls) run
+            // only in a render as a run would make it. One it does not reach either
+            // (it stops before): any of the model's upstreams.
+            let query_call = renderer.querying_call(&text).map(str::to_string);
+            let in_text = QUERY_CALLS.iter().any(|c| text.contains(c));
+            if queried.is_empty() && (in_text || query_call.is_some()) {
+                let run = renderer.run_queries(&name, &text);
+                if run.ran {
+                    queried = run.queried;
+                } else if in_text || run.failed {
+                    queried = deps.clone();
+                }
             }
             // The relations it lists the columns or queries the data of are linked before it.
             add_missing(&mut deps, missed.clone());
@@ -759,6 +839,7 @@ fn declare_project(
                 anchor: None,
                 rerender,
                 queried,
+                query_call,
             }
         })
         .collect();
@@ -958,6 +1039,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
         .enumerate()
         .map(|(i, m)| (m.name.as_str(), i))
         .collect();
+    report_cycles(&sql_models, &by_name, &mut l);
     let mut order = topo_order(&sql_models, &by_name);
     // Models are analysed in parallel, a batch of those whose upstream models are done at
     // a time, and linked one by one in dependency order; a model whose upstreams changed
@@ -1120,6 +1202,62 @@ struct Loader<'m> {
     /// The configuration's purposes for relations no format declares.
     externals: &'m [ExternalDataset],
     taxonomy: &'m crate::taxonomy::Taxonomy,
+}
+
+/// Models that read one another in a cycle of `ref()`s, which dbt refuses to build: an
+/// error at the first model's `ref()` of the next, since they are linked in an order
+/// that cannot be right for all of them.
+fn report_cycles(models: &[SqlModel], index: &HashMap<&str, usize>, l: &mut Loader<'_>) {
+    let mut graph = petgraph::graph::DiGraph::<usize, ()>::new();
+    let nodes: Vec<_> = (0..models.len()).map(|i| graph.add_node(i)).collect();
+    for (i, m) in models.iter().enumerate() {
+        for d in &m.deps {
+            if let Some(&j) = d.strip_prefix("ref:").and_then(|r| index.get(r)) {
+                if j != i {
+                    graph.add_edge(nodes[i], nodes[j], ());
+                }
+            }
+        }
+    }
+    let mut cycles: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .map(|c| {
+            let mut c: Vec<usize> = c.into_iter().map(|n| graph[n]).collect();
+            c.sort_by(|&a, &b| models[a].name.cmp(&models[b].name));
+            c
+        })
+        .collect();
+    cycles.sort_by(|a, b| models[a[0]].name.cmp(&models[b[0]].name));
+    for cycle in cycles {
+        let first = &models[cycle[0]];
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("`{}`", models[i].name))
+            .collect();
+        let src = l.model.sources.get(first.file);
+        // Where the first model reads another of the cycle.
+        let next = cycle[1..].iter().filter_map(|&i| {
+            let name = &models[i].name;
+            ["'", "\""]
+                .iter()
+                .find_map(|q| src.text.find(&format!("{q}{name}{q}")))
+                .map(|at| (at + 1, name.len()))
+        });
+        let loc = match next.min() {
+            Some((at, len)) if first.anchor.is_none() => Loc {
+                file: first.file,
+                span: src.span_of_bytes(at as u32, (at + len) as u32),
+            },
+            _ => first.loc(src),
+        };
+        let message = format!(
+            "dbt models {} read one another in a cycle of `ref()`s, which dbt refuses to \
+             build; their lineage is followed in an order that cannot hold for all of them",
+            names.join(", ")
+        );
+        l.diags.push(Diag::Invalid(message).at(loc));
+    }
 }
 
 fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
@@ -1607,17 +1745,19 @@ impl Loader<'_> {
     /// those whose data it queried (`get_column_values`, `run_query`, which give nothing
     /// at compile time), each with where the model asks and the call.
     fn unknown_inputs(&self, m: &SqlModel, src: &SourceFile) -> Vec<UnknownInput> {
-        let at = |calls: &[&'static str]| -> (Loc, &'static str) {
+        let at = |calls: &[&str]| -> (Loc, String) {
             let call = calls
                 .iter()
-                .filter_map(|name| Some((src.text.find(name)?, *name)))
-                .min();
+                .copied()
+                .chain(m.query_call.as_deref().filter(|_| calls == QUERY_CALLS))
+                .filter_map(|name| Some((src.text.find(name)?, name)))
+                .min_by_key(|&(at, name)| (at, std::cmp::Reverse(name.len())));
             match call {
                 Some((at, name)) if m.anchor.is_none() => {
                     let span = src.span_of_bytes(at as u32, (at + name.len()) as u32);
-                    (Loc { file: m.file, span }, name)
+                    (Loc { file: m.file, span }, name.to_string())
                 }
-                _ => (m.loc(src), calls[0]),
+                _ => (m.loc(src), calls[0].to_string()),
             }
         };
         let named = |k: &String| -> Option<(String, DatasetId)> {
@@ -1648,7 +1788,7 @@ impl Loader<'_> {
                     relation,
                     ds,
                     loc,
-                    call,
+                    call: call.clone(),
                     data,
                 });
             }
@@ -1806,7 +1946,7 @@ impl Loader<'_> {
                 if u.data {
                     continue;
                 }
-                let (relation, call) = (&u.relation, u.call);
+                let (relation, call) = (&u.relation, &u.call);
                 let reason = format!(
                     "its Jinja lists the columns of `{relation}` (`{call}`), which no property \
                      file declares and lineage found none of, so every column may hold any \

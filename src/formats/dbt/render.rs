@@ -61,6 +61,8 @@ pub(crate) struct Setup {
     /// Known columns by relation key (`ref:x`, `source:a.b`), for
     /// `adapter.get_columns_in_relation`.
     pub columns: HashMap<String, Vec<String>>,
+    /// The nodes' relation names' parts and keys, for `adapter.get_relation`.
+    pub relations: Vec<(Vec<String>, String)>,
     /// Versioned models, for `ref('m')` and `ref('m', v=…)`.
     pub versions: super::schema::Versions,
 }
@@ -70,10 +72,46 @@ pub(super) struct Shared {
     /// The adapter, its parents, for `<adapter>__macro` names.
     pub(super) adapters: Vec<String>,
     pub(super) columns: HashMap<String, Vec<String>>,
+    relations: Vec<(Vec<String>, String)>,
     pub(super) versions: super::schema::Versions,
     /// Per definition: what its unknown names resolve to, computed on first call.
     locals: Vec<OnceLock<Value>>,
     globals: HashSet<String>,
+}
+
+impl Shared {
+    /// The key of the node whose relation is `database.schema.identifier` (parts may
+    /// be empty): found by its identifier, then its schema, then its database, when one
+    /// node is left.
+    fn relation_key(&self, database: &str, schema: &str, identifier: &str) -> Option<String> {
+        let mut found: Vec<&(Vec<String>, String)> = self
+            .relations
+            .iter()
+            .filter(|(parts, _)| {
+                parts
+                    .last()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(identifier))
+            })
+            .collect();
+        for (depth, given) in [(2, schema), (3, database)] {
+            let keys = |f: &[&(Vec<String>, String)]| {
+                let mut k: Vec<&str> = f.iter().map(|(_, k)| k.as_str()).collect();
+                k.dedup();
+                k.len()
+            };
+            if keys(&found) <= 1 || given.is_empty() {
+                break;
+            }
+            found.retain(|(parts, _)| {
+                parts.len() >= depth && parts[parts.len() - depth].eq_ignore_ascii_case(given)
+            });
+        }
+        let first = found.first()?;
+        found
+            .iter()
+            .all(|(_, k)| *k == first.1)
+            .then(|| first.1.clone())
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -133,6 +171,8 @@ pub(crate) struct Renderer {
     shared: Arc<Shared>,
     vars: Value,
     project: String,
+    /// Macros that query the warehouse, themselves or through others.
+    querying: HashSet<String>,
 }
 
 /// What a render gives: the SQL, or why there is none.
@@ -194,6 +234,9 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     static MISSED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static QUERIED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static REFERENCED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// A query of the warehouse ran in this render, of whatever relations.
+    static QUERY_RAN: Cell<bool> = const { Cell::new(false) };
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
     static CONFIGURED: RefCell<ModelConfig> = const {
         RefCell::new(ModelConfig {
@@ -213,6 +256,18 @@ pub(crate) struct Rendering {
     /// Relations whose columns a macro asked for and no one knew (their keys).
     pub(crate) missed: Vec<String>,
     /// Relations whose data a macro queried (`get_column_values`, `run_query`).
+    pub(crate) queried: Vec<String>,
+    /// The relations of every `ref()`/`source()` it called (keys), in the SQL or not.
+    pub(crate) referenced: Vec<String>,
+}
+
+/// The queries of a render as a run would make it (`Renderer::run_queries`).
+pub(crate) struct RunQueries {
+    /// A query ran.
+    pub(crate) ran: bool,
+    /// The render stopped on an error, maybe before a query.
+    pub(crate) failed: bool,
+    /// The relations the queries read, but the model's own.
     pub(crate) queried: Vec<String>,
 }
 
@@ -310,9 +365,21 @@ impl Drop for Depth {
     }
 }
 
+/// Records a `ref()`/`source()` of the render (its key), the model's own aside.
+pub(super) fn record_reference(key: String) {
+    if current(|c| c.this_key == key) != Some(true) {
+        REFERENCED.with(|r| super::add_missing(&mut r.borrow_mut(), [key]));
+    }
+}
+
 /// Records that the render asked the warehouse for data of relations `keys` (whose values
 /// it does not have at compile time): `get_column_values`, `run_query`.
-pub(super) fn record_query(keys: Vec<String>) {
+pub(super) fn record_query(mut keys: Vec<String>) {
+    QUERY_RAN.with(|r| r.set(true));
+    // Its own data (`select max(ts) from {{ this }}`) is no other relation's.
+    if let Some(this) = current(|c| c.this_key.clone()) {
+        keys.retain(|k| *k != this);
+    }
     QUERIED.with(|q| super::add_missing(&mut q.borrow_mut(), keys));
 }
 
@@ -413,8 +480,12 @@ impl Object for MacroFn {
 struct Package(Arc<Shared>, String);
 
 /// Package macros that return nothing at compile time (`execute` is false) and that we
-/// answer from what we know instead: the columns of a relation.
-const ANSWERED: &[&str] = &["get_filtered_columns_in_relation", "get_column_values"];
+/// answer from what we know instead: the columns of relations.
+const ANSWERED: &[&str] = &[
+    "get_filtered_columns_in_relation",
+    "get_column_values",
+    "union_relations",
+];
 
 impl Package {
     fn member(&self, name: &str) -> Value {
@@ -538,17 +609,19 @@ impl Object for Adapter {
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default()
                 };
-                let rel = Relation {
-                    key: None,
-                    database: part(0, "database"),
-                    schema: part(1, "schema"),
-                    identifier: part(2, "identifier"),
-                };
-                if shared.columns.contains_key(&rel.lookup_key()) {
-                    Value::from_object(rel)
-                } else {
-                    Value::from(())
-                }
+                // The node it names, or else a table that exists in the warehouse (a
+                // run would find it): SQL that reads it names it by its parts.
+                let (database, schema, identifier) = (
+                    part(0, "database"),
+                    part(1, "schema"),
+                    part(2, "identifier"),
+                );
+                Value::from_object(Relation {
+                    key: shared.relation_key(&database, &schema, &identifier),
+                    database,
+                    schema,
+                    identifier,
+                })
             }
             "quote" => Value::from_safe_string(format!(
                 "\"{}\"",
@@ -608,6 +681,7 @@ impl Renderer {
         target_settings
             .entry("type".into())
             .or_insert_with(|| adapter.clone());
+        let querying = super::macros::querying(&setup.macros, super::QUERY_CALLS);
         let table = MacroTable::new(&setup.project, setup.macros, setup.dispatch);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
@@ -665,6 +739,7 @@ impl Renderer {
             table,
             adapters: adapter_parents(&adapter),
             columns: setup.columns,
+            relations: setup.relations,
             versions: setup.versions,
             locals: (0..n).map(|_| OnceLock::new()).collect(),
             globals,
@@ -678,6 +753,25 @@ impl Renderer {
             shared,
             vars: json_value(&setup.vars),
             project: setup.project,
+            querying,
+        }
+    }
+
+    /// The first macro `text` calls that queries the warehouse's data (through others,
+    /// maybe): what it gives, only a run has.
+    pub(crate) fn querying_call<'t>(&self, text: &'t str) -> Option<&'t str> {
+        super::macros::called_names(text).find(|n| self.querying.contains(*n))
+    }
+
+    /// Renders `text` as a run would (`execute` true) for the queries it makes, which a
+    /// compile-time render skips.
+    pub(crate) fn run_queries(&self, name: &str, text: &str) -> RunQueries {
+        QUERY_RAN.with(|r| r.set(false));
+        let run = self.render_as(name, text, false, HashMap::new(), true);
+        RunQueries {
+            ran: QUERY_RAN.with(|r| r.replace(false)),
+            failed: run.sql.is_err(),
+            queried: run.queried,
         }
     }
 
@@ -696,8 +790,20 @@ impl Renderer {
         incremental: bool,
         columns: HashMap<String, Vec<String>>,
     ) -> Rendering {
+        self.render_as(name, text, incremental, columns, false)
+    }
+
+    fn render_as(
+        &self,
+        name: &str,
+        text: &str,
+        incremental: bool,
+        columns: HashMap<String, Vec<String>>,
+        execute: bool,
+    ) -> Rendering {
         MISSED.with(|m| m.borrow_mut().clear());
         QUERIED.with(|q| q.borrow_mut().clear());
+        REFERENCED.with(|r| r.borrow_mut().clear());
         CONFIGURED.with(|c| *c.borrow_mut() = ModelConfig::default());
         DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
@@ -711,6 +817,9 @@ impl Renderer {
             }),
         );
         ctx.insert("model".into(), context::model(&self.project, name));
+        if execute {
+            ctx.insert("execute".into(), Value::from(true));
+        }
         let model = Value::from(ctx);
         CURRENT.with(|c| {
             *c.borrow_mut() = Some(Current {
@@ -731,6 +840,7 @@ impl Renderer {
             config: CONFIGURED.with(|c| std::mem::take(&mut *c.borrow_mut())),
             missed: MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())),
             queried: QUERIED.with(|q| std::mem::take(&mut *q.borrow_mut())),
+            referenced: REFERENCED.with(|r| std::mem::take(&mut *r.borrow_mut())),
         }
     }
 

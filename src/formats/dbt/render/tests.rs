@@ -9,6 +9,7 @@ fn setup(macros: Vec<MacroDef>) -> Renderer {
         adapter: Some("snowflake".into()),
         target: BTreeMap::new(),
         columns: HashMap::new(),
+        relations: Vec::new(),
         versions: Default::default(),
     })
 }
