@@ -302,10 +302,7 @@ pub fn main() -> ExitCode {
         Command::Coverage(args) => crate::coverage::command(&args),
         Command::Destinations { format } => list_destinations(format),
         Command::Schema { which } => match which {
-            SchemaKind::Config => {
-                print!("{}", crate::config::SCHEMA);
-                0
-            }
+            SchemaKind::Config => print_bytes(crate::config::SCHEMA.as_bytes()),
         },
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -869,8 +866,7 @@ fn show_rule(registry: &Registry, id: &str) -> u8 {
             return 2;
         }
     };
-    println!("{text}");
-    0
+    print_bytes(format!("{text}\n").as_bytes())
 }
 
 #[cfg(test)]

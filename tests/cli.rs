@@ -642,3 +642,34 @@ fn a_repeated_name_is_prefixed_relative_to_the_configuration() {
         ["envs/prod/census_destination.ads"]
     );
 }
+
+#[test]
+fn a_closed_standard_output_is_no_crash_for_any_command() {
+    // `purposelint rule X | head -1` once `head` has gone: writes fail with a broken
+    // pipe, which is not an error of ours.
+    let bin = assert_cmd::cargo::cargo_bin("purposelint");
+    for args in [
+        &["rule", "security-to-advertising"][..],
+        &["rules"],
+        &["destinations"],
+        &["schema", "config"],
+        &["check", EXAMPLE],
+        &["check", "--format", "json", EXAMPLE],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(&bin)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
