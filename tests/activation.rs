@@ -2466,3 +2466,92 @@ fn a_query_read_with_file_from_the_module_is_linked() {
         .ends_with("m/sql/phones.sql"));
     assert!(diag_lines(&o).is_empty(), "{:?}", diag_lines(&o));
 }
+
+#[test]
+fn a_segment_passthrough_from_a_source_without_schema_says_it_carries_only_what_mappings_read() {
+    // Segment's Git Sync export of a Klaviyo "Track Event" subscription: `$.properties`
+    // passes the event on, but no `kind: dataset` says what the event holds.
+    let tf = r#"resource "segment_source" "web" {
+  metadata = { id = "iUM16Md8P2" }
+}
+resource "segment_destination" "klaviyo" {
+  metadata  = { id = "650bdf1a62fb34ef0a8058e1" }
+  source_id = segment_source.web.id
+}
+resource "segment_destination_subscription" "track" {
+  destination_id = segment_destination.klaviyo.id
+  action_id      = "f5syVWBeSA4KrrH3Yv5Q2N"
+  settings       = "{\"metric_name\":{\"@path\":\"$.event\"},\"properties\":{\"@path\":\"$.properties\"}}"
+  trigger        = "type = \"track\""
+}
+"#;
+    let o = lint(&[("seg.tf", tf)]);
+    assert_diag(
+        &o,
+        "incomplete-lineage 11:88",
+        "`segment_source.web` has no event schema, so passing it through carries only the fields mappings read",
+    );
+    // With its schema, the passthrough carries the schema's fields and says nothing.
+    let schema = "kind: dataset\nname: segment_source.web\nfields:\n  - name: email\n    purposes: [essential.service.security]\n";
+    let o = lint(&[("seg.tf", tf), ("web.yaml", schema)]);
+    assert!(
+        diag_lines(&o)
+            .iter()
+            .all(|l| !l.starts_with("incomplete-lineage")),
+        "{:?}",
+        diag_lines(&o)
+    );
+    assert!(
+        flows(&o)
+            .iter()
+            .any(|(_, from, _)| from == "segment_source.web.email"),
+        "{:?}",
+        flows(&o)
+    );
+}
+
+#[test]
+fn segment_id_of_a_model_record_sends_its_identifier_column_directly() {
+    // In Segment's Reverse ETL `$.__segment_id` is the value of the model's
+    // `query_identifier_column`: here the phone, uploaded as the match key.
+    let model = MODEL.replace(
+        r#"query_identifier_column = "id""#,
+        r#"query_identifier_column = "phone""#,
+    );
+    let sub = r#"resource "segment_destination_subscription" "sync" {
+  destination_id = segment_destination.fca.id
+  model_id       = segment_reverse_etl_model.phones.id
+  settings = jsonencode({
+    "phone" : { "@path" : "$.__segment_id" }
+  })
+}
+"#;
+    let o = lint(&[("users.yaml", USERS), ("model.tf", &model), ("sub.tf", sub)]);
+    let f = finding_for(&o, "public.users.phone");
+    let hop = f.flow.as_ref().unwrap().path.last().unwrap();
+    assert_eq!(hop.flow, purposelint::model::FlowKind::Direct);
+    assert_eq!(hop.destination_field.as_deref(), Some("phone"));
+    let s = hop.location.span;
+    assert_eq!(
+        (s.start_pos.line, s.start_pos.column, s.end_pos.column),
+        (5, 27, 43)
+    );
+    // An identifier column that is not written literally: every column may be the id.
+    let model = MODEL.replace(
+        r#"query_identifier_column = "id""#,
+        "query_identifier_column = var.id",
+    );
+    let o = lint(&[("users.yaml", USERS), ("model.tf", &model), ("sub.tf", sub)]);
+    assert_diag(
+        &o,
+        "incomplete-lineage 5:27",
+        "`$.__segment_id` sends the identifier column",
+    );
+    assert!(
+        leaks(&o)
+            .iter()
+            .any(|(_, from)| from == "public.users.phone"),
+        "{:?}",
+        leaks(&o)
+    );
+}

@@ -48,6 +48,8 @@ pub(crate) struct Declared {
     dir_depths: Vec<u32>,
     names: Vec<String>,
     datasets: FxHashMap<usize, DatasetId>,
+    /// Event-stream sources without a `kind: dataset` schema.
+    schemaless: FxHashSet<DatasetId>,
     sinks: FxHashMap<usize, SinkId>,
     notes: Vec<Note>,
 }
@@ -82,6 +84,9 @@ struct Linker<'m> {
     steps: FxHashMap<usize, StepId>,
     /// Datasets made for literal source ids that resolve to nothing (`<platform>:<id>`).
     placeholders: FxHashSet<DatasetId>,
+    /// Event-stream sources that no `kind: dataset` gives a schema: they have only the
+    /// fields mappings read.
+    schemaless: FxHashSet<DatasetId>,
     /// What a repeated name's directory is relative to, absolute: the configuration
     /// file's folder, else the folder holding every checked path, so that names (and
     /// `relations:` and `destinations:` keys) do not depend on the working directory.
@@ -127,6 +132,7 @@ pub(super) fn declare(files: Vec<(FileId, File)>, cx: &mut LinkCx<'_>) -> Declar
     declared.dir_depths = l.dir_depths;
     declared.names = l.names;
     declared.datasets = l.datasets;
+    declared.schemaless = l.schemaless;
     declared.sinks = l.sinks;
     declared
 }
@@ -225,6 +231,7 @@ impl<'m> Linker<'m> {
             externals: FxHashMap::default(),
             steps: FxHashMap::default(),
             placeholders: FxHashSet::default(),
+            schemaless: d.schemaless,
             by_name: FxHashMap::default(),
             by_id: FxHashMap::default(),
             instances: FxHashMap::default(),
@@ -645,7 +652,11 @@ impl Linker<'_> {
                             };
                             match self.model.lookup(&other) {
                                 Some(Named::Dataset(d)) => Some(d),
-                                _ => self.model.add_dataset(name, loc, false).ok(),
+                                _ => {
+                                    let d = self.model.add_dataset(name, loc, false).ok();
+                                    self.schemaless.extend(d);
+                                    d
+                                }
                             }
                         }
                     };
@@ -1283,12 +1294,17 @@ impl Linker<'_> {
         out
     }
 
-    /// Every field of `ds` into `sink`; an `incomplete-lineage` info when it has none.
+    /// Every field of `ds` into `sink`; an `incomplete-lineage` info when it has no
+    /// schema (whatever fields mappings read of it), or no field.
     fn passthrough(&mut self, ds: DatasetId, sink: SinkId, step: StepId, at: Loc) {
-        let fields = self.model.datasets[ds as usize].fields.clone();
-        if fields.is_empty() {
+        let fields = &self.model.datasets[ds as usize].fields;
+        if fields.is_empty() || self.schemaless.contains(&ds) {
             let name = self.model.datasets[ds as usize].name.clone();
-            let message = format!("`{name}` has no event schema, so passing it through carries nothing; declare its fields with a `kind: dataset` named `{name}`");
+            let carries = match fields.is_empty() {
+                true => "nothing",
+                false => "only the fields mappings read",
+            };
+            let message = format!("`{name}` has no event schema, so passing it through carries {carries}; declare its fields with a `kind: dataset` named `{name}`");
             self.diags.push(Diag::NotFollowed(message).at(at));
         }
         self.every_field(ds, sink, FlowKind::Passthrough, step, at);
@@ -1308,6 +1324,7 @@ impl Linker<'_> {
                     None => {
                         let d = self.model.add_dataset(name, at, true).ok()?;
                         self.placeholders.insert(d);
+                        self.schemaless.insert(d);
                         d
                     }
                 };
@@ -1453,8 +1470,31 @@ impl Linker<'_> {
         };
         let step = self.step(i);
         self.model.steps[step as usize].object = c.object.clone();
+        // A Segment model's `$.__segment_id` is the value of its identifier column.
+        let identifier = src_piece.and_then(|j| match &self.pieces[j].what {
+            What::Source(s) => s.keys.first().map(|k| k.column.clone()),
+            _ => None,
+        });
         for u in &c.uses {
-            self.send(file, ds, sink, step, u);
+            match (&identifier, u.column == super::segment::SEGMENT_ID) {
+                (Some(column), true) => {
+                    let u = Use {
+                        column: column.clone(),
+                        ..u.clone()
+                    };
+                    self.send(file, ds, sink, step, &u);
+                }
+                (None, true) => {
+                    let message = format!(
+                        "`$.__segment_id` sends the identifier column of `{}`'s model, which it does not name literally; every column is assumed sent",
+                        self.names[i]
+                    );
+                    let at = self.loc(file, u.span);
+                    self.diags.push(Diag::NotFollowed(message).at(at));
+                    self.every_field(ds, sink, u.kind, step, at);
+                }
+                _ => self.send(file, ds, sink, step, u),
+            }
         }
         // Keys of the source select rows for every sink its connections feed.
         if let Some(j) = src_piece {

@@ -329,6 +329,16 @@ fn nonempty(s: &str) -> Option<String> {
 /// a use of its first field; `$.`, `$.properties`, `$.traits` alone pass every field.
 fn event_path(c: &mut Connection, p: &str, span: Range, dest: &str, kind: FlowKind) {
     let model = c.rows;
+    if model && p.trim() == "$.__segment_id" {
+        // A model's record's unique id: its `query_identifier_column`, resolved at link.
+        c.uses.push(Use {
+            column: SEGMENT_ID.to_string(),
+            kind,
+            span,
+            destination_field: nonempty(dest),
+        });
+        return;
+    }
     if model && !names_column(p) {
         return;
     }
@@ -347,6 +357,10 @@ fn event_path(c: &mut Connection, p: &str, span: Range, dest: &str, kind: FlowKi
         }
     }
 }
+
+/// What a reverse-ETL model's records carry as their unique id (`$.__segment_id`): the
+/// value of the model's `query_identifier_column`.
+pub(crate) const SEGMENT_ID: &str = "__segment_id";
 
 /// Whether a path of a reverse-ETL model's event names one of its columns, which Segment
 /// puts in `properties` or `traits`: `$.event`, `$.messageId`, `$.__segment_id` or
