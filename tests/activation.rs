@@ -2555,3 +2555,27 @@ fn segment_id_of_a_model_record_sends_its_identifier_column_directly() {
         leaks(&o)
     );
 }
+
+#[test]
+fn an_external_dataset_of_one_relation_is_no_candidate_for_another() {
+    // A Census query of `public.users` and a rudder-cli model of `users`, neither
+    // declared: two unlinked relations, each said, rather than one linked to the other.
+    let census = r#"resource "census_dataset" "users" {
+  source_id = 1
+  name      = "users"
+  query     = "select id, email from public.users"
+}
+"#;
+    let rudder = "version: rudder/v0.1\nkind: retl-source-sql-model\nmetadata:\n  name: m\nspec:\n  id: users-model\n  display_name: Users\n  account_id: acc\n  primary_key: id\n  sql: select id, phone from users\n";
+    let o = lint(&[("census.tf", census), ("model.yaml", rudder)]);
+    let lines = diag_lines(&o);
+    let unlinked = lines
+        .iter()
+        .filter(|l| l.contains("no dataset declares relation"));
+    assert_eq!(unlinked.count(), 2, "{lines:?}");
+    let ids = o
+        .model
+        .dataset_id("users")
+        .expect("its own external dataset");
+    assert!(o.model.field_in(ids, "email").is_none());
+}

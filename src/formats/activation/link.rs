@@ -841,7 +841,8 @@ impl Linker<'_> {
                 ds.purposes.push(p);
             }
         }
-        self.model.add_relation(&key, d);
+        // Shared by sources that name the same relation, but no candidate of another
+        // one: an unlinked `public.users` does not declare a `users` elsewhere.
         self.externals.insert(key, d);
         self.diags.push(Diag::NotFollowed(message).at(at));
         vec![d]
