@@ -1282,6 +1282,10 @@ fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
             done[i] = true;
             order.push(i);
             for &k in &down[i] {
+                // A model taken early to break a cycle is done already.
+                if done[k] || ready.contains(&k) {
+                    continue;
+                }
                 indeg[k] -= 1;
                 if indeg[k] == 0 {
                     ready.insert(k);
