@@ -329,7 +329,7 @@ fn nonempty(s: &str) -> Option<String> {
 /// a use of its first field; `$.`, `$.properties`, `$.traits` alone pass every field.
 fn event_path(c: &mut Connection, p: &str, span: Range, dest: &str, kind: FlowKind) {
     let model = c.rows;
-    if model && p.trim() == "$.__segment_id" {
+    if model && p.trim().strip_prefix("$.") == Some(SEGMENT_ID) {
         // A model's record's unique id: its `query_identifier_column`, resolved at link.
         c.uses.push(Use {
             column: SEGMENT_ID.to_string(),

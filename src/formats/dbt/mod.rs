@@ -166,9 +166,7 @@ fn relation_index(
     seeds: &[Seed],
     models: impl Iterator<Item = String>,
 ) -> Vec<(Vec<String>, String)> {
-    let parts = |name: &str| -> Vec<String> {
-        name.to_lowercase().split('.').map(str::to_string).collect()
-    };
+    let parts = crate::model::relation_parts;
     let mut out: Vec<(Vec<String>, String)> = Vec::new();
     // As written in the property file, and as our `ref()`/`source()` name them (database
     // `analytics`; schema `analytics` or the source's name).
@@ -187,21 +185,15 @@ fn relation_index(
             .into_iter()
             .flatten()
         {
-            let entry = (parts(name), key.clone());
-            if !out.contains(&entry) {
-                out.push(entry);
-            }
+            out.push((parts(name), key.clone()));
         }
     }
     for name in seeds.iter().map(|s| s.name.clone()).chain(models) {
-        let entry = (
-            parts(&format!("analytics.analytics.{name}")),
-            format!("ref:{}", name.to_lowercase()),
-        );
-        if !out.contains(&entry) {
-            out.push(entry);
-        }
+        let key = format!("ref:{}", name.to_lowercase());
+        out.push((parts(&format!("analytics.analytics.{name}")), key));
     }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -693,7 +685,6 @@ fn declare_project(
             )
         })
         .collect();
-    let model_names = model_names.into_iter();
     // Render every model in parallel.
     let manifest = read_manifest(&project.root, cx);
     defs.extend(macros::package_macros(&macros::packages(&project, cx), cx));
@@ -725,7 +716,7 @@ fn declare_project(
         adapter: adapter.clone(),
         target,
         columns: declared_columns(&decls, &seeds),
-        relations: relation_index(&decls, &seeds, model_names),
+        relations: relation_index(&decls, &seeds, model_names.into_iter()),
         versions: versions.clone(),
     });
     // Property-file settings in Jinja (`schema: "{{ var('s', 'auth') }}"`): rendered
@@ -811,9 +802,9 @@ fn declare_project(
             let in_text = QUERY_CALLS.iter().any(|c| text.contains(c));
             if queried.is_empty() && (in_text || query_call.is_some()) {
                 let run = renderer.run_queries(&name, &text);
-                if run.ran {
+                if run.ran_query {
                     queried = run.queried;
-                } else if in_text || run.failed {
+                } else if in_text || run.sql.is_err() {
                     queried = deps.clone();
                 }
             }
@@ -1047,12 +1038,7 @@ fn link_project(p: ProjectState, cx: &mut LinkCx<'_>) {
     // result is the same as linking them one by one.
     let mut model_deps: Vec<Vec<usize>> = sql_models
         .iter()
-        .map(|m| {
-            m.deps
-                .iter()
-                .filter_map(|d| d.strip_prefix("ref:").and_then(|r| by_name.get(r)).copied())
-                .collect()
-        })
+        .map(|m| model_refs(m, &by_name).collect())
         .collect();
     let mut done = vec![false; sql_models.len()];
     let mut pre: Vec<Option<Vec<Variant>>> = (0..sql_models.len()).map(|_| None).collect();
@@ -1204,6 +1190,16 @@ struct Loader<'m> {
     taxonomy: &'m crate::taxonomy::Taxonomy,
 }
 
+/// The models (indexes in `index`) that model `m` depends on.
+fn model_refs<'a>(
+    m: &'a SqlModel,
+    index: &'a HashMap<&str, usize>,
+) -> impl Iterator<Item = usize> + 'a {
+    m.deps
+        .iter()
+        .filter_map(|d| d.strip_prefix("ref:").and_then(|r| index.get(r)).copied())
+}
+
 /// Models that read one another in a cycle of `ref()`s, which dbt refuses to build: an
 /// error at the first model's `ref()` of the next, since they are linked in an order
 /// that cannot be right for all of them.
@@ -1211,12 +1207,8 @@ fn report_cycles(models: &[SqlModel], index: &HashMap<&str, usize>, l: &mut Load
     let mut graph = petgraph::graph::DiGraph::<usize, ()>::new();
     let nodes: Vec<_> = (0..models.len()).map(|i| graph.add_node(i)).collect();
     for (i, m) in models.iter().enumerate() {
-        for d in &m.deps {
-            if let Some(&j) = d.strip_prefix("ref:").and_then(|r| index.get(r)) {
-                if j != i {
-                    graph.add_edge(nodes[i], nodes[j], ());
-                }
-            }
+        for j in model_refs(m, index).filter(|&j| j != i) {
+            graph.add_edge(nodes[i], nodes[j], ());
         }
     }
     let mut cycles: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&graph)
@@ -1265,13 +1257,9 @@ fn topo_order(models: &[SqlModel], index: &HashMap<&str, usize>) -> Vec<usize> {
     let mut indeg = vec![0usize; n];
     let mut down: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, m) in models.iter().enumerate() {
-        for d in &m.deps {
-            if let Some(&j) = d.strip_prefix("ref:").and_then(|r| index.get(r)) {
-                if j != i {
-                    indeg[i] += 1;
-                    down[j].push(i);
-                }
-            }
+        for j in model_refs(m, index).filter(|&j| j != i) {
+            indeg[i] += 1;
+            down[j].push(i);
         }
     }
     let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
@@ -1749,11 +1737,11 @@ impl Loader<'_> {
     /// those whose data it queried (`get_column_values`, `run_query`, which give nothing
     /// at compile time), each with where the model asks and the call.
     fn unknown_inputs(&self, m: &SqlModel, src: &SourceFile) -> Vec<UnknownInput> {
-        let at = |calls: &[&str]| -> (Loc, String) {
+        let at = |calls: &[&str], macro_call: Option<&str>| -> (Loc, String) {
             let call = calls
                 .iter()
                 .copied()
-                .chain(m.query_call.as_deref().filter(|_| calls == QUERY_CALLS))
+                .chain(macro_call)
                 .filter_map(|name| Some((src.text.find(name)?, name)))
                 .min_by_key(|&(at, name)| (at, std::cmp::Reverse(name.len())));
             match call {
@@ -1779,14 +1767,19 @@ impl Loader<'_> {
             "get_filtered_columns_in_relation",
         ];
         let mut out = Vec::new();
-        for (keys, calls, data) in [
-            (listed, &lists[..], false),
-            (m.queried.iter().collect(), QUERY_CALLS, true),
+        for (keys, calls, macro_call, data) in [
+            (listed, &lists[..], None, false),
+            (
+                m.queried.iter().collect(),
+                QUERY_CALLS,
+                m.query_call.as_deref(),
+                true,
+            ),
         ] {
             if keys.is_empty() {
                 continue;
             }
-            let (loc, call) = at(calls);
+            let (loc, call) = at(calls, macro_call);
             for (relation, ds) in keys.into_iter().filter_map(named) {
                 out.push(UnknownInput {
                     relation,

@@ -84,7 +84,16 @@ impl Shared {
     /// be empty): found by its identifier, then its schema, then its database, when one
     /// node is left.
     fn relation_key(&self, database: &str, schema: &str, identifier: &str) -> Option<String> {
-        let mut found: Vec<&(Vec<String>, String)> = self
+        type Entry = (Vec<String>, String);
+        // The key every entry left has, if they agree.
+        let agreed = |found: &[&Entry]| -> Option<String> {
+            let first = found.first()?;
+            found
+                .iter()
+                .all(|(_, k)| *k == first.1)
+                .then(|| first.1.clone())
+        };
+        let mut found: Vec<&Entry> = self
             .relations
             .iter()
             .filter(|(parts, _)| {
@@ -94,23 +103,14 @@ impl Shared {
             })
             .collect();
         for (depth, given) in [(2, schema), (3, database)] {
-            let keys = |f: &[&(Vec<String>, String)]| {
-                let mut k: Vec<&str> = f.iter().map(|(_, k)| k.as_str()).collect();
-                k.dedup();
-                k.len()
-            };
-            if keys(&found) <= 1 || given.is_empty() {
+            if found.is_empty() || agreed(&found).is_some() || given.is_empty() {
                 break;
             }
             found.retain(|(parts, _)| {
                 parts.len() >= depth && parts[parts.len() - depth].eq_ignore_ascii_case(given)
             });
         }
-        let first = found.first()?;
-        found
-            .iter()
-            .all(|(_, k)| *k == first.1)
-            .then(|| first.1.clone())
+        agreed(&found)
     }
 }
 
@@ -259,16 +259,9 @@ pub(crate) struct Rendering {
     pub(crate) queried: Vec<String>,
     /// The relations of every `ref()`/`source()` it called (keys), in the SQL or not.
     pub(crate) referenced: Vec<String>,
-}
-
-/// The queries of a render as a run would make it (`Renderer::run_queries`).
-pub(crate) struct RunQueries {
-    /// A query ran.
-    pub(crate) ran: bool,
-    /// The render stopped on an error, maybe before a query.
-    pub(crate) failed: bool,
-    /// The relations the queries read, but the model's own.
-    pub(crate) queried: Vec<String>,
+    /// A query of the warehouse ran, of whatever relations (`queried` leaves out the
+    /// model's own).
+    pub(crate) ran_query: bool,
 }
 
 /// What a model's own `{{ config(…) }}` says about the relation it builds, when the
@@ -765,14 +758,8 @@ impl Renderer {
 
     /// Renders `text` as a run would (`execute` true) for the queries it makes, which a
     /// compile-time render skips.
-    pub(crate) fn run_queries(&self, name: &str, text: &str) -> RunQueries {
-        QUERY_RAN.with(|r| r.set(false));
-        let run = self.render_as(name, text, false, HashMap::new(), true);
-        RunQueries {
-            ran: QUERY_RAN.with(|r| r.replace(false)),
-            failed: run.sql.is_err(),
-            queried: run.queried,
-        }
+    pub(crate) fn run_queries(&self, name: &str, text: &str) -> Rendering {
+        self.render_as(name, text, false, HashMap::new(), true)
     }
 
     /// Renders one model. `name` is the model's own name (for `this`); `incremental` is
@@ -804,6 +791,7 @@ impl Renderer {
         MISSED.with(|m| m.borrow_mut().clear());
         QUERIED.with(|q| q.borrow_mut().clear());
         REFERENCED.with(|r| r.borrow_mut().clear());
+        QUERY_RAN.with(|r| r.set(false));
         CONFIGURED.with(|c| *c.borrow_mut() = ModelConfig::default());
         DEPTH.with(|d| d.set(0));
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
@@ -841,6 +829,7 @@ impl Renderer {
             missed: MISSED.with(|m| std::mem::take(&mut *m.borrow_mut())),
             queried: QUERIED.with(|q| std::mem::take(&mut *q.borrow_mut())),
             referenced: REFERENCED.with(|r| std::mem::take(&mut *r.borrow_mut())),
+            ran_query: QUERY_RAN.with(|r| r.replace(false)),
         }
     }
 
